@@ -1,0 +1,12 @@
+// Package consent decides whether a person may be contacted for a purpose on
+// a channel. Evaluate is the only place that decision is made for one person;
+// GrantSQL states the very same rule as SQL for set-based audiences, and a
+// differential test in package engine keeps the two in agreement.
+//
+// The rule (DESIGN §4): take the latest ledger entry effective at the instant
+// asked about whose purpose matches (the purpose or "*") and whose channel
+// matches (the channel or "*"). Consent is granted only if that entry is a
+// grant, has not expired, and its notice version has not been superseded by a
+// version that requires re-consent. Ties at one instant go to a denial or
+// withdrawal. No entry, an unknown purpose or channel: not granted.
+package consent

@@ -1,0 +1,135 @@
+package engine
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"unicode"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Identity kinds, in the order a record's identifiers are resolved: the
+// user_id first, because a profile never holds two different user_ids.
+const (
+	KindUserID      = "user_id"
+	KindEmail       = "email"
+	KindPhone       = "phone"
+	KindAnonymousID = "anonymous_id"
+	KindDeviceToken = "device_token"
+)
+
+// IdentityKinds lists the identity kinds in resolution order.
+func IdentityKinds() []string {
+	return []string{KindUserID, KindEmail, KindPhone, KindAnonymousID, KindDeviceToken}
+}
+
+func isIdentityKind(k string) bool {
+	for _, x := range IdentityKinds() {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// maxIdentifierLen bounds identifiers, which are keys, not documents.
+const maxIdentifierLen = 512
+
+// NormaliseEmail trims and lower-cases an address and checks its form.
+func NormaliseEmail(raw string) (string, error) {
+	e := strings.ToLower(strings.TrimSpace(raw))
+	if e == "" {
+		return "", errors.New("empty email")
+	}
+	if len(e) > maxIdentifierLen {
+		return "", errors.New("email too long")
+	}
+	addr, err := mail.ParseAddress(e)
+	if err != nil || addr.Address != e || addr.Name != "" {
+		return "", fmt.Errorf("%q is not an email address", raw)
+	}
+	at := strings.LastIndexByte(e, '@')
+	if at <= 0 || at == len(e)-1 {
+		return "", fmt.Errorf("%q is not an email address", raw)
+	}
+	return e, nil
+}
+
+// NormalisePhone returns the number in E.164. A number without a country
+// code needs region, an ISO 3166-1 alpha-2 country.
+func NormalisePhone(raw, region string) (string, error) {
+	p := strings.TrimSpace(raw)
+	if p == "" {
+		return "", errors.New("empty phone")
+	}
+	if len(p) > 64 {
+		return "", errors.New("phone too long")
+	}
+	region = strings.ToUpper(strings.TrimSpace(region))
+	if !strings.HasPrefix(p, "+") && !strings.HasPrefix(p, "00") && region == "" {
+		return "", fmt.Errorf("phone %q has no country code and no country is known (add a country column or default_region)", raw)
+	}
+	if region == "" {
+		region = "ZZ"
+	}
+	num, err := phonenumbers.Parse(p, region)
+	if err != nil {
+		return "", fmt.Errorf("phone %q: %v", raw, err)
+	}
+	if !phonenumbers.IsPossibleNumber(num) {
+		return "", fmt.Errorf("phone %q is not a possible number", raw)
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), nil
+}
+
+func validRegion(r string) bool {
+	return phonenumbers.GetSupportedRegions()[strings.ToUpper(r)]
+}
+
+// normaliseIdentifier normalises a value of the given kind.
+func normaliseIdentifier(kind, raw, region string) (string, error) {
+	switch kind {
+	case KindEmail:
+		return NormaliseEmail(raw)
+	case KindPhone:
+		return NormalisePhone(raw, region)
+	}
+	v := strings.TrimSpace(raw)
+	if v == "" {
+		return "", fmt.Errorf("empty %s", kind)
+	}
+	if len(v) > maxIdentifierLen {
+		return "", fmt.Errorf("%s too long", kind)
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return "", fmt.Errorf("%s contains a control character", kind)
+		}
+	}
+	return v, nil
+}
+
+// HashIdentifier is the keyed hash of a normalised identifier. Suppressions
+// and the merge log keep only these, so they outlive erasure without
+// holding the address itself.
+func (s *Store) HashIdentifier(kind, normalised string) string {
+	m := hmac.New(sha256.New, s.hashKey)
+	m.Write([]byte(kind))
+	m.Write([]byte{0})
+	m.Write([]byte(normalised))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// NormaliseIdentifier normalises an identifier of a kind, using the
+// configured default region for phones.
+func (s *Store) NormaliseIdentifier(kind, raw string) (string, error) {
+	if !isIdentityKind(kind) {
+		return "", fmt.Errorf("unknown identity kind %q", kind)
+	}
+	return normaliseIdentifier(kind, raw, s.cfg.DefaultRegion)
+}

@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// maxEventName bounds event names.
+const maxEventName = 200
+
+func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, error) {
+	res := ImportResult{}
+	now := s.now()
+	err := s.write(ctx, func(w *writer) error {
+		if err := w.temp("_ev", "_row BIGINT, _pkind VARCHAR, _pvalue VARCHAR, event VARCHAR, ts TIMESTAMP, properties VARCHAR, message_id VARCHAR"); err != nil {
+			return err
+		}
+		// One pass: validate and stage. A bad row aborts before anything
+		// outside the temp tables is written.
+		var tuples idTuples
+		h := newHeader(src.name(), ImportEvents)
+		var rowErr error
+		n := 0
+		feed, done := s.stream(ctx, src, h, func(rc *rowCtx) ([]driver.Value, error) {
+			ids, err := rc.identities(s.cfg.DefaultRegion)
+			if err != nil {
+				return nil, err
+			}
+			tuples.add(ids, rc.line)
+			row, err := eventRow(rc, ids, n)
+			n++
+			return row, err
+		})
+		_, appendErr := w.appendRows("_ev", feed)
+		rowErr = done()
+		if rowErr != nil {
+			return rowErr
+		}
+		if appendErr != nil {
+			return appendErr
+		}
+		res.Rows = n
+		if err := h.require("event", "timestamp"); err != nil && n > 0 {
+			return err
+		}
+		if err := s.stageIdentityOnly(w, tuples.records); err != nil {
+			return err
+		}
+		if err := s.upsertProfiles(w, "_pstage", nil, tuples.records, src.name(), &res); err != nil {
+			return err
+		}
+		var before, after int
+		if err := w.queryRow(`SELECT count(*) FROM events`).Scan(&before); err != nil {
+			return err
+		}
+		if _, err := w.exec(s.query("insert-events"), now, src.name()); err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		if err := w.queryRow(`SELECT count(*) FROM events`).Scan(&after); err != nil {
+			return err
+		}
+		res.EventsAdded = after - before
+		res.EventsDuplicate = n - res.EventsAdded
+		return nil
+	})
+	return res, err
+}
+
+// require reports a required column missing from the input.
+func (h *header) require(names ...string) error {
+	for _, n := range names {
+		if _, ok := h.roles[n]; !ok {
+			return &ImportError{File: h.file, Line: 1, Msg: fmt.Sprintf("missing column %q", n)}
+		}
+	}
+	return nil
+}
+
+// stream reads src on a goroutine, turning rows into staged values with fn,
+// and returns a pull function for the Appender plus a function that waits
+// for the reader and returns its error.
+func (s *Store) stream(ctx context.Context, src source, h *header, fn func(rc *rowCtx) ([]driver.Value, error)) (func() ([]driver.Value, error), func() error) {
+	feed := make(chan []driver.Value, 1024)
+	errc := make(chan error, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(feed)
+		_, err := forEachRow(ctx, src, h, func(rc *rowCtx) error {
+			row, err := fn(rc)
+			if err != nil {
+				return err
+			}
+			select {
+			case feed <- row:
+				return nil
+			case <-stop:
+				return errors.New("stopped")
+			}
+		})
+		errc <- err
+	}()
+	pull := func() ([]driver.Value, error) {
+		row, ok := <-feed
+		if !ok {
+			return nil, nil
+		}
+		return row, nil
+	}
+	wait := func() error {
+		close(stop)
+		for range feed {
+		}
+		return <-errc
+	}
+	return pull, wait
+}
+
+func eventRow(rc *rowCtx, ids [5]string, rowNo int) ([]driver.Value, error) {
+	h := rc.h
+	if err := h.require("event", "timestamp"); err != nil {
+		return nil, err
+	}
+	ei := h.roles["event"]
+	c := cellAt(rc.cells, ei)
+	if !c.present {
+		return nil, rc.errAt(ei, "event name is required")
+	}
+	name, ok := cellString(c)
+	name = strings.TrimSpace(name)
+	if !ok || name == "" || len(name) > maxEventName {
+		return nil, rc.errAt(ei, fmt.Sprintf("want an event name of 1 to %d characters", maxEventName))
+	}
+	ti := h.roles["timestamp"]
+	tc := cellAt(rc.cells, ti)
+	if !tc.present {
+		return nil, rc.errAt(ti, "timestamp is required")
+	}
+	ts, err := cellTime(tc)
+	if err != nil {
+		return nil, rc.errAt(ti, err.Error())
+	}
+	var props string
+	if pi, ok := h.roles["properties"]; ok {
+		if pc := cellAt(rc.cells, pi); pc.present {
+			props, err = jsonObject(pc)
+			if err != nil {
+				return nil, rc.errAt(pi, err.Error())
+			}
+		}
+	}
+	kind, value := primary(ids)
+	var msgID string
+	if mi, ok := h.roles["message_id"]; ok {
+		if mc := cellAt(rc.cells, mi); mc.present {
+			msgID, _ = cellString(mc)
+			msgID = strings.TrimSpace(msgID)
+			if msgID == "" || len(msgID) > maxIdentifierLen {
+				return nil, rc.errAt(mi, "message_id must be 1 to 512 characters")
+			}
+		}
+	}
+	if msgID == "" {
+		// Without a message id the event's content is its identity, so the
+		// same file imported twice stores each event once.
+		msgID = "tact:" + digest(kind, value, name, ts.Format(time.RFC3339Nano), props)
+	}
+	return []driver.Value{int64(rowNo), kind, value, name, ts, nullable(props), msgID}, nil
+}
+
+// jsonObject returns the compact JSON text of an object-valued cell.
+func jsonObject(c cell) (string, error) {
+	var raw []byte
+	switch c.kind {
+	case cellText:
+		raw = []byte(c.text)
+	case cellJSON:
+		raw = c.raw
+	default:
+		if m, ok := c.val.(map[string]any); ok {
+			b, err := json.Marshal(m)
+			return string(b), err
+		}
+		if s, ok := c.val.(string); ok {
+			raw = []byte(s)
+		} else {
+			return "", errors.New("properties must be a JSON object")
+		}
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
+		return "", errors.New("properties must be a JSON object")
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
+// stageIdentityOnly stages one profile row per distinct identifier set,
+// carrying no traits and no recency: such rows only fill missing values.
+func (s *Store) stageIdentityOnly(w *writer, records []idRecord) error {
+	if err := w.temp("_pstage", "_row BIGINT, _ord TIMESTAMP, user_id VARCHAR, email VARCHAR, phone VARCHAR, anonymous_id VARCHAR, device_token VARCHAR, timezone VARCHAR"); err != nil {
+		return err
+	}
+	i := 0
+	_, err := w.appendRows("_pstage", func() ([]driver.Value, error) {
+		if i == len(records) {
+			return nil, nil
+		}
+		r := records[i]
+		row := []driver.Value{int64(i), nil}
+		for _, v := range r.ids {
+			row = append(row, nullable(v))
+		}
+		row = append(row, nil)
+		i++
+		return row, nil
+	})
+	return err
+}

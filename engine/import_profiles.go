@@ -1,0 +1,207 @@
+package engine
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// traitColumn is a trait column of one input.
+type traitColumn struct {
+	col   int // input column
+	trait Trait
+	isNew bool
+}
+
+func (s *Store) importProfiles(ctx context.Context, src source) (ImportResult, error) {
+	known, err := s.traitTypes(ctx)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	// Pass 1: validate every row and infer each new trait's type over the
+	// whole input. Nothing is written.
+	h := newHeader(src.name(), ImportProfiles)
+	inferred := map[int]TraitType{}
+	rows, err := forEachRow(ctx, src, h, func(rc *rowCtx) error {
+		return s.checkProfileRow(rc, known, inferred)
+	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	var cols []traitColumn
+	for i, name := range h.names {
+		if kindIndex(name) >= 0 || name == "updated_at" || name == "timezone" {
+			continue
+		}
+		if t, ok := known[name]; ok {
+			cols = append(cols, traitColumn{col: i, trait: Trait{name, t}})
+			continue
+		}
+		t := inferred[i]
+		switch t {
+		case typeUnknown:
+			continue // never present: no trait to add
+		case typeUnknownList:
+			t = TypeStringList
+		}
+		cols = append(cols, traitColumn{col: i, trait: Trait{name, t}, isNew: true})
+	}
+
+	res := ImportResult{Rows: rows}
+	now := s.now()
+	err = s.write(ctx, func(w *writer) error {
+		for _, c := range cols {
+			if !c.isNew {
+				continue
+			}
+			if _, err := w.exec(`INSERT INTO traits VALUES (?, ?, ?, ?)`, c.trait.Name, string(c.trait.Type), src.name(), now); err != nil {
+				return err
+			}
+			if _, err := w.exec(fmt.Sprintf(`ALTER TABLE profiles ADD COLUMN %s %s`, quoteIdent(c.trait.Name), c.trait.Type)); err != nil {
+				return fmt.Errorf("add trait %s: %w", c.trait.Name, err)
+			}
+			res.TraitsAdded = append(res.TraitsAdded, c.trait)
+		}
+		stageCols := []string{"_row BIGINT", "_ord TIMESTAMP", "user_id VARCHAR", "email VARCHAR", "phone VARCHAR", "anonymous_id VARCHAR", "device_token VARCHAR", "timezone VARCHAR"}
+		traits := make([]Trait, len(cols))
+		for i, c := range cols {
+			stageCols = append(stageCols, quoteIdent(c.trait.Name)+" "+string(c.trait.Type))
+			traits[i] = c.trait
+		}
+		if err := w.temp("_stage", strings.Join(stageCols, ", ")); err != nil {
+			return err
+		}
+		// Pass 2: convert and bulk-load into the stage.
+		var records []idRecord
+		pull, done := s.stream(ctx, src, newHeader(src.name(), ImportProfiles), func(rc *rowCtx) ([]driver.Value, error) {
+			row, rec, err := s.stageProfileRow(rc, cols, now, len(records))
+			records = append(records, rec)
+			return row, err
+		})
+		_, appendErr := w.appendRows("_stage", pull)
+		if err := done(); err != nil {
+			return err
+		}
+		if appendErr != nil {
+			return appendErr
+		}
+		return s.upsertProfiles(w, "_stage", traits, records, src.name(), &res)
+	})
+	if err != nil {
+		return ImportResult{Rows: rows}, err
+	}
+	return res, nil
+}
+
+// region is the country for phones of this row: its country column when
+// that holds an ISO code, else the configured default.
+func (s *Store) region(rc *rowCtx) string {
+	if i, ok := rc.h.seen["country"]; ok {
+		if c := cellAt(rc.cells, i); c.present {
+			if v, ok := cellString(c); ok && len(strings.TrimSpace(v)) == 2 {
+				return strings.ToUpper(strings.TrimSpace(v))
+			}
+		}
+	}
+	return s.cfg.DefaultRegion
+}
+
+func (s *Store) checkProfileRow(rc *rowCtx, known map[string]TraitType, inferred map[int]TraitType) error {
+	if _, err := rc.identities(s.region(rc)); err != nil {
+		return err
+	}
+	if _, _, err := profileSpecials(rc); err != nil {
+		return err
+	}
+	for i, name := range rc.h.names {
+		if kindIndex(name) >= 0 || name == "updated_at" || name == "timezone" {
+			continue
+		}
+		c := cellAt(rc.cells, i)
+		if !c.present {
+			continue
+		}
+		got := classify(c)
+		if want, ok := known[name]; ok {
+			if !fits(got, want) {
+				return rc.errAt(i, fmt.Sprintf("%s does not fit trait %q, which holds %s", describeCell(c), name, describeType(want)))
+			}
+			continue
+		}
+		inferred[i] = widen(inferred[i], got)
+	}
+	return nil
+}
+
+func describeCell(c cell) string {
+	if s, ok := cellString(c); ok {
+		if len(s) > 40 {
+			s = s[:40] + "…"
+		}
+		return fmt.Sprintf("value %q", s)
+	}
+	return "a list or object"
+}
+
+// profileSpecials reads updated_at and timezone.
+func profileSpecials(rc *rowCtx) (time.Time, string, error) {
+	var upd time.Time
+	var tz string
+	if i, ok := rc.h.roles["updated_at"]; ok {
+		if c := cellAt(rc.cells, i); c.present {
+			t, err := cellTime(c)
+			if err != nil {
+				return upd, tz, rc.errAt(i, err.Error())
+			}
+			upd = t
+		}
+	}
+	if i, ok := rc.h.roles["timezone"]; ok {
+		if c := cellAt(rc.cells, i); c.present {
+			v, _ := cellString(c)
+			v = strings.TrimSpace(v)
+			if _, err := time.LoadLocation(v); err != nil || v == "" || strings.EqualFold(v, "local") {
+				return upd, tz, rc.errAt(i, fmt.Sprintf("%q is not an IANA time zone", v))
+			}
+			tz = v
+		}
+	}
+	return upd, tz, nil
+}
+
+func (s *Store) stageProfileRow(rc *rowCtx, cols []traitColumn, now time.Time, rowNo int) ([]driver.Value, idRecord, error) {
+	ids, err := rc.identities(s.region(rc))
+	if err != nil {
+		return nil, idRecord{}, err
+	}
+	upd, tz, err := profileSpecials(rc)
+	if err != nil {
+		return nil, idRecord{}, err
+	}
+	if upd.IsZero() {
+		upd = now
+	}
+	row := make([]driver.Value, 0, 8+len(cols))
+	row = append(row, int64(rowNo), upd)
+	for _, v := range ids {
+		row = append(row, nullable(v))
+	}
+	row = append(row, nullable(tz))
+	for _, c := range cols {
+		cl := cellAt(rc.cells, c.col)
+		if !cl.present {
+			row = append(row, nil)
+			continue
+		}
+		v, err := convert(cl, c.trait.Type)
+		if err != nil {
+			return nil, idRecord{}, rc.errAt(c.col, fmt.Sprintf("%s is not %s", describeCell(cl), describeType(c.trait.Type)))
+		}
+		row = append(row, v)
+	}
+	return row, idRecord{ids: ids, line: rc.line}, nil
+}
+
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

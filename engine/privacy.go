@@ -1,0 +1,580 @@
+package engine
+
+// Data-subject rights (GDPR Arts. 15–21, Thai PDPA ss. 30–36) as store
+// operations. Each one resolves the person from any identifier (user_id,
+// email, phone, anonymous_id, device_token), records a request in
+// privacy_requests (or fulfils an open one, see OpenRequest), does its work
+// and appends an audit entry, all in one transaction: an unknown person is a
+// *NotFoundError and nothing changes.
+//
+// # Export schema (tact.privacy.export/v1)
+//
+// ExportPersonalData returns, and `tact privacy export` prints, one JSON
+// object:
+//
+//	{
+//	  "schema":       "tact.privacy.export/v1",
+//	  "generated_at": RFC 3339 time,
+//	  "request_id":   the access request this answers,
+//	  "profile": {                       // the profile row
+//	    "id", "user_id", "email", "phone", "timezone",
+//	    "restricted", "objected", "first_seen_at", "updated_at",
+//	    "traits": {name: value}          // every non-missing trait
+//	  },
+//	  "trait_types":  {name: DuckDB type} // for the traits present
+//	  "identities":   [{"kind", "value", "source", "first_seen_at"}],
+//	  "events":       [{"event", "timestamp", "properties", "message_id"}], newest first
+//	  "segment_memberships": [row objects],  // tables named *segment*/*membership*
+//	  "journey_history":     [row objects],  // tables named *journey*
+//	  "messages":            [row objects],  // tables named *outbox*/*message*/*send*/*deliver*
+//	  "other_tables": {table: [row objects]}, // any other table with a profile_id column
+//	  "consent_ledger": [{"seq", "purpose", "channel", "status", "effective_at",
+//	                      "recorded_at", "expires_at"?, "notice_version"?, "source", "actor"}],
+//	  "consent_state":  [{"purpose", "channel", "granted", "reason", "entry"?}], every known
+//	                    purpose on every channel, decided at generated_at
+//	  "suppressions":   [{"kind", "reason", "created_at"}], for the person's own addresses
+//	  "merges":         [{"at", "action", "profile_id", "other_id", "identifier_kind",
+//	                      "identifier_hash", "source", "reason"}],
+//	  "requests":       [{"id", "kind", "received_at", "due_at", "status",
+//	                      "completed_at"?, "outcome"?, "actor", "overdue"}]
+//	}
+//
+// Every array is present (empty, never null) even when the table behind it
+// does not exist yet. The membership, journey and message sections are
+// found by table presence (any table with a profile_id column), each row an
+// object of its columns, so tables added by later migrations are exported
+// without changing this code.
+//
+// # Restriction and objection
+//
+// Restrict sets profiles.restricted: the person is in no audience, journey
+// or audience export, and their data stays. Object sets profiles.objected:
+// no marketing and no profiling on any channel, whatever grants they hold.
+// Object also appends a withdrawal ("*" channel, source privacy_objection)
+// for every known purpose except transactional to the consent ledger, so the
+// objection is a dated fact in the consent history (and in any export), and
+// so that a path that consults only consent (the consent gate right before a
+// provider call) refuses as well. Unobject clears the flag but grants
+// nothing: the person must consent again.
+//
+// # Erasure
+//
+// See Erase.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tactcdp/tact/engine/consent"
+)
+
+// ExportSchema names the export document format.
+const ExportSchema = "tact.privacy.export/v1"
+
+// PersonalDataExport is everything the store holds about one person; see
+// the package documentation for the schema.
+type PersonalDataExport struct {
+	Schema             string                      `json:"schema"`
+	GeneratedAt        time.Time                   `json:"generated_at"`
+	RequestID          int64                       `json:"request_id"`
+	Profile            Profile                     `json:"profile"`
+	TraitTypes         map[string]TraitType        `json:"trait_types"`
+	Identities         []Identity                  `json:"identities"`
+	Events             []Event                     `json:"events"`
+	SegmentMemberships []map[string]any            `json:"segment_memberships"`
+	JourneyHistory     []map[string]any            `json:"journey_history"`
+	Messages           []map[string]any            `json:"messages"`
+	OtherTables        map[string][]map[string]any `json:"other_tables"`
+	ConsentLedger      []consent.Entry             `json:"consent_ledger"`
+	ConsentState       []ConsentView               `json:"consent_state"`
+	Suppressions       []ExportSuppression         `json:"suppressions"`
+	Merges             []MergeRecord               `json:"merges"`
+	Requests           []Request                   `json:"requests"`
+}
+
+// ExportSuppression is a suppression of one of the person's addresses.
+type ExportSuppression struct {
+	Kind      string    `json:"kind"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// coreTables are the engine's own tables with a profile_id column, which
+// the export reads through typed accessors.
+var coreTables = map[string]bool{
+	"identities": true, "events": true, "consent_ledger": true, "consent_state": true,
+	"merges": true, "privacy_requests": true,
+}
+
+func trimmed(s string) string { return strings.TrimSpace(s) }
+
+// ExportPersonalData answers an access/portability request: everything held
+// about the person user identifies. It records (or fulfils) an access
+// request and audits the export.
+func (s *Store) ExportPersonalData(ctx context.Context, user string, opts PrivacyOptions) (*PersonalDataExport, error) {
+	var doc *PersonalDataExport
+	err := s.write(ctx, func(w *writer) error {
+		id, err := s.resolveIn(w, user)
+		if err != nil {
+			return err
+		}
+		req, err := s.beginRequest(w, RequestAccess, id, opts)
+		if err != nil {
+			return err
+		}
+		doc, err = s.collectExport(ctx, w, id)
+		if err != nil {
+			return err
+		}
+		if err := s.completeRequest(w, &req, "exported"); err != nil {
+			return err
+		}
+		doc.RequestID = req.ID
+		replaced := false
+		for i := range doc.Requests {
+			if doc.Requests[i].ID == req.ID {
+				doc.Requests[i], replaced = req, true
+			}
+		}
+		if !replaced {
+			doc.Requests = append(doc.Requests, req)
+		}
+		counts := map[string]int{
+			"identities": len(doc.Identities), "traits": len(doc.Profile.Traits), "events": len(doc.Events),
+			"consent_entries": len(doc.ConsentLedger), "segment_memberships": len(doc.SegmentMemberships),
+			"journey_history": len(doc.JourneyHistory), "messages": len(doc.Messages), "merges": len(doc.Merges),
+		}
+		return s.audit(w, orStr(opts.Actor, "operator"), AuditPrivacyExport, profileSubject(id), map[string]any{"request_id": req.ID, "sections": counts})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("personal data exported", "request_id", doc.RequestID)
+	return doc, nil
+}
+
+func (s *Store) collectExport(ctx context.Context, w *writer, id int64) (*PersonalDataExport, error) {
+	now := s.now()
+	doc := &PersonalDataExport{Schema: ExportSchema, GeneratedAt: now, TraitTypes: map[string]TraitType{},
+		SegmentMemberships: []map[string]any{}, JourneyHistory: []map[string]any{}, Messages: []map[string]any{},
+		OtherTables: map[string][]map[string]any{}, Suppressions: []ExportSuppression{}}
+	var err error
+	if doc.Profile, err = s.Profile(ctx, id); err != nil {
+		return nil, err
+	}
+	types, err := s.traitTypes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for name := range doc.Profile.Traits {
+		doc.TraitTypes[name] = types[name]
+	}
+	if doc.Identities, err = s.Identities(ctx, id); err != nil {
+		return nil, err
+	}
+	if doc.Events, err = s.Events(ctx, id, 0); err != nil {
+		return nil, err
+	}
+	if doc.ConsentLedger, err = s.ConsentLedger(ctx, id); err != nil {
+		return nil, err
+	}
+	if doc.ConsentState, err = s.ConsentStates(ctx, id, now); err != nil {
+		return nil, err
+	}
+	if doc.Merges, err = s.Merges(ctx, id); err != nil {
+		return nil, err
+	}
+	if doc.Requests, err = s.Requests(ctx, RequestFilter{All: true, ProfileID: id}); err != nil {
+		return nil, err
+	}
+	for _, ident := range doc.Identities {
+		var sup ExportSuppression
+		err := w.queryRow(`SELECT kind, reason, created_at FROM suppressions WHERE addr_hash = ?`, s.HashIdentifier(ident.Kind, ident.Value)).Scan(&sup.Kind, &sup.Reason, &sup.CreatedAt)
+		if err == nil {
+			doc.Suppressions = append(doc.Suppressions, sup)
+		} else if err != sql.ErrNoRows {
+			return nil, err
+		}
+	}
+	tables, err := s.profileColumnTables(w)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tables {
+		if coreTables[t.name] || !t.hasProfileID {
+			continue
+		}
+		rows, err := s.rowsAbout(w, t.name, id)
+		if err != nil {
+			return nil, err
+		}
+		switch exportSection(t.name) {
+		case "segment_memberships":
+			doc.SegmentMemberships = append(doc.SegmentMemberships, rows...)
+		case "journey_history":
+			doc.JourneyHistory = append(doc.JourneyHistory, rows...)
+		case "messages":
+			doc.Messages = append(doc.Messages, rows...)
+		default:
+			doc.OtherTables[t.name] = rows
+		}
+	}
+	nilToEmpty(&doc.Identities)
+	nilToEmpty(&doc.Events)
+	nilToEmpty(&doc.ConsentLedger)
+	nilToEmpty(&doc.ConsentState)
+	nilToEmpty(&doc.Merges)
+	return doc, nil
+}
+
+func nilToEmpty[T any](p *[]T) {
+	if *p == nil {
+		*p = []T{}
+	}
+}
+
+// exportSection says where rows of a table other than the core ones go.
+func exportSection(table string) string {
+	switch {
+	case strings.Contains(table, "membership") || strings.Contains(table, "segment"):
+		return "segment_memberships"
+	case strings.Contains(table, "journey"):
+		return "journey_history"
+	case strings.Contains(table, "outbox") || strings.Contains(table, "message") || strings.Contains(table, "send") || strings.Contains(table, "deliver"):
+		return "messages"
+	}
+	return ""
+}
+
+// rowsAbout returns a table's rows about one profile as column objects.
+func (s *Store) rowsAbout(w *writer, table string, id int64) ([]map[string]any, error) {
+	rows, err := w.query(fmt.Sprintf(`SELECT * FROM %s WHERE profile_id = ?`, quoteIdent(table)), id)
+	if err != nil {
+		return nil, fmt.Errorf("export %s: %w", table, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	out := []map[string]any{}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		m := make(map[string]any, len(cols))
+		for i, c := range cols {
+			if b, ok := vals[i].([]byte); ok {
+				vals[i] = string(b)
+			}
+			m[c] = vals[i]
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// profileTable is a base table with a column referring to profiles.
+type profileTable struct {
+	name         string
+	hasProfileID bool     // has a column named profile_id
+	unknown      []string // other columns whose name mentions a profile
+}
+
+// profileColumnTables lists every base table of the database with a column
+// that refers to a person: named profile_id, or mentioning "profile". It
+// reads information_schema on w's connection; any error is returned, so
+// callers fail closed.
+func (s *Store) profileColumnTables(w *writer) ([]profileTable, error) {
+	rows, err := w.query(`SELECT c.table_name, c.column_name
+FROM information_schema.columns c
+JOIN information_schema.tables t USING (table_catalog, table_schema, table_name)
+WHERE t.table_type = 'BASE TABLE' AND c.table_catalog = current_database() AND c.table_schema = 'main'
+  AND (lower(c.column_name) LIKE '%profile%' OR lower(c.column_name) = 'other_id')
+ORDER BY c.table_name, c.column_name`)
+	if err != nil {
+		return nil, fmt.Errorf("list tables with profile columns: %w", err)
+	}
+	defer rows.Close()
+	byName := map[string]*profileTable{}
+	var order []string
+	for rows.Next() {
+		var table, col string
+		if err := rows.Scan(&table, &col); err != nil {
+			return nil, err
+		}
+		t, ok := byName[table]
+		if !ok {
+			t = &profileTable{name: table}
+			byName[table] = t
+			order = append(order, table)
+		}
+		switch {
+		case col == "profile_id":
+			t.hasProfileID = true
+		case table == "merges" && col == "other_id":
+		default:
+			t.unknown = append(t.unknown, col)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	sort.Strings(order)
+	out := make([]profileTable, len(order))
+	for i, n := range order {
+		out[i] = *byName[n]
+	}
+	return out, nil
+}
+
+// RectifyResult says what a rectification changed: trait names only.
+type RectifyResult struct {
+	Request Request  `json:"request"`
+	Changed []string `json:"changed"`
+}
+
+// rectifyValue is one checked change.
+type rectifyValue struct {
+	name  string
+	typ   TraitType
+	value any // nil clears the value
+}
+
+// Rectify corrects a person's traits (and timezone). Each value is given as
+// text and checked against the trait catalog's type: integers, numbers,
+// booleans, RFC 3339 timestamps or dates, strings, and JSON arrays for list
+// traits; an empty value clears the trait (makes it missing). Unknown trait
+// names are rejected: rectification corrects data, it does not add new
+// kinds of it. Identities (email, phone, user_id, ...) are not traits and
+// are not rectified here. The audit entry holds the trait names and a keyed
+// hash of each old value (KeyedValueHash), never a value.
+func (s *Store) Rectify(ctx context.Context, user string, set map[string]string, opts PrivacyOptions) (RectifyResult, error) {
+	if len(set) == 0 {
+		return RectifyResult{}, &ValidationError{Field: "set", Msg: "nothing to change"}
+	}
+	types, err := s.traitTypes(ctx)
+	if err != nil {
+		return RectifyResult{}, err
+	}
+	names := make([]string, 0, len(set))
+	for k := range set {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	changes := make([]rectifyValue, 0, len(names))
+	for _, raw := range names {
+		name := strings.TrimSpace(raw)
+		v, err := checkRectifyValue(name, set[raw], types)
+		if err != nil {
+			return RectifyResult{}, err
+		}
+		changes = append(changes, v)
+	}
+	var res RectifyResult
+	err = s.write(ctx, func(w *writer) error {
+		id, err := s.resolveIn(w, user)
+		if err != nil {
+			return err
+		}
+		req, err := s.beginRequest(w, RequestRectify, id, opts)
+		if err != nil {
+			return err
+		}
+		old, err := s.Profile(ctx, id)
+		if err != nil {
+			return err
+		}
+		var sets []string
+		var args []any
+		audited := make([]map[string]any, 0, len(changes))
+		for _, c := range changes {
+			var prev any
+			if c.name == "timezone" {
+				if old.Timezone != "" {
+					prev = old.Timezone
+				}
+			} else {
+				prev = old.Traits[c.name]
+			}
+			entry := map[string]any{"trait": c.name, "was_missing": prev == nil, "cleared": c.value == nil}
+			if prev != nil {
+				entry["old_value_hash"] = s.KeyedValueHash("trait:"+c.name, prev)
+			}
+			audited = append(audited, entry)
+			res.Changed = append(res.Changed, c.name)
+			if c.typ.IsList() && c.value != nil {
+				sets = append(sets, fmt.Sprintf("%s = CAST(CAST(? AS JSON) AS %s)", quoteIdent(c.name), c.typ))
+			} else {
+				sets = append(sets, fmt.Sprintf("%s = CAST(? AS %s)", quoteIdent(c.name), c.typ))
+			}
+			args = append(args, c.value)
+		}
+		sets = append(sets, "updated_at = ?")
+		args = append(args, s.now(), id)
+		if _, err := w.exec(fmt.Sprintf(`UPDATE profiles SET %s WHERE id = ?`, strings.Join(sets, ", ")), args...); err != nil {
+			return fmt.Errorf("rectify: %w", err)
+		}
+		if err := s.completeRequest(w, &req, fmt.Sprintf("rectified %d field(s)", len(changes))); err != nil {
+			return err
+		}
+		res.Request = req
+		return s.audit(w, orStr(opts.Actor, "operator"), AuditPrivacyRectify, profileSubject(id), map[string]any{"request_id": req.ID, "traits": audited})
+	})
+	if err != nil {
+		return RectifyResult{}, err
+	}
+	s.log.Info("profile rectified", "request_id", res.Request.ID, "fields", len(res.Changed))
+	return res, nil
+}
+
+// checkRectifyValue type-checks one value against the catalog.
+func checkRectifyValue(name, text string, types map[string]TraitType) (rectifyValue, error) {
+	field := "set." + name
+	if name == "timezone" {
+		tz := strings.TrimSpace(text)
+		if tz == "" {
+			return rectifyValue{name: name, typ: TypeString}, nil
+		}
+		if _, err := time.LoadLocation(tz); err != nil || strings.EqualFold(tz, "local") {
+			return rectifyValue{}, &ValidationError{Field: field, Msg: "not an IANA time zone"}
+		}
+		return rectifyValue{name: name, typ: TypeString, value: tz}, nil
+	}
+	if isIdentityKind(name) {
+		return rectifyValue{}, &ValidationError{Field: field, Msg: fmt.Sprintf("%s is an identity, not a trait; it cannot be rectified with --set", name)}
+	}
+	want, ok := types[name]
+	if !ok {
+		return rectifyValue{}, &ValidationError{Field: field, Msg: fmt.Sprintf("unknown trait %q (rectification changes existing traits)", name)}
+	}
+	if text == "" {
+		return rectifyValue{name: name, typ: want}, nil
+	}
+	c := cell{present: true, text: text, kind: cellText}
+	if want.IsList() {
+		if !json.Valid([]byte(text)) || !strings.HasPrefix(strings.TrimSpace(text), "[") {
+			return rectifyValue{}, &ValidationError{Field: field, Msg: fmt.Sprintf("trait %q holds %s; give a JSON array", name, describeType(want))}
+		}
+		c = cell{present: true, raw: json.RawMessage(text), kind: cellJSON}
+	}
+	if !fits(classify(c), want) {
+		return rectifyValue{}, &ValidationError{Field: field, Msg: fmt.Sprintf("trait %q holds %s; the given value is not one", name, describeType(want))}
+	}
+	v, err := convert(c, want)
+	if err != nil {
+		return rectifyValue{}, &ValidationError{Field: field, Msg: fmt.Sprintf("trait %q holds %s; the given value is not one", name, describeType(want))}
+	}
+	if want.IsList() {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return rectifyValue{}, err
+		}
+		v = string(b)
+	}
+	return rectifyValue{name: name, typ: want, value: v}, nil
+}
+
+// Restrict sets the person's restricted flag (DESIGN §3): in no audience,
+// journey or audience export; the data is kept.
+func (s *Store) Restrict(ctx context.Context, user string, opts PrivacyOptions) (Request, error) {
+	return s.setFlag(ctx, user, RequestRestrict, "restricted", true, opts)
+}
+
+// Unrestrict clears the restricted flag.
+func (s *Store) Unrestrict(ctx context.Context, user string, opts PrivacyOptions) (Request, error) {
+	return s.setFlag(ctx, user, RequestUnrestrict, "restricted", false, opts)
+}
+
+// Object records an objection to marketing and profiling: the objected
+// flag, plus a withdrawal in the consent ledger for every purpose but
+// transactional (see the package documentation).
+func (s *Store) Object(ctx context.Context, user string, opts PrivacyOptions) (Request, error) {
+	return s.setFlag(ctx, user, RequestObject, "objected", true, opts)
+}
+
+// Unobject clears the objected flag. It grants nothing.
+func (s *Store) Unobject(ctx context.Context, user string, opts PrivacyOptions) (Request, error) {
+	return s.setFlag(ctx, user, RequestUnobject, "objected", false, opts)
+}
+
+var flagActions = map[RequestKind]string{
+	RequestRestrict: AuditPrivacyRestrict, RequestUnrestrict: AuditPrivacyUnrestrict,
+	RequestObject: AuditPrivacyObject, RequestUnobject: AuditPrivacyUnobject,
+}
+
+func (s *Store) setFlag(ctx context.Context, user string, kind RequestKind, column string, value bool, opts PrivacyOptions) (Request, error) {
+	var req Request
+	actor := orStr(opts.Actor, "operator")
+	err := s.write(ctx, func(w *writer) error {
+		id, err := s.resolveIn(w, user)
+		if err != nil {
+			return err
+		}
+		if req, err = s.beginRequest(w, kind, id, opts); err != nil {
+			return err
+		}
+		var was bool
+		if err := w.queryRow(fmt.Sprintf(`SELECT %s FROM profiles WHERE id = ?`, column), id).Scan(&was); err != nil {
+			return err
+		}
+		now := s.now()
+		if was != value {
+			if _, err := w.exec(fmt.Sprintf(`UPDATE profiles SET %s = ?, updated_at = ? WHERE id = ?`, column), value, now, id); err != nil {
+				return err
+			}
+		}
+		details := map[string]any{"request_id": req.ID, "flag": column, "value": value, "changed": was != value}
+		if kind == RequestObject {
+			withdrawn, err := s.appendObjection(w, id, actor, now)
+			if err != nil {
+				return err
+			}
+			details["withdrawn_purposes"] = withdrawn
+		}
+		outcome := fmt.Sprintf("%s set to %t", column, value)
+		if was == value {
+			outcome = fmt.Sprintf("%s already %t", column, value)
+		}
+		if err := s.completeRequest(w, &req, outcome); err != nil {
+			return err
+		}
+		return s.audit(w, actor, flagActions[kind], profileSubject(id), details)
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	s.log.Info("privacy flag set", "request_id", req.ID, "flag", column, "value", value)
+	return req, nil
+}
+
+// appendObjection appends a withdrawal on every channel for every known
+// purpose except transactional.
+func (s *Store) appendObjection(w *writer, id int64, actor string, now time.Time) ([]string, error) {
+	if err := w.temp("_objection", "_row BIGINT, profile_id BIGINT, purpose VARCHAR, channel VARCHAR, status VARCHAR, effective_at TIMESTAMP, expires_at TIMESTAMP, notice_version VARCHAR, source VARCHAR, actor VARCHAR, entry_key VARCHAR"); err != nil {
+		return nil, err
+	}
+	var purposes []string
+	for i, p := range s.policy.Purposes() {
+		if p.Name == "transactional" {
+			continue
+		}
+		purposes = append(purposes, p.Name)
+		key := digest("objection", fmt.Sprint(id), p.Name, now.Format(time.RFC3339Nano))
+		if _, err := w.exec(`INSERT INTO _objection VALUES (?, ?, ?, '*', 'withdrawn', ?, NULL, NULL, 'privacy_objection', ?, ?)`, int64(i), id, p.Name, now, actor, key); err != nil {
+			return nil, err
+		}
+	}
+	_, err := s.appendLedger(w, "_objection", now)
+	return purposes, err
+}

@@ -1,0 +1,15 @@
+package engine
+
+// profileTables lists every table whose profile_id column refers to a
+// person, other than profiles and consent_state (rebuilt from the ledger).
+// A merge re-points these rows to the survivor; erasure deletes them. A
+// test checks the list against the schema, so a migration that adds a
+// table with a profile_id column must add it here.
+var profileTables = []string{
+	"identities",
+	"events",
+	"consent_ledger",
+}
+
+// ProfileTables returns the tables that hold rows about a person.
+func ProfileTables() []string { return append([]string(nil), profileTables...) }

@@ -1,0 +1,371 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/marcboeker/go-duckdb"
+
+	"github.com/tactcdp/tact/engine/clock"
+	"github.com/tactcdp/tact/engine/consent"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+//go:embed queries.sql
+var queriesSQL string
+
+// MemoryPath opens a database that lives only in memory.
+const MemoryPath = ":memory:"
+
+// Config is the engine's part of tact.yaml.
+type Config struct {
+	// Purposes adds purposes and notice versions to the built-in ones
+	// (marketing, transactional, analytics, personalisation).
+	Purposes []consent.Purpose `yaml:"purposes"`
+	// DefaultRegion is the ISO 3166-1 alpha-2 country used to normalise
+	// phone numbers written without a country code when the row has no
+	// country column. Empty: such numbers are rejected.
+	DefaultRegion string `yaml:"default_region"`
+}
+
+// Options configure Open. The zero value is usable.
+type Options struct {
+	Config Config
+	// Clock supplies "now" for import and record times. Default: clock.Real.
+	Clock clock.Clock
+	// Logger receives operational logs, never personal data. Default: discard.
+	Logger *slog.Logger
+}
+
+// Store is the Tact database: one DuckDB file (or memory) holding profiles,
+// identities, events, the consent ledger, suppressions and everything built
+// on them. It is safe for concurrent use; writes are serialised.
+type Store struct {
+	db      *sql.DB
+	path    string
+	cfg     Config
+	policy  consent.Policy
+	clock   clock.Clock
+	log     *slog.Logger
+	hashKey []byte
+	queries map[string]string
+
+	writeMu sync.Mutex
+}
+
+// LockedError reports that another process holds the database file.
+type LockedError struct {
+	Path string
+	// Holder describes the holding process as DuckDB reports it, e.g.
+	// "/usr/bin/tact (PID 1234)"; empty when unknown.
+	Holder string
+}
+
+func (e *LockedError) Error() string {
+	if e.Holder != "" {
+		return fmt.Sprintf("database %s is in use by another process (%s); stop it or choose another --db", e.Path, e.Holder)
+	}
+	return fmt.Sprintf("database %s is in use by another process; stop it or choose another --db", e.Path)
+}
+
+var lockHolderRE = regexp.MustCompile(`Conflicting lock is held in (.*?)\. See also`)
+
+// Open opens (creating if needed) the database at path, or an in-memory one
+// for MemoryPath, and applies pending migrations.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("database path is empty")
+	}
+	policy, err := consent.NewPolicy(opts.Config.Purposes)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if r := opts.Config.DefaultRegion; r != "" && !validRegion(r) {
+		return nil, fmt.Errorf("config: default_region: %q is not a known ISO 3166-1 alpha-2 country", r)
+	}
+	dsn := path
+	if path == MemoryPath {
+		dsn = ""
+	}
+	connector, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	db := sql.OpenDB(connector)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, openError(path, err)
+	}
+	queries, err := parseSQLBlocks(queriesSQL)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, path: path, cfg: opts.Config, policy: policy, clock: opts.Clock, log: opts.Logger, queries: queries}
+	if s.clock == nil {
+		s.clock = clock.Real{}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	if err := s.loadHashKey(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openError(path string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "Could not set lock on file") {
+		le := &LockedError{Path: path}
+		if m := lockHolderRE.FindStringSubmatch(msg); m != nil {
+			le.Holder = m[1]
+		}
+		return le
+	}
+	return fmt.Errorf("open database %s: %w", path, err)
+}
+
+// Close checkpoints and closes the database.
+func (s *Store) Close() error {
+	if s.path != MemoryPath {
+		_, _ = s.db.Exec("CHECKPOINT")
+	}
+	return s.db.Close()
+}
+
+// DB is the connection pool, for read queries by the packages built on the
+// store. Writes go through the Store's methods, which serialise them.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Path is the database path given to Open.
+func (s *Store) Path() string { return s.path }
+
+// Clock is the store's time source.
+func (s *Store) Clock() clock.Clock { return s.clock }
+
+// Policy is the consent policy from configuration.
+func (s *Store) Policy() consent.Policy { return s.policy }
+
+// Logger is the store's logger.
+func (s *Store) Logger() *slog.Logger { return s.log }
+
+// Query returns the named SQL block from queries.sql.
+func (s *Store) query(name string) string {
+	q, ok := s.queries[name]
+	if !ok {
+		panic("engine: no sql block named " + name) // a programming error, caught by tests
+	}
+	return q
+}
+
+// now is the store clock's instant truncated to DuckDB's microseconds.
+func (s *Store) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
+		return err
+	}
+	applied := map[string]bool{}
+	rows, err := s.db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	entries, err := migrationFS.ReadDir("migrations")
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(name, ".sql")
+		if applied[version] {
+			continue
+		}
+		body, err := migrationFS.ReadFile("migrations/" + name)
+		if err != nil {
+			return err
+		}
+		err = s.write(ctx, func(w *writer) error {
+			if _, err := w.exec(string(body)); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			_, err := w.exec(`INSERT INTO schema_migrations VALUES (?, ?)`, version, s.now())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		s.log.Info("migration applied", "version", version)
+	}
+	return nil
+}
+
+func (s *Store) loadHashKey(ctx context.Context) error {
+	var key string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'hash_key'`).Scan(&key)
+	if errors.Is(err, sql.ErrNoRows) {
+		buf := make([]byte, 32)
+		if _, err := rand.Read(buf); err != nil {
+			return err
+		}
+		key = hex.EncodeToString(buf)
+		err = s.write(ctx, func(w *writer) error {
+			_, err := w.exec(`INSERT INTO meta VALUES ('hash_key', ?)`, key)
+			return err
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("load hash key: %w", err)
+	}
+	s.hashKey, err = hex.DecodeString(key)
+	return err
+}
+
+// writer is one serialised write transaction on a dedicated connection.
+type writer struct {
+	ctx   context.Context
+	conn  *sql.Conn
+	temps []string
+}
+
+// write runs fn in a transaction that holds the store's write lock. Temp
+// tables fn creates through w.temp are dropped afterwards; if fn fails, the
+// transaction is rolled back and the database is unchanged.
+func (s *Store) write(ctx context.Context, fn func(w *writer) error) (err error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	w := &writer{ctx: ctx, conn: conn}
+	defer w.dropTemps()
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	if err = fn(w); err != nil {
+		return err
+	}
+	if _, err = conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (w *writer) exec(q string, args ...any) (sql.Result, error) {
+	return w.conn.ExecContext(w.ctx, q, args...)
+}
+
+func (w *writer) query(q string, args ...any) (*sql.Rows, error) {
+	return w.conn.QueryContext(w.ctx, q, args...)
+}
+
+func (w *writer) queryRow(q string, args ...any) *sql.Row {
+	return w.conn.QueryRowContext(w.ctx, q, args...)
+}
+
+// temp creates a temporary table local to this write.
+func (w *writer) temp(name, columns string) error {
+	if _, err := w.exec(fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", name, columns)); err != nil {
+		return err
+	}
+	w.temps = append(w.temps, name)
+	return nil
+}
+
+func (w *writer) dropTemps() {
+	for _, t := range w.temps {
+		_, _ = w.conn.ExecContext(context.WithoutCancel(w.ctx), "DROP TABLE IF EXISTS temp."+t)
+	}
+}
+
+// appendFlushRows is how many rows the Appender buffers before a flush; it
+// keeps every row in memory until then.
+const appendFlushRows = 100_000
+
+// appendRows bulk-loads rows into table with DuckDB's Appender. next returns
+// the next row, or nil when done.
+func (w *writer) appendRows(table string, next func() ([]driver.Value, error)) (int, error) {
+	n := 0
+	err := w.conn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
+		if err != nil {
+			return fmt.Errorf("appender %s: %w", table, err)
+		}
+		for {
+			row, err := next()
+			if err != nil {
+				app.Close()
+				return err
+			}
+			if row == nil {
+				break
+			}
+			if err := app.AppendRow(row...); err != nil {
+				app.Close()
+				return fmt.Errorf("append %s: %w", table, err)
+			}
+			n++
+			if n%appendFlushRows == 0 {
+				if err := app.Flush(); err != nil {
+					app.Close()
+					return fmt.Errorf("flush %s: %w", table, err)
+				}
+			}
+		}
+		return app.Close()
+	})
+	return n, err
+}
+
+// appendSlice is appendRows over an in-memory slice.
+func (w *writer) appendSlice(table string, rows [][]driver.Value) error {
+	i := 0
+	_, err := w.appendRows(table, func() ([]driver.Value, error) {
+		if i == len(rows) {
+			return nil, nil
+		}
+		i++
+		return rows[i-1], nil
+	})
+	return err
+}

@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// Suppression reasons.
+const (
+	SuppressHardBounce = "hard_bounce"
+	SuppressComplaint  = "complaint"
+	SuppressStop       = "stop"
+	SuppressErased     = "erased"
+	SuppressManual     = "manual"
+	SuppressInvalid    = "invalid_token"
+)
+
+// Suppression is one suppressed address, known only by its keyed hash.
+type Suppression struct {
+	Hash      string    `json:"hash"`
+	Kind      string    `json:"kind"`
+	Reason    string    `json:"reason"`
+	Source    string    `json:"source"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Suppress records that an address (email, phone or device token) must
+// never be contacted. Suppressing an address twice keeps the first record.
+func (s *Store) Suppress(ctx context.Context, kind, address, reason, source string) error {
+	if kind != KindEmail && kind != KindPhone && kind != KindDeviceToken {
+		return &ValidationError{Field: "kind", Msg: "want email, phone or device_token"}
+	}
+	if reason == "" {
+		return &ValidationError{Field: "reason", Msg: "required"}
+	}
+	v, err := s.NormaliseIdentifier(kind, address)
+	if err != nil {
+		return &ValidationError{Field: "address", Msg: err.Error()}
+	}
+	hash := s.HashIdentifier(kind, v)
+	return s.write(ctx, func(w *writer) error {
+		_, err := w.exec(`INSERT INTO suppressions SELECT ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::TIMESTAMP WHERE NOT EXISTS (SELECT 1 FROM suppressions WHERE addr_hash = ?)`,
+			hash, kind, reason, source, s.now(), hash)
+		return err
+	})
+}
+
+// Unsuppress removes an address from the suppression list.
+func (s *Store) Unsuppress(ctx context.Context, kind, address string) error {
+	v, err := s.NormaliseIdentifier(kind, address)
+	if err != nil {
+		return &ValidationError{Field: "address", Msg: err.Error()}
+	}
+	return s.write(ctx, func(w *writer) error {
+		_, err := w.exec(`DELETE FROM suppressions WHERE addr_hash = ?`, s.HashIdentifier(kind, v))
+		return err
+	})
+}
+
+// Suppressed reports whether an address is suppressed, and why.
+func (s *Store) Suppressed(ctx context.Context, kind, address string) (bool, string, error) {
+	v, err := s.NormaliseIdentifier(kind, address)
+	if err != nil {
+		return false, "", &ValidationError{Field: "address", Msg: err.Error()}
+	}
+	var reason string
+	err = s.db.QueryRowContext(ctx, `SELECT reason FROM suppressions WHERE addr_hash = ?`, s.HashIdentifier(kind, v)).Scan(&reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	return true, reason, nil
+}

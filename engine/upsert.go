@@ -1,0 +1,264 @@
+package engine
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"strings"
+)
+
+// upsertProfiles resolves the identities of staged rows and writes the
+// outcome: new profiles, merges, new identities, the merge log and the
+// profile rows themselves, all set-based inside w's transaction.
+//
+// stage holds one row per record (_row = index into records) with the
+// columns _ord, user_id, email, phone, anonymous_id, device_token, timezone
+// and the given traits. _ord is the row's recency; NULL means the row only
+// fills values that are missing.
+func (s *Store) upsertProfiles(w *writer, stage string, traits []Trait, records []idRecord, label string, res *ImportResult) error {
+	existing, err := s.owners(w, records)
+	if err != nil {
+		return err
+	}
+	var next int64
+	if err := w.queryRow(`SELECT coalesce(max(value::BIGINT), 0) FROM meta WHERE key = 'next_profile_id'`).Scan(&next); err != nil {
+		return err
+	}
+	if next == 0 {
+		next = 1
+	}
+	r := resolve(records, existing, next)
+	next += int64(len(r.newProfiles))
+	if _, err := w.exec(`DELETE FROM meta WHERE key = 'next_profile_id'`); err != nil {
+		return err
+	}
+	if _, err := w.exec(`INSERT INTO meta VALUES ('next_profile_id', ?)`, fmt.Sprint(next)); err != nil {
+		return err
+	}
+	now := s.now()
+
+	if err := w.temp("_map", "_row BIGINT, profile_id BIGINT, keep_email BOOLEAN, keep_phone BOOLEAN"); err != nil {
+		return err
+	}
+	i := 0
+	if _, err := w.appendRows("_map", func() ([]driver.Value, error) {
+		if i == len(records) {
+			return nil, nil
+		}
+		row := []driver.Value{int64(i), r.recordProfile[i], !r.refused[i][1], !r.refused[i][2]}
+		i++
+		return row, nil
+	}); err != nil {
+		return err
+	}
+	if err := w.temp("_merge", "loser BIGINT, survivor BIGINT"); err != nil {
+		return err
+	}
+	merges := make([][]driver.Value, 0, len(r.merges))
+	for loser, survivor := range r.merges {
+		merges = append(merges, []driver.Value{loser, survivor})
+	}
+	if err := w.appendSlice("_merge", merges); err != nil {
+		return err
+	}
+	if len(merges) > 0 {
+		for _, t := range profileTables {
+			if _, err := w.exec(fmt.Sprintf(`UPDATE %s SET profile_id = m.survivor FROM _merge m WHERE %s.profile_id = m.loser`, t, t)); err != nil {
+				return fmt.Errorf("merge %s: %w", t, err)
+			}
+		}
+	}
+
+	idents := make([][]driver.Value, len(r.newIdentities))
+	for j, id := range r.newIdentities {
+		idents[j] = []driver.Value{id.profileID, id.kind, id.value, s.HashIdentifier(id.kind, id.value), fmt.Sprintf("%s:%d", label, id.line), now}
+	}
+	if err := w.appendSlice("identities", idents); err != nil {
+		return err
+	}
+	logRows := make([][]driver.Value, len(r.log))
+	for j, l := range r.log {
+		reason := "shared identifier"
+		if l.action == "conflict" {
+			reason = "would give one profile two user_ids"
+			res.LinksRefused++
+			s.log.Info("identity link refused", "kept_by", l.profileID, "refused_for", l.otherID, "identifier_kind", l.kind)
+		}
+		logRows[j] = []driver.Value{now, l.action, l.profileID, l.otherID, l.kind, s.HashIdentifier(l.kind, l.value), fmt.Sprintf("%s:%d", label, l.line), reason}
+	}
+	// The log keeps one row per distinct merge or refusal, so that the same
+	// input imported again adds nothing.
+	if err := w.temp("_mlog", "at TIMESTAMP, action VARCHAR, profile_id BIGINT, other_id BIGINT, identifier_kind VARCHAR, identifier_hash VARCHAR, source VARCHAR, reason VARCHAR"); err != nil {
+		return err
+	}
+	if err := w.appendSlice("_mlog", logRows); err != nil {
+		return err
+	}
+	if _, err := w.exec(s.query("append-merge-log")); err != nil {
+		return err
+	}
+
+	if err := s.writeProfileRows(w, stage, traits, now, res); err != nil {
+		return err
+	}
+	if len(merges) > 0 {
+		if err := s.rebuildConsentState(w, `SELECT survivor FROM _merge UNION SELECT loser FROM _merge`); err != nil {
+			return err
+		}
+	}
+	res.ProfilesCreated += len(r.newProfiles)
+	res.ProfilesMerged += len(r.merges)
+	res.IdentitiesAdded += len(r.newIdentities)
+	return nil
+}
+
+// owners looks up who already holds the identifiers of records.
+func (s *Store) owners(w *writer, records []idRecord) (map[idKey]owner, error) {
+	if err := w.temp("_keys", "kind VARCHAR, value VARCHAR"); err != nil {
+		return nil, err
+	}
+	kinds := IdentityKinds()
+	seen := map[idKey]bool{}
+	var keys [][]driver.Value
+	for _, rec := range records {
+		for k, v := range rec.ids {
+			if v == "" || seen[idKey{k, v}] {
+				continue
+			}
+			seen[idKey{k, v}] = true
+			keys = append(keys, []driver.Value{kinds[k], v})
+		}
+	}
+	if err := w.appendSlice("_keys", keys); err != nil {
+		return nil, err
+	}
+	rows, err := w.query(s.query("identity-owners"))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[idKey]owner{}
+	for rows.Next() {
+		var kind, value string
+		var o owner
+		var uid *string
+		if err := rows.Scan(&kind, &value, &o.profileID, &uid); err != nil {
+			return nil, err
+		}
+		if uid != nil {
+			o.userID = *uid
+		}
+		out[idKey{kindIndex(kind), value}] = o
+	}
+	return out, rows.Err()
+}
+
+// writeProfileRows folds the staged rows and the existing rows of every
+// profile they touch (including profiles merged away) into one row per
+// profile: for each column the most recent non-missing value wins, so a
+// missing value never erases one, and older rows only fill gaps.
+func (s *Store) writeProfileRows(w *writer, stage string, traits []Trait, now any, res *ImportResult) error {
+	all, err := traitsOf(w)
+	if err != nil {
+		return err
+	}
+	inStage := map[string]bool{}
+	for _, t := range traits {
+		inStage[t.Name] = true
+	}
+	var stageSel, existSel, agg, same []string
+	for _, c := range []string{"user_id", "email", "phone", "timezone"} {
+		agg = append(agg, fmt.Sprintf("arg_max(%[1]s, _rank) FILTER (WHERE %[1]s IS NOT NULL) AS %[1]s", c))
+		same = append(same, fmt.Sprintf("f.%[1]s IS NOT DISTINCT FROM p.%[1]s", c))
+	}
+	for _, t := range all {
+		q := quoteIdent(t.Name)
+		if inStage[t.Name] {
+			stageSel = append(stageSel, "s."+q)
+		} else {
+			stageSel = append(stageSel, fmt.Sprintf("NULL::%s AS %s", t.Type, q))
+		}
+		existSel = append(existSel, "p."+q)
+		agg = append(agg, fmt.Sprintf("arg_max(%[1]s, _rank) FILTER (WHERE %[1]s IS NOT NULL) AS %[1]s", q))
+		same = append(same, fmt.Sprintf("f.%[1]s IS NOT DISTINCT FROM p.%[1]s", q))
+	}
+	extra := func(sel []string) string {
+		if len(sel) == 0 {
+			return ""
+		}
+		return ", " + strings.Join(sel, ", ")
+	}
+	contrib := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _contrib AS
+SELECT m.profile_id AS _pid, s._ord AS _ord, 1 AS _src, s._row AS _sub,
+       s.user_id, CASE WHEN m.keep_email THEN s.email END AS email, CASE WHEN m.keep_phone THEN s.phone END AS phone,
+       s.timezone, NULL::BOOLEAN AS restricted, NULL::BOOLEAN AS objected, NULL::TIMESTAMP AS first_seen_at%s
+FROM %s s JOIN _map m USING (_row)
+UNION ALL
+SELECT coalesce(g.survivor, p.id), p.updated_at, 0, p.id,
+       p.user_id, p.email, p.phone, p.timezone, p.restricted, p.objected, p.first_seen_at%s
+FROM profiles p LEFT JOIN _merge g ON g.loser = p.id
+WHERE p.id IN (SELECT profile_id FROM _map UNION SELECT loser FROM _merge)`, extra(stageSel), stage, extra(existSel))
+	if _, err := w.exec(contrib); err != nil {
+		return fmt.Errorf("fold profiles: %w", err)
+	}
+	w.temps = append(w.temps, "_contrib")
+	final := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _final AS
+WITH r AS (
+  SELECT *, row_number() OVER (PARTITION BY _pid ORDER BY _ord ASC NULLS FIRST, _src, _sub) AS _rank FROM _contrib
+)
+SELECT _pid AS id, %s,
+       coalesce(bool_or(restricted), false) AS restricted,
+       coalesce(bool_or(objected), false) AS objected,
+       coalesce(min(first_seen_at), ?::TIMESTAMP) AS first_seen_at,
+       coalesce(max(_ord), ?::TIMESTAMP) AS updated_at
+FROM r GROUP BY _pid`, strings.Join(agg, ",\n       "))
+	if _, err := w.exec(final, now, now); err != nil {
+		return fmt.Errorf("fold profiles: %w", err)
+	}
+	w.temps = append(w.temps, "_final")
+	// A profile whose values did not change keeps its updated_at, so that
+	// importing the same input twice changes nothing.
+	if _, err := w.exec(fmt.Sprintf(`UPDATE _final f SET updated_at = p.updated_at FROM profiles p
+WHERE p.id = f.id AND f.id NOT IN (SELECT survivor FROM _merge) AND %s`, strings.Join(same, " AND "))); err != nil {
+		return err
+	}
+	var updated int
+	if err := w.queryRow(`SELECT count(*) FROM _final f JOIN profiles p ON p.id = f.id WHERE f.updated_at <> p.updated_at OR f.id IN (SELECT survivor FROM _merge)`).Scan(&updated); err != nil {
+		return err
+	}
+	res.ProfilesUpdated += updated
+	if _, err := w.exec(`DELETE FROM profiles WHERE id IN (SELECT id FROM _final UNION SELECT loser FROM _merge)`); err != nil {
+		return err
+	}
+	if _, err := w.exec(`INSERT INTO profiles BY NAME SELECT * FROM _final`); err != nil {
+		return fmt.Errorf("write profiles: %w", err)
+	}
+	return nil
+}
+
+// traitsOf reads the trait catalog inside a write.
+func traitsOf(w *writer) ([]Trait, error) {
+	rows, err := w.query(`SELECT name, type FROM traits ORDER BY rowid`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Trait
+	for rows.Next() {
+		var t Trait
+		if err := rows.Scan(&t.Name, &t.Type); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// rebuildConsentState recomputes the current-state rows of the profiles the
+// subquery selects from their ledger, with consent.Later's precedence.
+func (s *Store) rebuildConsentState(w *writer, profiles string) error {
+	if _, err := w.exec(fmt.Sprintf(`DELETE FROM consent_state WHERE profile_id IN (%s)`, profiles)); err != nil {
+		return err
+	}
+	_, err := w.exec(fmt.Sprintf(s.query("rebuild-consent-state"), profiles))
+	return err
+}
