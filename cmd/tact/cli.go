@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/clock"
+)
+
+// app holds what every command shares: output streams, global flags, the
+// configuration and the store, opened on first use.
+type app struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	dbPath     string
+	dbExplicit bool
+	configPath string
+	nowFlag    string
+
+	cfg   *Config
+	clk   clock.Clock
+	store *engine.Store
+}
+
+// command is one tact command. Commands with subcommands take the
+// subcommand as their first argument.
+type command struct {
+	usage string
+	run   func(ctx context.Context, a *app, args []string) error
+}
+
+// usageError is a command line mistake; the exit code is 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+func exitCode(err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\r", " ")
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// commands is the command table. Each file of this package that adds
+// commands contributes through a function listed here.
+func commands() map[string]command {
+	m := map[string]command{}
+	for _, add := range []func(map[string]command){
+		engineCommands,
+	} {
+		add(m)
+	}
+	return m
+}
+
+func (a *app) dispatch(ctx context.Context, args []string) error {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		a.printUsage(cmds)
+		return nil
+	}
+	// Global flags may stand before the command.
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		n, err := a.globalFlag(args)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return usagef("unknown flag %s before the command", args[0])
+		}
+		args = args[n:]
+	}
+	if len(args) == 0 {
+		return usagef("no command given; run tact help")
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		return usagef("unknown command %q; run tact help", args[0])
+	}
+	return c.run(ctx, a, args[1:])
+}
+
+func (a *app) printUsage(cmds map[string]command) {
+	fmt.Fprintln(a.stdout, "usage: tact [--db PATH] [--config PATH] [--now RFC3339] COMMAND ...")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(a.stdout, "  tact %s\n", cmds[n].usage)
+	}
+}
+
+// globalFlag consumes a global flag at args[0], returning how many
+// arguments it used (0 if args[0] is not a global flag).
+func (a *app) globalFlag(args []string) (int, error) {
+	name, val, hasVal := strings.Cut(strings.TrimLeft(args[0], "-"), "=")
+	var dst *string
+	switch name {
+	case "db":
+		dst = &a.dbPath
+		a.dbExplicit = true
+	case "config":
+		dst = &a.configPath
+	case "now":
+		dst = &a.nowFlag
+	default:
+		return 0, nil
+	}
+	if hasVal {
+		*dst = val
+		return 1, nil
+	}
+	if len(args) < 2 {
+		return 0, usagef("flag --%s needs a value", name)
+	}
+	*dst = args[1]
+	return 2, nil
+}
+
+// parse parses a command's flags, which may be interspersed with its
+// positional arguments, along with the global flags.
+func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for len(args) > 0 {
+		if strings.HasPrefix(args[0], "-") && args[0] != "-" {
+			if args[0] == "--" {
+				pos = append(pos, args[1:]...)
+				break
+			}
+			n, err := a.globalFlag(args)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				args = args[n:]
+				continue
+			}
+			if err := fs.Parse(args); err != nil {
+				return nil, usagef("%s: %v", fs.Name(), err)
+			}
+			args = fs.Args()
+			continue
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	return pos, nil
+}
+
+// config loads tact.yaml (or --config) once.
+func (a *app) config() (*Config, error) {
+	if a.cfg != nil {
+		return a.cfg, nil
+	}
+	path := a.configPath
+	explicit := path != ""
+	if !explicit {
+		path = a.getenv("TACT_CONFIG")
+		explicit = path != ""
+	}
+	if !explicit {
+		path = "tact.yaml"
+	}
+	cfg, err := loadConfig(path, explicit)
+	if err != nil {
+		return nil, err
+	}
+	a.cfg = cfg
+	return cfg, nil
+}
+
+// clock is --now / TACT_NOW when set, else the wall clock.
+func (a *app) clock() (clock.Clock, error) {
+	if a.clk != nil {
+		return a.clk, nil
+	}
+	v := a.nowFlag
+	if v == "" {
+		v = a.getenv("TACT_NOW")
+	}
+	if v == "" {
+		a.clk = clock.Real{}
+		return a.clk, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, usagef("--now: %q is not an RFC 3339 time", v)
+	}
+	a.clk = clock.Fixed(t)
+	return a.clk, nil
+}
+
+// openStore opens the database named by --db / TACT_DB (default tact.duckdb).
+func (a *app) openStore(ctx context.Context) (*engine.Store, error) {
+	if a.store != nil {
+		return a.store, nil
+	}
+	path := a.dbPath
+	if path == "" {
+		path = a.getenv("TACT_DB")
+	}
+	if path == "" {
+		path = "tact.duckdb"
+	}
+	return a.openStoreAt(ctx, path)
+}
+
+func (a *app) openStoreAt(ctx context.Context, path string) (*engine.Store, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	clk, err := a.clock()
+	if err != nil {
+		return nil, err
+	}
+	s, err := engine.Open(ctx, path, engine.Options{Config: cfg.Engine(), Clock: clk, Logger: newLogger(a.stderr, a.getenv)})
+	if err != nil {
+		return nil, err
+	}
+	a.store = s
+	return s, nil
+}
+
+func (a *app) close() {
+	if a.store != nil {
+		if err := a.store.Close(); err != nil {
+			fmt.Fprintln(a.stderr, "tact: close database: "+oneLine(err.Error()))
+		}
+	}
+}
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

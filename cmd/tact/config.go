@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/consent"
+)
+
+// Config is tact.yaml. Each section belongs to the package that uses it.
+type Config struct {
+	// Purposes adds purposes and notice versions to the built-in ones.
+	Purposes []consent.Purpose `yaml:"purposes"`
+	// DefaultRegion normalises phone numbers without a country code.
+	DefaultRegion string `yaml:"default_region"`
+}
+
+// Engine is the engine's part of the configuration.
+func (c *Config) Engine() engine.Config {
+	return engine.Config{Purposes: c.Purposes, DefaultRegion: c.DefaultRegion}
+}
+
+// loadConfig reads path. A missing file is an error only when the path was
+// given explicitly. Unknown keys are errors naming the line.
+func loadConfig(path string, explicit bool) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !explicit {
+		return &Config{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return parseConfig(path, b)
+}
+
+func parseConfig(name string, b []byte) (*Config, error) {
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("config %s: %v", name, err)
+	}
+	if _, err := consent.NewPolicy(cfg.Purposes); err != nil {
+		return nil, fmt.Errorf("config %s: %v", name, err)
+	}
+	return &cfg, nil
+}
