@@ -272,3 +272,35 @@ func orStr(v, d string) string {
 	}
 	return v
 }
+
+// auditConsents records consent changes made through RecordConsents: one
+// entry per profile, listing purpose, channel, status, times and source.
+func (s *Store) auditConsents(w *writer, ins []ConsentInput, added int) error {
+	if added == 0 {
+		return nil
+	}
+	byProfile := map[int64][]map[string]any{}
+	var order []int64
+	actor := ""
+	for _, in := range ins {
+		if _, ok := byProfile[in.ProfileID]; !ok {
+			order = append(order, in.ProfileID)
+		}
+		e := map[string]any{"purpose": in.Purpose, "channel": in.Channel, "status": string(in.Status),
+			"effective_at": in.EffectiveAt, "source": in.Source}
+		if !in.ExpiresAt.IsZero() {
+			e["expires_at"] = in.ExpiresAt
+		}
+		if in.NoticeVersion != "" {
+			e["notice_version"] = in.NoticeVersion
+		}
+		byProfile[in.ProfileID] = append(byProfile[in.ProfileID], e)
+		actor = in.Actor
+	}
+	for _, id := range order {
+		if err := s.audit(w, actor, AuditConsentRecorded, profileSubject(id), map[string]any{"entries": byProfile[id]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -54,7 +55,11 @@ func (s *Store) importConsents(ctx context.Context, src source) (ImportResult, e
 		}
 		res.ConsentsAdded = added
 		res.ConsentsDuplicate = n - added
-		return nil
+		if added == 0 {
+			return nil
+		}
+		return s.audit(w, "import", AuditConsentImported, "import", map[string]any{
+			"input": filepath.Base(src.name()), "rows": n, "added": added, "duplicates": n - added})
 	})
 	return res, err
 }
@@ -63,7 +68,8 @@ func (s *Store) importConsents(ctx context.Context, src source) (ImportResult, e
 // refreshes the current state of the profiles they concern.
 func (s *Store) appendLedger(w *writer, stage string, now time.Time) (int, error) {
 	var before, after int
-	if err := w.queryRow(`SELECT count(*) FROM consent_ledger`).Scan(&before); err != nil {
+	var lastSeq int64 // seqs may have gaps after an erasure, so count and max differ
+	if err := w.queryRow(`SELECT count(*), coalesce(max(seq), 0) FROM consent_ledger`).Scan(&before, &lastSeq); err != nil {
 		return 0, err
 	}
 	if _, err := w.exec(fmt.Sprintf(s.query("append-ledger"), stage), now); err != nil {
@@ -75,7 +81,12 @@ func (s *Store) appendLedger(w *writer, stage string, now time.Time) (int, error
 	if after == before {
 		return 0, nil
 	}
-	err := s.rebuildConsentState(w, fmt.Sprintf(`SELECT profile_id FROM consent_ledger WHERE seq > %d`, before))
+	// Identifiers of erased people coming back: withdraw their old consent
+	// (see applyErasures).
+	if _, err := s.applyErasures(w, lastSeq, now); err != nil {
+		return 0, err
+	}
+	err := s.rebuildConsentState(w, fmt.Sprintf(`SELECT profile_id FROM consent_ledger WHERE seq > %d`, lastSeq))
 	return after - before, err
 }
 

@@ -93,11 +93,12 @@ func (s *Store) RecordConsents(ctx context.Context, ins []ConsentInput) error {
 		if err := w.appendSlice("_cin", rows); err != nil {
 			return err
 		}
-		_, err := s.appendLedger(w, "_cin", now)
-		if err == nil {
-			s.log.Info("consent recorded", "entries", len(ins))
+		added, err := s.appendLedger(w, "_cin", now)
+		if err != nil {
+			return err
 		}
-		return err
+		s.log.Info("consent recorded", "entries", len(ins))
+		return s.auditConsents(w, ins, added)
 	})
 }
 

@@ -1,13 +1,29 @@
 package engine
 
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tactcdp/tact/engine/consent"
+)
+
+// ExportSchema names the export document format.
+const ExportSchema = "tact.privacy.export/v1"
+
+// PersonalDataExport is everything the store holds about one person: the
+// access and portability document (schema tact.privacy.export/v1).
+//
 // Data-subject rights (GDPR Arts. 15–21, Thai PDPA ss. 30–36) as store
 // operations. Each one resolves the person from any identifier (user_id,
 // email, phone, anonymous_id, device_token), records a request in
 // privacy_requests (or fulfils an open one, see OpenRequest), does its work
 // and appends an audit entry, all in one transaction: an unknown person is a
 // *NotFoundError and nothing changes.
-//
-// # Export schema (tact.privacy.export/v1)
 //
 // ExportPersonalData returns, and `tact privacy export` prints, one JSON
 // object:
@@ -21,12 +37,12 @@ package engine
 //	    "restricted", "objected", "first_seen_at", "updated_at",
 //	    "traits": {name: value}          // every non-missing trait
 //	  },
-//	  "trait_types":  {name: DuckDB type} // for the traits present
+//	  "trait_types":  {name: DuckDB type}, // for the traits present
 //	  "identities":   [{"kind", "value", "source", "first_seen_at"}],
 //	  "events":       [{"event", "timestamp", "properties", "message_id"}], newest first
-//	  "segment_memberships": [row objects],  // tables named *segment*/*membership*
-//	  "journey_history":     [row objects],  // tables named *journey*
 //	  "messages":            [row objects],  // tables named *outbox*/*message*/*send*/*deliver*
+//	  "segment_memberships": [row objects],  // else tables named *segment*/*membership*
+//	  "journey_history":     [row objects],  // else tables named *journey*
 //	  "other_tables": {table: [row objects]}, // any other table with a profile_id column
 //	  "consent_ledger": [{"seq", "purpose", "channel", "status", "effective_at",
 //	                      "recorded_at", "expires_at"?, "notice_version"?, "source", "actor"}],
@@ -44,40 +60,6 @@ package engine
 // found by table presence (any table with a profile_id column), each row an
 // object of its columns, so tables added by later migrations are exported
 // without changing this code.
-//
-// # Restriction and objection
-//
-// Restrict sets profiles.restricted: the person is in no audience, journey
-// or audience export, and their data stays. Object sets profiles.objected:
-// no marketing and no profiling on any channel, whatever grants they hold.
-// Object also appends a withdrawal ("*" channel, source privacy_objection)
-// for every known purpose except transactional to the consent ledger, so the
-// objection is a dated fact in the consent history (and in any export), and
-// so that a path that consults only consent (the consent gate right before a
-// provider call) refuses as well. Unobject clears the flag but grants
-// nothing: the person must consent again.
-//
-// # Erasure
-//
-// See Erase.
-
-import (
-	"context"
-	"database/sql"
-	"encoding/json"
-	"fmt"
-	"sort"
-	"strings"
-	"time"
-
-	"github.com/tactcdp/tact/engine/consent"
-)
-
-// ExportSchema names the export document format.
-const ExportSchema = "tact.privacy.export/v1"
-
-// PersonalDataExport is everything the store holds about one person; see
-// the package documentation for the schema.
 type PersonalDataExport struct {
 	Schema             string                      `json:"schema"`
 	GeneratedAt        time.Time                   `json:"generated_at"`
@@ -241,12 +223,12 @@ func nilToEmpty[T any](p *[]T) {
 // exportSection says where rows of a table other than the core ones go.
 func exportSection(table string) string {
 	switch {
+	case strings.Contains(table, "outbox") || strings.Contains(table, "message") || strings.Contains(table, "send") || strings.Contains(table, "deliver"):
+		return "messages"
 	case strings.Contains(table, "membership") || strings.Contains(table, "segment"):
 		return "segment_memberships"
 	case strings.Contains(table, "journey"):
 		return "journey_history"
-	case strings.Contains(table, "outbox") || strings.Contains(table, "message") || strings.Contains(table, "send") || strings.Contains(table, "deliver"):
-		return "messages"
 	}
 	return ""
 }
@@ -296,12 +278,12 @@ type profileTable struct {
 // reads information_schema on w's connection; any error is returned, so
 // callers fail closed.
 func (s *Store) profileColumnTables(w *writer) ([]profileTable, error) {
-	rows, err := w.query(`SELECT c.table_name, c.column_name
+	rows, err := w.query(`SELECT CASE WHEN c.table_schema = 'main' THEN c.table_name ELSE c.table_schema || '.' || c.table_name END, c.column_name
 FROM information_schema.columns c
 JOIN information_schema.tables t USING (table_catalog, table_schema, table_name)
-WHERE t.table_type = 'BASE TABLE' AND c.table_catalog = current_database() AND c.table_schema = 'main'
+WHERE t.table_type = 'BASE TABLE' AND c.table_catalog = current_database()
   AND (lower(c.column_name) LIKE '%profile%' OR lower(c.column_name) = 'other_id')
-ORDER BY c.table_name, c.column_name`)
+ORDER BY 1, 2`)
 	if err != nil {
 		return nil, fmt.Errorf("list tables with profile columns: %w", err)
 	}
@@ -320,6 +302,10 @@ ORDER BY c.table_name, c.column_name`)
 			order = append(order, table)
 		}
 		switch {
+		case strings.Contains(table, "."):
+			// Outside the main schema: erasure and export do not reach
+			// it, so report it and let callers fail closed.
+			t.unknown = append(t.unknown, col)
 		case col == "profile_id":
 			t.hasProfileID = true
 		case table == "merges" && col == "other_id":
@@ -485,8 +471,16 @@ func checkRectifyValue(name, text string, types map[string]TraitType) (rectifyVa
 	return rectifyValue{name: name, typ: want, value: v}, nil
 }
 
-// Restrict sets the person's restricted flag (DESIGN §3): in no audience,
-// journey or audience export; the data is kept.
+// Restrict sets the person's restricted flag (DESIGN §3,
+// profiles.restricted): the person is in no audience, journey
+// or audience export, and their data stays. Object sets profiles.objected:
+// no marketing and no profiling on any channel, whatever grants they hold.
+// Object also appends a withdrawal ("*" channel, source privacy_objection)
+// for every known purpose except transactional to the consent ledger, so the
+// objection is a dated fact in the consent history (and in any export), and
+// so that a path that consults only consent (the consent gate right before a
+// provider call) refuses as well. Unobject clears the flag but grants
+// nothing: the person must consent again.
 func (s *Store) Restrict(ctx context.Context, user string, opts PrivacyOptions) (Request, error) {
 	return s.setFlag(ctx, user, RequestRestrict, "restricted", true, opts)
 }

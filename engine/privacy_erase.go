@@ -96,7 +96,7 @@ func (s *Store) Erase(ctx context.Context, user string, opts EraseOptions) (Eras
 		if err := w.queryRow(`SELECT coalesce(list(DISTINCT kind ORDER BY kind), []) FROM identities WHERE profile_id = ?`, id).Scan(newStringList(&kinds)); err != nil {
 			return err
 		}
-		if _, err := w.exec(`INSERT INTO erasure_hashes SELECT DISTINCT ?, kind, value_hash, ? FROM identities WHERE profile_id = ?`, req.ID, now, id); err != nil {
+		if _, err := w.exec(`INSERT INTO erasure_hashes SELECT DISTINCT ?::BIGINT, kind, value_hash, ?::TIMESTAMP FROM identities WHERE profile_id = ?`, req.ID, now, id); err != nil {
 			return fmt.Errorf("erasure hashes: %w", err)
 		}
 		r, err := w.exec(`INSERT INTO suppressions
@@ -108,7 +108,7 @@ WHERE profile_id = ? AND kind IN ('email', 'phone', 'device_token')
 		}
 		res.SuppressionsAdded, _ = r.RowsAffected()
 		r, err = w.exec(`INSERT INTO consent_tombstones
-SELECT ?, purpose, channel, status, effective_at, recorded_at, expires_at, notice_version, source
+SELECT ?::BIGINT, purpose, channel, status, effective_at, recorded_at, expires_at, notice_version, source
 FROM consent_ledger WHERE profile_id = ? ORDER BY seq`, req.ID, id)
 		if err != nil {
 			return fmt.Errorf("consent tombstones: %w", err)

@@ -1,0 +1,263 @@
+// Package setup builds the configured channels from channels.Config: it
+// reads secrets from the environment variables the configuration names,
+// loads templates and keys, and constructs the adapters. cmd/tact and the
+// server call Build once at start-up.
+package setup
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/channels/email"
+	"github.com/tactcdp/tact/channels/linktoken"
+	"github.com/tactcdp/tact/channels/push"
+	"github.com/tactcdp/tact/channels/sms"
+	"github.com/tactcdp/tact/channels/templates"
+	"github.com/tactcdp/tact/channels/webhook"
+)
+
+// Deps are the process-level inputs of Build.
+type Deps struct {
+	// LookupEnv reads secrets. Default os.LookupEnv.
+	LookupEnv channels.LookupFunc
+	// BaseDir resolves relative paths (templates, outbox, key files).
+	// Default: the working directory.
+	BaseDir string
+	// Gate is passed to every adapter (nil = no last-moment check; the
+	// engine should always supply one).
+	Gate channels.Gate
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Set is the built channel set.
+type Set struct {
+	// Channels by name ("email", "sms", "push", "webhook"); only configured
+	// ones are present.
+	Channels map[string]channels.Channel
+	// Templates is the loaded templates directory.
+	Templates *templates.Set
+	// Signer verifies link tokens (the server's unsubscribe and preference
+	// handlers use it); Links builds them.
+	Signer *linktoken.Signer
+	Links  linktoken.Links
+	// SMSInbound configures sms.HandleInbound; TwilioAuthToken validates
+	// X-Twilio-Signature on inbound and status webhooks ("" without SMS).
+	SMSInbound      sms.InboundConfig
+	TwilioAuthToken string
+	// WebhookSecrets verify webhook signatures (e.g. in tests of receivers).
+	WebhookSecrets [][]byte
+	// QuietHours per channel name (the journeys send policy applies them).
+	QuietHours map[string]channels.QuietHours
+	// Warnings are non-fatal notes for the start-up log (no secrets).
+	Warnings []string
+
+	closers []io.Closer
+}
+
+// Get returns the channel with that name.
+func (s *Set) Get(name string) (channels.Channel, bool) {
+	c, ok := s.Channels[name]
+	return c, ok
+}
+
+// Close releases pooled connections.
+func (s *Set) Close() error {
+	var errs []error
+	for _, c := range s.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Build validates cfg and constructs every configured channel. Without an
+// email section the file adapter writes into "outbox" (zero setup).
+func Build(cfg channels.Config, deps Deps) (*Set, error) {
+	if deps.LookupEnv == nil {
+		deps.LookupEnv = os.LookupEnv
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if err := cfg.ValidateWith(deps.LookupEnv); err != nil {
+		return nil, err
+	}
+	path := func(p string) string {
+		if p == "" || filepath.IsAbs(p) || deps.BaseDir == "" {
+			return p
+		}
+		return filepath.Join(deps.BaseDir, p)
+	}
+	env := func(name string) string {
+		v, _ := deps.LookupEnv(name)
+		return v
+	}
+	s := &Set{Channels: map[string]channels.Channel{}, QuietHours: map[string]channels.QuietHours{}}
+
+	dir := cfg.Templates.Dir
+	if dir == "" {
+		dir = "templates"
+	}
+	ts, err := templates.Load(path(dir))
+	if err != nil {
+		return nil, fmt.Errorf("channels.templates.dir: %w", err)
+	}
+	s.Templates = ts
+
+	// Links.
+	var keys [][]byte
+	if cfg.Links.SecretEnv != "" {
+		for _, k := range strings.Split(env(cfg.Links.SecretEnv), ",") {
+			keys = append(keys, []byte(k))
+		}
+	} else {
+		k := make([]byte, 32)
+		if _, err := rand.Read(k); err != nil {
+			return nil, err
+		}
+		keys = [][]byte{k}
+		s.Warnings = append(s.Warnings, "channels.links.secret_env is not set: using a random key; unsubscribe links stop working after a restart")
+	}
+	signer, err := linktoken.New(linktoken.Config{Keys: keys, TTL: cfg.Links.TTL, Now: deps.Now})
+	if err != nil {
+		return nil, fmt.Errorf("channels.links: %w", err)
+	}
+	base := cfg.Links.BaseURL
+	if base == "" {
+		base = "http://localhost:8080"
+	}
+	s.Signer = signer
+	s.Links = linktoken.Links{BaseURL: base, UnsubscribePath: cfg.Links.UnsubscribePath, PreferencesPath: cfg.Links.PreferencesPath, Signer: signer}
+
+	if err := s.buildEmail(cfg, deps, path, env); err != nil {
+		return nil, err
+	}
+	if c := cfg.SMS; c != nil {
+		tw, err := sms.NewTwilio(sms.TwilioConfig{
+			AccountSID: c.Twilio.AccountSID, AuthToken: env(c.Twilio.AuthTokenEnv), APIKeySID: c.Twilio.APIKeySID,
+			From: c.From, MessagingServiceSID: c.MessagingServiceSID, BaseURL: c.Twilio.BaseURL,
+			StatusCallback: c.Twilio.StatusCallback, Templates: ts, Links: s.Links, MaxSegments: c.MaxSegments,
+			RatePerSecond: c.RatePerSecond, Gate: deps.Gate, Now: deps.Now,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("channels.sms: %w", err)
+		}
+		s.Channels[channels.SMS] = tw
+		s.TwilioAuthToken = env(c.Twilio.AuthTokenEnv)
+		s.SMSInbound = sms.InboundConfig{
+			HelpText: c.Inbound.HelpText, StopText: c.Inbound.StopText, StartText: c.Inbound.StartText,
+			ExtraStopWords: c.Inbound.ExtraStopWords, ExtraStartWords: c.Inbound.ExtraStartWords,
+			ExtraHelpWords: c.Inbound.ExtraHelpWords, Now: deps.Now,
+		}
+		qh := c.QuietHours
+		if qh == (channels.QuietHours{}) {
+			qh = channels.DefaultSMSQuietHours
+		}
+		s.QuietHours[channels.SMS] = qh
+	}
+	if c := cfg.Push; c != nil {
+		r := &push.Router{}
+		if w := c.WebPush; w != nil {
+			wp, err := push.NewWebPush(push.WebPushConfig{
+				VAPIDPublicKey: w.VAPIDPublicKey, VAPIDPrivateKey: env(w.VAPIDPrivateKeyEnv), Subscriber: w.Subscriber,
+				TTL: c.TTL, Templates: ts, RatePerSecond: c.RatePerSecond, Gate: deps.Gate, Now: deps.Now,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("channels.push.web_push: %w", err)
+			}
+			r.WebPush = wp
+		}
+		if f := c.FCM; f != nil {
+			creds := []byte(env(f.CredentialsEnv))
+			if f.CredentialsFile != "" {
+				if creds, err = os.ReadFile(path(f.CredentialsFile)); err != nil {
+					return nil, fmt.Errorf("channels.push.fcm.credentials_file: %w", err)
+				}
+			}
+			fc, err := push.NewFCM(push.FCMConfig{
+				CredentialsJSON: creds, ProjectID: f.ProjectID, Endpoint: f.Endpoint, TokenURL: f.TokenURL,
+				TTL: c.TTL, Templates: ts, RatePerSecond: c.RatePerSecond, Gate: deps.Gate, Now: deps.Now,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("channels.push.fcm: %w", err)
+			}
+			r.FCM = fc
+		}
+		s.Channels[channels.Push] = r
+		s.QuietHours[channels.Push] = c.QuietHours
+	}
+	if c := cfg.Webhook; c != nil {
+		for _, k := range strings.Split(env(c.SecretEnv), ",") {
+			s.WebhookSecrets = append(s.WebhookSecrets, []byte(k))
+		}
+		wh, err := webhook.New(webhook.Config{
+			Secrets: s.WebhookSecrets, MaxAttempts: c.MaxAttempts, Timeout: c.Timeout, AllowHTTP: c.AllowHTTP,
+			Concurrency: c.Concurrency, Gate: deps.Gate, Now: deps.Now,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("channels.webhook: %w", err)
+		}
+		s.Channels[channels.Webhook] = wh
+	}
+	return s, nil
+}
+
+func (s *Set) buildEmail(cfg channels.Config, deps Deps, path func(string) string, env func(string) string) error {
+	e := cfg.Email
+	if e == nil {
+		e = &channels.EmailConfig{Provider: "file"}
+		s.Warnings = append(s.Warnings, "channels.email is not configured: writing .eml files into outbox/")
+	}
+	from := email.Address{Name: e.From.Name, Address: e.From.Address}
+	if from.Address == "" {
+		from = email.Address{Name: "Tact Demo", Address: "demo@example.com"}
+	}
+	ec := email.Config{From: from, ReplyTo: e.ReplyTo, Templates: s.Templates, Links: s.Links, Gate: deps.Gate, Now: deps.Now}
+	if d := e.DKIM; d != nil {
+		pemText := []byte(env(d.PrivateKeyEnv))
+		if d.PrivateKeyFile != "" {
+			var err error
+			if pemText, err = os.ReadFile(path(d.PrivateKeyFile)); err != nil {
+				return fmt.Errorf("channels.email.dkim.private_key_file: %w", err)
+			}
+		}
+		key, err := email.ParseDKIMKey(pemText)
+		if err != nil {
+			return fmt.Errorf("channels.email.dkim: %w", err)
+		}
+		ec.DKIM = &email.DKIMConfig{Domain: d.Domain, Selector: d.Selector, Signer: key}
+	}
+	s.QuietHours[channels.Email] = e.QuietHours
+	switch e.Provider {
+	case "smtp":
+		sc := e.SMTP
+		ch, err := email.NewSMTP(ec, email.SMTPConfig{
+			Host: sc.Host, Port: sc.Port, TLS: email.TLSMode(sc.TLS), Username: sc.Username, Password: env(sc.PasswordEnv),
+			LocalName: sc.LocalName, EnvelopeFrom: sc.EnvelopeFrom, PoolSize: sc.PoolSize,
+			MaxMessagesPerConn: sc.MaxMessagesPerConn, CommandTimeout: sc.Timeout, RatePerSecond: e.RatePerSecond,
+		})
+		if err != nil {
+			return fmt.Errorf("channels.email.smtp: %w", err)
+		}
+		s.Channels[channels.Email] = ch
+		s.closers = append(s.closers, ch)
+	default:
+		dir := e.File.Dir
+		if dir == "" {
+			dir = "outbox"
+		}
+		ch, err := email.NewFile(ec, email.FileConfig{Dir: path(dir)})
+		if err != nil {
+			return fmt.Errorf("channels.email.file.dir: %w", err)
+		}
+		s.Channels[channels.Email] = ch
+	}
+	return nil
+}

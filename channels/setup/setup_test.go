@@ -1,0 +1,192 @@
+package setup
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/tactcdp/tact/channels"
+)
+
+const fullYAML = `
+channels:
+  templates: {dir: ../../testdata/templates}
+  links:
+    base_url: https://prefs.example.com
+    secret_env: TACT_LINK_SECRET
+    ttl: 2160h
+  email:
+    provider: smtp
+    from: {name: "ร้านกาแฟ Tact", address: hello@coffee.example.com}
+    rate_per_second: 50
+    smtp:
+      host: 127.0.0.1
+      port: 2525
+      tls: none
+      username: tact
+      password_env: SMTP_PASSWORD
+      pool_size: 8
+  sms:
+    provider: twilio
+    from: "+15005550006"
+    twilio: {account_sid: AC123, auth_token_env: TWILIO_AUTH_TOKEN}
+    inbound:
+      help_text: "Tact Coffee: reply STOP to cancel"
+      stop_text: "Unsubscribed."
+      extra_stop_words: ["ยกเลิก"]
+  push:
+    web_push:
+      vapid_public_key: BExamplePublicKey
+      vapid_private_key_env: VAPID_PRIVATE_KEY
+      subscriber: ops@coffee.example.com
+  webhook:
+    secret_env: WEBHOOK_SECRET
+`
+
+func env(m map[string]string) channels.LookupFunc {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+var fullEnv = map[string]string{
+	"TACT_LINK_SECRET":  strings.Repeat("k", 32),
+	"SMTP_PASSWORD":     "pw",
+	"TWILIO_AUTH_TOKEN": "tok",
+	"VAPID_PRIVATE_KEY": "priv",
+	"WEBHOOK_SECRET":    strings.Repeat("w", 16),
+}
+
+func parse(t *testing.T, src string) channels.Config {
+	t.Helper()
+	var doc struct {
+		Channels channels.Config `yaml:"channels"`
+	}
+	dec := yaml.NewDecoder(strings.NewReader(src))
+	dec.KnownFields(true)
+	require.NoError(t, dec.Decode(&doc))
+	return doc.Channels
+}
+
+func TestBuildFull(t *testing.T) {
+	t.Parallel()
+	cfg := parse(t, fullYAML)
+	require.Equal(t, 90*24*time.Hour, cfg.Links.TTL)
+	require.Equal(t, 8, cfg.Email.SMTP.PoolSize)
+	wd, _ := os.Getwd()
+	set, err := Build(cfg, Deps{LookupEnv: env(fullEnv), BaseDir: wd})
+	require.NoError(t, err)
+	defer set.Close()
+	for _, n := range []string{"email", "sms", "push", "webhook"} {
+		ch, ok := set.Get(n)
+		require.True(t, ok, n)
+		require.Equal(t, n, ch.Name())
+	}
+	require.Equal(t, channels.DefaultSMSQuietHours, set.QuietHours["sms"])
+	require.Equal(t, "tok", set.TwilioAuthToken)
+	require.Equal(t, []string{"ยกเลิก"}, set.SMSInbound.ExtraStopWords)
+	require.Empty(t, set.Warnings)
+	u, tok, err := set.Links.Unsubscribe(1, "marketing", "email")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(u, "https://prefs.example.com/unsubscribe?token="))
+	c, err := set.Signer.Verify(tok)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, c.ProfileID)
+}
+
+func TestBuildZeroConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "templates"), os.DirFS("../../testdata/templates")))
+	set, err := Build(channels.Config{}, Deps{LookupEnv: env(nil), BaseDir: dir})
+	require.NoError(t, err)
+	require.Len(t, set.Warnings, 2)
+	ch, ok := set.Get("email")
+	require.True(t, ok)
+	res := ch.Send(context.Background(), []channels.Message{{
+		IdempotencyKey: "k1", ProfileID: 1, Purpose: "marketing", To: "a@example.net", Template: "welcome",
+	}})
+	require.Equal(t, channels.StatusDelivered, res[0].Status, "%v", res[0].Err)
+	entries, err := os.ReadDir(filepath.Join(dir, "outbox"))
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	_, ok = set.Get("sms")
+	require.False(t, ok)
+}
+
+func TestValidateNamesKeys(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want []string
+	}{
+		{"smtp without host and links", `
+channels:
+  email: {provider: smtp, from: {address: hello@example.com}}`, nil, []string{
+			"channels.links.base_url: required with the smtp email provider",
+			"channels.links.secret_env: required",
+			"channels.email.smtp.host: required",
+		}},
+		{"wrong values", `
+channels:
+  links: {base_url: "http://prefs.example.com", secret_env: K, ttl: 240h}
+  email:
+    provider: sendmail
+    from: {address: "not an address"}
+  sms:
+    provider: nexmo
+    from: "0812345678"
+    twilio: {account_sid: XX1, auth_token_env: MISSING}
+    quiet_hours: {start: "9pm", end: "08:00"}
+  push: {}
+  webhook: {secret_env: SHORT}`, map[string]string{"K": "short", "SHORT": "abc"}, []string{
+			`channels.links.base_url: must be an absolute https URL`,
+			"channels.links.secret_env: value 1 of K is shorter than 32 bytes",
+			"channels.links.ttl: must be at least 1440h",
+			`channels.email.provider: must be file or smtp, got "sendmail"`,
+			"channels.email.from.address: not a valid email address",
+			`channels.sms.provider: must be twilio, got "nexmo"`,
+			"channels.sms.from: must be an E.164 number",
+			"channels.sms.twilio.account_sid: must start with AC",
+			"channels.sms.twilio.auth_token_env: environment variable MISSING is not set",
+			`channels.sms.quiet_hours: want HH:MM, got "9pm"`,
+			"channels.sms.inbound.help_text: required",
+			"channels.push: configure web_push, fcm or both",
+			"channels.webhook.secret_env: value 1 of SHORT is shorter than 16 bytes",
+		}},
+		{"smtp tls none to remote host, password without env", `
+channels:
+  links: {base_url: "https://p.example.com", secret_env: K}
+  email:
+    provider: smtp
+    from: {address: a@example.com}
+    smtp: {host: smtp.example.com, tls: none, username: u}
+    dkim: {domain: example.com}`, map[string]string{"K": strings.Repeat("k", 32)}, []string{
+			"channels.email.smtp.tls: none is only allowed for a loopback host",
+			"channels.email.smtp.password_env: required",
+			"channels.email.dkim.selector: required",
+			"channels.email.dkim.private_key_file: required (or private_key_env)",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := parse(t, tc.yaml)
+			err := cfg.ValidateWith(env(tc.env))
+			require.Error(t, err)
+			for _, w := range tc.want {
+				require.Contains(t, err.Error(), w)
+			}
+			require.Len(t, strings.Split(err.Error(), "\n"), len(tc.want), err.Error())
+			var ce *channels.ConfigError
+			require.ErrorAs(t, err, &ce)
+		})
+	}
+	require.NoError(t, parse(t, fullYAML).ValidateWith(env(fullEnv)))
+}

@@ -1,0 +1,76 @@
+// Package templates loads, validates and renders message templates.
+//
+// # On-disk format
+//
+// A templates directory is flat. Each template is one file (email may add a
+// second) named
+//
+//	NAME.CHANNEL.EXT
+//
+// where NAME matches [a-z0-9][a-z0-9_-]*, CHANNEL is email, sms or push, and
+// EXT is html or txt:
+//
+//	welcome.email.html     HTML body of the "welcome" email (html/template)
+//	welcome.email.txt      optional explicit plain-text part (text/template);
+//	                       without it the text part is generated from the HTML
+//	flash_sale.sms.txt     SMS body (text/template)
+//	cart.push.txt          push notification body (text/template)
+//
+// Other files (README.md, dotfiles, files with fewer than three dot-separated
+// parts) are ignored; a three-part name with an unknown channel or extension
+// is an error, so typos do not silently drop a template.
+//
+// The main file of a template starts with YAML front matter between two
+// "---" lines. Keys (unknown keys are errors):
+//
+//	purpose:     consent purpose, required ("marketing", "transactional", ...)
+//	description: free text
+//	subject:     email subject, required for email (text/template)
+//	preheader:   email preview text, optional (text/template)
+//	from_name:   email display name overriding the configured one, optional
+//	title:       push title, required for push (text/template)
+//	url:         push click-through URL, optional (text/template)
+//	icon:        push icon URL, optional
+//
+// A plain-text companion (NAME.email.txt next to NAME.email.html) has no
+// front matter.
+//
+// # Data
+//
+// Templates see one map:
+//
+//	.traits.NAME       the profile's trait NAME (nil when missing)
+//	.payload.KEY       the journey entry payload's KEY
+//	.profile_id        Tact's profile id
+//	.unsubscribe_url   one-click unsubscribe link (marketing only)
+//	.preferences_url   preference-centre link
+//	.timezone          the person's IANA zone ("UTC" when unknown)
+//	.now               the send time in the person's zone
+//	.journey, .step    journey and step names
+//
+// A missing value renders as the empty string; use default for a fallback:
+// {{ .traits.first_name | default "there" }}.
+//
+// # Helpers
+//
+//	default D V        V, or D when V is nil, "" or an empty list/map
+//	number V           1234567 → "1,234,567"; floats get 2 decimals
+//	decimal N V        V with N decimals and thousands separators
+//	currency CODE V    "THB" 1290.5 → "฿1,290.50"; unknown codes → "CODE 1,290.50"
+//	date LAYOUT V      V (time.Time, RFC 3339 or YYYY-MM-DD string, unix
+//	                   seconds) in the person's zone; LAYOUT is a Go layout or
+//	                   one of "date" (2 Jan 2006), "datetime" (2 Jan 2006 15:04),
+//	                   "time" (15:04), "iso" (RFC 3339)
+//	upper, lower, trim S
+//	truncate N S       at most N characters, "…" appended when cut
+//
+// # Validation
+//
+// Validate checks every field reference against the known names: the trait
+// schema and the payload keys the caller supplies. .traits.X with X unknown,
+// .payload.K with K unknown and any unknown top-level field fail. References
+// inside range/with bodies are relative to a different dot and are not
+// checked (except $.-rooted ones). A marketing email (purpose other than
+// transactional) must use .unsubscribe_url in each of its parts, in the HTML
+// inside an href attribute.
+package templates

@@ -1,0 +1,226 @@
+package templates
+
+import (
+	"html"
+	"strings"
+)
+
+var blockTags = map[string]bool{
+	"p": true, "div": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true,
+	"tr": true, "table": true, "ul": true, "ol": true, "blockquote": true, "section": true,
+	"header": true, "footer": true, "hr": true,
+}
+
+var droppedTags = map[string]bool{"head": true, "style": true, "script": true, "title": true}
+
+// HTMLToText derives a plain-text part from an email's HTML: it drops the
+// head, styles, scripts and hidden (display:none) preheaders, turns links
+// into "text (URL)", block elements into blank lines, <br> into line breaks
+// and list items into "- " lines, decodes entities and collapses whitespace.
+// It is a single pass meant for the well-formed HTML of templates, not
+// arbitrary web pages.
+func HTMLToText(s string) string {
+	var out strings.Builder
+	out.Grow(len(s) / 2)
+	var link *strings.Builder // text of the <a> being read
+	href := ""
+	write := func(t string) {
+		if link != nil {
+			link.WriteString(t)
+		} else {
+			out.WriteString(t)
+		}
+	}
+	for i := 0; i < len(s); {
+		lt := strings.IndexByte(s[i:], '<')
+		if lt < 0 {
+			write(textChunk(s[i:]))
+			break
+		}
+		if lt > 0 {
+			write(textChunk(s[i : i+lt]))
+		}
+		i += lt
+		if strings.HasPrefix(s[i:], "<!--") {
+			end := strings.Index(s[i+4:], "-->")
+			if end < 0 {
+				break
+			}
+			i += 4 + end + 3
+			continue
+		}
+		end := tagEnd(s, i)
+		tag := s[i+1 : end]
+		i = end + 1
+		closing := strings.HasPrefix(tag, "/")
+		name, attrs := tagName(strings.TrimPrefix(tag, "/"))
+		switch {
+		case !closing && (droppedTags[name] || ((name == "div" || name == "span") && hidden(attrs))):
+			i = skipElement(s, i, name)
+		case name == "a" && !closing:
+			href = attr(attrs, "href")
+			link = &strings.Builder{}
+		case name == "a" && closing && link != nil:
+			text := strings.Join(strings.Fields(link.String()), " ")
+			link = nil
+			target := strings.TrimPrefix(href, "mailto:")
+			switch {
+			case href == "":
+				out.WriteString(text)
+			case text == "" || text == target:
+				out.WriteString(" " + target + " ")
+			default:
+				out.WriteString(text + " (" + href + ")")
+			}
+		case name == "br":
+			write("\n")
+		case name == "li" && !closing:
+			write("\n- ")
+		case (name == "td" || name == "th") && closing:
+			write(" ")
+		case blockTags[name]:
+			write("\n\n")
+		}
+	}
+	if link != nil { // unclosed <a>
+		out.WriteString(link.String() + " (" + href + ")")
+	}
+	return tidy(out.String())
+}
+
+// textChunk decodes entities and turns line breaks into spaces.
+func textChunk(t string) string {
+	t = strings.NewReplacer("\r", " ", "\n", " ", "\t", " ").Replace(t)
+	return html.UnescapeString(t)
+}
+
+// tagEnd finds the '>' closing the tag opened at s[i], honouring quotes.
+func tagEnd(s string, i int) int {
+	var quote byte
+	for j := i + 1; j < len(s); j++ {
+		c := s[j]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '>':
+			return j
+		}
+	}
+	return len(s) - 1
+}
+
+func tagName(tag string) (name, attrs string) {
+	n := 0
+	for n < len(tag) && tag[n] != ' ' && tag[n] != '\t' && tag[n] != '\n' && tag[n] != '\r' && tag[n] != '/' {
+		n++
+	}
+	return asciiLower(tag[:n]), tag[n:]
+}
+
+// attr returns the (entity-decoded) value of attribute key.
+func attr(attrs, key string) string {
+	lower := asciiLower(attrs)
+	for from := 0; ; {
+		k := strings.Index(lower[from:], key)
+		if k < 0 {
+			return ""
+		}
+		k += from
+		from = k + len(key)
+		if k > 0 && lower[k-1] != ' ' && lower[k-1] != '\t' && lower[k-1] != '\n' {
+			continue
+		}
+		rest := strings.TrimLeft(attrs[from:], " \t\n")
+		if !strings.HasPrefix(rest, "=") {
+			continue
+		}
+		rest = strings.TrimLeft(rest[1:], " \t\n")
+		if rest == "" {
+			return ""
+		}
+		if q := rest[0]; q == '"' || q == '\'' {
+			if e := strings.IndexByte(rest[1:], q); e >= 0 {
+				return html.UnescapeString(rest[1 : 1+e])
+			}
+			return html.UnescapeString(rest[1:])
+		}
+		e := strings.IndexAny(rest, " \t\n>")
+		if e < 0 {
+			e = len(rest)
+		}
+		return html.UnescapeString(rest[:e])
+	}
+}
+
+func hidden(attrs string) bool {
+	style := strings.ReplaceAll(strings.ToLower(attr(attrs, "style")), " ", "")
+	return strings.Contains(style, "display:none")
+}
+
+// skipElement returns the index after the element named name that starts
+// before i, counting nested elements of the same name.
+func skipElement(s string, i int, name string) int {
+	depth := 1
+	for i < len(s) {
+		lt := strings.IndexByte(s[i:], '<')
+		if lt < 0 {
+			return len(s)
+		}
+		i += lt
+		end := tagEnd(s, i)
+		tag := s[i+1 : end]
+		i = end + 1
+		closing := strings.HasPrefix(tag, "/")
+		if n, _ := tagName(strings.TrimPrefix(tag, "/")); n == name {
+			if closing {
+				depth--
+				if depth == 0 {
+					return i
+				}
+			} else if !strings.HasSuffix(tag, "/") {
+				depth++
+			}
+		}
+	}
+	return len(s)
+}
+
+// asciiLower lower-cases A-Z only, keeping byte offsets unchanged.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
+
+// tidy collapses spaces, trims lines and keeps at most one blank line.
+func tidy(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	blank := 0
+	started := false
+	for _, line := range strings.Split(s, "\n") {
+		line = strings.Join(strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\u00a0' || r == '\t' || r == '\f' || r == '\v' }), " ")
+		if line == "" {
+			blank++
+			continue
+		}
+		if started {
+			b.WriteString("\n")
+			if blank > 0 {
+				b.WriteString("\n")
+			}
+		}
+		b.WriteString(line)
+		started = true
+		blank = 0
+	}
+	return b.String() + "\n"
+}

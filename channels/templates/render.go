@@ -1,0 +1,143 @@
+package templates
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"time"
+)
+
+// Data is what one rendering sees.
+type Data struct {
+	ProfileID int64
+	Traits    map[string]any
+	Payload   map[string]any
+	// Timezone is the person's IANA zone; "" or unknown means UTC.
+	Timezone string
+	// Now is the send time (zero = time.Now()).
+	Now            time.Time
+	UnsubscribeURL string
+	PreferencesURL string
+	Journey, Step  string
+}
+
+// Rendered is the output of one rendering.
+type Rendered struct {
+	Name, Channel, Purpose string
+	// Email: Subject (one line), Preheader, FromName, HTML and Text parts.
+	Subject, Preheader, FromName string
+	HTML                         string
+	// Text is the email's plain-text part, or the SMS/push body.
+	Text string
+	// Push: Title, URL, Icon.
+	Title, URL, Icon string
+}
+
+func (d Data) location() *time.Location {
+	if d.Timezone == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(d.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+func (d Data) toMap(loc *time.Location) map[string]any {
+	now := d.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	traits, payload := d.Traits, d.Payload
+	if traits == nil {
+		traits = map[string]any{}
+	}
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	return map[string]any{
+		"traits":          traits,
+		"payload":         payload,
+		"profile_id":      d.ProfileID,
+		"unsubscribe_url": d.UnsubscribeURL,
+		"preferences_url": d.PreferencesURL,
+		"timezone":        loc.String(),
+		"now":             now.In(loc),
+		"journey":         d.Journey,
+		"step":            d.Step,
+	}
+}
+
+// Render renders t with d.
+func (t *Template) Render(d Data) (*Rendered, error) {
+	loc := d.location()
+	c, err := t.compile(loc)
+	if err != nil {
+		return nil, err
+	}
+	data := d.toMap(loc)
+	out := &Rendered{Name: t.Name, Channel: t.Channel, Purpose: t.Purpose, FromName: t.FromName, Icon: t.Icon}
+	fail := func(part string, err error) (*Rendered, error) {
+		return nil, &Error{Template: t.Name, Kind: ErrRender, Detail: part + ": " + err.Error()}
+	}
+	if c.html != nil {
+		var b bytes.Buffer
+		if err := c.html.Execute(&b, data); err != nil {
+			return fail(partHTML, err)
+		}
+		out.HTML = b.String()
+	}
+	for name, tt := range c.parts {
+		s, err := execText(tt, data)
+		if err != nil {
+			return fail(name, err)
+		}
+		switch name {
+		case partText:
+			out.Text = s
+		case partSubject:
+			out.Subject = oneLine(s)
+		case partPreheader:
+			out.Preheader = oneLine(s)
+		case partTitle:
+			out.Title = oneLine(s)
+		case partURL:
+			out.URL = strings.TrimSpace(s)
+		}
+	}
+	switch t.Channel {
+	case ChannelEmail:
+		if out.Text == "" {
+			out.Text = HTMLToText(out.HTML)
+		}
+		if t.Marketing() {
+			if d.UnsubscribeURL == "" {
+				return nil, &Error{Template: t.Name, Kind: ErrNoUnsubscribeLink, Detail: "no unsubscribe URL supplied for a marketing email"}
+			}
+			if out.HTML != "" && !strings.Contains(out.HTML, d.UnsubscribeURL) {
+				return nil, &Error{Template: t.Name, Kind: ErrNoUnsubscribeLink, Detail: "rendered HTML lacks the unsubscribe URL"}
+			}
+			if !strings.Contains(out.Text, d.UnsubscribeURL) {
+				return nil, &Error{Template: t.Name, Kind: ErrNoUnsubscribeLink, Detail: "rendered text part lacks the unsubscribe URL"}
+			}
+		}
+	case ChannelSMS, ChannelPush:
+		out.Text = strings.TrimSpace(out.Text)
+		if out.Text == "" {
+			return nil, &Error{Template: t.Name, Kind: ErrRender, Detail: "rendered body is empty"}
+		}
+	}
+	return out, nil
+}
+
+// oneLine collapses all whitespace runs (newlines included) to one space, so
+// a rendered subject can never inject a header line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// IsRenderError reports whether err is a rendering failure of a template.
+func IsRenderError(err error) bool {
+	return errors.Is(err, ErrRender) || errors.Is(err, ErrNoUnsubscribeLink)
+}
