@@ -88,10 +88,51 @@ type header struct {
 	seen   map[string]int
 	idCols [5]int // input column of each identity kind, -1 if absent
 	roles  map[string]int
+	memo   *normMemo
+}
+
+// normMemo remembers normalised phones and valid time zones for one import:
+// both are costly to compute (libphonenumber's patterns; time.LoadLocation
+// reads the zone database on every call) and repeat across rows and passes.
+type normMemo struct {
+	phones map[[2]string]phoneResult
+	zones  map[string]bool
+}
+
+type phoneResult struct {
+	e164 string
+	err  error
+}
+
+func newNormMemo() *normMemo {
+	return &normMemo{phones: map[[2]string]phoneResult{}, zones: map[string]bool{}}
+}
+
+func (m *normMemo) identifier(kind, raw, region string) (string, error) {
+	if kind != KindPhone {
+		return normaliseIdentifier(kind, raw, region)
+	}
+	key := [2]string{raw, region}
+	if r, ok := m.phones[key]; ok {
+		return r.e164, r.err
+	}
+	v, err := normaliseIdentifier(kind, raw, region)
+	m.phones[key] = phoneResult{v, err}
+	return v, err
+}
+
+func (m *normMemo) validZone(name string) bool {
+	ok, seen := m.zones[name]
+	if !seen {
+		_, err := time.LoadLocation(name)
+		ok = err == nil && name != "" && !strings.EqualFold(name, "local")
+		m.zones[name] = ok
+	}
+	return ok
 }
 
 func newHeader(file string, kind ImportKind) *header {
-	h := &header{file: file, kind: kind, seen: map[string]int{}, roles: map[string]int{}}
+	h := &header{file: file, kind: kind, seen: map[string]int{}, roles: map[string]int{}, memo: newNormMemo()}
 	for i := range h.idCols {
 		h.idCols[i] = -1
 	}
@@ -212,7 +253,7 @@ func (rc *rowCtx) identities(region string) ([5]string, error) {
 		if !ok {
 			return ids, rc.errAt(col, "want a string identifier")
 		}
-		v, err := normaliseIdentifier(IdentityKinds()[k], raw, region)
+		v, err := rc.h.memo.identifier(IdentityKinds()[k], raw, region)
 		if err != nil {
 			return ids, rc.errAt(col, err.Error())
 		}

@@ -75,7 +75,9 @@ func (s *Store) importProfiles(ctx context.Context, src source) (ImportResult, e
 		}
 		// Pass 2: convert and bulk-load into the stage.
 		var records []idRecord
-		pull, done := s.stream(ctx, src, newHeader(src.name(), ImportProfiles), func(rc *rowCtx) ([]driver.Value, error) {
+		h2 := newHeader(src.name(), ImportProfiles)
+		h2.memo = h.memo // the second pass reuses the first pass's normalisations
+		pull, done := s.stream(ctx, src, h2, func(rc *rowCtx) ([]driver.Value, error) {
 			row, rec, err := s.stageProfileRow(rc, cols, now, len(records))
 			records = append(records, rec)
 			return row, err
@@ -162,7 +164,7 @@ func profileSpecials(rc *rowCtx) (time.Time, string, error) {
 		if c := cellAt(rc.cells, i); c.present {
 			v, _ := cellString(c)
 			v = strings.TrimSpace(v)
-			if _, err := time.LoadLocation(v); err != nil || v == "" || strings.EqualFold(v, "local") {
+			if !rc.h.memo.validZone(v) {
 				return upd, tz, rc.errAt(i, fmt.Sprintf("%q is not an IANA time zone", v))
 			}
 			tz = v
