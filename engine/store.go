@@ -41,6 +41,9 @@ type Config struct {
 	// phone numbers written without a country code when the row has no
 	// country column. Empty: such numbers are rejected.
 	DefaultRegion string `yaml:"default_region"`
+	// Retention gives how long events (by name) and traits are kept; see
+	// RetentionPolicy. Empty: everything is kept.
+	Retention RetentionPolicy `yaml:"retention"`
 }
 
 // Options configure Open. The zero value is usable.

@@ -1,0 +1,538 @@
+package segments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/tactcdp/tact/engine"
+)
+
+// MaxNodes bounds the size of an expression (AST nodes).
+const MaxNodes = 2000
+
+// MaxSourceLen bounds the length of an expression's source text.
+const MaxSourceLen = 16 << 10
+
+// Schema is what the compiler knows about a store: the typed traits, and
+// optionally the known consent purposes and saved segment names (used to
+// reject unknown literals at compile time; nil means "not checked").
+type Schema struct {
+	Traits   []engine.Trait
+	Purposes []string
+	Segments []string
+}
+
+// SchemaFromStore reads the trait catalog, the consent purposes and the
+// saved segment names of a store.
+func SchemaFromStore(ctx context.Context, st *engine.Store) (Schema, error) {
+	ts, err := st.Traits(ctx)
+	if err != nil {
+		return Schema{}, err
+	}
+	sc := Schema{Traits: ts}
+	for _, p := range st.Policy().Purposes() {
+		sc.Purposes = append(sc.Purposes, p.Name)
+	}
+	names, err := savedNames(ctx, st)
+	if err != nil {
+		return Schema{}, err
+	}
+	sc.Segments = names
+	return sc, nil
+}
+
+// Path says how a segment is evaluated in bulk.
+type Path string
+
+// Evaluation paths.
+const (
+	// PathSQL: the whole expression is one DuckDB query.
+	PathSQL Path = "sql"
+	// PathHybrid: the conjuncts the compiler covers run in DuckDB and
+	// select candidates; the whole expression then runs on the VM over
+	// those candidates only.
+	PathHybrid Path = "hybrid"
+	// PathVM: nothing could be compiled; the VM runs over every profile.
+	PathVM Path = "vm"
+)
+
+// Error is a compile error: a syntax, name or type error in an expression.
+type Error struct {
+	Line   int    // 1-based
+	Column int    // 1-based, in characters
+	Msg    string // without position
+	// Suggestions are the closest known names for an unknown name.
+	Suggestions []string
+}
+
+func (e *Error) Error() string {
+	msg := e.Msg
+	if len(e.Suggestions) > 0 {
+		q := make([]string, len(e.Suggestions))
+		for i, s := range e.Suggestions {
+			q[i] = "`" + s + "`"
+		}
+		msg += " (did you mean " + strings.Join(q, " or ") + "?)"
+	}
+	return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, msg)
+}
+
+// Segment is a compiled expression: the checked AST, its SQL plan (for the
+// conjuncts the SQL compiler covers) and the VM program. It is immutable
+// and safe for concurrent use.
+type Segment struct {
+	src     string
+	traits  map[string]engine.TraitType
+	tree    ast.Node
+	program *vm.Program
+	plan    *plan
+	path    Path
+	reasons []string
+	uses    usage
+}
+
+// usage records what an expression reads, so loaders fetch only that.
+type usage struct {
+	events   bool
+	consent  bool
+	segments []string
+}
+
+// Source is the expression text.
+func (s *Segment) Source() string { return s.src }
+
+// Path is the bulk evaluation path.
+func (s *Segment) Path() Path { return s.path }
+
+// Reasons explain why (part of) the expression runs on the VM; empty for
+// PathSQL.
+func (s *Segment) Reasons() []string { return append([]string(nil), s.reasons...) }
+
+// SQL is the WHERE condition of the compiled conjuncts with ? bind
+// parameters (TRUE when nothing compiled), for display.
+func (s *Segment) SQL() string {
+	if s.plan == nil {
+		return "TRUE"
+	}
+	return s.plan.describe()
+}
+
+// UsesEvents reports whether the expression reads the events list.
+func (s *Segment) UsesEvents() bool { return s.uses.events }
+
+// Dependencies lists the saved segments the expression refers to.
+func (s *Segment) Dependencies() []string { return append([]string(nil), s.uses.segments...) }
+
+// Event is one event as expressions see it: `.event`, `.timestamp`,
+// `.properties`.
+type Event struct {
+	Name       string         `expr:"event"`
+	Timestamp  time.Time      `expr:"timestamp"`
+	Properties map[string]any `expr:"properties"`
+}
+
+// systemFields are the profile columns expressions may read besides traits.
+var systemFields = []string{"user_id", "email", "phone", "timezone"}
+
+// builtinFuncs are the language's own functions (DESIGN §5).
+var builtinFuncs = []string{"now", "ago", "days_since", "consented", "in_segment", "bucket"}
+
+// allowedBuiltins are the expr builtins enabled; every other is disabled
+// (no I/O, no environment access, nothing the SQL side could not mirror or
+// that could reach outside the profile).
+var allowedBuiltins = []string{
+	"len", "all", "none", "any", "one", "filter", "map", "count", "sum", "max", "min", "mean",
+	"abs", "ceil", "floor", "round", "int", "float", "string", "trim", "upper", "lower",
+	"first", "last", "hasPrefix", "hasSuffix", "indexOf", "split", "join", "reverse", "uniq",
+}
+
+func exampleOf(t engine.TraitType) any {
+	switch t {
+	case engine.TypeString:
+		return ""
+	case engine.TypeInt:
+		return 0
+	case engine.TypeFloat:
+		return 0.0
+	case engine.TypeBool:
+		return false
+	case engine.TypeTimestamp:
+		return time.Time{}
+	case engine.TypeStringList:
+		return []string{}
+	case engine.TypeIntList:
+		return []int{}
+	case engine.TypeFloatList:
+		return []float64{}
+	case engine.TypeBoolList:
+		return []bool{}
+	}
+	return nil
+}
+
+var traitIdentRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// checkEnv is the type environment of DESIGN §5 for a schema.
+func checkEnv(traits map[string]engine.TraitType) map[string]any {
+	env := map[string]any{
+		"events":     []Event{},
+		"now":        func() time.Time { return time.Time{} },
+		"ago":        func(string) time.Time { return time.Time{} },
+		"days_since": func(time.Time) int { return 0 },
+		"consented":  func(string, string) bool { return false },
+		"in_segment": func(string) bool { return false },
+		"bucket":     func(int) int { return 0 },
+	}
+	for _, f := range systemFields {
+		env[f] = ""
+	}
+	for n, t := range traits {
+		env[n] = exampleOf(t)
+	}
+	return env
+}
+
+func baseOptions(env map[string]any) []expr.Option {
+	opts := []expr.Option{expr.Env(env), expr.AsBool(), expr.MaxNodes(MaxNodes), expr.Timezone("UTC"), expr.DisableAllBuiltins()}
+	for _, b := range allowedBuiltins {
+		opts = append(opts, expr.EnableBuiltin(b))
+	}
+	return opts
+}
+
+// Compile type-checks src against the schema once and builds both the SQL
+// plan and the VM program. Errors are *Error.
+func Compile(src string, schema Schema) (seg *Segment, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			seg, err = nil, &Error{Line: 1, Column: 1, Msg: fmt.Sprintf("cannot compile expression: %v", r)}
+		}
+	}()
+	if strings.TrimSpace(src) == "" {
+		return nil, &Error{Line: 1, Column: 1, Msg: "empty expression"}
+	}
+	if len(src) > MaxSourceLen {
+		return nil, &Error{Line: 1, Column: 1, Msg: fmt.Sprintf("expression longer than %d bytes", MaxSourceLen)}
+	}
+	traits := map[string]engine.TraitType{}
+	for _, t := range schema.Traits {
+		if !traitIdentRE.MatchString(t.Name) || exampleOf(t.Type) == nil {
+			continue // not addressable; engine never creates such names
+		}
+		traits[t.Name] = t.Type
+	}
+	env := checkEnv(traits)
+	cfg := conf.CreateNew()
+	for _, o := range baseOptions(env) {
+		o(cfg)
+	}
+	for name := range cfg.Disabled {
+		delete(cfg.Builtins, name)
+	}
+	cfg.Check()
+	tree, err := checker.ParseCheck(src, cfg)
+	if err != nil {
+		return nil, toError(src, err, env)
+	}
+	s := &Segment{src: src, traits: traits, tree: tree.Node}
+	if err := s.validate(tree.Node, schema); err != nil {
+		return nil, err
+	}
+	// The VM program: the same source and environment, patched so that
+	// every operation is two-valued and nil-safe (see vm.go).
+	vmOpts := append(baseOptions(env), vmFunctions()...)
+	vmOpts = append(vmOpts, expr.Patch(&nilSafe{}))
+	prog, err := expr.Compile(src, vmOpts...)
+	if err != nil {
+		return nil, toError(src, err, env)
+	}
+	s.program = prog
+	s.buildPlan()
+	return s, nil
+}
+
+// validate walks the checked tree: it refuses $env and identifiers that
+// are not part of the environment, checks literal arguments of the
+// language's functions, and records what the expression reads.
+func (s *Segment) validate(root ast.Node, schema Schema) error {
+	var verr error
+	segs := map[string]bool{}
+	fail := func(n ast.Node, format string, args ...any) {
+		if verr == nil {
+			line, col := position(s.src, n.Location().From)
+			verr = &Error{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
+		}
+	}
+	walk(root, func(n ast.Node) {
+		switch x := n.(type) {
+		case *ast.IdentifierNode:
+			if x.Value == "$env" || strings.HasPrefix(x.Value, "$") || strings.HasPrefix(x.Value, "_") {
+				fail(n, "%s is not available in segment expressions", x.Value)
+			}
+			if x.Value == "events" {
+				s.uses.events = true
+			}
+		case *ast.CallNode:
+			id, ok := x.Callee.(*ast.IdentifierNode)
+			if !ok {
+				fail(n, "only functions can be called")
+				return
+			}
+			switch id.Value {
+			case "ago":
+				if str, ok := x.Arguments[0].(*ast.StringNode); ok {
+					if _, err := parseDuration(str.Value); err != nil {
+						fail(x.Arguments[0], "ago: %v", err)
+					}
+				}
+			case "consented":
+				s.uses.consent = true
+				if str, ok := x.Arguments[0].(*ast.StringNode); ok && schema.Purposes != nil && str.Value != "*" && !contains(schema.Purposes, str.Value) {
+					fail(x.Arguments[0], "consented: unknown purpose %q (known: %s)", str.Value, strings.Join(schema.Purposes, ", "))
+				}
+				if str, ok := x.Arguments[1].(*ast.StringNode); ok && !contains([]string{"email", "sms", "push", "webhook"}, str.Value) {
+					fail(x.Arguments[1], "consented: unknown channel %q (want email, sms, push or webhook)", str.Value)
+				}
+			case "in_segment":
+				if str, ok := x.Arguments[0].(*ast.StringNode); ok {
+					if schema.Segments != nil && !contains(schema.Segments, str.Value) {
+						e := &Error{Msg: fmt.Sprintf("in_segment: no saved segment %q", str.Value), Suggestions: closest(str.Value, schema.Segments)}
+						e.Line, e.Column = position(s.src, x.Arguments[0].Location().From)
+						if verr == nil {
+							verr = e
+						}
+					}
+					segs[str.Value] = true
+				} else {
+					fail(x.Arguments[0], "in_segment: the segment name must be a string literal")
+				}
+			case "bucket":
+				if i, ok := x.Arguments[0].(*ast.IntegerNode); ok && i.Value <= 0 {
+					fail(x.Arguments[0], "bucket: n must be positive")
+				}
+			}
+		case *ast.BinaryNode:
+			if x.Operator == "matches" {
+				if str, ok := x.Right.(*ast.StringNode); ok {
+					if _, err := regexp.Compile(str.Value); err != nil {
+						fail(x.Right, "matches: invalid regular expression: %v", err)
+					}
+				}
+			}
+		}
+	})
+	for n := range segs {
+		s.uses.segments = append(s.uses.segments, n)
+	}
+	sort.Strings(s.uses.segments)
+	return verr
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// walk visits every node, parents first.
+func walk(n ast.Node, fn func(ast.Node)) {
+	if n == nil || reflect.ValueOf(n).IsNil() {
+		return
+	}
+	fn(n)
+	switch x := n.(type) {
+	case *ast.UnaryNode:
+		walk(x.Node, fn)
+	case *ast.BinaryNode:
+		walk(x.Left, fn)
+		walk(x.Right, fn)
+	case *ast.ChainNode:
+		walk(x.Node, fn)
+	case *ast.MemberNode:
+		walk(x.Node, fn)
+		walk(x.Property, fn)
+	case *ast.SliceNode:
+		walk(x.Node, fn)
+		walk(x.From, fn)
+		walk(x.To, fn)
+	case *ast.CallNode:
+		walk(x.Callee, fn)
+		for _, a := range x.Arguments {
+			walk(a, fn)
+		}
+	case *ast.BuiltinNode:
+		for _, a := range x.Arguments {
+			walk(a, fn)
+		}
+	case *ast.PredicateNode:
+		walk(x.Node, fn)
+	case *ast.ConditionalNode:
+		walk(x.Cond, fn)
+		walk(x.Exp1, fn)
+		walk(x.Exp2, fn)
+	case *ast.VariableDeclaratorNode:
+		walk(x.Value, fn)
+		walk(x.Expr, fn)
+	case *ast.SequenceNode:
+		for _, a := range x.Nodes {
+			walk(a, fn)
+		}
+	case *ast.ArrayNode:
+		for _, a := range x.Nodes {
+			walk(a, fn)
+		}
+	case *ast.MapNode:
+		for _, a := range x.Pairs {
+			walk(a, fn)
+		}
+	case *ast.PairNode:
+		walk(x.Key, fn)
+		walk(x.Value, fn)
+	}
+}
+
+// position converts a character offset into 1-based line and column.
+func position(src string, from int) (int, int) {
+	line, col, i := 1, 1, 0
+	for _, r := range src {
+		if i == from {
+			break
+		}
+		if r == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+		i++
+	}
+	return line, col
+}
+
+var unknownNameRE = regexp.MustCompile(`^unknown name (\S+)`)
+
+func toError(src string, err error, env map[string]any) error {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return &Error{Line: 1, Column: 1, Msg: err.Error()}
+	}
+	line, col := position(src, fe.From)
+	e := &Error{Line: line, Column: col, Msg: fe.Message}
+	if m := unknownNameRE.FindStringSubmatch(fe.Message); m != nil {
+		names := make([]string, 0, len(env))
+		for n := range env {
+			names = append(names, n)
+		}
+		e.Suggestions = closest(m[1], names)
+	}
+	return e
+}
+
+// closest returns up to two known names within a small edit distance of
+// name, best first.
+func closest(name string, known []string) []string {
+	type cand struct {
+		n string
+		d int
+	}
+	var cs []cand
+	max := 2
+	if len(name) > 6 {
+		max = 3
+	}
+	for _, k := range known {
+		d := levenshtein(strings.ToLower(name), strings.ToLower(k))
+		if d <= max || (len(name) >= 3 && (strings.HasPrefix(k, name) || strings.HasPrefix(name, k))) {
+			cs = append(cs, cand{k, d})
+		}
+	}
+	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].d != cs[j].d {
+			return cs[i].d < cs[j].d
+		}
+		return cs[i].n < cs[j].n
+	})
+	var out []string
+	for i := 0; i < len(cs) && i < 2; i++ {
+		out = append(out, cs[i].n)
+	}
+	return out
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// parseDuration parses the ago() units: s m h d w, e.g. "30d", "90m",
+// "1w2d". A bare number is refused.
+func parseDuration(s string) (time.Duration, error) {
+	if s == "" {
+		return 0, errors.New(`empty duration (want e.g. "30d")`)
+	}
+	var total time.Duration
+	rest := s
+	for rest != "" {
+		i := 0
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		if i == 0 || i == len(rest) || i > 9 {
+			return 0, fmt.Errorf(`invalid duration %q (want a number and a unit s, m, h, d or w, e.g. "30d")`, s)
+		}
+		n := time.Duration(0)
+		for _, c := range rest[:i] {
+			n = n*10 + time.Duration(c-'0')
+		}
+		var unit time.Duration
+		switch rest[i] {
+		case 's':
+			unit = time.Second
+		case 'm':
+			unit = time.Minute
+		case 'h':
+			unit = time.Hour
+		case 'd':
+			unit = 24 * time.Hour
+		case 'w':
+			unit = 7 * 24 * time.Hour
+		default:
+			return 0, fmt.Errorf(`invalid duration %q: unknown unit %q (want s, m, h, d or w)`, s, rest[i])
+		}
+		total += n * unit
+		rest = rest[i+1:]
+	}
+	return total, nil
+}
