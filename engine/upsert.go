@@ -215,14 +215,15 @@ FROM r GROUP BY _pid`, strings.Join(agg, ",\n       "))
 		return fmt.Errorf("fold profiles: %w", err)
 	}
 	w.temps = append(w.temps, "_final")
-	// A profile whose values did not change keeps its updated_at, so that
-	// importing the same input twice changes nothing.
-	if _, err := w.exec(fmt.Sprintf(`UPDATE _final f SET updated_at = p.updated_at FROM profiles p
+	// A profile whose values did not change is left alone (its updated_at
+	// too), so that importing the same input twice changes nothing and an
+	// event batch does not rewrite the rows of everyone it mentions.
+	if _, err := w.exec(fmt.Sprintf(`DELETE FROM _final f USING profiles p
 WHERE p.id = f.id AND f.id NOT IN (SELECT survivor FROM _merge) AND %s`, strings.Join(same, " AND "))); err != nil {
 		return err
 	}
 	var updated int
-	if err := w.queryRow(`SELECT count(*) FROM _final f JOIN profiles p ON p.id = f.id WHERE f.updated_at <> p.updated_at OR f.id IN (SELECT survivor FROM _merge)`).Scan(&updated); err != nil {
+	if err := w.queryRow(`SELECT count(*) FROM _final f JOIN profiles p ON p.id = f.id`).Scan(&updated); err != nil {
 		return err
 	}
 	res.ProfilesUpdated += updated
