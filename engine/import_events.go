@@ -180,7 +180,11 @@ func jsonObject(c cell) (string, error) {
 	case cellText:
 		raw = []byte(c.text)
 	case cellJSON:
-		raw = c.raw
+		// Already validated with its line; DuckDB's JSON cast keeps it as is.
+		if len(c.raw) == 0 || c.raw[0] != '{' {
+			return "", errors.New("properties must be a JSON object")
+		}
+		return string(c.raw), nil
 	default:
 		if m, ok := c.val.(map[string]any); ok {
 			b, err := json.Marshal(m)

@@ -349,6 +349,9 @@ func cellString(c cell) (string, bool) {
 	case cellText:
 		return c.text, true
 	case cellJSON:
+		if s, ok := plainJSONString(c.raw); ok {
+			return s, true
+		}
 		var s string
 		if json.Unmarshal(c.raw, &s) == nil {
 			return s, true
@@ -372,6 +375,19 @@ func cellString(c cell) (string, bool) {
 			return fmt.Sprint(v), true
 		}
 	}
+}
+
+// plainJSONString returns the text of a JSON string literal that needs no
+// unescaping, without a second decode; the line was validated when read.
+func plainJSONString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') >= 0 {
+		return "", false
+	}
+	return string(body), true
 }
 
 // cellTime parses a timestamp field: RFC 3339 or a date.
