@@ -64,6 +64,11 @@ func commands() map[string]command {
 	m := map[string]command{}
 	for _, add := range []func(map[string]command){
 		engineCommands,
+		privacyCommands,
+		auditCommands,
+		serveCommands,
+		journeyCommands,
+		segmentCommands,
 	} {
 		add(m)
 	}

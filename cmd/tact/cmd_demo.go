@@ -156,7 +156,7 @@ func demoExtras(ctx context.Context, a *app, s *engine.Store) error {
 		fmt.Fprintf(a.stdout, "Inspect any person with: tact profile show --user <user_id|email|phone>\n")
 		break
 	}
-	return nil
+	return journeyDemo(ctx, a, s)
 }
 
 func countSources(ids []engine.Identity) int {

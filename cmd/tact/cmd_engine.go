@@ -136,6 +136,9 @@ func cmdConsent(ctx context.Context, a *app, args []string) error {
 		}
 		return nil
 	case "show":
+		if err := s.RecordAdminRead(ctx, "operator", "consent show", id); err != nil {
+			return err
+		}
 		states, err := s.ConsentStates(ctx, id, now)
 		if err != nil {
 			return err
@@ -218,6 +221,9 @@ func cmdProfile(ctx context.Context, a *app, args []string) error {
 	}
 	id, err := s.ResolveUser(ctx, *user)
 	if err != nil {
+		return err
+	}
+	if err := s.RecordAdminRead(ctx, "operator", "profile show", id); err != nil {
 		return err
 	}
 	doc, err := buildProfileDoc(ctx, s, id, s.Clock().Now())

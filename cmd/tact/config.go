@@ -10,8 +10,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
+	"github.com/tactcdp/tact/server"
 )
 
 // Config is tact.yaml. Each section belongs to the package that uses it.
@@ -20,11 +22,18 @@ type Config struct {
 	Purposes []consent.Purpose `yaml:"purposes"`
 	// DefaultRegion normalises phone numbers without a country code.
 	DefaultRegion string `yaml:"default_region"`
+	// Retention deletes events and traits older than their period
+	// (tact privacy purge).
+	Retention engine.RetentionPolicy `yaml:"retention"`
+	// Channels configures the email, SMS, push and webhook adapters.
+	Channels channels.Config `yaml:"channels"`
+	// Server configures tact serve: listen address, tokens, limits.
+	Server server.Config `yaml:"server"`
 }
 
 // Engine is the engine's part of the configuration.
 func (c *Config) Engine() engine.Config {
-	return engine.Config{Purposes: c.Purposes, DefaultRegion: c.DefaultRegion}
+	return engine.Config{Purposes: c.Purposes, DefaultRegion: c.DefaultRegion, Retention: c.Retention}
 }
 
 // loadConfig reads path. A missing file is an error only when the path was

@@ -87,6 +87,11 @@ func TestImportProfileAndConsentFlow(t *testing.T) {
 	require.Contains(t, out, `"status": "withdrawn"`)
 	require.Contains(t, out, `"source": "cli"`)
 
+	out, _, code = tact(t, env, "--db", db, "audit", "log")
+	require.Equal(t, 0, code)
+	require.Equal(t, 2, strings.Count(out, "admin.read"), "profile show and consent show are audited as admin reads")
+	require.NotContains(t, out, "ann@example.com", "the audit log holds no addresses")
+
 	_, stderr, code = tact(t, env, "--db", db, "consent", "set", "--user", "u1", "--purpose", "lottery", "--channel", "email", "--status", "granted")
 	require.Equal(t, 1, code)
 	require.Equal(t, "tact: consents[0].purpose: unknown purpose \"lottery\"\n", stderr)

@@ -27,8 +27,6 @@ CREATE TABLE journey_versions (
     published_at TIMESTAMP NOT NULL
 );
 
-CREATE SEQUENCE journey_instance_ids START 1;
-
 -- One row per person per entry. status: active | completed | converted |
 -- exited. A person moves by changing step/seq/due_at in bulk.
 CREATE TABLE journey_instances (
@@ -53,6 +51,7 @@ CREATE TABLE journey_instances (
 -- next step) before the provider call. Never updated: outcomes go to
 -- journey_results.
 CREATE TABLE journey_outbox (
+    id          BIGINT    NOT NULL, -- increasing in write order
     idem_key    VARCHAR   NOT NULL,
     instance_id BIGINT    NOT NULL,
     journey     VARCHAR   NOT NULL,
@@ -72,7 +71,7 @@ CREATE TABLE journey_outbox (
 -- died); its latest result says delivered | transient (retry at
 -- next_attempt_at) | failed | skipped.
 CREATE TABLE journey_results (
-    idem_key        VARCHAR   NOT NULL,
+    outbox_id       BIGINT    NOT NULL,
     attempt         INTEGER   NOT NULL,
     at              TIMESTAMP NOT NULL,
     status          VARCHAR   NOT NULL,

@@ -1,0 +1,499 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/channels/email"
+	"github.com/tactcdp/tact/channels/linktoken"
+	"github.com/tactcdp/tact/channels/templates"
+	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/clock"
+	"github.com/tactcdp/tact/journeys"
+)
+
+func journeyCommands(m map[string]command) {
+	m["journey"] = command{"journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON]", cmdJourney}
+}
+
+const journeyUsage = "usage: tact journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON]"
+
+// journeyPolicy is the "journeys" section of tact.yaml when the config has
+// one (Config.Journeys of type journeys.PolicyConfig).
+func journeyPolicy(cfg *Config) journeys.PolicyConfig {
+	v := reflect.ValueOf(cfg).Elem().FieldByName("Journeys")
+	if v.IsValid() {
+		if pc, ok := v.Interface().(journeys.PolicyConfig); ok {
+			return pc
+		}
+	}
+	return journeys.PolicyConfig{}
+}
+
+// defaultTemplateDirs are used when --templates is not given.
+func defaultTemplateDirs() []string {
+	var out []string
+	for _, d := range []string{"templates", "testdata/templates", "testdata/journeys/templates"} {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+type journeyFlags struct {
+	templates *string
+	out       *string
+	publicURL *string
+	json      *bool
+	untilIdle *bool
+	interval  *time.Duration
+	user      *string
+	payload   *string
+	ref       *string
+}
+
+func cmdJourney(ctx context.Context, a *app, args []string) error {
+	if len(args) == 0 {
+		return usagef(journeyUsage)
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("journey "+sub, flag.ContinueOnError)
+	f := journeyFlags{
+		templates: fs.String("templates", "", "comma-separated template directories (default: templates, testdata/templates, testdata/journeys/templates when present)"),
+		out:       fs.String("out", "outbox", "folder the file email channel writes .eml files to"),
+		publicURL: fs.String("public-url", "https://localhost:8080", "public origin of unsubscribe and preference links"),
+		json:      fs.Bool("json", false, "print JSON"),
+		untilIdle: fs.Bool("until-idle", false, "run until no work is due, then exit"),
+		interval:  fs.Duration("interval", 10*time.Second, "tick interval when running continuously"),
+		user:      fs.String("user", "", "user_id, email or phone of the person (trigger)"),
+		payload:   fs.String("payload", "", "JSON object available to templates as .payload (trigger)"),
+		ref:       fs.String("ref", "", "idempotency reference of the trigger (enters once per ref)"),
+	}
+	pos, err := a.parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	need := func(n int) error {
+		if len(pos) != n {
+			return usagef(journeyUsage)
+		}
+		return nil
+	}
+	switch sub {
+	case "validate":
+		if err := need(1); err != nil {
+			return err
+		}
+		return journeyValidate(ctx, a, f, pos[0])
+	case "publish":
+		if err := need(1); err != nil {
+			return err
+		}
+		r, _, err := a.journeyRunner(ctx, f, false)
+		if err != nil {
+			return err
+		}
+		src, err := os.ReadFile(pos[0])
+		if err != nil {
+			return err
+		}
+		v, err := r.Publish(ctx, pos[0], src)
+		if err != nil {
+			return err
+		}
+		if *f.json {
+			return a.printJSON(v)
+		}
+		if v.Unchanged {
+			fmt.Fprintf(a.stdout, "%s: unchanged, still version %d\n", v.Journey, v.Version)
+		} else {
+			fmt.Fprintf(a.stdout, "%s: published version %d (%s, %s entry)\n", v.Journey, v.Version, v.Purpose, v.Entry)
+		}
+		return nil
+	case "list":
+		if err := need(0); err != nil {
+			return err
+		}
+		r, _, err := a.journeyRunner(ctx, f, false)
+		if err != nil {
+			return err
+		}
+		list, err := r.List(ctx)
+		if err != nil {
+			return err
+		}
+		if *f.json {
+			return a.printJSON(list)
+		}
+		if len(list) == 0 {
+			fmt.Fprintln(a.stdout, "no journeys published")
+		}
+		for _, j := range list {
+			var vs []string
+			for _, v := range j.Versions {
+				vs = append(vs, fmt.Sprintf("v%d (%d inside)", v.Version, v.Active))
+			}
+			fmt.Fprintf(a.stdout, "%-24s %-13s %-8s current v%d  %-7s %-9s missed slots %d  versions: %s\n",
+				j.Name, j.Purpose, j.Entry, j.CurrentVersion, j.State, j.Health, j.MissedSlots, strings.Join(vs, ", "))
+			if j.LastError != "" {
+				fmt.Fprintf(a.stdout, "  last error: %s\n", oneLine(j.LastError))
+			}
+		}
+		return nil
+	case "pause", "resume":
+		if err := need(1); err != nil {
+			return err
+		}
+		r, _, err := a.journeyRunner(ctx, f, false)
+		if err != nil {
+			return err
+		}
+		if sub == "pause" {
+			err = r.Pause(ctx, pos[0])
+		} else {
+			err = r.Resume(ctx, pos[0])
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s: %sd\n", pos[0], sub)
+		return nil
+	case "stats":
+		if err := need(1); err != nil {
+			return err
+		}
+		r, _, err := a.journeyRunner(ctx, f, false)
+		if err != nil {
+			return err
+		}
+		st, err := r.Stats(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if *f.json {
+			return a.printJSON(st)
+		}
+		printJourneyStats(a, st)
+		return nil
+	case "trigger":
+		if err := need(1); err != nil {
+			return err
+		}
+		if *f.user == "" {
+			return usagef("journey trigger: --user is required")
+		}
+		r, s, err := a.journeyRunner(ctx, f, false)
+		if err != nil {
+			return err
+		}
+		id, err := s.ResolveUser(ctx, *f.user)
+		if err != nil {
+			return err
+		}
+		e := journeys.APIEntry{ProfileID: id, Ref: *f.ref}
+		if *f.payload != "" {
+			if err := json.Unmarshal([]byte(*f.payload), &e.Payload); err != nil {
+				return usagef("journey trigger: --payload: %v", err)
+			}
+		}
+		n, err := r.Trigger(ctx, pos[0], []journeys.APIEntry{e})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s: %d entered\n", pos[0], n)
+		return nil
+	case "run":
+		if len(pos) > 1 {
+			return usagef(journeyUsage)
+		}
+		name := ""
+		if len(pos) == 1 {
+			name = pos[0]
+		}
+		r, _, err := a.journeyRunner(ctx, f, true)
+		if err != nil {
+			return err
+		}
+		if *f.untilIdle {
+			res, err := r.RunUntilIdle(ctx, name)
+			if err != nil {
+				return err
+			}
+			if *f.json {
+				return a.printJSON(res)
+			}
+			fmt.Fprintf(a.stdout, "idle: %s\n", res)
+			for j, e := range res.Errors {
+				fmt.Fprintf(a.stdout, "  %s failed: %s\n", j, oneLine(e))
+			}
+			if len(res.Errors) > 0 {
+				return fmt.Errorf("%d journey(s) failed", len(res.Errors))
+			}
+			return nil
+		}
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+		defer stop()
+		fmt.Fprintf(a.stderr, "tact: running journeys every %s; interrupt to stop\n", *f.interval)
+		return journeys.NewScheduler(r, journeys.SchedulerConfig{Interval: *f.interval, Journey: name, OnTick: func(res journeys.TickResult, err error) {
+			if err == nil && (res.Entered+res.Sent+res.Skipped+res.Failed > 0) {
+				fmt.Fprintf(a.stdout, "%s %s\n", time.Now().UTC().Format(time.RFC3339), res)
+			}
+		}}).Run(ctx)
+	}
+	return usagef("journey: unknown subcommand %q; %s", sub, journeyUsage)
+}
+
+func templateDirs(f journeyFlags) []string {
+	if *f.templates == "" {
+		return defaultTemplateDirs()
+	}
+	return strings.Split(*f.templates, ",")
+}
+
+func journeyValidate(ctx context.Context, a *app, f journeyFlags, file string) error {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	cfg := journeys.ValidateConfig{}
+	if dirs := templateDirs(f); len(dirs) > 0 {
+		set, err := journeys.LoadTemplates(dirs...)
+		if err != nil {
+			return err
+		}
+		cfg.Templates = set
+	}
+	// With an existing database, expressions are checked against its traits
+	// (unknown names, types) by package segments.
+	dbPath := a.dbPath
+	if dbPath == "" {
+		dbPath = a.getenv("TACT_DB")
+	}
+	if dbPath == "" {
+		dbPath = "tact.duckdb"
+	}
+	if fileExists(dbPath) {
+		s, err := a.openStore(ctx)
+		if err != nil {
+			return err
+		}
+		cfg.Expressions = journeys.NewSegmentsEvaluator(s)
+	}
+	spec, err := journeys.Parse(file, src, cfg)
+	var ve *journeys.ValidationError
+	if errors.As(err, &ve) {
+		if *f.json {
+			_ = a.printJSON(map[string]any{"valid": false, "problems": ve.Problems})
+		} else {
+			for _, p := range ve.Problems {
+				fmt.Fprintf(a.stdout, "%s:%s\n", file, p)
+			}
+		}
+		return fmt.Errorf("%s: %d problem(s)", file, len(ve.Problems))
+	}
+	if err != nil {
+		return err
+	}
+	if *f.json {
+		return a.printJSON(map[string]any{"valid": true, "journey": spec.Name, "purpose": spec.Purpose, "entry": spec.Entry.Kind, "steps": len(spec.Steps)})
+	}
+	fmt.Fprintf(a.stdout, "%s: valid (%s, %s entry, %d steps)\n", spec.Name, spec.Purpose, spec.Entry.Kind, len(spec.Steps))
+	return nil
+}
+
+// journeyRunner builds a runner; with channels, the email channel writes
+// .eml files into --out.
+func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bool) (*journeys.Runner, *engine.Store, error) {
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	jc := journeys.Config{Policy: journeyPolicy(cfg), Logger: s.Logger(), Evaluator: journeys.NewSegmentsEvaluator(s)}
+	var set *templates.Set
+	if dirs := templateDirs(f); len(dirs) > 0 {
+		if set, err = journeys.LoadTemplates(dirs...); err != nil {
+			return nil, nil, err
+		}
+		jc.Templates = set
+	}
+	var r *journeys.Runner
+	if withChannels {
+		if set == nil {
+			return nil, nil, errors.New("journey run: no templates found; give --templates DIR")
+		}
+		key := []byte(a.getenv("TACT_LINK_KEY"))
+		if len(key) < linktoken.MinKeyLen {
+			key = make([]byte, 32)
+			_, _ = rand.Read(key)
+			fmt.Fprintln(a.stderr, "tact: TACT_LINK_KEY is not set (at least 32 bytes); unsubscribe links of this run use a throw-away key")
+		}
+		clk := s.Clock()
+		ch, err := fileEmail(set, *f.out, *f.publicURL, key, clk, channels.GateFunc(func(ctx context.Context, c string, m channels.Message) (string, error) {
+			return r.Gate().Check(ctx, c, m)
+		}))
+		if err != nil {
+			return nil, nil, err
+		}
+		jc.Channels = []channels.Channel{ch}
+	}
+	r, err = journeys.New(s, jc)
+	return r, s, err
+}
+
+func fileEmail(set *templates.Set, dir, publicURL string, key []byte, clk clock.Clock, gate channels.Gate) (*email.File, error) {
+	signer, err := linktoken.New(linktoken.Config{Keys: [][]byte{key}, Now: clk.Now})
+	if err != nil {
+		return nil, err
+	}
+	return email.NewFile(email.Config{
+		From:      email.Address{Name: "Tact Coffee", Address: "hello@coffee.example.com"},
+		Templates: set,
+		Links:     linktoken.Links{BaseURL: publicURL, Signer: signer},
+		Gate:      gate,
+		Now:       clk.Now,
+	}, email.FileConfig{Dir: dir})
+}
+
+func printJourneyStats(a *app, st journeys.Stats) {
+	fmt.Fprintf(a.stdout, "journey %s: %d entered, %d inside, %d completed, %d converted, %d exited\n",
+		st.Journey, st.Entered, st.Active, st.Completed, st.Converted, st.Exited)
+	fmt.Fprintf(a.stdout, "  %-18s %-7s %8s %8s %6s %6s %6s %6s %6s  %s\n", "step", "kind", "entered", "waiting", "sent", "failed", "conv", "exited", "done", "skipped/held by reason")
+	for _, s := range st.Steps {
+		var reasons []string
+		for r, n := range s.Skipped {
+			reasons = append(reasons, fmt.Sprintf("skipped %s=%d", r, n))
+		}
+		for r, n := range s.Held {
+			reasons = append(reasons, fmt.Sprintf("held %s=%d", r, n))
+		}
+		if s.Pending > 0 {
+			reasons = append(reasons, fmt.Sprintf("pending=%d", s.Pending))
+		}
+		sort.Strings(reasons)
+		fmt.Fprintf(a.stdout, "  %-18s %-7s %8d %8d %6d %6d %6d %6d %6d  %s\n", s.Step, s.Kind, s.Entered, s.Waiting, s.Sent, s.Failed, s.Converted, s.Exited, s.Completed, strings.Join(reasons, ", "))
+	}
+}
+
+// The demo's journey and its templates, built in so `tact demo` works from
+// any directory.
+const demoJourney = `
+name: demo-welcome
+description: Welcome recent sign-ups, then follow up by value
+purpose: marketing
+entry:
+  segment: 'signup_at > ago("60d")'
+reentry: never
+goal: 'count(events, .event == "purchase" and .timestamp >= entered_at) > 0'
+steps:
+  - id: welcome
+    send: {channel: email, template: demo_welcome}
+  - id: two-days
+    wait: {duration: 2d}
+  - id: morning
+    wait: {until: "09:00"}
+  - id: by-value
+    branch:
+      - if: 'ltv >= 10000'
+        goto: vip
+      - else: follow-up
+  - id: vip
+    update: {set: {demo_vip_welcomed: true}}
+    next: end
+  - id: follow-up
+    send: {channel: email, template: demo_follow_up}
+`
+
+const demoWelcomeHTML = `---
+purpose: marketing
+subject: "Welcome, {{ .traits.first_name | default \"friend\" }}!"
+---
+<html><body>
+<p>Hi {{ .traits.first_name | default "there" }}, thanks for joining Tact Coffee.</p>
+<p style="font-size:12px"><a href="{{ .unsubscribe_url }}">Unsubscribe</a> · <a href="{{ .preferences_url }}">Preferences</a></p>
+</body></html>
+`
+
+const demoFollowUpHTML = `---
+purpose: marketing
+subject: "Your first cup is on us, {{ .traits.first_name | default \"friend\" }}"
+---
+<html><body>
+<p>Hi {{ .traits.first_name | default "there" }}, show this email for a free cup this week.</p>
+<p style="font-size:12px"><a href="{{ .unsubscribe_url }}">Unsubscribe</a> · <a href="{{ .preferences_url }}">Preferences</a></p>
+</body></html>
+`
+
+// journeyDemo publishes a sample journey, runs a week of journey time into
+// the file email channel (a temp folder) and prints the stats.
+func journeyDemo(ctx context.Context, a *app, s *engine.Store) error {
+	dir, err := os.MkdirTemp("", "tact-demo-outbox-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var ts []*templates.Template
+	for name, src := range map[string]string{"demo_welcome": demoWelcomeHTML, "demo_follow_up": demoFollowUpHTML} {
+		t, err := templates.New(name, templates.ChannelEmail, name+".email.html", src, true, "", "")
+		if err != nil {
+			return err
+		}
+		ts = append(ts, t)
+	}
+	set, err := templates.NewSet(ts...)
+	if err != nil {
+		return err
+	}
+	clk := clock.NewManual(s.Clock().Now())
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	var r *journeys.Runner
+	ch, err := fileEmail(set, dir, "https://prefs.coffee.example.com", key, clk, channels.GateFunc(func(ctx context.Context, c string, m channels.Message) (string, error) {
+		return r.Gate().Check(ctx, c, m)
+	}))
+	if err != nil {
+		return err
+	}
+	r, err = journeys.New(s, journeys.Config{Channels: []channels.Channel{ch}, Templates: set, Clock: clk, Evaluator: journeys.NewSegmentsEvaluator(s)})
+	if err != nil {
+		return err
+	}
+	v, err := r.Publish(ctx, "demo-welcome.yaml", []byte(demoJourney))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "\nJourney %q v%d: recent sign-ups get a welcome email, wait two days until 09:00 their time, then a follow-up (or a VIP tag).\n", v.Journey, v.Version)
+	fmt.Fprintf(a.stdout, "Running a week of journey time, one tick per simulated two hours, into %s ...\n", filepath.Base(dir))
+	start := time.Now()
+	for h := 0; h <= 7*24; h += 2 {
+		if _, err := r.RunUntilIdle(ctx, ""); err != nil {
+			return err
+		}
+		clk.Advance(2 * time.Hour)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	st, err := r.Stats(ctx, v.Journey)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "Done in %s: %d .eml files written.\n\n", time.Since(start).Round(time.Millisecond), len(files))
+	printJourneyStats(a, st)
+	fmt.Fprintln(a.stdout, "\nEvery skipped send has a reason; consent was re-checked right before each file was written.")
+	return nil
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/tactcdp/tact/channels/email"
+	"github.com/tactcdp/tact/channels/setup"
+	"github.com/tactcdp/tact/journeys"
+	"github.com/tactcdp/tact/server"
+)
+
+func serveCommands(m map[string]command) {
+	m["serve"] = command{"serve [--addr :8080] [--public-url URL] [--templates DIRS] [--out DIR]", cmdServe}
+}
+
+func cmdServe(ctx context.Context, a *app, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	addr := fs.String("addr", "", "listen address (default server.addr or :8080)")
+	publicURL := fs.String("public-url", "", "public origin of links and webhooks (default server.public_url)")
+	jf := journeyFlags{
+		templates: fs.String("templates", "", "comma-separated template directories (default: templates, testdata/templates, testdata/journeys/templates when present)"),
+		out:       fs.String("out", "tact-outbox", "folder the file email channel writes .eml files to"),
+	}
+	pos, err := a.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("usage: tact serve [--addr :8080] [--public-url URL] [--templates DIRS] [--out DIR]")
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return err
+	}
+	sc := cfg.Server
+	if *addr != "" {
+		sc.Addr = *addr
+	}
+	if *publicURL != "" {
+		sc.PublicURL = *publicURL
+	}
+	if sc.Addr == "" {
+		sc.Addr = ":8080"
+	}
+	// Quick starts without a config file: credentials from the environment.
+	if k := a.getenv("TACT_WRITE_KEY"); k != "" {
+		sc.WriteKeys = append(sc.WriteKeys, k)
+	}
+	if k := a.getenv("TACT_ADMIN_TOKEN"); k != "" {
+		sc.Tokens = append(sc.Tokens, server.TokenConfig{Name: "env-admin", Role: server.RoleAdmin, Token: k})
+	}
+	jf.publicURL = &sc.PublicURL
+	// The email channel signs its List-Unsubscribe links with TACT_LINK_KEY;
+	// the server must verify them.
+	if k := a.getenv("TACT_LINK_KEY"); len(k) >= 32 {
+		sc.LinkKeys = append(sc.LinkKeys, hex.EncodeToString([]byte(k)))
+	}
+	if err := sc.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	st, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	clk, err := a.clock()
+	if err != nil {
+		return err
+	}
+	if *publicURL == "" && sc.PublicURL == "" {
+		sc.PublicURL = "http://localhost" + portOf(sc.Addr)
+	}
+	log := newLogger(a.stderr, a.getenv)
+	// With templates, sends go to the file email channel (as in tact
+	// journey run); without, they wait in the outbox.
+	withChannels := len(templateDirs(jf)) > 0
+	runner, _, err := a.journeyRunner(ctx, jf, withChannels)
+	if err != nil {
+		return err
+	}
+	ja := server.JourneysAdapter{Runner: runner}
+	// The channels section (when configured) supplies the link signer the
+	// emails use, the Twilio token and keyword replies, and the email
+	// channel for confirmation codes.
+	var chset *setup.Set
+	if cc := cfg.Channels; cc.Email != nil || cc.SMS != nil || cc.Push != nil || cc.Webhook != nil || cc.Links.SecretEnv != "" {
+		lookup := func(k string) (string, bool) { v := a.getenv(k); return v, v != "" }
+		if chset, err = setup.Build(cc, setup.Deps{LookupEnv: lookup, Now: clk.Now, Gate: runner.Gate()}); err != nil {
+			return err
+		}
+		defer chset.Close()
+		for _, w := range chset.Warnings {
+			fmt.Fprintln(a.stderr, "tact: "+w)
+		}
+	}
+	var codes server.CodeSender
+	if withChannels && chset == nil {
+		// Confirmation codes of data downloads go out like the journeys'
+		// email: as .eml files in --out.
+		if codes, err = server.NewFileCodeSender(*jf.out, email.Address{Address: sc.CodeFromAddress()}, clk); err != nil {
+			return err
+		}
+	}
+	srv, err := server.New(server.Options{
+		Config: sc, Store: st, Clock: clk, Logger: log,
+		Segments:   server.SegmentsAdapter{Store: st},
+		Journeys:   ja,
+		Watcher:    ja,
+		Sink:       journeys.NewEngineAdapter(st),
+		CodeSender: codes,
+		Channels:   chset,
+	})
+	if err != nil {
+		return err
+	}
+	// The scheduler reports tick results through the server's metrics.
+	ja.Metrics = srv.Metrics()
+	srv.StartScheduler(ja)
+	if err := srv.RegisterJourneyMetrics(runner); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", sc.Addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "tact: serving on %s\n", ln.Addr())
+	return srv.Serve(ctx, ln)
+}
+
+// portOf is ":8080" for "0.0.0.0:8080" or ":8080".
+func portOf(addr string) string {
+	if i := strings.LastIndex(addr, ":"); i >= 0 {
+		return addr[i:]
+	}
+	return ""
+}

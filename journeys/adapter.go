@@ -1,0 +1,270 @@
+package journeys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/consent"
+)
+
+// EngineAdapter lets the engine's store satisfy the interfaces package
+// channels declares (the engine never imports channels): the consent Gate
+// every adapter calls right before a provider call, the ConsentRecorder for
+// STOP keywords and provider opt-outs, and the FeedbackSink for delivery
+// feedback. The server reuses it.
+type EngineAdapter struct {
+	Store *engine.Store
+}
+
+var (
+	_ channels.Gate         = (*EngineAdapter)(nil)
+	_ channels.FeedbackSink = (*EngineAdapter)(nil)
+)
+
+// NewEngineAdapter returns the adapter over store.
+func NewEngineAdapter(store *engine.Store) *EngineAdapter { return &EngineAdapter{Store: store} }
+
+// identityKind maps a channel to the identity kind holding its address.
+func identityKind(channel string) string {
+	switch channel {
+	case channels.Email:
+		return engine.KindEmail
+	case channels.SMS:
+		return engine.KindPhone
+	case channels.Push:
+		return engine.KindDeviceToken
+	}
+	return ""
+}
+
+// consentReason maps a consent decision to a skip reason.
+func consentReason(d consent.Decision) string {
+	switch d.Reason {
+	case consent.ReasonGranted:
+		return ""
+	case consent.ReasonWithdrawn:
+		return ReasonWithdrawn
+	case consent.ReasonExpired:
+		return ReasonExpired
+	}
+	return ReasonNoConsent
+}
+
+// Check decides one send right now: restricted, objected (marketing),
+// suppressed address, then consent for the message's purpose on channel
+// through engine/consent. It returns "" to allow, or a reason from the
+// journeys skip reasons. Any error refuses the send (fail closed).
+func (a *EngineAdapter) Check(ctx context.Context, channel string, m channels.Message) (string, error) {
+	p, err := a.Store.Profile(ctx, m.ProfileID)
+	if err != nil {
+		var nf *engine.NotFoundError
+		if errors.As(err, &nf) {
+			return ReasonUnreachable, nil
+		}
+		return "", err
+	}
+	if p.Restricted {
+		return ReasonRestricted, nil
+	}
+	if m.Marketing() && p.Objected {
+		return ReasonObjected, nil
+	}
+	if kind := identityKind(channel); kind != "" {
+		if m.To == "" {
+			return ReasonUnreachable, nil
+		}
+		sup, _, err := a.Store.Suppressed(ctx, kind, m.To)
+		if err != nil {
+			var ve *engine.ValidationError
+			if errors.As(err, &ve) {
+				return ReasonUnreachable, nil
+			}
+			return "", err
+		}
+		if sup {
+			return ReasonSuppressed, nil
+		}
+	}
+	if !m.Marketing() {
+		return "", nil
+	}
+	d, err := a.Store.EvaluateConsent(ctx, m.ProfileID, m.Purpose, channel, a.Store.Clock().Now())
+	if err != nil {
+		return "", err
+	}
+	return consentReason(d), nil
+}
+
+// profilesHolding lists the profiles holding address on channel.
+func (a *EngineAdapter) profilesHolding(ctx context.Context, channel, address string) ([]int64, error) {
+	kind := identityKind(channel)
+	if kind == "" {
+		return nil, fmt.Errorf("channel %q has no address kind", channel)
+	}
+	v, err := a.Store.NormaliseIdentifier(kind, address)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := a.Store.DB().QueryContext(ctx, `SELECT DISTINCT profile_id FROM identities WHERE kind = ? AND value = ? ORDER BY 1`, kind, v)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (a *EngineAdapter) marketingPurposes(list []string) []string {
+	if list != nil {
+		return list
+	}
+	var out []string
+	for _, p := range a.Store.Policy().Purposes() {
+		if p.Name != PurposeTransactional {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+func (a *EngineAdapter) change(ctx context.Context, c channels.ConsentChange, status consent.Status) (bool, error) {
+	ids, err := a.profilesHolding(ctx, c.Channel, c.Address)
+	if err != nil {
+		return false, err
+	}
+	at := c.At
+	if at.IsZero() {
+		at = a.Store.Clock().Now()
+	}
+	kind := identityKind(c.Channel)
+	changed := false
+	var ins []engine.ConsentInput
+	for _, id := range ids {
+		for _, purpose := range a.marketingPurposes(c.Purposes) {
+			d, err := a.Store.EvaluateConsent(ctx, id, purpose, c.Channel, at)
+			if err != nil {
+				return false, err
+			}
+			if (status == consent.Granted) != d.Granted || (status == consent.Withdrawn && d.Reason != consent.ReasonWithdrawn) {
+				changed = true
+				ins = append(ins, engine.ConsentInput{ProfileID: id, Purpose: purpose, Channel: c.Channel, Status: status, EffectiveAt: at, Source: orDefault(c.Source, "channel"), Actor: "person"})
+			}
+		}
+	}
+	if len(ins) > 0 {
+		if err := a.Store.RecordConsents(ctx, ins); err != nil {
+			return false, err
+		}
+	}
+	switch status {
+	case consent.Withdrawn:
+		if len(ids) == 0 {
+			sup, _, err := a.Store.Suppressed(ctx, kind, c.Address)
+			if err != nil {
+				return false, err
+			}
+			if !sup {
+				changed = true
+				if err := a.Store.Suppress(ctx, kind, c.Address, engine.SuppressStop, orDefault(c.Source, "channel")); err != nil {
+					return false, err
+				}
+			}
+		}
+	case consent.Granted:
+		sup, reason, err := a.Store.Suppressed(ctx, kind, c.Address)
+		if err != nil {
+			return false, err
+		}
+		if sup && reason == engine.SuppressStop {
+			changed = true
+			if err := a.Store.Unsuppress(ctx, kind, c.Address); err != nil {
+				return false, err
+			}
+		}
+	}
+	return changed, nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// Withdraw implements channels.ConsentRecorder.
+func (a *EngineAdapter) Withdraw(ctx context.Context, c channels.ConsentChange) (bool, error) {
+	return a.change(ctx, c, consent.Withdrawn)
+}
+
+// Grant implements channels.ConsentRecorder.
+func (a *EngineAdapter) Grant(ctx context.Context, c channels.ConsentChange) (bool, error) {
+	return a.change(ctx, c, consent.Granted)
+}
+
+// RecordEvent implements channels.FeedbackSink: the event is imported
+// through the engine (idempotent by message id).
+func (a *EngineAdapter) RecordEvent(ctx context.Context, e channels.Event) error {
+	row := map[string]any{"event": e.Name, "timestamp": e.Timestamp.UTC().Format(time.RFC3339Nano)}
+	if e.MessageID != "" {
+		row["message_id"] = e.MessageID
+	}
+	if len(e.Properties) > 0 {
+		row["properties"] = e.Properties
+	}
+	if e.ProfileID != 0 {
+		p, err := a.Store.Profile(ctx, e.ProfileID)
+		if err != nil {
+			return nil // unknown profile: dropped
+		}
+		switch {
+		case p.UserID != "":
+			row["user_id"] = p.UserID
+		case p.Email != "":
+			row["email"] = p.Email
+		case p.Phone != "":
+			row["phone"] = p.Phone
+		default:
+			return nil
+		}
+	} else {
+		ids, err := a.profilesHolding(ctx, e.Channel, e.Address)
+		if err != nil || len(ids) == 0 {
+			return nil
+		}
+		row[identityKind(e.Channel)] = e.Address
+	}
+	_, err := a.Store.ImportRows(ctx, engine.ImportEvents, "feedback", []map[string]any{row})
+	return err
+}
+
+// Suppress implements channels.FeedbackSink.
+func (a *EngineAdapter) Suppress(ctx context.Context, s channels.Suppression) error {
+	kind := identityKind(s.Channel)
+	if kind == "" {
+		return fmt.Errorf("cannot suppress on channel %q", s.Channel)
+	}
+	return a.Store.Suppress(ctx, kind, s.Address, orDefault(s.Reason, "manual"), orDefault(s.Source, "feedback"))
+}
+
+// DropDeviceToken implements channels.FeedbackSink. The engine has no
+// identity-removal API yet, so the token is suppressed instead: it is never
+// used again, which is what the interface promises callers.
+func (a *EngineAdapter) DropDeviceToken(ctx context.Context, token string, at time.Time, reason string) error {
+	if strings.TrimSpace(token) == "" {
+		return nil
+	}
+	return a.Store.Suppress(ctx, engine.KindDeviceToken, token, engine.SuppressInvalid, "feedback:"+reason)
+}

@@ -1,0 +1,602 @@
+package journeys
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tactcdp/tact/channels"
+)
+
+// systemColumns are profile columns that are not traits.
+var systemColumns = map[string]bool{"id": true, "user_id": true, "email": true, "phone": true, "timezone": true,
+	"restricted": true, "objected": true, "first_seen_at": true, "updated_at": true}
+
+// outRow is one outbox row due for a provider call.
+type outRow struct {
+	msg       channels.Message
+	instance  int64
+	id        int64
+	attempts  int
+	createdAt time.Time
+}
+
+// dispatch sends every due outbox row (pending: never tried or in flight
+// when a previous process died; transient: retry due) through its channel,
+// in pages and channel batches, writing each batch's results back before
+// the next batch. A row stays pending until its result is written, so a
+// crash resends it with the same idempotency key.
+func (r *Runner) dispatch(ctx context.Context, only string) (TickResult, error) {
+	var res TickResult
+	if len(r.chans) == 0 {
+		return res, nil
+	}
+	names := make([]string, 0, len(r.chans))
+	for n := range r.chans {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	cursor := int64(-1)
+	for page := 0; page < 10000; page++ {
+		now := r.now()
+		lt := time.Now()
+		rows, err := r.loadOutbox(ctx, names, only, now, cursor)
+		tracef("loadOutbox", lt)
+		if err != nil {
+			return res, err
+		}
+		if len(rows) == 0 {
+			return res, nil
+		}
+		byChannel := map[string][]outRow{}
+		var order []string
+		cursor = rows[len(rows)-1].id
+		for _, o := range rows {
+			c := channelOf(o)
+			if _, ok := byChannel[c]; !ok {
+				order = append(order, c)
+			}
+			byChannel[c] = append(byChannel[c], o)
+		}
+		var wb writeBack
+		for _, c := range order {
+			list := byChannel[c]
+			for off := 0; off < len(list); off += r.cfg.BatchSize {
+				end := min(off+r.cfg.BatchSize, len(list))
+				br, err := r.sendBatch(ctx, c, list[off:end], &wb)
+				res.add(br)
+				if err == nil && (len(wb.results) >= r.cfg.FlushEvery || ctx.Err() != nil) {
+					err = r.flush(ctx, &wb)
+				}
+				if err != nil {
+					_ = r.flush(ctx, &wb)
+					return res, err
+				}
+				if ctx.Err() != nil {
+					return res, ctx.Err()
+				}
+			}
+		}
+		if err := r.flush(ctx, &wb); err != nil {
+			return res, err
+		}
+		if len(rows) < r.cfg.PageSize {
+			return res, nil
+		}
+	}
+	return res, nil
+}
+
+// channelOf is the channel an outbox row goes through (kept in the
+// message's Step-independent field set by loadOutbox).
+func channelOf(o outRow) string { return o.msg.Traits["\x00channel"].(string) }
+
+func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, now time.Time, cursor int64) ([]outRow, error) {
+	ph := strings.TrimSuffix(strings.Repeat("?,", len(names)), ",")
+	join, tokenCol := "", "NULL::VARCHAR"
+	if _, ok := r.chans[channels.Push]; ok {
+		join = `LEFT JOIN (SELECT profile_id, max(value) AS token FROM identities WHERE kind = 'device_token' GROUP BY profile_id) tok ON tok.profile_id = o.profile_id`
+		tokenCol = "tok.token"
+	}
+	filter := ""
+	args := []any{cursor, cursor, now}
+	for _, n := range names {
+		args = append(args, n)
+	}
+	if only != "" {
+		filter = "AND o.journey = ?"
+		args = append(args, only)
+	}
+	args = append(args, r.cfg.PageSize)
+	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(q("outbox_due"), tokenCol, join, ph, filter), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	const fixed = 16
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var out []outRow
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		if n := len(out); n > 0 && out[n-1].id == vals[15].(int64) {
+			continue // a duplicated row (rows are in id order): one send per id
+		}
+		str := func(i int) string {
+			if s, ok := vals[i].(string); ok {
+				return s
+			}
+			return ""
+		}
+		o := outRow{instance: vals[1].(int64), attempts: int(vals[11].(int32)), createdAt: vals[12].(time.Time), id: vals[15].(int64)}
+		m := channels.Message{
+			IdempotencyKey: str(0),
+			Journey:        str(2),
+			JourneyVersion: int(vals[3].(int32)),
+			Step:           str(4),
+			ProfileID:      vals[5].(int64),
+			Template:       str(7),
+			Purpose:        str(9),
+			Transactional:  !vals[10].(bool),
+			Traits:         map[string]any{},
+		}
+		channel, url, payload, token := str(6), str(8), str(13), str(14)
+		if payload != "" {
+			_ = json.Unmarshal([]byte(payload), &m.Payload)
+		}
+		for i := fixed; i < len(cols); i++ {
+			c := cols[i]
+			switch c {
+			case "email":
+				if channel == channels.Email {
+					m.To = str(i)
+				}
+			case "phone":
+				if channel == channels.SMS {
+					m.To = str(i)
+				}
+			case "timezone":
+				m.Timezone = str(i)
+			}
+			if !systemColumns[c] && vals[i] != nil {
+				m.Traits[c] = plain(vals[i])
+			}
+		}
+		switch channel {
+		case channels.Push:
+			m.To = token
+		case channels.Webhook:
+			m.To = url
+		}
+		if fn, ok := m.Traits["first_name"].(string); ok {
+			m.ToName = fn
+		}
+		m.Traits["\x00channel"] = channel
+		o.msg = m
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// sendBatch passes one batch through the gate and its channel and writes
+// the results back.
+func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, wb *writeBack) (TickResult, error) {
+	var res TickResult
+	ch := r.chans[channel]
+	since := batch[0].createdAt
+	for _, o := range batch {
+		if o.createdAt.Before(since) {
+			since = o.createdAt
+		}
+	}
+	gt := time.Now()
+	if err := r.gate.prepare(ctx, channel, since, batch); err != nil {
+		return res, err
+	}
+	tracef("gate.prepare", gt)
+	results := make([]channels.Result, len(batch))
+	var send []channels.Message
+	var idx []int
+	for i, o := range batch {
+		delete(o.msg.Traits, "\x00channel")
+		batch[i] = o
+		if rr, ok := channels.CheckGate(ctx, r.gate, channel, o.msg); !ok {
+			results[i] = rr
+			continue
+		}
+		send = append(send, o.msg)
+		idx = append(idx, i)
+	}
+	if len(send) > 0 {
+		st := time.Now()
+		var got []channels.Result
+		if l := r.limits[channel]; l != nil {
+			// Spread evenly: chunks of a tenth of a second's worth, each
+			// sent as soon as the limiter allows all of it.
+			chunk := max(1, int(r.cfg.Policy.RatePerSecond[channel]/10))
+			for off := 0; off < len(send); off += chunk {
+				part := send[off:min(off+chunk, len(send))]
+				for range part {
+					if err := l.Wait(ctx); err != nil {
+						return res, err
+					}
+				}
+				got = append(got, ch.Send(ctx, part)...)
+			}
+		} else {
+			got = ch.Send(ctx, send)
+		}
+		tracef("channel.Send", st)
+		for k, i := range idx {
+			if k < len(got) {
+				results[i] = got[k]
+			} else {
+				results[i] = channels.Transient("channel", fmt.Errorf("channel returned %d results for %d messages", len(got), len(send)))
+			}
+		}
+	}
+	now := r.now()
+	var results_, logs [][]driver.Value
+	var withdrawn []int64
+	var effects []func()
+	for i, o := range batch {
+		rs := results[i]
+		status, reason, kind := "", rs.Reason, ""
+		var next any
+		attempt := o.attempts + 1
+		switch rs.Status {
+		case channels.StatusDelivered:
+			status, kind = "delivered", "sent"
+			res.Sent++
+		case channels.StatusSkipped:
+			status, kind = "skipped", "skipped"
+			reason = strings.TrimPrefix(rs.Reason, "gate:")
+			res.Skipped++
+			if reason == ReasonWithdrawn {
+				withdrawn = append(withdrawn, o.instance)
+			}
+		case channels.StatusPermanent:
+			status, kind = "failed", "failed"
+			res.Failed++
+		default: // transient (or a zero Result: treat as transient)
+			if attempt >= r.cfg.MaxAttempts {
+				status, kind = "failed", "failed"
+				res.Failed++
+			} else {
+				status = "transient"
+				next = now.Add(r.backoff(attempt, rs.RetryAfter))
+				res.Retried++
+			}
+		}
+		if reason == "" && rs.Err != nil && status != "delivered" {
+			reason = rs.Err.Error()
+		}
+		if len(reason) > 200 {
+			reason = reason[:200]
+		}
+		results_ = append(results_, []driver.Value{o.id, int32(attempt), now, status, next, nullStr(reason), nullStr(rs.ProviderMessageID)})
+		if kind != "" {
+			logReason := ""
+			if kind != "sent" {
+				logReason = reason
+			}
+			logs = append(logs, logRow(now, o.msg.Journey, o.msg.JourneyVersion, o.msg.Step, o.msg.ProfileID, o.instance, kind, logReason, channel))
+		}
+		m := o.msg
+		if rs.Suppress {
+			effects = append(effects, func() {
+				_ = r.adapter.Suppress(ctx, channels.Suppression{Channel: channel, Address: m.To, Reason: "hard_bounce", At: now, Source: "send:" + channel})
+			})
+		}
+		if rs.OptedOut {
+			effects = append(effects, func() {
+				_, _ = r.adapter.Withdraw(ctx, channels.ConsentChange{Channel: channel, Address: m.To, At: now, Source: "feedback:" + channel})
+			})
+		}
+		if rs.TokenInvalid {
+			effects = append(effects, func() { _ = r.adapter.DropDeviceToken(ctx, m.To, now, "invalid") })
+		}
+	}
+	wb.results = append(wb.results, results_...)
+	wb.logs = append(wb.logs, logs...)
+	wb.withdrawn = append(wb.withdrawn, withdrawn...)
+	wb.effects = append(wb.effects, effects...)
+	return res, nil
+}
+
+// writeBack is results not yet written (group commit).
+type writeBack struct {
+	results, logs [][]driver.Value
+	withdrawn     []int64
+	effects       []func()
+}
+
+// flush writes the batch results in one transaction (Appender), then runs
+// their side effects (suppressions, opt-outs, dropped tokens).
+func (r *Runner) flush(ctx context.Context, wb *writeBack) error {
+	if len(wb.results) == 0 {
+		return nil
+	}
+	now := r.now()
+	err := r.write(context.WithoutCancel(ctx), func(t *tx) error {
+		if err := t.appendRows("journey_results", wb.results); err != nil {
+			return err
+		}
+		if err := t.appendRows("journey_log", wb.logs); err != nil {
+			return err
+		}
+		if len(wb.withdrawn) > 0 {
+			if _, err := t.exec(fmt.Sprintf(q("end_withdrawn"), intList(wb.withdrawn)), now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range wb.effects {
+		f()
+	}
+	*wb = writeBack{}
+	return nil
+}
+
+// backoff is the delay before retry attempt+1.
+func (r *Runner) backoff(attempt int, hint time.Duration) time.Duration {
+	d := r.cfg.RetryBase
+	for i := 1; i < attempt && d < r.cfg.RetryMax; i++ {
+		d *= 2
+	}
+	if d > r.cfg.RetryMax {
+		d = r.cfg.RetryMax
+	}
+	if hint > d {
+		d = hint
+	}
+	return d
+}
+
+// cachedGate is the consent gate of the runner's sends. Each batch's
+// people were decided set-based (consent, flags, suppression) when their
+// outbox rows were written. Right before a batch's provider calls, prepare
+// reads who had a consent entry appended (by ledger seq) or taking effect
+// or expiring, a profile change (restricted, objected) or a new suppression
+// since then, and re-decides exactly those people set-based through
+// engine/consent's SQL form; anyone whose consent, flags or suppressions
+// change after that is re-decided one by one through engine/consent
+// (EngineAdapter.Check) when the adapter calls Check right before their
+// provider call. Everyone else's decision is still current by
+// construction. Reads after the first are incremental: ledger entries by
+// seq (exact), profiles and suppressions by timestamp with an overlap
+// window (a change is new when its timestamp is later than the last one
+// seen for that person).
+type cachedGate struct {
+	r       *Runner
+	mu      sync.Mutex
+	since   time.Time
+	seq     int64
+	readNow time.Time
+	readAt  time.Time
+	valid   bool
+	changed map[int64]bool
+	seenTS  map[int64]time.Time
+	// decided holds set-based re-decisions by person and purpose ("" =
+	// allowed); a new change to a person deletes theirs.
+	decided map[int64]map[string]string
+}
+
+// gateOverlap re-reads time-stamped changes this far back, covering
+// writes whose timestamp was taken before a read they committed after.
+const gateOverlap = 5 * time.Second
+
+func newCachedGate(r *Runner) *cachedGate { return &cachedGate{r: r} }
+
+func (g *cachedGate) refresh(ctx context.Context, since time.Time) error {
+	now := g.r.now()
+	var seq int64
+	if err := g.r.db.QueryRowContext(ctx, q("ledger_seq")).Scan(&seq); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	full := !g.valid || !since.Equal(g.since)
+	prevSeq, prevNow := g.seq, g.readNow
+	g.mu.Unlock()
+	var args []any
+	if full {
+		args = []any{int64(1 << 62), since.Add(-gateOverlap), since, now, since, now, since.Add(-gateOverlap), since.Add(-gateOverlap)}
+	} else {
+		args = []any{prevSeq, farFuture, prevNow, now, prevNow, now, prevNow.Add(-gateOverlap), prevNow.Add(-gateOverlap)}
+	}
+	rows, err := g.r.db.QueryContext(ctx, q("gate_changed"), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type change struct {
+		id  int64
+		src string
+		ts  time.Time
+	}
+	var found []change
+	for rows.Next() {
+		var c change
+		if err := rows.Scan(&c.id, &c.src, &c.ts); err != nil {
+			return err
+		}
+		found = append(found, c)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if full {
+		g.changed, g.seenTS, g.decided = map[int64]bool{}, map[int64]time.Time{}, map[int64]map[string]string{}
+	}
+	for _, c := range found {
+		isNew := full || c.src == "ledger"
+		if c.src != "ledger" {
+			if c.ts.After(g.seenTS[c.id]) {
+				g.seenTS[c.id] = c.ts
+				isNew = true
+			}
+		}
+		if isNew {
+			g.changed[c.id] = true
+			if !full {
+				delete(g.decided, c.id)
+			}
+		}
+	}
+	g.since, g.seq, g.readNow, g.readAt, g.valid = since, seq, now, time.Now(), true
+	return nil
+}
+
+// prepare refreshes the changed set and re-decides, set-based, the people
+// of a batch in it (by purpose), so that per-message checks are map
+// look-ups unless something changes after this instant.
+func (g *cachedGate) prepare(ctx context.Context, channel string, since time.Time, batch []outRow) error {
+	if err := g.refresh(ctx, since); err != nil {
+		return err
+	}
+	now := g.r.now()
+	byPurpose := map[string][]int64{}
+	g.mu.Lock()
+	for _, o := range batch {
+		if g.changed[o.msg.ProfileID] {
+			p := purposeOf(o.msg)
+			byPurpose[p] = append(byPurpose[p], o.msg.ProfileID)
+		}
+	}
+	seqAt := g.seq
+	g.mu.Unlock()
+	decided := map[int64]map[string]string{}
+	set := func(id int64, purpose, reason string) {
+		if decided[id] == nil {
+			decided[id] = map[string]string{}
+		}
+		decided[id][purpose] = reason
+	}
+	for purpose, ids := range byPurpose {
+		grant, args := `SELECT NULL::BIGINT AS profile_id, NULL::BOOLEAN AS granted WHERE false`, []any(nil)
+		marketing := purpose != PurposeTransactional
+		if marketing {
+			var err error
+			if grant, args, err = g.r.store.ConsentGrantSQL(ctx, purpose, channel, now); err != nil {
+				return err
+			}
+		}
+		args = append(args, identityKind(channel))
+		rows, err := g.r.db.QueryContext(ctx, fmt.Sprintf(q("gate_decide"), grant, intList(ids)), args...)
+		if err != nil {
+			return err
+		}
+		found := map[int64]bool{}
+		var refused []int64
+		for rows.Next() {
+			var id int64
+			var restricted, objected, suppressed bool
+			var granted sql.NullBool
+			if err := rows.Scan(&id, &restricted, &objected, &suppressed, &granted); err != nil {
+				rows.Close()
+				return err
+			}
+			found[id] = true
+			reason := ""
+			switch {
+			case restricted:
+				reason = ReasonRestricted
+			case suppressed:
+				reason = ReasonSuppressed
+			case marketing && objected:
+				reason = ReasonObjected
+			case marketing && !granted.Valid:
+				reason = ReasonNoConsent
+			case marketing && !granted.Bool:
+				refused = append(refused, id)
+				continue
+			}
+			set(id, purpose, reason)
+		}
+		rows.Close()
+		for _, id := range refused {
+			d, err := g.r.store.EvaluateConsent(ctx, id, purpose, channel, now)
+			if err != nil {
+				return err
+			}
+			reason := consentReason(d)
+			if reason == "" {
+				reason = ReasonNoConsent
+			}
+			set(id, purpose, reason)
+		}
+		for _, id := range ids {
+			if !found[id] {
+				set(id, purpose, ReasonUnreachable) // erased since
+			}
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.seq != seqAt {
+		return nil // something changed meanwhile: fall back to one-by-one checks
+	}
+	for id, m := range decided {
+		if g.decided[id] == nil {
+			g.decided[id] = map[string]string{}
+		}
+		for p, reason := range m {
+			g.decided[id][p] = reason
+		}
+	}
+	return nil
+}
+
+func purposeOf(m channels.Message) string {
+	if m.Transactional {
+		return PurposeTransactional
+	}
+	return m.Purpose
+}
+
+// Check implements channels.Gate.
+func (g *cachedGate) Check(ctx context.Context, channel string, m channels.Message) (string, error) {
+	g.mu.Lock()
+	valid, since, stale := g.valid, g.since, time.Since(g.readAt) > max(g.r.cfg.GateStaleness, 50*time.Millisecond)
+	g.mu.Unlock()
+	if !valid {
+		return g.r.adapter.Check(ctx, channel, m)
+	}
+	if stale {
+		if err := g.refresh(ctx, since); err != nil {
+			return "", err
+		}
+	}
+	g.mu.Lock()
+	changed := g.changed[m.ProfileID]
+	reason, ok := g.decided[m.ProfileID][purposeOf(m)]
+	g.mu.Unlock()
+	if !changed {
+		return "", nil
+	}
+	if ok {
+		return reason, nil
+	}
+	return g.r.adapter.Check(ctx, channel, m)
+}

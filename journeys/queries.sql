@@ -1,0 +1,191 @@
+-- SQL of package journeys, one named block per statement (listmonk style).
+-- Blocks with %[n]s verbs are completed with fmt.Sprintf from trusted,
+-- code-built fragments only (the consent relation from engine, column
+-- expressions chosen by channel); every value is a bind parameter.
+
+-- name: latest_version
+SELECT version, source_hash, published_at FROM journey_versions WHERE journey = ? ORDER BY version DESC LIMIT 1;
+
+-- name: insert_version
+INSERT INTO journey_versions VALUES (?, ?, ?, ?, ?, ?, ?);
+
+-- name: update_journey_version
+UPDATE journeys SET current_version = ?, updated_at = ? WHERE name = ?;
+
+-- name: insert_journey
+INSERT INTO journeys (name, current_version, state, health, updated_at) VALUES (?, ?, 'active', 'ok', ?);
+
+-- name: version_source
+SELECT source FROM journey_versions WHERE journey = ? AND version = ?;
+
+-- name: list_journeys
+SELECT j.name, j.current_version, j.state, j.health, j.last_error, j.last_run_at, j.missed_slots, v.purpose, v.entry_kind
+FROM journeys j JOIN journey_versions v ON v.journey = j.name AND v.version = j.current_version
+ORDER BY j.name;
+
+-- name: list_versions
+SELECT v.version, v.published_at, count(i.id)
+FROM journey_versions v
+LEFT JOIN journey_instances i ON i.journey = v.journey AND i.version = v.version AND i.status = 'active'
+WHERE v.journey = ?
+GROUP BY v.version, v.published_at
+ORDER BY v.version;
+
+-- name: set_state
+UPDATE journeys SET state = ?, updated_at = ? WHERE name = ?;
+
+-- name: stats_log
+SELECT step, kind, reason, count(*) FROM journey_log WHERE journey = ? GROUP BY ALL ORDER BY ALL;
+
+-- name: stats_instances
+SELECT step, status, count(*) FROM journey_instances WHERE journey = ? GROUP BY ALL ORDER BY ALL;
+
+-- name: stats_pending
+SELECT o.step, count(*) FROM journey_outbox o
+LEFT JOIN (SELECT outbox_id, arg_max(status, attempt) AS status FROM journey_results GROUP BY outbox_id) l ON l.outbox_id = o.id
+WHERE o.journey = ? AND (l.status IS NULL OR l.status = 'transient')
+GROUP BY ALL ORDER BY ALL;
+
+-- name: enter_instances
+-- Candidates are in _jcand. Restricted people never enter; objected people
+-- do not enter marketing journeys; re-entry: always, never (no earlier
+-- instance), or after (none active and the last entry old enough). Ids
+-- follow the candidates' order (writes are serialised).
+INSERT INTO journey_instances
+SELECT ?::BIGINT + row_number() OVER (ORDER BY c.ord), ?::VARCHAR, ?::INTEGER, c.profile_id, 'active', ?::VARCHAR, 0, ?::TIMESTAMP, NULL, c.slot, ?::TIMESTAMP, c.ref, c.payload, NULL, NULL
+FROM (SELECT *, row_number() OVER (PARTITION BY profile_id ORDER BY ord) AS rn FROM _jcand) c
+JOIN profiles p ON p.id = c.profile_id
+LEFT JOIN (SELECT profile_id, max(entered_at) AS last_entered, bool_or(status = 'active') AS active
+           FROM journey_instances WHERE journey = ? GROUP BY profile_id) e ON e.profile_id = c.profile_id
+WHERE NOT p.restricted AND NOT (?::BOOLEAN AND p.objected)
+  AND CASE ?::VARCHAR
+        WHEN 'always' THEN true
+        WHEN 'never' THEN e.profile_id IS NULL AND c.rn = 1
+        ELSE c.rn = 1 AND (e.profile_id IS NULL OR (NOT e.active AND e.last_entered <= ?::TIMESTAMP))
+      END
+ORDER BY c.ord;
+
+-- name: log_entered
+INSERT INTO journey_log SELECT ?::TIMESTAMP, journey, version, step, profile_id, id, 'entered', NULL, NULL FROM journey_instances WHERE journey = ? AND id > ?;
+
+-- name: due_at_step
+journey = ? AND version = ? AND step = ? AND status = 'active' AND due_at <= ? %s
+
+-- name: due_at_step_i
+i.journey = ? AND i.version = ? AND i.step = ? AND i.status = 'active' AND i.due_at <= ? %s
+
+-- name: due_steps
+SELECT DISTINCT step FROM journey_instances WHERE journey = ? AND version = ? AND status = 'active' AND due_at <= ? ORDER BY step;
+
+-- name: apply_moves
+UPDATE journey_instances SET
+    step = m.step,
+    seq = journey_instances.seq + CASE WHEN m.stay THEN 0 ELSE 1 END,
+    due_at = m.due_at,
+    wait_since = CASE WHEN m.stay THEN journey_instances.wait_since ELSE NULL END,
+    status = m.status,
+    exit_reason = CASE WHEN m.status = 'active' THEN NULL ELSE m.reason END,
+    finished_at = CASE WHEN m.status = 'active' THEN NULL ELSE ?::TIMESTAMP END
+FROM _jmove m
+WHERE journey_instances.id = m.id;
+
+-- name: log_moves
+INSERT INTO journey_log SELECT ?::TIMESTAMP, ?::VARCHAR, ?::INTEGER, m.step, m.profile_id, m.id, m.kind, m.reason, NULL FROM _jmove m WHERE m.kind IS NOT NULL;
+
+-- name: withdrawal_candidates
+-- People inside who have a withdrawal of the journey's purpose that took
+-- effect since they entered; Go re-decides them through engine/consent.
+SELECT i.id, i.profile_id, i.step FROM journey_instances i
+WHERE i.journey = ? AND i.version = ? AND i.status = 'active'
+  AND EXISTS (SELECT 1 FROM consent_ledger l
+              WHERE l.profile_id = i.profile_id AND l.status = 'withdrawn'
+                AND l.purpose IN (?, '*') AND l.effective_at >= i.entered_at AND l.effective_at <= ?)
+ORDER BY i.id;
+
+-- name: event_arrived
+AND wait_since IS NOT NULL AND EXISTS (SELECT 1 FROM events e WHERE e.profile_id = journey_instances.profile_id AND e.event = ? AND e.ts >= journey_instances.wait_since)
+
+-- name: send_due
+-- Everyone due at a send step with what the policy needs: address,
+-- flags, suppression, the set-based consent decision and their recent
+-- marketing sends on the channel (for caps in their local day).
+WITH g AS (SELECT profile_id, bool_and(granted) AS granted FROM (%[1]s) GROUP BY profile_id)
+SELECT i.id, i.profile_id, i.seq, i.slot, p.timezone, p.phone, %[2]s AS addr, p.restricted, p.objected,
+       sup.profile_id IS NOT NULL AS suppressed, g.granted, recent.sent
+FROM journey_instances i
+JOIN profiles p ON p.id = i.profile_id
+LEFT JOIN g ON g.profile_id = i.profile_id
+LEFT JOIN (SELECT DISTINCT d.profile_id FROM identities d JOIN suppressions s ON s.addr_hash = d.value_hash WHERE d.kind = ?) sup
+       ON sup.profile_id = i.profile_id
+LEFT JOIN (SELECT o.profile_id, list(o.created_at) AS sent FROM journey_outbox o
+           WHERE o.channel = ? AND o.marketing AND o.created_at >= ?
+             AND NOT EXISTS (SELECT 1 FROM journey_results r WHERE r.outbox_id = o.id AND r.status IN ('failed', 'skipped'))
+           GROUP BY o.profile_id) recent ON recent.profile_id = i.profile_id
+%[3]s
+WHERE i.journey = ? AND i.version = ? AND i.step = ? AND i.status = 'active' AND i.due_at <= ?
+ORDER BY i.id;
+
+-- name: outbox_due
+-- Sends with no result yet (never tried, or in flight when a process died)
+-- or whose last attempt failed transiently and is due again, in outbox
+-- order after a cursor (the last row of the previous page). The page is
+-- chosen first, then joined with what the messages need.
+WITH page AS (
+    SELECT o.*, coalesce(l.attempts, 0)::INTEGER AS attempts
+    FROM journey_outbox o
+    LEFT JOIN (SELECT outbox_id, max(attempt) AS attempts, arg_max(status, attempt) AS status, arg_max(next_attempt_at, attempt) AS next_at
+               FROM journey_results WHERE outbox_id > ? GROUP BY outbox_id) l ON l.outbox_id = o.id
+    WHERE o.id > ? AND (l.outbox_id IS NULL OR (l.status = 'transient' AND l.next_at <= ?)) AND o.channel IN (%[3]s) %[4]s
+    ORDER BY o.id
+    LIMIT ?
+)
+SELECT o.idem_key, o.instance_id, o.journey, o.version, o.step, o.profile_id, o.channel, o.template, o.url,
+       o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, p.*
+FROM page o
+JOIN profiles p ON p.id = o.profile_id
+LEFT JOIN journey_instances i ON i.id = o.instance_id
+%[2]s
+ORDER BY o.id;
+
+-- name: end_withdrawn
+UPDATE journey_instances SET status = 'exited', exit_reason = 'withdrawn', finished_at = ?
+WHERE status = 'active' AND id IN (%s);
+
+-- name: new_events
+SELECT e.profile_id, e.ts, CAST(e.properties AS VARCHAR), e.message_id, e.received_at
+FROM events e
+WHERE e.event = ? AND e.received_at >= ? AND e.received_at <= ?
+  AND e.message_id NOT IN (SELECT entry_ref FROM journey_instances WHERE journey = ? AND entry_ref IS NOT NULL)
+ORDER BY e.received_at, e.message_id;
+
+-- name: gate_changed
+-- People whose consent, flags or suppressions may have changed since the
+-- set-based decision at `since`: a ledger entry appended after seq (or
+-- recorded since), or taking effect or expiring between then and now; a
+-- profile update; a new suppression of one of their addresses. src and ts
+-- let the gate tell a new change from one it has already seen.
+SELECT profile_id, 'ledger' AS src, recorded_at AS ts FROM consent_ledger
+WHERE seq > ? OR recorded_at >= ? OR (effective_at >= ? AND effective_at <= ?) OR (expires_at >= ? AND expires_at <= ?)
+UNION ALL
+SELECT id, 'profile', updated_at FROM profiles WHERE updated_at >= ?
+UNION ALL
+SELECT d.profile_id, 'suppression', s.created_at FROM suppressions s JOIN identities d ON d.value_hash = s.addr_hash WHERE s.created_at >= ?;
+
+-- name: ledger_seq
+SELECT coalesce(max(seq), 0) FROM consent_ledger;
+
+-- name: gate_decide
+-- The set-based decision again, for the people in a batch whose consent,
+-- flags or suppressions changed since their outbox rows were written.
+WITH g AS (SELECT profile_id, bool_and(granted) AS granted FROM (%[1]s) GROUP BY profile_id)
+SELECT p.id, p.restricted, p.objected, sup.profile_id IS NOT NULL AS suppressed, g.granted
+FROM profiles p
+LEFT JOIN g ON g.profile_id = p.id
+LEFT JOIN (SELECT DISTINCT d.profile_id FROM identities d JOIN suppressions s ON s.addr_hash = d.value_hash WHERE d.kind = ?) sup
+       ON sup.profile_id = p.id
+WHERE p.id IN (%[2]s);
+
+-- name: insert_outbox
+-- New sends from _jout; a key already in the outbox is never added twice.
+INSERT INTO journey_outbox
+SELECT ?::BIGINT + row_number() OVER (ORDER BY j.instance_id), j.* FROM _jout j WHERE j.idem_key NOT IN (SELECT idem_key FROM journey_outbox);

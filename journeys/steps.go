@@ -1,0 +1,718 @@
+package journeys
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/engine"
+)
+
+// Instance statuses.
+const (
+	StatusActive    = "active"
+	StatusCompleted = "completed"
+	StatusConverted = "converted"
+	StatusExited    = "exited"
+)
+
+// move is one instance's transition, applied in bulk by applyMoves.
+type move struct {
+	ID, ProfileID int64
+	Step          string // target step (or the current one when finishing or staying)
+	Status        string
+	Reason        string
+	Kind          string // log kind: step, held, completed, exited, converted ("" = none)
+	Stay          bool   // held at the same step: seq unchanged
+	Due           time.Time
+}
+
+// to builds the move of an instance from step `from` to `target` ("" = end).
+func to(id, pid int64, from, target string, now time.Time) move {
+	if target == "" {
+		return move{ID: id, ProfileID: pid, Step: from, Status: StatusCompleted, Kind: "completed", Due: now}
+	}
+	return move{ID: id, ProfileID: pid, Step: target, Status: StatusActive, Kind: "step", Due: now}
+}
+
+func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, now time.Time) error {
+	if len(moves) == 0 {
+		return nil
+	}
+	if err := t.temp("_jmove", "id BIGINT, profile_id BIGINT, step VARCHAR, status VARCHAR, reason VARCHAR, kind VARCHAR, stay BOOLEAN, due_at TIMESTAMP"); err != nil {
+		return err
+	}
+	rows := make([][]driver.Value, len(moves))
+	for i, m := range moves {
+		rows[i] = []driver.Value{m.ID, m.ProfileID, m.Step, m.Status, nullStr(m.Reason), nullStr(m.Kind), m.Stay, m.Due.UTC()}
+	}
+	if err := t.appendRows("_jmove", rows); err != nil {
+		return err
+	}
+	if _, err := t.exec(q("apply_moves"), now); err != nil {
+		return fmt.Errorf("apply moves: %w", err)
+	}
+	_, err := t.exec(q("log_moves"), now, journey, version)
+	return err
+}
+
+// moveAll moves every due instance at step (matching extra) to target in
+// one UPDATE: the path a million-person wait step takes.
+func (r *Runner) moveAll(t *tx, journey string, version int, step, target, status, reason, kind, extra string, extraArgs []any, now time.Time) (int64, error) {
+	return r.moveAllBefore(t, journey, version, step, target, status, reason, kind, extra, extraArgs, now, now)
+}
+
+// moveAllBefore is moveAll for instances due at or before dueBefore.
+func (r *Runner) moveAllBefore(t *tx, journey string, version int, step, target, status, reason, kind, extra string, extraArgs []any, now, dueBefore time.Time) (int64, error) {
+	logStep := target
+	if target == "" || status != StatusActive {
+		logStep = step
+	}
+	if target == "" && status == StatusActive {
+		status, kind = StatusCompleted, "completed"
+	}
+	newStep := target
+	if newStep == "" {
+		newStep = step
+	}
+	var finished any
+	if status != StatusActive {
+		finished = now
+	}
+	where := fmt.Sprintf(q("due_at_step"), extra)
+	base := []any{journey, version, step, dueBefore}
+	args := append(append([]any{now, logStep, kind, nullStr(reason)}, base...), extraArgs...)
+	if _, err := t.exec(`INSERT INTO journey_log SELECT ?::TIMESTAMP, journey, version, ?::VARCHAR, profile_id, id, ?::VARCHAR, ?::VARCHAR, NULL FROM journey_instances WHERE `+where, args...); err != nil {
+		return 0, err
+	}
+	args = append(append([]any{newStep, now, status, nullStr(reason), finished}, base...), extraArgs...)
+	return t.exec(`UPDATE journey_instances SET step = ?, seq = seq + 1, due_at = ?, wait_since = NULL, status = ?, exit_reason = ?, finished_at = ? WHERE `+where, args...)
+}
+
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// dueRow is an instance due at a step.
+type dueRow struct {
+	ID, ProfileID int64
+	Seq           int
+	Slot, Entered time.Time
+	WaitSince     sql.NullTime
+	Payload       map[string]any
+}
+
+func (r *Runner) loadDue(ctx context.Context, journey string, version int, step string, now time.Time, extra string) ([]dueRow, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT id, profile_id, seq, slot, entered_at, wait_since, payload FROM journey_instances WHERE `+fmt.Sprintf(q("due_at_step"), extra)+` ORDER BY id`, journey, version, step, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []dueRow
+	for rows.Next() {
+		var d dueRow
+		var payload sql.NullString
+		if err := rows.Scan(&d.ID, &d.ProfileID, &d.Seq, &d.Slot, &d.Entered, &d.WaitSince, &payload); err != nil {
+			return nil, err
+		}
+		if payload.Valid {
+			_ = json.Unmarshal([]byte(payload.String), &d.Payload)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func subjectsOf(rows []dueRow) []Subject {
+	s := make([]Subject, len(rows))
+	for i, d := range rows {
+		s[i] = Subject{ProfileID: d.ProfileID, EnteredAt: d.Entered, Payload: d.Payload}
+	}
+	return s
+}
+
+// advance moves every due instance of one version through its steps until
+// nothing is due now.
+func (r *Runner) advance(ctx context.Context, spec *Spec, version int, now time.Time) (TickResult, error) {
+	var res TickResult
+	if !spec.Transactional() {
+		n, err := r.sweepWithdrawn(ctx, spec, version, now)
+		res.Exited += n
+		if err != nil {
+			return res, err
+		}
+	}
+	if err := r.resolveWaits(ctx, spec, version, now, &res); err != nil {
+		return res, err
+	}
+	for iter := 0; iter < r.cfg.MaxTransitions; iter++ {
+		rows, err := r.db.QueryContext(ctx, q("due_steps"), spec.Name, version, now)
+		if err != nil {
+			return res, err
+		}
+		var steps []string
+		for rows.Next() {
+			var s string
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				return res, err
+			}
+			steps = append(steps, s)
+		}
+		rows.Close()
+		if len(steps) == 0 {
+			return res, nil
+		}
+		if spec.Goal != "" || spec.Exit != "" {
+			if err := r.checkGoalExit(ctx, spec, version, now, &res); err != nil {
+				return res, err
+			}
+		}
+		for _, id := range steps {
+			st := spec.Step(id)
+			if st == nil {
+				return res, fmt.Errorf("v%d has no step %q", version, id)
+			}
+			if err := r.processStep(ctx, spec, version, st, now, &res); err != nil {
+				return res, fmt.Errorf("step %s: %w", id, err)
+			}
+		}
+	}
+	return res, nil
+}
+
+// checkGoalExit converts or exits due instances whose goal or exit
+// expression holds.
+func (r *Runner) checkGoalExit(ctx context.Context, spec *Spec, version int, now time.Time, res *TickResult) error {
+	rows, err := r.db.QueryContext(ctx, `SELECT id, profile_id, step, entered_at, payload FROM journey_instances WHERE journey = ? AND version = ? AND status = 'active' AND due_at <= ? ORDER BY id`, spec.Name, version, now)
+	if err != nil {
+		return err
+	}
+	var due []dueRow
+	var stepOf []string
+	for rows.Next() {
+		var d dueRow
+		var step string
+		var payload sql.NullString
+		if err := rows.Scan(&d.ID, &d.ProfileID, &step, &d.Entered, &payload); err != nil {
+			rows.Close()
+			return err
+		}
+		if payload.Valid {
+			_ = json.Unmarshal([]byte(payload.String), &d.Payload)
+		}
+		due = append(due, d)
+		stepOf = append(stepOf, step)
+	}
+	rows.Close()
+	if len(due) == 0 {
+		return nil
+	}
+	done := make([]string, len(due))
+	for _, c := range []struct{ src, status string }{{spec.Goal, StatusConverted}, {spec.Exit, StatusExited}} {
+		if c.src == "" {
+			continue
+		}
+		m, err := r.eval.Match(ctx, c.src, subjectsOf(due), now)
+		if err != nil {
+			return err
+		}
+		for i, ok := range m {
+			if ok && done[i] == "" {
+				done[i] = c.status
+			}
+		}
+	}
+	var moves []move
+	for i, s := range done {
+		switch s {
+		case StatusConverted:
+			moves = append(moves, move{ID: due[i].ID, ProfileID: due[i].ProfileID, Step: stepOf[i], Status: s, Reason: "goal", Kind: "converted", Due: now})
+			res.Converted++
+		case StatusExited:
+			moves = append(moves, move{ID: due[i].ID, ProfileID: due[i].ProfileID, Step: stepOf[i], Status: s, Reason: "exit_condition", Kind: "exited", Due: now})
+			res.Exited++
+		}
+	}
+	return r.write(ctx, func(t *tx) error { return r.applyMoves(t, spec.Name, version, moves, now) })
+}
+
+// sweepWithdrawn ends the instances of people who withdrew the journey's
+// purpose on every channel it uses since they entered.
+func (r *Runner) sweepWithdrawn(ctx context.Context, spec *Spec, version int, now time.Time) (int, error) {
+	chs := spec.Channels()
+	if len(chs) == 0 {
+		return 0, nil
+	}
+	rows, err := r.db.QueryContext(ctx, q("withdrawal_candidates"), spec.Name, version, spec.Purpose, now)
+	if err != nil {
+		return 0, err
+	}
+	type cand struct {
+		id, pid int64
+		step    string
+	}
+	var cands []cand
+	for rows.Next() {
+		var c cand
+		if err := rows.Scan(&c.id, &c.pid, &c.step); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		cands = append(cands, c)
+	}
+	rows.Close()
+	var moves []move
+	var logs [][]driver.Value
+	for _, c := range cands {
+		all := true
+		for _, ch := range chs {
+			d, err := r.store.EvaluateConsent(ctx, c.pid, spec.Purpose, ch, now)
+			if err != nil {
+				return 0, err
+			}
+			if consentReason(d) != ReasonWithdrawn {
+				all = false
+				break
+			}
+		}
+		if all {
+			moves = append(moves, move{ID: c.id, ProfileID: c.pid, Step: c.step, Status: StatusExited, Reason: ReasonWithdrawn, Kind: "exited", Due: now})
+			logs = append(logs, logRow(now, spec.Name, version, c.step, c.pid, c.id, "skipped", ReasonWithdrawn, ""))
+		}
+	}
+	if len(moves) == 0 {
+		return 0, nil
+	}
+	err = r.write(ctx, func(t *tx) error {
+		if err := t.appendRows("journey_log", logs); err != nil {
+			return err
+		}
+		return r.applyMoves(t, spec.Name, version, moves, now)
+	})
+	return len(moves), err
+}
+
+func logRow(at time.Time, journey string, version int, step string, pid, iid int64, kind, reason, channel string) []driver.Value {
+	return []driver.Value{at, journey, int32(version), step, pid, iid, kind, nullStr(reason), nullStr(channel)}
+}
+
+// resolveWaits ends event and condition waits that are satisfied.
+func (r *Runner) resolveWaits(ctx context.Context, spec *Spec, version int, now time.Time, res *TickResult) error {
+	for i := range spec.Steps {
+		st := &spec.Steps[i]
+		if st.Kind != StepWait {
+			continue
+		}
+		switch st.WaitKind() {
+		case "event":
+			err := r.write(ctx, func(t *tx) error {
+				n, err := r.moveAllBefore(t, spec.Name, version, st.ID, spec.NextOf(st.ID), StatusActive, "", "step",
+					q("event_arrived"), []any{st.Event}, now, farFuture)
+				res.Moved += int(n)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		case "condition":
+			waiting, err := r.loadDue(ctx, spec.Name, version, st.ID, farFuture, "AND wait_since IS NOT NULL")
+			if err != nil || len(waiting) == 0 {
+				return err
+			}
+			m, err := r.eval.Match(ctx, st.Condition, subjectsOf(waiting), now)
+			if err != nil {
+				return err
+			}
+			var moves []move
+			for k, ok := range m {
+				if ok {
+					moves = append(moves, to(waiting[k].ID, waiting[k].ProfileID, st.ID, spec.NextOf(st.ID), now))
+				}
+			}
+			res.Moved += len(moves)
+			if err := r.write(ctx, func(t *tx) error { return r.applyMoves(t, spec.Name, version, moves, now) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Runner) processStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
+	switch st.Kind {
+	case StepWait:
+		return r.waitStep(ctx, spec, version, st, now, res)
+	case StepSend, StepWebhook:
+		return r.sendStep(ctx, spec, version, st, now, res)
+	case StepExit:
+		return r.write(ctx, func(t *tx) error {
+			n, err := r.moveAll(t, spec.Name, version, st.ID, st.ID, StatusExited, "exit_step", "exited", "", nil, now)
+			res.Exited += int(n)
+			return err
+		})
+	case StepBranch:
+		due, err := r.loadDue(ctx, spec.Name, version, st.ID, now, "")
+		if err != nil {
+			return err
+		}
+		target := make([]string, len(due))
+		decided := make([]bool, len(due))
+		for _, arm := range st.Branches {
+			var idx []int
+			var subs []Subject
+			for i, d := range due {
+				if !decided[i] {
+					idx = append(idx, i)
+					subs = append(subs, Subject{ProfileID: d.ProfileID, EnteredAt: d.Entered, Payload: d.Payload})
+				}
+			}
+			if len(idx) == 0 {
+				break
+			}
+			m, err := r.eval.Match(ctx, arm.If, subs, now)
+			if err != nil {
+				return err
+			}
+			for k, ok := range m {
+				if ok {
+					target[idx[k]], decided[idx[k]] = arm.Goto, true
+				}
+			}
+		}
+		other := st.Else
+		if other == "" {
+			other = spec.NextOf(st.ID)
+		}
+		moves := make([]move, len(due))
+		for i, d := range due {
+			t := other
+			if decided[i] {
+				t = target[i]
+			}
+			if t == EndStep {
+				t = ""
+			}
+			moves[i] = to(d.ID, d.ProfileID, st.ID, t, now)
+		}
+		res.Moved += len(moves)
+		return r.write(ctx, func(t *tx) error { return r.applyMoves(t, spec.Name, version, moves, now) })
+	case StepSplit:
+		due, err := r.loadDue(ctx, spec.Name, version, st.ID, now, "")
+		if err != nil {
+			return err
+		}
+		moves := make([]move, len(due))
+		for i, d := range due {
+			b := saltedBucket(d.ProfileID, spec.Name+"/"+st.ID, 100)
+			acc, t := 0, st.Split[len(st.Split)-1].Goto
+			for _, arm := range st.Split {
+				acc += arm.Percent
+				if b < acc {
+					t = arm.Goto
+					break
+				}
+			}
+			if t == EndStep {
+				t = ""
+			}
+			moves[i] = to(d.ID, d.ProfileID, st.ID, t, now)
+		}
+		res.Moved += len(moves)
+		return r.write(ctx, func(t *tx) error { return r.applyMoves(t, spec.Name, version, moves, now) })
+	case StepUpdate:
+		return r.updateStep(ctx, spec, version, st, now, res)
+	}
+	return fmt.Errorf("unknown step kind %q", st.Kind)
+}
+
+func (r *Runner) waitStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
+	// Arrivals: start the wait.
+	switch st.WaitKind() {
+	case "until":
+		rows, err := r.db.QueryContext(ctx, `SELECT i.id, p.timezone, p.phone FROM journey_instances i JOIN profiles p ON p.id = i.profile_id WHERE `+
+			fmt.Sprintf(q("due_at_step_i"), "AND i.wait_since IS NULL"), spec.Name, version, st.ID, now)
+		if err != nil {
+			return err
+		}
+		m, _ := parseClock(st.Until)
+		var ids []int64
+		var dues []time.Time
+		for rows.Next() {
+			var id int64
+			var tz, phone sql.NullString
+			if err := rows.Scan(&id, &tz, &phone); err != nil {
+				rows.Close()
+				return err
+			}
+			zones := r.cfg.Policy.zonesFor(tz.String, phone.String)
+			ids = append(ids, id)
+			dues = append(dues, nextTimeOfDay(now, zones[0], m))
+		}
+		rows.Close()
+		if len(ids) > 0 {
+			err := r.write(ctx, func(t *tx) error {
+				if err := t.temp("_jwait", "id BIGINT, due_at TIMESTAMP"); err != nil {
+					return err
+				}
+				rows := make([][]driver.Value, len(ids))
+				for i := range ids {
+					rows[i] = []driver.Value{ids[i], dues[i]}
+				}
+				if err := t.appendRows("_jwait", rows); err != nil {
+					return err
+				}
+				_, err := t.exec(`UPDATE journey_instances SET wait_since = ?, due_at = w.due_at FROM _jwait w WHERE journey_instances.id = w.id`, now)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+	default:
+		d := st.Duration
+		if st.WaitKind() != "duration" {
+			d = st.Timeout
+		}
+		err := r.write(ctx, func(t *tx) error {
+			_, err := t.exec(`UPDATE journey_instances SET wait_since = ?, due_at = ? WHERE `+fmt.Sprintf(q("due_at_step"), "AND wait_since IS NULL"),
+				now, now.Add(d), spec.Name, version, st.ID, now)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	// Waits that are over (elapsed, or timed out).
+	target := spec.NextOf(st.ID)
+	if (st.Event != "" || st.Condition != "") && st.OnTimeout != "" {
+		target = st.OnTimeout
+		if target == EndStep {
+			target = ""
+		}
+	}
+	return r.write(ctx, func(t *tx) error {
+		n, err := r.moveAll(t, spec.Name, version, st.ID, target, StatusActive, "", "step", "AND wait_since IS NOT NULL", nil, now)
+		res.Moved += int(n)
+		return err
+	})
+}
+
+func (r *Runner) updateStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
+	rows, err := r.db.QueryContext(ctx, `SELECT i.id, i.profile_id, p.user_id, p.email, p.phone FROM journey_instances i JOIN profiles p ON p.id = i.profile_id WHERE `+
+		fmt.Sprintf(q("due_at_step_i"), ""), spec.Name, version, st.ID, now)
+	if err != nil {
+		return err
+	}
+	var updates []map[string]any
+	var moves []move
+	next := spec.NextOf(st.ID)
+	for rows.Next() {
+		var id, pid int64
+		var uid, email, phone sql.NullString
+		if err := rows.Scan(&id, &pid, &uid, &email, &phone); err != nil {
+			rows.Close()
+			return err
+		}
+		row := map[string]any{}
+		switch {
+		case uid.Valid:
+			row["user_id"] = uid.String
+		case email.Valid:
+			row["email"] = email.String
+		case phone.Valid:
+			row["phone"] = phone.String
+		}
+		if len(row) > 0 {
+			for k, v := range st.Set {
+				row[k] = v
+			}
+			updates = append(updates, row)
+		}
+		moves = append(moves, to(id, pid, st.ID, next, now))
+	}
+	rows.Close()
+	if len(updates) > 0 {
+		if _, err := r.store.ImportRows(ctx, engine.ImportProfiles, "journey:"+spec.Name+"/"+st.ID, updates); err != nil {
+			return fmt.Errorf("update traits: %w", err)
+		}
+	}
+	res.Moved += len(moves)
+	return r.write(ctx, func(t *tx) error { return r.applyMoves(t, spec.Name, version, moves, now) })
+}
+
+// sendRow is an instance due at a send step with what the policy needs.
+type sendRow struct {
+	ID, PID    int64
+	Seq        int
+	Slot       time.Time
+	TZ, Phone  string
+	Addr       string
+	Restricted bool
+	Objected   bool
+	Suppressed bool
+	Granted    sql.NullBool
+	Recent     []time.Time
+}
+
+func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
+	channel := st.Channel
+	if st.Kind == StepWebhook {
+		channel = channels.Webhook
+	}
+	marketing := !spec.Transactional()
+	grant := `SELECT NULL::BIGINT AS profile_id, NULL::BOOLEAN AS granted WHERE false`
+	var args []any
+	if marketing {
+		var err error
+		grant, args, err = r.store.ConsentGrantSQL(ctx, spec.Purpose, channel, now)
+		if err != nil {
+			return err
+		}
+	}
+	addr, join := "NULL::VARCHAR", ""
+	switch channel {
+	case channels.Email:
+		addr = "p.email"
+	case channels.SMS:
+		addr = "p.phone"
+	case channels.Push:
+		addr = "tok.token"
+		join = `LEFT JOIN (SELECT profile_id, max(value) AS token FROM identities WHERE kind = 'device_token' GROUP BY profile_id) tok ON tok.profile_id = i.profile_id`
+	case channels.Webhook:
+		addr = "'webhook'"
+	}
+	query := fmt.Sprintf(q("send_due"), grant, addr, join)
+	args = append(args, identityKind(channel), channel, now.Add(-50*time.Hour), spec.Name, version, st.ID, now)
+	qt := time.Now()
+	rows, err := r.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	var due []sendRow
+	for rows.Next() {
+		var s sendRow
+		var tz, phone, a sql.NullString
+		var recent any
+		if err := rows.Scan(&s.ID, &s.PID, &s.Seq, &s.Slot, &tz, &phone, &a, &s.Restricted, &s.Objected, &s.Suppressed, &s.Granted, &recent); err != nil {
+			rows.Close()
+			return err
+		}
+		s.TZ, s.Phone, s.Addr = tz.String, phone.String, a.String
+		if l, ok := recent.([]any); ok {
+			for _, v := range l {
+				if t, ok := v.(time.Time); ok {
+					s.Recent = append(s.Recent, t)
+				}
+			}
+		}
+		due = append(due, s)
+	}
+	rows.Close()
+	tracef("send_due query", qt)
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	defer tracef("send_due policy+write", time.Now())
+	pol := &r.cfg.Policy
+	next := spec.NextOf(st.ID)
+	cap := pol.Caps[channel]
+	var outbox, logs [][]driver.Value
+	moves := make([]move, 0, len(due))
+	for _, s := range due {
+		reason, hold := "", time.Time{}
+		switch {
+		case s.Restricted:
+			reason = ReasonRestricted
+		case s.Addr == "":
+			reason = ReasonUnreachable
+		case s.Suppressed:
+			reason = ReasonSuppressed
+		case marketing && s.Objected:
+			reason = ReasonObjected
+		case marketing && !s.Granted.Valid:
+			reason = ReasonNoConsent
+		case marketing && !s.Granted.Bool:
+			d, err := r.store.EvaluateConsent(ctx, s.PID, spec.Purpose, channel, now)
+			if err != nil {
+				return err
+			}
+			if reason = consentReason(d); reason == "" {
+				reason = ReasonNoConsent // the set-based decision stands
+			}
+		case marketing && pol.HoldoutPercent > 0 && Bucket(s.PID, 100) < pol.HoldoutPercent:
+			reason = ReasonHoldout
+		}
+		var zones []*time.Location
+		if reason == "" && marketing {
+			zones = pol.zonesFor(s.TZ, s.Phone)
+			if h := pol.heldUntil(channel, now, zones); h.After(now) {
+				hold = h
+			} else if capReached(cap, now, zones[0], s.Recent) {
+				reason = ReasonFrequencyCap
+			}
+		}
+		switch {
+		case !hold.IsZero():
+			moves = append(moves, move{ID: s.ID, ProfileID: s.PID, Step: st.ID, Status: StatusActive, Reason: ReasonQuietHours, Kind: "held", Stay: true, Due: hold})
+			res.Held++
+		case reason != "":
+			logs = append(logs, logRow(now, spec.Name, version, st.ID, s.PID, s.ID, "skipped", reason, channel))
+			res.Skipped++
+			if reason == ReasonWithdrawn {
+				moves = append(moves, move{ID: s.ID, ProfileID: s.PID, Step: st.ID, Status: StatusExited, Reason: ReasonWithdrawn, Kind: "exited", Due: now})
+			} else {
+				moves = append(moves, to(s.ID, s.PID, st.ID, next, now))
+			}
+		default:
+			// The step component carries the visit (seq) and the instance, so
+			// two entries of one person in the same slot (two receipts) and a
+			// step visited twice get distinct keys; all are stable across
+			// restarts.
+			key := channels.NewIdempotencyKey(spec.Name, version, fmt.Sprintf("%s#%d/%d", st.ID, s.Seq, s.ID), s.PID, s.Slot)
+			outbox = append(outbox, []driver.Value{key, s.ID, spec.Name, int32(version), st.ID, s.PID, channel, nullStr(st.Template), nullStr(st.URL),
+				spec.Purpose, marketing, now})
+			moves = append(moves, to(s.ID, s.PID, st.ID, next, now))
+			res.Queued++
+		}
+	}
+	res.Moved += len(moves)
+	return r.write(ctx, func(t *tx) error {
+		if len(outbox) > 0 {
+			if err := t.temp("_jout", "idem_key VARCHAR, instance_id BIGINT, journey VARCHAR, version INTEGER, step VARCHAR, profile_id BIGINT, channel VARCHAR, template VARCHAR, url VARCHAR, purpose VARCHAR, marketing BOOLEAN, created_at TIMESTAMP"); err != nil {
+				return err
+			}
+			if err := t.appendRows("_jout", outbox); err != nil {
+				return err
+			}
+			var before int64
+			if err := t.conn.QueryRowContext(t.ctx, `SELECT coalesce(max(id), 0) FROM journey_outbox`).Scan(&before); err != nil {
+				return err
+			}
+			if _, err := t.exec(q("insert_outbox"), before); err != nil {
+				return err
+			}
+		}
+		if err := t.appendRows("journey_log", logs); err != nil {
+			return err
+		}
+		return r.applyMoves(t, spec.Name, version, moves, now)
+	})
+}
+
+// String renders a TickResult for logs.
+func (t TickResult) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "entered=%d moved=%d queued=%d sent=%d skipped=%d held=%d failed=%d retried=%d converted=%d exited=%d",
+		t.Entered, t.Moved, t.Queued, t.Sent, t.Skipped, t.Held, t.Failed, t.Retried, t.Converted, t.Exited)
+	if len(t.Errors) > 0 {
+		fmt.Fprintf(&b, " failing_journeys=%d", len(t.Errors))
+	}
+	return b.String()
+}

@@ -1,0 +1,350 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/csv"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/journeys"
+	"github.com/tactcdp/tact/segments"
+)
+
+// SegmentsAdapter is Segments over the segments package.
+type SegmentsAdapter struct{ Store *engine.Store }
+
+var _ Segments = SegmentsAdapter{}
+
+func (a SegmentsAdapter) compile(ctx context.Context, expr string) (*segments.Segment, error) {
+	sc, err := segments.SchemaFromStore(ctx, a.Store)
+	if err != nil {
+		return nil, err
+	}
+	seg, err := segments.Compile(expr, sc)
+	if err != nil {
+		return nil, exprErr(err)
+	}
+	return seg, nil
+}
+
+func exprErr(err error) error {
+	var se *segments.Error
+	if errors.As(err, &se) {
+		return badRequest("expr", "%s", se.Error())
+	}
+	return err
+}
+
+func (a SegmentsAdapter) audience(ctx context.Context, q AudienceQuery) (*segments.Audience, error) {
+	seg, err := a.compile(ctx, q.Expr)
+	if err != nil {
+		return nil, err
+	}
+	aud, err := segments.NewAudience(a.Store, seg, q.Purpose, q.Channel)
+	if err != nil {
+		return nil, badRequest("purpose", "%v", err)
+	}
+	return aud, nil
+}
+
+// Check implements Segments.
+func (a SegmentsAdapter) Check(ctx context.Context, expr string) (any, error) {
+	seg, err := a.compile(ctx, expr)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"path": seg.Path(), "sql": seg.SQL(), "reasons": nonNil(seg.Reasons())}, nil
+}
+
+// Count implements Segments.
+func (a SegmentsAdapter) Count(ctx context.Context, q AudienceQuery) (any, error) {
+	aud, err := a.audience(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c, err := aud.Count(ctx, a.Store)
+	if err != nil {
+		return nil, exprErr(err)
+	}
+	if q.Purpose == "" {
+		c.Removed = nil
+	}
+	return c, nil
+}
+
+// Members implements Segments: JSON lines, CSV with a header, an Arrow IPC
+// stream or a Parquet file.
+func (a SegmentsAdapter) Members(ctx context.Context, q AudienceQuery, format string, w io.Writer) error {
+	aud, err := a.audience(ctx, q)
+	if err != nil {
+		return err
+	}
+	switch format {
+	case "json", "jsonl":
+		bw := bufio.NewWriterSize(w, 64<<10)
+		enc := json.NewEncoder(bw)
+		err = aud.Records(ctx, a.Store, func(rec arrow.Record) error {
+			cols := rec.Schema().Fields()
+			for i := 0; i < int(rec.NumRows()); i++ {
+				row := make(map[string]any, len(cols))
+				for c, f := range cols {
+					col := rec.Column(c)
+					if col.IsNull(i) {
+						continue
+					}
+					row[f.Name] = col.GetOneForMarshal(i)
+				}
+				if err := enc.Encode(row); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			err = bw.Flush()
+		}
+	case "csv":
+		var cw *csv.Writer
+		err = aud.Records(ctx, a.Store, func(rec arrow.Record) error {
+			if cw == nil {
+				cw = csv.NewWriter(w, rec.Schema(), csv.WithHeader(true), csv.WithNullWriter(""))
+			}
+			return cw.Write(rec)
+		})
+		if err == nil && cw != nil {
+			err = cw.Flush()
+		}
+	case "arrow":
+		var iw *ipc.Writer
+		err = aud.Records(ctx, a.Store, func(rec arrow.Record) error {
+			if iw == nil {
+				iw = ipc.NewWriter(w, ipc.WithSchema(rec.Schema()))
+			}
+			return iw.Write(rec)
+		})
+		if iw != nil {
+			if cerr := iw.Close(); err == nil {
+				err = cerr
+			}
+		}
+	case "parquet":
+		err = writeParquet(ctx, aud, a.Store, w)
+	default:
+		return badRequest("format", "unknown format %q", format)
+	}
+	return exprErr(err)
+}
+
+// Save implements Segments.
+func (a SegmentsAdapter) Save(ctx context.Context, name, expr, actor string) (any, error) {
+	if _, err := a.compile(ctx, expr); err != nil {
+		return nil, err
+	}
+	d, err := segments.Save(ctx, a.Store, name, expr)
+	if err != nil {
+		if strings.Contains(err.Error(), "segment name") || strings.Contains(err.Error(), "itself") {
+			return nil, badRequest("name", "%v", err)
+		}
+		return nil, exprErr(err)
+	}
+	return d, nil
+}
+
+// List implements Segments.
+func (a SegmentsAdapter) List(ctx context.Context) (any, error) {
+	l, err := segments.List(ctx, a.Store)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"segments": nonNil(l)}, nil
+}
+
+// JourneysAdapter is Journeys and Scheduler over a journeys.Runner.
+type JourneysAdapter struct {
+	Runner *journeys.Runner
+	// Metrics, when set, receives tick results.
+	Metrics *Metrics
+}
+
+var (
+	_ Journeys  = JourneysAdapter{}
+	_ Scheduler = JourneysAdapter{}
+)
+
+func journeyErr(err error) error {
+	var ve *journeys.ValidationError
+	if errors.As(err, &ve) {
+		ae := badRequest("spec", "%s", ve.Error())
+		if len(ve.Problems) > 0 {
+			ae.Field = ve.Problems[0].Path
+		}
+		return ae
+	}
+	if errors.Is(err, journeys.ErrNotFound) {
+		return errf(http.StatusNotFound, "not_found", "name", "%s", err.Error())
+	}
+	return err
+}
+
+// Validate implements Journeys.
+func (a JourneysAdapter) Validate(ctx context.Context, spec []byte) (any, error) {
+	s, err := a.Runner.Validate("request", spec)
+	if err != nil {
+		return nil, journeyErr(err)
+	}
+	return map[string]any{"valid": true, "journey": s.Name, "purpose": s.Purpose}, nil
+}
+
+// Publish implements Journeys.
+func (a JourneysAdapter) Publish(ctx context.Context, spec []byte, actor string) (any, error) {
+	v, err := a.Runner.Publish(ctx, "request", spec)
+	if err != nil {
+		return nil, journeyErr(err)
+	}
+	return v, nil
+}
+
+// Pause implements Journeys.
+func (a JourneysAdapter) Pause(ctx context.Context, name, actor string) error {
+	return journeyErr(a.Runner.Pause(ctx, name))
+}
+
+// Resume implements Journeys.
+func (a JourneysAdapter) Resume(ctx context.Context, name, actor string) error {
+	return journeyErr(a.Runner.Resume(ctx, name))
+}
+
+// Stats implements Journeys.
+func (a JourneysAdapter) Stats(ctx context.Context, name string) (any, error) {
+	st, err := a.Runner.Stats(ctx, name)
+	if err != nil {
+		return nil, journeyErr(err)
+	}
+	return st, nil
+}
+
+// List implements Journeys.
+func (a JourneysAdapter) List(ctx context.Context) (any, error) {
+	l, err := a.Runner.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"journeys": nonNil(l)}, nil
+}
+
+// Trigger implements Journeys.
+func (a JourneysAdapter) Trigger(ctx context.Context, name string, entries []TriggerEntry) (any, error) {
+	in := make([]journeys.APIEntry, len(entries))
+	for i, e := range entries {
+		in[i] = journeys.APIEntry{ProfileID: e.ProfileID, Payload: e.Payload, Ref: e.Ref}
+	}
+	n, err := a.Runner.Trigger(ctx, name, in)
+	if err != nil {
+		if msg := err.Error(); strings.Contains(msg, "is paused") || strings.Contains(msg, "not api") {
+			return nil, errf(http.StatusConflict, "conflict", "name", "%s", msg)
+		}
+		return nil, journeyErr(err)
+	}
+	return map[string]any{"journey": name, "entered": n}, nil
+}
+
+// Tick implements Scheduler: one pass of every journey.
+func (a JourneysAdapter) Tick(ctx context.Context) error {
+	res, err := a.Runner.Tick(ctx, "")
+	if m := a.Metrics; m != nil {
+		m.ObserveSend("all", "delivered", res.Sent)
+		m.ObserveSend("all", "failed", res.Failed)
+		m.ObserveSend("all", "retried", res.Retried)
+		m.ObserveSkip("all", "skipped", res.Skipped)
+		m.ObserveSkip("all", "held", res.Held)
+		m.ObserveStep("all", "entered", res.Entered)
+		m.ObserveStep("all", "moved", res.Moved)
+		m.ObserveStep("all", "converted", res.Converted)
+		m.ObserveStep("all", "exited", res.Exited)
+	}
+	if err != nil {
+		return err
+	}
+	if len(res.Errors) > 0 {
+		return fmt.Errorf("%d journey(s) failed their tick", len(res.Errors))
+	}
+	return nil
+}
+
+// ProfilesChanged implements ProfileWatcher: segment-entry journeys
+// re-check people whose data just arrived.
+func (a JourneysAdapter) ProfilesChanged(ctx context.Context, ids []int64) error {
+	_, err := a.Runner.ProfilesChanged(ctx, ids)
+	return err
+}
+
+// journeyCollector exports per-journey, per-step counts from the journey
+// tables at scrape time: people per step, sends, skips and holds by reason.
+type journeyCollector struct {
+	r                                 *journeys.Runner
+	steps, skips, held, waiting, sent *prometheus.Desc
+}
+
+func newJourneyCollector(r *journeys.Runner) *journeyCollector {
+	return &journeyCollector{r: r,
+		steps:   prometheus.NewDesc("tact_journey_step_people_total", "People through a journey step, by outcome.", []string{"journey", "step", "outcome"}, nil),
+		sent:    prometheus.NewDesc("tact_journey_sends_total", "Sends by journey step and result.", []string{"journey", "step", "result"}, nil),
+		skips:   prometheus.NewDesc("tact_journey_skips_total", "Skipped sends by journey step and reason.", []string{"journey", "step", "reason"}, nil),
+		held:    prometheus.NewDesc("tact_journey_holds_total", "Held sends by journey step and reason.", []string{"journey", "step", "reason"}, nil),
+		waiting: prometheus.NewDesc("tact_journey_step_waiting", "People at a journey step now.", []string{"journey", "step"}, nil),
+	}
+}
+
+func (c *journeyCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.steps, c.sent, c.skips, c.held, c.waiting} {
+		ch <- d
+	}
+}
+
+func (c *journeyCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx := context.Background()
+	list, err := c.r.List(ctx)
+	if err != nil {
+		return
+	}
+	cv := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	for _, j := range list {
+		st, err := c.r.Stats(ctx, j.Name)
+		if err != nil {
+			continue
+		}
+		for _, s := range st.Steps {
+			cv(c.steps, s.Entered, j.Name, s.Step, "entered")
+			cv(c.steps, s.Converted, j.Name, s.Step, "converted")
+			cv(c.steps, s.Exited, j.Name, s.Step, "exited")
+			cv(c.steps, s.Completed, j.Name, s.Step, "completed")
+			cv(c.sent, s.Sent, j.Name, s.Step, "sent")
+			cv(c.sent, s.Failed, j.Name, s.Step, "failed")
+			for reason, n := range s.Skipped {
+				cv(c.skips, n, j.Name, s.Step, reason)
+			}
+			for reason, n := range s.Held {
+				cv(c.held, n, j.Name, s.Step, reason)
+			}
+			ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(s.Waiting), j.Name, s.Step)
+		}
+	}
+}
+
+// RegisterJourneyMetrics exports r's per-step counts on the server's
+// /metrics.
+func (s *Server) RegisterJourneyMetrics(r *journeys.Runner) error {
+	return s.metrics.reg.Register(newJourneyCollector(r))
+}

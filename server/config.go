@@ -1,0 +1,263 @@
+package server
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Role is what a credential may do. Write keys only ingest; bearer tokens
+// carry read, marketer or admin, each including the ones before it.
+type Role string
+
+// Roles.
+const (
+	RoleIngest   Role = "ingest"
+	RoleRead     Role = "read"
+	RoleMarketer Role = "marketer"
+	RoleAdmin    Role = "admin"
+)
+
+// rank orders the bearer roles; ingest is outside the hierarchy.
+func (r Role) rank() int {
+	switch r {
+	case RoleRead:
+		return 1
+	case RoleMarketer:
+		return 2
+	case RoleAdmin:
+		return 3
+	}
+	return 0
+}
+
+// allows reports whether a credential with role r may act as need.
+func (r Role) allows(need Role) bool {
+	if need == RoleIngest || r == RoleIngest {
+		return r == need
+	}
+	return r.rank() >= need.rank()
+}
+
+// TokenConfig is one API credential. Secrets may be written as "env:NAME"
+// to read them from the environment.
+type TokenConfig struct {
+	// Name identifies the holder in logs and the audit log ("crm-sync").
+	Name string `yaml:"name"`
+	// Role is read, marketer or admin.
+	Role Role `yaml:"role"`
+	// Token is the bearer secret (at least 24 characters).
+	Token string `yaml:"token"`
+}
+
+// Config is the server's section of tact.yaml (key "server").
+type Config struct {
+	// Addr is the listen address; --addr overrides it. Default ":8080".
+	Addr string `yaml:"addr"`
+	// PublicURL is the origin people and providers reach the server at
+	// (https://prefs.example.com); it is the base of preference and
+	// unsubscribe links and of signed webhook URLs.
+	PublicURL string `yaml:"public_url"`
+	// WriteKeys are the Segment-style write keys accepted by /v1/*.
+	WriteKeys []string `yaml:"write_keys"`
+	// Tokens are the admin API bearer tokens.
+	Tokens []TokenConfig `yaml:"tokens"`
+	// LinkKeys sign preference and unsubscribe links (hex or base64, at
+	// least 32 bytes; the first signs, all verify).
+	LinkKeys []string `yaml:"link_keys"`
+	// LinkTTL is the lifetime of issued links; default 90 days, minimum 60.
+	LinkTTL time.Duration `yaml:"link_ttl"`
+	// TwilioAuthToken verifies X-Twilio-Signature on SMS webhooks.
+	TwilioAuthToken string `yaml:"twilio_auth_token"`
+	// SESTopicARNs are the SNS topics /webhooks/ses accepts (required for
+	// SES feedback): SNS signatures prove a message came from SNS, the
+	// topic proves it is ours.
+	SESTopicARNs []string `yaml:"ses_topic_arns"`
+	// SESWebhookKey optionally adds a secret path segment: SES feedback is
+	// then accepted only at /webhooks/ses/{key} (at least 24 characters).
+	SESWebhookKey string `yaml:"ses_webhook_key"`
+	// FeedbackSecrets verify X-Tact-Signature on /webhooks/email/report
+	// (RFC 3464 bounces and RFC 5965 complaints relayed by a mail server).
+	FeedbackSecrets []string `yaml:"feedback_secrets"`
+	// CodeFrom is the sender address of preference-centre confirmation
+	// codes. Default privacy@ the public URL's host.
+	CodeFrom string `yaml:"code_from"`
+	// SMSHelpText, SMSStopText and SMSStartText are the keyword replies.
+	SMSHelpText  string `yaml:"sms_help_text"`
+	SMSStopText  string `yaml:"sms_stop_text"`
+	SMSStartText string `yaml:"sms_start_text"`
+	// Ingest tunes the group-commit ingester.
+	Ingest IngestConfig `yaml:"ingest"`
+	// RateLimit limits the public endpoints.
+	RateLimit RateLimitConfig `yaml:"rate_limit"`
+	// MaxBodyBytes bounds request bodies (after gzip decoding for /v1/*).
+	// Default 512 KiB for ingestion (Segment's batch limit), 1 MiB for the
+	// admin API.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ShutdownTimeout bounds the graceful shutdown. Default 20s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// SchedulerInterval is how often the journey scheduler ticks. Default 1s.
+	SchedulerInterval time.Duration `yaml:"scheduler_interval"`
+}
+
+// IngestConfig tunes batching of ingested events.
+type IngestConfig struct {
+	// FlushInterval is the longest an accepted message waits before its
+	// batch is written. Default 50ms.
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// MaxBatch is the number of messages that triggers an immediate flush.
+	// Default 5000.
+	MaxBatch int `yaml:"max_batch"`
+	// QueueSize bounds messages waiting to be written; beyond it requests
+	// get 503 with Retry-After. Default 100000.
+	QueueSize int `yaml:"queue_size"`
+}
+
+// RateLimitConfig sets token-bucket limits (requests per second and burst)
+// for the public endpoints, per client IP and per token (write key, link
+// token, webhook account).
+type RateLimitConfig struct {
+	PerIP       float64 `yaml:"per_ip"`
+	PerIPBurst  int     `yaml:"per_ip_burst"`
+	PerToken    float64 `yaml:"per_token"`
+	PerTokBurst int     `yaml:"per_token_burst"`
+	// PerWriteKey limits ingestion requests per write key.
+	PerWriteKey      float64 `yaml:"per_write_key"`
+	PerWriteKeyBurst int     `yaml:"per_write_key_burst"`
+	// Disabled turns rate limiting off (load tests).
+	Disabled bool `yaml:"disabled"`
+}
+
+func (c *Config) withDefaults() Config {
+	out := *c
+	if out.Addr == "" {
+		out.Addr = ":8080"
+	}
+	if out.Ingest.FlushInterval <= 0 {
+		out.Ingest.FlushInterval = 50 * time.Millisecond
+	}
+	if out.Ingest.MaxBatch <= 0 {
+		out.Ingest.MaxBatch = 5000
+	}
+	if out.Ingest.QueueSize <= 0 {
+		out.Ingest.QueueSize = 100_000
+	}
+	if out.RateLimit.PerIP <= 0 {
+		out.RateLimit.PerIP = 50
+	}
+	if out.RateLimit.PerIPBurst <= 0 {
+		out.RateLimit.PerIPBurst = 100
+	}
+	if out.RateLimit.PerToken <= 0 {
+		out.RateLimit.PerToken = 10
+	}
+	if out.RateLimit.PerTokBurst <= 0 {
+		out.RateLimit.PerTokBurst = 20
+	}
+	if out.RateLimit.PerWriteKey <= 0 {
+		out.RateLimit.PerWriteKey = 1000
+	}
+	if out.RateLimit.PerWriteKeyBurst <= 0 {
+		out.RateLimit.PerWriteKeyBurst = 2000
+	}
+	if out.ShutdownTimeout <= 0 {
+		out.ShutdownTimeout = 20 * time.Second
+	}
+	if out.SchedulerInterval <= 0 {
+		out.SchedulerInterval = time.Second
+	}
+	return out
+}
+
+// secret resolves "env:NAME" references.
+func secret(v string) string {
+	if name, ok := strings.CutPrefix(v, "env:"); ok {
+		return os.Getenv(name)
+	}
+	return v
+}
+
+// decodeKey reads a link key written as hex or base64.
+func decodeKey(v string) ([]byte, error) {
+	v = strings.TrimSpace(secret(v))
+	if b, err := hex.DecodeString(v); err == nil {
+		return b, nil
+	}
+	if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+		return b, nil
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(v); err == nil {
+		return b, nil
+	}
+	return nil, errors.New("not hex or base64")
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	seen := map[string]bool{}
+	for i, k := range c.WriteKeys {
+		k = secret(k)
+		if len(k) < 8 {
+			return fmt.Errorf("server.write_keys[%d]: too short (at least 8 characters)", i)
+		}
+		seen[k] = true
+	}
+	for i, t := range c.Tokens {
+		switch t.Role {
+		case RoleRead, RoleMarketer, RoleAdmin:
+		default:
+			return fmt.Errorf("server.tokens[%d].role: %q (want read, marketer or admin)", i, t.Role)
+		}
+		tok := secret(t.Token)
+		if len(tok) < 24 {
+			return fmt.Errorf("server.tokens[%d].token: too short (at least 24 characters)", i)
+		}
+		if seen[tok] {
+			return fmt.Errorf("server.tokens[%d].token: repeats another credential", i)
+		}
+		seen[tok] = true
+		if t.Name == "" {
+			return fmt.Errorf("server.tokens[%d].name: required", i)
+		}
+	}
+	if k := secret(c.SESWebhookKey); k != "" && len(k) < 24 {
+		return fmt.Errorf("server.ses_webhook_key: too short (at least 24 characters)")
+	}
+	for i, k := range c.FeedbackSecrets {
+		if len(secret(k)) < 24 {
+			return fmt.Errorf("server.feedback_secrets[%d]: too short (at least 24 characters)", i)
+		}
+	}
+	for i, k := range c.LinkKeys {
+		b, err := decodeKey(k)
+		if err != nil {
+			return fmt.Errorf("server.link_keys[%d]: %v", i, err)
+		}
+		if len(b) < 32 {
+			return fmt.Errorf("server.link_keys[%d]: %d bytes, want at least 32", i, len(b))
+		}
+	}
+	if c.PublicURL != "" {
+		if !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://localhost") && !strings.HasPrefix(c.PublicURL, "http://127.0.0.1") {
+			return fmt.Errorf("server.public_url: must use https")
+		}
+	}
+	return nil
+}
+
+// CodeFromAddress is CodeFrom, or privacy@ the public URL's host.
+func (c *Config) CodeFromAddress() string {
+	if c.CodeFrom != "" {
+		return c.CodeFrom
+	}
+	host := "example.com"
+	if u, err := url.Parse(c.PublicURL); err == nil && strings.Contains(u.Hostname(), ".") {
+		host = u.Hostname()
+	}
+	return "privacy@" + host
+}

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+// TestConfigYAML: the section decodes strictly from tact.yaml as
+// cmd/tact does (KnownFields) and validates.
+func TestConfigYAML(t *testing.T) {
+	t.Parallel()
+	src := `
+server:
+  addr: ":9090"
+  public_url: https://prefs.example.com
+  write_keys: ["wk_0123456789"]
+  tokens:
+    - {name: ops, role: admin, token: "tok-admin-0123456789abcdefghijk"}
+  link_keys: ["` + testLinkKey + `"]
+  ingest: {flush_interval: 25ms, max_batch: 1000}
+  rate_limit: {per_ip: 5, per_ip_burst: 10}
+  shutdown_timeout: 5s
+`
+	var doc struct {
+		Server Config `yaml:"server"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader([]byte(src)))
+	dec.KnownFields(true)
+	require.NoError(t, dec.Decode(&doc))
+	require.NoError(t, doc.Server.Validate())
+	require.Equal(t, 25*time.Millisecond, doc.Server.Ingest.FlushInterval)
+	require.Equal(t, RoleAdmin, doc.Server.Tokens[0].Role)
+	require.Equal(t, "privacy@prefs.example.com", doc.Server.CodeFromAddress())
+
+	bad := []struct{ name, yaml, want string }{
+		{"unknown key", "server: {colour: red}", "colour"},
+		{"bad role", "server: {tokens: [{name: x, role: root, token: tok-0123456789abcdefghijklmn}]}", "role"},
+		{"short token", "server: {tokens: [{name: x, role: read, token: short}]}", "too short"},
+		{"short link key", "server: {link_keys: [abcd]}", "link_keys"},
+		{"http public url", "server: {public_url: 'http://prefs.example.com'}", "https"},
+	}
+	for _, tc := range bad {
+		var d struct {
+			Server Config `yaml:"server"`
+		}
+		dec := yaml.NewDecoder(bytes.NewReader([]byte(tc.yaml)))
+		dec.KnownFields(true)
+		err := dec.Decode(&d)
+		if err == nil {
+			err = d.Server.Validate()
+		}
+		require.ErrorContains(t, err, tc.want, tc.name)
+	}
+}

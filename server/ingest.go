@@ -1,0 +1,234 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tactcdp/tact/engine"
+)
+
+// Importer is the store's bulk import, all-or-nothing per call.
+type Importer interface {
+	ImportRows(ctx context.Context, kind engine.ImportKind, label string, rows []map[string]any) (engine.ImportResult, error)
+}
+
+// ingestItem is one request's rows: written together with other requests'
+// rows in a group commit, and acknowledged when that commit is durable.
+type ingestItem struct {
+	profiles []map[string]any
+	events   []map[string]any
+	types    map[string]int // messages by Segment type, for metrics
+	n        int
+	done     chan error
+}
+
+// ErrQueueFull is returned when the ingester holds QueueSize messages.
+var errQueueFull = errf(http.StatusServiceUnavailable, "overloaded", "", "ingestion queue is full; retry later")
+
+var errIngestClosed = errf(http.StatusServiceUnavailable, "shutting_down", "", "server is shutting down; retry later")
+
+// ingester is the group-commit writer: requests enqueue their rows; one
+// goroutine collects whatever is queued for up to FlushInterval (or until
+// MaxBatch messages) and writes it with one profiles import and one events
+// import, each a single transaction; then every request in the batch gets
+// its answer. No request is acknowledged before its rows are committed.
+type ingester struct {
+	imp     Importer
+	cfg     IngestConfig
+	metrics *Metrics
+	log     *slog.Logger
+	onFlush func(written []*ingestItem)
+
+	in      chan *ingestItem
+	queued  atomic.Int64
+	mu      sync.RWMutex
+	closed  bool
+	stopped chan struct{}
+	seq     atomic.Int64
+}
+
+func newIngester(imp Importer, cfg IngestConfig, m *Metrics, log *slog.Logger, onFlush func([]*ingestItem)) *ingester {
+	ing := &ingester{imp: imp, cfg: cfg, metrics: m, log: log, onFlush: onFlush,
+		in: make(chan *ingestItem, 4096), stopped: make(chan struct{})}
+	go ing.run()
+	return ing
+}
+
+// submit queues item and waits until it is durable (nil) or rejected.
+// When ctx ends first the rows may still be written; clients retry with
+// the same messageId, which the store de-duplicates.
+func (ing *ingester) submit(ctx context.Context, it *ingestItem) error {
+	if it.n == 0 {
+		return nil
+	}
+	it.done = make(chan error, 1)
+	ing.mu.RLock()
+	if ing.closed {
+		ing.mu.RUnlock()
+		return errIngestClosed
+	}
+	if ing.queued.Add(int64(it.n)) > int64(ing.cfg.QueueSize) {
+		ing.queued.Add(-int64(it.n))
+		ing.mu.RUnlock()
+		ing.metrics.ingestRejected.WithLabelValues("queue_full").Inc()
+		return errQueueFull
+	}
+	ing.metrics.queueDepth.Add(float64(it.n))
+	ing.in <- it
+	ing.mu.RUnlock()
+	select {
+	case err := <-it.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// close stops accepting, writes everything queued and returns when done.
+func (ing *ingester) close(ctx context.Context) error {
+	ing.mu.Lock()
+	if !ing.closed {
+		ing.closed = true
+		close(ing.in)
+	}
+	ing.mu.Unlock()
+	select {
+	case <-ing.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (ing *ingester) run() {
+	defer close(ing.stopped)
+	for {
+		first, ok := <-ing.in
+		if !ok {
+			return
+		}
+		batch := []*ingestItem{first}
+		n := first.n
+		timer := time.NewTimer(ing.cfg.FlushInterval)
+	collect:
+		for n < ing.cfg.MaxBatch {
+			select {
+			case it, ok := <-ing.in:
+				if !ok {
+					break collect
+				}
+				batch = append(batch, it)
+				n += it.n
+			case <-timer.C:
+				break collect
+			}
+		}
+		timer.Stop()
+		ing.flush(batch, n)
+	}
+}
+
+func (ing *ingester) flush(batch []*ingestItem, n int) {
+	// Writes must finish even when the server is shutting down: a request
+	// is answered only after its rows are committed or rejected.
+	ctx := context.Background()
+	start := time.Now()
+	label := fmt.Sprintf("http-ingest-%d", ing.seq.Add(1))
+	var profiles, events []map[string]any
+	for _, it := range batch {
+		profiles = append(profiles, it.profiles...)
+		events = append(events, it.events...)
+	}
+	errs := make([]error, len(batch))
+	if err := ing.write(ctx, label, profiles, events); err != nil {
+		// Some request's rows spoil the batch (all-or-nothing per call):
+		// bisect, so the good requests still share a few transactions and
+		// only the bad one is refused.
+		ing.log.Warn("group commit refused; isolating the request at fault", "requests", len(batch), "messages", n, "err", errClass(err))
+		ing.bisect(ctx, label, batch, errs, 0)
+	}
+	var written []*ingestItem
+	for i, it := range batch {
+		if errs[i] == nil {
+			written = append(written, it)
+		}
+	}
+	// Hand the written rows on before answering, so that anyone who saw
+	// the acknowledgement can rely on the notification being queued.
+	if ing.onFlush != nil && len(written) > 0 {
+		ing.onFlush(written)
+	}
+	for i, it := range batch {
+		ing.queued.Add(-int64(it.n))
+		ing.metrics.queueDepth.Sub(float64(it.n))
+		if errs[i] == nil {
+			for t, c := range it.types {
+				ing.metrics.ingestMessages.WithLabelValues(t).Add(float64(c))
+			}
+		} else {
+			ing.metrics.ingestRejected.WithLabelValues("import").Inc()
+		}
+		it.done <- errs[i]
+	}
+	ing.metrics.ingestFlushes.Inc()
+	ing.metrics.ingestBatch.Observe(float64(n))
+	ing.metrics.ingestFlushDur.Observe(time.Since(start).Seconds())
+}
+
+// bisect writes batch[lo:] in halves after a failed group commit; errs
+// receives each request's outcome.
+func (ing *ingester) bisect(ctx context.Context, label string, part []*ingestItem, errs []error, lo int) {
+	if len(part) == 1 {
+		errs[lo] = ing.write(ctx, fmt.Sprintf("%s.%d", label, lo), part[0].profiles, part[0].events)
+		return
+	}
+	mid := len(part) / 2
+	for _, half := range []struct {
+		items []*ingestItem
+		at    int
+	}{{part[:mid], lo}, {part[mid:], lo + mid}} {
+		var profiles, events []map[string]any
+		for _, it := range half.items {
+			profiles = append(profiles, it.profiles...)
+			events = append(events, it.events...)
+		}
+		if len(half.items) == 1 {
+			ing.bisect(ctx, label, half.items, errs, half.at)
+			continue
+		}
+		if err := ing.write(ctx, fmt.Sprintf("%s.%d-%d", label, half.at, half.at+len(half.items)), profiles, events); err != nil {
+			ing.bisect(ctx, label, half.items, errs, half.at)
+		}
+	}
+}
+
+// write imports profiles, then events (so identify calls link identities
+// before the events of the same batch are attached).
+func (ing *ingester) write(ctx context.Context, label string, profiles, events []map[string]any) error {
+	if len(profiles) > 0 {
+		if _, err := ing.imp.ImportRows(ctx, engine.ImportProfiles, label+"-profiles", profiles); err != nil {
+			return err
+		}
+	}
+	if len(events) > 0 {
+		if _, err := ing.imp.ImportRows(ctx, engine.ImportEvents, label+"-events", events); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// importErr turns a refused import into the request's error.
+func importErr(err error) error {
+	var ie *engine.ImportError
+	if errors.As(err, &ie) {
+		return badRequest(ie.Field, "rejected by the store: %s", ie.Msg)
+	}
+	return err
+}

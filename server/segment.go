@@ -1,0 +1,582 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/tactcdp/tact/engine"
+)
+
+// The Segment HTTP Tracking API (https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/):
+// POST /v1/identify, /v1/track, /v1/page, /v1/screen, /v1/group, /v1/alias
+// and /v1/batch, JSON (optionally gzip-encoded), the write key as the
+// basic-auth user name (or a "writeKey" field). Unknown message fields are
+// ignored so that every SDK version works unchanged.
+
+const (
+	maxSegmentMessage = 32 << 10 // Segment's per-message limit
+	maxSegmentBatch   = 500 << 10
+	maxIdentifier     = 512
+	maxEventName      = 200
+)
+
+// segID is an identifier sent as a JSON string or number.
+type segID string
+
+func (s *segID) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		*s = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var v string
+		if err := json.Unmarshal(b, &v); err != nil {
+			return err
+		}
+		*s = segID(v)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return errors.New("want a string or a number")
+	}
+	*s = segID(n.String())
+	return nil
+}
+
+// segMessage is one message of the tracking API.
+type segMessage struct {
+	Type              string         `json:"type"`
+	MessageID         segID          `json:"messageId"`
+	UserID            segID          `json:"userId"`
+	AnonymousID       segID          `json:"anonymousId"`
+	PreviousID        segID          `json:"previousId"`
+	GroupID           segID          `json:"groupId"`
+	Event             string         `json:"event"`
+	Name              string         `json:"name"`
+	Category          string         `json:"category"`
+	Properties        map[string]any `json:"properties"`
+	Traits            map[string]any `json:"traits"`
+	Context           map[string]any `json:"context"`
+	Timestamp         string         `json:"timestamp"`
+	OriginalTimestamp string         `json:"originalTimestamp"`
+	SentAt            string         `json:"sentAt"`
+	WriteKey          string         `json:"writeKey"`
+}
+
+type segBatch struct {
+	Batch    []json.RawMessage `json:"batch"`
+	SentAt   string            `json:"sentAt"`
+	Context  map[string]any    `json:"context"`
+	WriteKey string            `json:"writeKey"`
+}
+
+// readIngestBody reads a (possibly gzip-encoded) body within limit bytes.
+func readIngestBody(r *http.Request, limit int64) ([]byte, *apiError) {
+	var body io.Reader = r.Body
+	switch strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))) {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			return nil, badRequest("", "body is not valid gzip")
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return nil, errf(http.StatusUnsupportedMediaType, "unsupported_encoding", "", "Content-Encoding %q is not supported (want gzip or none)", r.Header.Get("Content-Encoding"))
+	}
+	data, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errf(http.StatusRequestEntityTooLarge, "too_large", "", "request body exceeds %d bytes", mbe.Limit)
+		}
+		return nil, badRequest("", "cannot read the request body (bad gzip data?)")
+	}
+	if int64(len(data)) > limit {
+		return nil, errf(http.StatusRequestEntityTooLarge, "too_large", "", "request body exceeds %d bytes", limit)
+	}
+	return data, nil
+}
+
+// writeKeyOf returns the write key from basic auth, or "".
+func writeKeyOf(r *http.Request) string {
+	if u, _, ok := r.BasicAuth(); ok {
+		return u
+	}
+	return ""
+}
+
+func (s *Server) validWriteKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	ok := 0
+	for _, wk := range s.writeKeys {
+		ok |= subtle.ConstantTimeCompare([]byte(k), []byte(wk))
+	}
+	return ok == 1
+}
+
+// handleSegment serves /v1/{type}; typ is "" for /v1/batch.
+func (s *Server) handleSegment(typ string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		received := s.clock.Now().UTC()
+		limit := s.ingestLimit
+		r.Body = http.MaxBytesReader(w, r.Body, limit*4) // compressed size bound
+		data, aerr := readIngestBody(r, limit)
+		if aerr != nil {
+			s.metrics.ingestRejected.WithLabelValues(aerr.Code).Inc()
+			s.writeError(w, r, aerr)
+			return
+		}
+		var msgs []segMessage
+		var key string
+		if typ == "" {
+			var b segBatch
+			if err := jsonLenient(data, &b); err != nil {
+				s.metrics.ingestRejected.WithLabelValues(err.Code).Inc()
+				s.writeError(w, r, err)
+				return
+			}
+			key = b.WriteKey
+			if len(b.Batch) == 0 {
+				s.writeError(w, r, badRequest("batch", "batch is empty or missing"))
+				return
+			}
+			for i, raw := range b.Batch {
+				if len(raw) > maxSegmentMessage {
+					s.writeError(w, r, errf(http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("batch[%d]", i), "message exceeds %d bytes", maxSegmentMessage))
+					return
+				}
+				var m segMessage
+				if err := jsonLenient(raw, &m); err != nil {
+					err.Field = prefixField(fmt.Sprintf("batch[%d]", i), err.Field)
+					s.writeError(w, r, err)
+					return
+				}
+				if m.SentAt == "" {
+					m.SentAt = b.SentAt
+				}
+				m.Context = mergeContext(b.Context, m.Context)
+				msgs = append(msgs, m)
+			}
+		} else {
+			if len(data) > maxSegmentMessage {
+				s.writeError(w, r, errf(http.StatusRequestEntityTooLarge, "too_large", "", "message exceeds %d bytes", maxSegmentMessage))
+				return
+			}
+			var m segMessage
+			if err := jsonLenient(data, &m); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if m.Type == "" {
+				m.Type = typ
+			}
+			if m.Type != typ {
+				s.writeError(w, r, badRequest("type", "type %q does not match the endpoint /v1/%s", m.Type, typ))
+				return
+			}
+			key = m.WriteKey
+			msgs = []segMessage{m}
+		}
+		if k := writeKeyOf(r); k != "" {
+			key = k
+		}
+		if !s.validWriteKey(key) {
+			s.metrics.ingestRejected.WithLabelValues("unauthorized").Inc()
+			w.Header().Set("WWW-Authenticate", `Basic realm="tact"`)
+			s.writeError(w, r, errf(http.StatusUnauthorized, "unauthorized", "", "missing or invalid write key"))
+			return
+		}
+		item := &ingestItem{types: map[string]int{}}
+		for i, m := range msgs {
+			field := ""
+			if typ == "" {
+				field = fmt.Sprintf("batch[%d]", i)
+			}
+			if err := s.convertMessage(&m, received, item); err != nil {
+				err.Field = prefixField(field, err.Field)
+				s.metrics.ingestRejected.WithLabelValues("invalid").Inc()
+				s.writeError(w, r, err)
+				return
+			}
+			item.types[m.Type]++
+			item.n++
+		}
+		if err := s.ingest.submit(r.Context(), item); err != nil {
+			s.writeError(w, r, importErr(err))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"success": true})
+	}
+}
+
+func prefixField(prefix, f string) string {
+	switch {
+	case prefix == "":
+		return f
+	case f == "":
+		return prefix
+	}
+	return prefix + "." + f
+}
+
+// jsonLenient decodes a Segment body: unknown fields are ignored (SDKs add
+// fields over time), but the syntax and the known fields' types are checked.
+func jsonLenient(data []byte, v any) *apiError {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return badRequest("", "request body is empty; want a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("", "unexpected data after the JSON value")
+	}
+	return nil
+}
+
+func mergeContext(batch, msg map[string]any) map[string]any {
+	if len(batch) == 0 {
+		return msg
+	}
+	out := make(map[string]any, len(batch)+len(msg))
+	for k, v := range batch {
+		out[k] = v
+	}
+	for k, v := range msg {
+		out[k] = v
+	}
+	return out
+}
+
+// parseSegTime parses an ISO 8601 timestamp as the SDKs send it.
+func parseSegTime(field, v string) (time.Time, *apiError) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999Z0700", "2006-01-02T15:04:05.999999999"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, badRequest(field, "%q is not an ISO 8601 timestamp", v)
+}
+
+// eventTime applies Segment's clock-skew correction: the client's clock is
+// off by sentAt - receivedAt, so timestamp is shifted by receivedAt - sentAt.
+func eventTime(m *segMessage, received time.Time) (time.Time, *apiError) {
+	ts := received
+	raw := m.Timestamp
+	if raw == "" {
+		raw = m.OriginalTimestamp
+	}
+	if raw != "" {
+		t, err := parseSegTime("timestamp", raw)
+		if err != nil {
+			return time.Time{}, err
+		}
+		ts = t
+		if m.SentAt != "" {
+			sent, err := parseSegTime("sentAt", m.SentAt)
+			if err != nil {
+				return time.Time{}, err
+			}
+			ts = ts.Add(received.Sub(sent))
+		}
+	}
+	return ts.Truncate(time.Microsecond), nil
+}
+
+func checkID(field string, v segID) *apiError {
+	if len(v) > maxIdentifier {
+		return badRequest(field, "longer than %d characters", maxIdentifier)
+	}
+	if strings.TrimSpace(string(v)) == "" && v != "" {
+		return badRequest(field, "is blank")
+	}
+	return nil
+}
+
+// convertMessage validates m and appends its rows to item.
+func (s *Server) convertMessage(m *segMessage, received time.Time, item *ingestItem) *apiError {
+	m.Type = strings.ToLower(strings.TrimSpace(m.Type))
+	for _, c := range []struct {
+		f string
+		v segID
+	}{{"messageId", m.MessageID}, {"userId", m.UserID}, {"anonymousId", m.AnonymousID}, {"previousId", m.PreviousID}, {"groupId", m.GroupID}} {
+		if err := checkID(c.f, c.v); err != nil {
+			return err
+		}
+	}
+	ts, err := eventTime(m, received)
+	if err != nil {
+		return err
+	}
+	ids := map[string]any{}
+	if m.UserID != "" {
+		ids[engine.KindUserID] = string(m.UserID)
+	}
+	if m.AnonymousID != "" {
+		ids[engine.KindAnonymousID] = string(m.AnonymousID)
+	}
+	needID := func() *apiError {
+		if len(ids) == 0 {
+			return badRequest("userId", "userId or anonymousId is required")
+		}
+		return nil
+	}
+	event := func(name string, props map[string]any) {
+		if c := keptContext(m.Context); c != nil {
+			if _, taken := props["context"]; !taken {
+				props = copyMap(props)
+				props["context"] = c
+			}
+		}
+		row := map[string]any{"event": name, "timestamp": ts}
+		for k, v := range ids {
+			row[k] = v
+		}
+		if len(props) > 0 {
+			row["properties"] = props
+		}
+		if m.MessageID != "" {
+			row["message_id"] = string(m.MessageID)
+		}
+		item.events = append(item.events, row)
+	}
+	switch m.Type {
+	case "identify":
+		if err := needID(); err != nil {
+			return err
+		}
+		row, err := s.profileRow(ids, m.Traits, m.Context, ts)
+		if err != nil {
+			return prefixErr("traits", err)
+		}
+		item.profiles = append(item.profiles, row)
+	case "track":
+		if err := needID(); err != nil {
+			return err
+		}
+		name := strings.TrimSpace(m.Event)
+		if name == "" || len(name) > maxEventName {
+			return badRequest("event", "want an event name of 1 to %d characters", maxEventName)
+		}
+		event(name, m.Properties)
+	case "page", "screen":
+		if err := needID(); err != nil {
+			return err
+		}
+		props := copyMap(m.Properties)
+		if m.Name != "" {
+			props["name"] = m.Name
+		}
+		if m.Category != "" {
+			props["category"] = m.Category
+		}
+		event(m.Type, props)
+	case "group":
+		if err := needID(); err != nil {
+			return err
+		}
+		if m.GroupID == "" {
+			return badRequest("groupId", "required")
+		}
+		props := map[string]any{"group_id": string(m.GroupID)}
+		if len(m.Traits) > 0 {
+			props["traits"] = m.Traits
+		}
+		event("group", props)
+	case "alias":
+		if m.UserID == "" {
+			return badRequest("userId", "required")
+		}
+		if m.PreviousID == "" {
+			return badRequest("previousId", "required")
+		}
+		// The previous id is the identifier the person had before (an
+		// anonymous id, as the SDKs use it); linking it to the user id
+		// makes them one profile. A profile never holds two user ids.
+		item.profiles = append(item.profiles, map[string]any{
+			engine.KindUserID: string(m.UserID), engine.KindAnonymousID: string(m.PreviousID)})
+	case "":
+		return badRequest("type", "required (identify, track, page, screen, group or alias)")
+	default:
+		return badRequest("type", "unknown type %q (want identify, track, page, screen, group or alias)", m.Type)
+	}
+	return nil
+}
+
+// keptContext is the part of a message's context stored with its event:
+// where and how it happened (page, campaign, app, locale, library, device
+// type), never the IP address, user agent or other identifiers.
+func keptContext(ctx map[string]any) map[string]any {
+	out := map[string]any{}
+	for _, k := range []string{"page", "campaign", "app", "locale", "timezone", "library", "channel", "screen"} {
+		if v, ok := ctx[k]; ok && v != nil {
+			out[k] = v
+		}
+	}
+	if d, ok := ctx["device"].(map[string]any); ok {
+		if t, ok := d["type"]; ok {
+			out["device"] = map[string]any{"type": t}
+		}
+	}
+	if o, ok := ctx["os"].(map[string]any); ok {
+		out["os"] = o
+	}
+	if p, ok := out["page"].(map[string]any); ok {
+		// A page's referrer and search can carry personal data of others'
+		// sites; keep path, title and url only.
+		kept := map[string]any{}
+		for _, k := range []string{"path", "title", "url"} {
+			if v, ok := p[k]; ok {
+				kept[k] = v
+			}
+		}
+		out["page"] = kept
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func prefixErr(prefix string, err *apiError) *apiError {
+	err.Field = prefixField(prefix, err.Field)
+	return err
+}
+
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m)+2)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// profileRow turns identify traits into a profile import row: email and
+// phone become identities, nested objects are flattened with "_" (as
+// Segment's warehouses do), camelCase keys become snake_case, nulls are
+// missing values, and the message time orders conflicting updates.
+func (s *Server) profileRow(ids map[string]any, traits, ctx map[string]any, ts time.Time) (map[string]any, *apiError) {
+	row := map[string]any{"updated_at": ts}
+	for k, v := range ids {
+		row[k] = v
+	}
+	if tz, ok := ctx["timezone"].(string); ok && tz != "" {
+		if _, err := time.LoadLocation(tz); err == nil {
+			row["timezone"] = tz
+		}
+	}
+	var walk func(prefix string, m map[string]any) *apiError
+	walk = func(prefix string, m map[string]any) *apiError {
+		for k, v := range m {
+			name := snake(k)
+			if prefix != "" {
+				name = prefix + "_" + name
+			}
+			if name == "" {
+				return badRequest(k, "empty trait name")
+			}
+			switch name {
+			case "user_id", "anonymous_id", "id":
+				// Identifiers come from userId/anonymousId; the traits
+				// copy (Segment's traits.id) is not a trait.
+				continue
+			case "email", "phone":
+				sv, ok := v.(string)
+				if v == nil {
+					continue
+				}
+				if !ok {
+					return badRequest(k, "want a string")
+				}
+				var err error
+				if name == "email" {
+					sv, err = engine.NormaliseEmail(sv)
+				} else {
+					sv, err = s.store.NormaliseIdentifier(engine.KindPhone, sv)
+				}
+				if err != nil {
+					return badRequest(k, "%v", err)
+				}
+				row[name] = sv
+				continue
+			case "timezone":
+				if tz, ok := v.(string); ok {
+					if _, err := time.LoadLocation(tz); err != nil {
+						return badRequest(k, "not an IANA time zone")
+					}
+				}
+			}
+			switch x := v.(type) {
+			case nil:
+				continue
+			case map[string]any:
+				if prefix != "" && strings.Count(name, "_") > 8 {
+					return badRequest(k, "nested too deeply")
+				}
+				if err := walk(name, x); err != nil {
+					return err
+				}
+				continue
+			case []any:
+				list := make([]any, 0, len(x))
+				for _, it := range x {
+					switch it.(type) {
+					case map[string]any, []any:
+						b, _ := json.Marshal(it)
+						list = append(list, string(b))
+					default:
+						list = append(list, it)
+					}
+				}
+				row[name] = list
+			default:
+				row[name] = v
+			}
+		}
+		return nil
+	}
+	if err := walk("", traits); err != nil {
+		return nil, err
+	}
+	return row, nil
+}
+
+// snake turns "firstName" into "first_name" and "Plan Type" into
+// "plan_type"; the store normalises further.
+func snake(k string) string {
+	var b strings.Builder
+	rs := []rune(strings.TrimSpace(k))
+	for i, r := range rs {
+		if unicode.IsUpper(r) {
+			if i > 0 && (unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1]) ||
+				(i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1]))) {
+				b.WriteByte('_')
+			}
+			b.WriteRune(unicode.ToLower(r))
+			continue
+		}
+		if r == ' ' || r == '-' || r == '.' {
+			b.WriteByte('_')
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

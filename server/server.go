@@ -1,0 +1,422 @@
+// Package server is Tact's HTTP face: Segment-compatible ingestion
+// (/v1/*), the admin JSON API (/api/v1/*) with role-scoped bearer tokens,
+// the preference centre (/preferences) and RFC 8058 one-click unsubscribe
+// (/unsubscribe), inbound SMS and provider delivery webhooks (/webhooks/*),
+// and operations endpoints (/healthz, /readyz, /metrics). It also runs the
+// journey scheduler loop when one is given.
+//
+// Ingestion is group-committed: requests enqueue their rows, one goroutine
+// writes everything queued in one import per kind, and each request is
+// answered only after the transaction holding its rows has committed.
+//
+// HTTP concerns (status codes, JSON errors, limits) live here; the engine,
+// segments, journeys and channels packages know nothing of HTTP.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/channels/linktoken"
+	"github.com/tactcdp/tact/channels/setup"
+	"github.com/tactcdp/tact/channels/sms"
+	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/clock"
+)
+
+// AudienceQuery is a segment expression with an optional consent scope.
+type AudienceQuery struct {
+	Expr    string `json:"expr"`
+	Purpose string `json:"purpose,omitempty"`
+	Channel string `json:"channel,omitempty"`
+}
+
+// Segments is what the admin API needs from the segments package.
+type Segments interface {
+	// Check reports how expr is evaluated (path, SQL, reason).
+	Check(ctx context.Context, expr string) (any, error)
+	// Count counts an audience, with the removal breakdown when scoped.
+	Count(ctx context.Context, q AudienceQuery) (any, error)
+	// Members writes an audience in format (json, csv, parquet, arrow).
+	Members(ctx context.Context, q AudienceQuery, format string, w io.Writer) error
+	// Save stores a named segment.
+	Save(ctx context.Context, name, expr, actor string) (any, error)
+	// List lists saved segments.
+	List(ctx context.Context) (any, error)
+}
+
+// Journeys is what the admin API needs from the journeys package.
+type Journeys interface {
+	Validate(ctx context.Context, spec []byte) (any, error)
+	Publish(ctx context.Context, spec []byte, actor string) (any, error)
+	Pause(ctx context.Context, name, actor string) error
+	Resume(ctx context.Context, name, actor string) error
+	Stats(ctx context.Context, name string) (any, error)
+	List(ctx context.Context) (any, error)
+	// Trigger enters people into an api-entry journey.
+	Trigger(ctx context.Context, name string, entries []TriggerEntry) (any, error)
+}
+
+// TriggerEntry is one person entering an api-entry journey.
+type TriggerEntry struct {
+	ProfileID int64
+	Payload   map[string]any
+	Ref       string
+}
+
+// Scheduler advances journeys; Tick does all work due now.
+type Scheduler interface {
+	Tick(ctx context.Context) error
+}
+
+// Privacy carries out data-subject requests for a person named by any
+// identifier. The default is the store's own operations (EnginePrivacy).
+type Privacy interface {
+	Export(ctx context.Context, user string, opts engine.PrivacyOptions) (any, error)
+	Rectify(ctx context.Context, user string, set map[string]string, opts engine.PrivacyOptions) (any, error)
+	Restrict(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (any, error)
+	Object(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (any, error)
+	Erase(ctx context.Context, user string, opts engine.PrivacyOptions) (any, error)
+}
+
+// EnginePrivacy is Privacy over the store.
+type EnginePrivacy struct{ Store *engine.Store }
+
+func (p EnginePrivacy) Export(ctx context.Context, user string, opts engine.PrivacyOptions) (any, error) {
+	return p.Store.ExportPersonalData(ctx, user, opts)
+}
+
+func (p EnginePrivacy) Rectify(ctx context.Context, user string, set map[string]string, opts engine.PrivacyOptions) (any, error) {
+	return p.Store.Rectify(ctx, user, set, opts)
+}
+
+func (p EnginePrivacy) Restrict(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (any, error) {
+	if on {
+		return p.Store.Restrict(ctx, user, opts)
+	}
+	return p.Store.Unrestrict(ctx, user, opts)
+}
+
+func (p EnginePrivacy) Object(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (any, error) {
+	if on {
+		return p.Store.Object(ctx, user, opts)
+	}
+	return p.Store.Unobject(ctx, user, opts)
+}
+
+func (p EnginePrivacy) Erase(ctx context.Context, user string, opts engine.PrivacyOptions) (any, error) {
+	return p.Store.Erase(ctx, user, engine.EraseOptions{PrivacyOptions: opts})
+}
+
+// Options are New's arguments. Store is required; everything else may be
+// nil, in which case the endpoints that need it answer 501.
+type Options struct {
+	Config Config
+	Store  *engine.Store
+	// Clock defaults to the store's clock. It dates consent changes and
+	// corrects event times, and issues and checks link tokens.
+	Clock clock.Clock
+	// WallClock paces rate limits and confirmation-code lifetimes, which
+	// must follow real time even when Clock is fixed (--now). Default: the
+	// wall clock.
+	WallClock clock.Clock
+	Logger    *slog.Logger
+
+	Segments  Segments
+	Journeys  Journeys
+	Scheduler Scheduler
+	Privacy   Privacy
+	// Sink receives SMS keywords and delivery feedback. Default: a sink
+	// over the store (StoreSink).
+	Sink channels.FeedbackSink
+	// CodeSender delivers the confirmation code of data downloads from the
+	// preference centre. Nil: downloads are unavailable.
+	CodeSender CodeSender
+	// Watcher is told which profiles ingestion just changed (segment-entry
+	// journeys re-check them at once).
+	Watcher ProfileWatcher
+	// Channels is the built channel set (channels/setup): when given, its
+	// link signer also verifies links (and signs them when server.link_keys
+	// is empty), its Twilio auth token and SMS keyword settings apply
+	// unless the server section sets its own, and its email channel sends
+	// confirmation codes when its templates hold CodeTemplate.
+	Channels *setup.Set
+	// Importer overrides the store's ImportRows for ingestion (tests).
+	Importer Importer
+}
+
+// Server is the HTTP server. Create it with New; serve Handler or call
+// Serve; call Shutdown to stop.
+type Server struct {
+	cfg     Config
+	store   *engine.Store
+	clock   clock.Clock
+	log     *slog.Logger
+	metrics *Metrics
+
+	segments   Segments
+	journeys   Journeys
+	scheduler  Scheduler
+	privacy    Privacy
+	sink       channels.FeedbackSink
+	codeSender CodeSender
+	watcher    ProfileWatcher
+	changed    chan watchItem
+	watchWG    sync.WaitGroup
+
+	writeKeys   []string
+	tokens      []principal
+	signer      *linktoken.Signer
+	verifiers   []*linktoken.Signer
+	twilioToken string
+	smsInbound  sms.InboundConfig
+	links       linktoken.Links
+	ingest      *ingester
+	ingestLimit int64
+	adminLimit  int64
+
+	ipLimit, tokLimit, ingestIPLimit, keyLimit *limiter
+	codes                                      *codeStore
+	sns                                        *snsVerifier
+	pages                                      *pages
+
+	handler   http.Handler
+	nudge     chan struct{}
+	draining  atomic.Bool
+	schedWG   sync.WaitGroup
+	schedCtl  chan struct{}
+	schedOnce sync.Once
+	once      sync.Once
+}
+
+type principal struct {
+	name  string
+	role  Role
+	token string
+}
+
+// New checks the configuration and builds a server. The ingester and the
+// scheduler loop start at once; call Shutdown to stop them.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("server: a store is required")
+	}
+	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	cfg := opts.Config.withDefaults()
+	s := &Server{cfg: cfg, store: opts.Store, clock: opts.Clock, log: opts.Logger, metrics: newMetrics(),
+		segments: opts.Segments, journeys: opts.Journeys, scheduler: opts.Scheduler, privacy: opts.Privacy,
+		sink: opts.Sink, codeSender: opts.CodeSender, watcher: opts.Watcher, changed: make(chan watchItem, 256), nudge: make(chan struct{}, 1), schedCtl: make(chan struct{})}
+	if s.clock == nil {
+		s.clock = opts.Store.Clock()
+	}
+	if s.log == nil {
+		s.log = opts.Store.Logger()
+	}
+	if s.privacy == nil {
+		s.privacy = EnginePrivacy{Store: opts.Store}
+	}
+	if s.sink == nil {
+		s.sink = &StoreSink{Store: opts.Store}
+	}
+	for _, k := range cfg.WriteKeys {
+		s.writeKeys = append(s.writeKeys, secret(k))
+	}
+	for _, t := range cfg.Tokens {
+		s.tokens = append(s.tokens, principal{name: t.Name, role: t.Role, token: secret(t.Token)})
+	}
+	if len(cfg.LinkKeys) > 0 {
+		var keys [][]byte
+		for _, k := range cfg.LinkKeys {
+			b, _ := decodeKey(k)
+			keys = append(keys, b)
+		}
+		signer, err := linktoken.New(linktoken.Config{Keys: keys, TTL: cfg.LinkTTL, Now: s.clock.Now})
+		if err != nil {
+			return nil, fmt.Errorf("server.link_keys: %w", err)
+		}
+		s.signer = signer
+		s.links = linktoken.Links{BaseURL: cfg.PublicURL, Signer: signer}
+		s.verifiers = append(s.verifiers, signer)
+	}
+	s.twilioToken = secret(cfg.TwilioAuthToken)
+	s.smsInbound = sms.InboundConfig{HelpText: cfg.SMSHelpText, StopText: cfg.SMSStopText, StartText: cfg.SMSStartText}
+	if cs := opts.Channels; cs != nil {
+		if cs.Signer != nil {
+			s.verifiers = append(s.verifiers, cs.Signer)
+			if s.signer == nil {
+				s.signer, s.links = cs.Signer, cs.Links
+				if cfg.PublicURL != "" {
+					s.links.BaseURL = cfg.PublicURL
+				}
+			}
+		}
+		if s.twilioToken == "" {
+			s.twilioToken = cs.TwilioAuthToken
+		}
+		if s.smsInbound.HelpText == "" && cs.SMSInbound.HelpText != "" {
+			s.smsInbound = cs.SMSInbound
+		}
+		if ch, ok := cs.Get(channels.Email); ok && s.codeSender == nil && cs.Templates != nil {
+			if _, err := cs.Templates.Lookup(CodeTemplate); err == nil {
+				s.codeSender = ChannelCodeSender{Channel: ch, Template: CodeTemplate, Clock: s.clock}
+			}
+		}
+	}
+	s.smsInbound.Now = s.clock.Now
+	s.ingestLimit = maxSegmentBatch
+	s.adminLimit = 1 << 20
+	if cfg.MaxBodyBytes > 0 {
+		s.ingestLimit, s.adminLimit = cfg.MaxBodyBytes, cfg.MaxBodyBytes
+	}
+	wall := opts.WallClock
+	if wall == nil {
+		wall = clock.Real{}
+	}
+	rl := cfg.RateLimit
+	s.ipLimit = newLimiter(wall, rl.PerIP, rl.PerIPBurst)
+	s.tokLimit = newLimiter(wall, rl.PerToken, rl.PerTokBurst)
+	s.ingestIPLimit = newLimiter(wall, rl.PerWriteKey, rl.PerWriteKeyBurst)
+	s.keyLimit = newLimiter(wall, rl.PerWriteKey, rl.PerWriteKeyBurst)
+	s.codes = newCodeStore(wall)
+	s.sns = newSNSVerifier()
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s.pages = p
+	imp := opts.Importer
+	if imp == nil {
+		imp = opts.Store
+	}
+	s.ingest = newIngester(imp, cfg.Ingest, s.metrics, s.log, s.afterFlush)
+	if s.watcher != nil {
+		s.watchWG.Add(1)
+		go s.watchLoop()
+	}
+	s.handler = s.routes()
+	if s.scheduler != nil {
+		s.StartScheduler(s.scheduler)
+	}
+	return s, nil
+}
+
+// StartScheduler starts the journey scheduler loop with sc (once; later
+// calls do nothing). It ticks every server.scheduler_interval and as soon
+// as ingestion commits new data.
+func (s *Server) StartScheduler(sc Scheduler) {
+	s.schedOnce.Do(func() {
+		s.scheduler = sc
+		s.schedWG.Add(1)
+		go s.schedulerLoop()
+	})
+}
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Metrics are the server's metrics; the journey runner reports through them.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Links builds preference and unsubscribe links signed with the server's
+// keys (zero Links when no link key is configured).
+func (s *Server) Links() linktoken.Links { return s.links }
+
+// Addr is the configured listen address.
+func (s *Server) Addr() string { return s.cfg.Addr }
+
+// Nudge asks the scheduler loop to tick now (new events arrived).
+func (s *Server) Nudge() {
+	select {
+	case s.nudge <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) schedulerLoop() {
+	defer s.schedWG.Done()
+	t := time.NewTicker(s.cfg.SchedulerInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.schedCtl:
+			return
+		case <-t.C:
+		case <-s.nudge:
+		}
+		// A tick runs to completion: sends are recorded in the outbox before
+		// and after each provider call, so stopping between ticks leaves
+		// nothing half done.
+		if err := s.scheduler.Tick(context.Background()); err != nil {
+			s.metrics.schedulerTicks.WithLabelValues("error").Inc()
+			s.log.Error("scheduler tick failed", "err", errClass(err))
+		} else {
+			s.metrics.schedulerTicks.WithLabelValues("ok").Inc()
+		}
+	}
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully: no new
+// connections, in-flight requests finish (their events are written), the
+// ingester drains and the scheduler finishes its tick.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      5 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.log.Info("server listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		_ = s.Shutdown(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	herr := hs.Shutdown(sctx)
+	serr := s.Shutdown(sctx)
+	s.log.Info("server stopped")
+	return errors.Join(herr, serr)
+}
+
+// Shutdown stops the ingester (writing what is queued) and the scheduler
+// loop (after its current tick). Safe to call more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.draining.Store(true)
+	var err error
+	s.once.Do(func() {
+		err = s.ingest.close(ctx)
+		if err == nil {
+			// The ingester has stopped: nothing sends on changed any more.
+			close(s.changed)
+		}
+		close(s.schedCtl)
+		done := make(chan struct{})
+		go func() { s.schedWG.Wait(); s.watchWG.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = errors.Join(err, ctx.Err())
+		}
+	})
+	return err
+}
