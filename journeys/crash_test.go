@@ -40,7 +40,7 @@ func crashChild() error {
 		return err
 	}
 	defer st.Close()
-	if os.Getenv("TACT_JOURNEYS_TRACE") != "" {
+	if os.Getenv("TACT_JOURNEYS_TRACE") != "" { // the crash child's own timing, for debugging
 		fmt.Fprintf(os.Stderr, "child: open took %s\n", time.Since(start))
 		defer func() { fmt.Fprintf(os.Stderr, "child: done after %s\n", time.Since(start)) }()
 	}

@@ -7,7 +7,7 @@ import (
 	"database/sql/driver"
 	_ "embed"
 	"fmt"
-	"os"
+	"io"
 	"strings"
 	"time"
 
@@ -69,6 +69,7 @@ type tx struct {
 	ctx   context.Context
 	conn  *sql.Conn
 	temps []string
+	trace io.Writer // Config.Trace
 }
 
 // write runs fn in one transaction, serialised with the runner's other
@@ -81,7 +82,7 @@ func (r *Runner) write(ctx context.Context, fn func(t *tx) error) (err error) {
 		return err
 	}
 	defer conn.Close()
-	t := &tx{ctx: ctx, conn: conn}
+	t := &tx{ctx: ctx, conn: conn, trace: r.cfg.Trace}
 	defer func() {
 		for _, name := range t.temps {
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp."+name)
@@ -98,10 +99,10 @@ func (r *Runner) write(ctx context.Context, fn func(t *tx) error) (err error) {
 	if err = fn(t); err != nil {
 		return err
 	}
-	if traceSQL {
+	if r.cfg.Trace != nil {
 		start := time.Now()
 		defer func() {
-			fmt.Fprintf(os.Stderr, "%8.2fms %.60q\n", float64(time.Since(start).Microseconds())/1000, "COMMIT")
+			fmt.Fprintf(r.cfg.Trace, "%8.2fms %.60q\n", float64(time.Since(start).Microseconds())/1000, "COMMIT")
 		}()
 	}
 	if _, err = conn.ExecContext(ctx, "COMMIT"); err != nil {
@@ -110,15 +111,11 @@ func (r *Runner) write(ctx context.Context, fn func(t *tx) error) (err error) {
 	return nil
 }
 
-// traceSQL prints the duration of every write statement and of the
-// dispatch phases to stderr (TACT_JOURNEYS_TRACE=1): a profiling aid.
-var traceSQL = os.Getenv("TACT_JOURNEYS_TRACE") != ""
-
 func (t *tx) exec(query string, args ...any) (int64, error) {
-	if traceSQL {
+	if t.trace != nil {
 		start := time.Now()
 		defer func() {
-			fmt.Fprintf(os.Stderr, "%8.2fms %.60q\n", float64(time.Since(start).Microseconds())/1000, query)
+			fmt.Fprintf(t.trace, "%8.2fms %.60q\n", float64(time.Since(start).Microseconds())/1000, query)
 		}()
 	}
 	res, err := t.conn.ExecContext(t.ctx, query, args...)
@@ -179,8 +176,9 @@ func nullStr(s string) driver.Value {
 	return s
 }
 
-func tracef(what string, start time.Time) {
-	if traceSQL {
-		fmt.Fprintf(os.Stderr, "%8.2fms %.60q\n", float64(time.Since(start).Microseconds())/1000, what)
+// tracef writes how long a phase took to Config.Trace, a profiling aid.
+func (r *Runner) tracef(what string, start time.Time) {
+	if r.cfg.Trace != nil {
+		fmt.Fprintf(r.cfg.Trace, "%8.2fms %.60q\n", float64(time.Since(start).Microseconds())/1000, what)
 	}
 }

@@ -47,7 +47,7 @@ func (r *Runner) dispatch(ctx context.Context, only string) (TickResult, error) 
 		now := r.now()
 		lt := time.Now()
 		rows, err := r.loadOutbox(ctx, names, only, now, cursor)
-		tracef("loadOutbox", lt)
+		r.tracef("loadOutbox", lt)
 		if err != nil {
 			return res, err
 		}
@@ -208,7 +208,7 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 	if err := r.gate.prepare(ctx, channel, since, batch); err != nil {
 		return res, err
 	}
-	tracef("gate.prepare", gt)
+	r.tracef("gate.prepare", gt)
 	results := make([]channels.Result, len(batch))
 	var send []channels.Message
 	var idx []int
@@ -241,7 +241,7 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 		} else {
 			got = ch.Send(ctx, send)
 		}
-		tracef("channel.Send", st)
+		r.tracef("channel.Send", st)
 		for k, i := range idx {
 			if k < len(got) {
 				results[i] = got[k]

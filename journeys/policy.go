@@ -44,6 +44,8 @@ type PolicyConfig struct {
 	// unknown and cannot be derived from a phone number: a send is held
 	// until it is inside the window in all of them. Default: UTC.
 	FallbackZones []string `yaml:"fallback_zones"`
+
+	zones *zoneCache // set by New; nil loads zones uncached
 }
 
 func (p *PolicyConfig) quiet(channel string) (channels.QuietHours, bool) {
@@ -56,28 +58,43 @@ func (p *PolicyConfig) quiet(channel string) (channels.QuietHours, bool) {
 	return channels.QuietHours{}, false
 }
 
-var zoneCache sync.Map // name → *time.Location (nil for unknown)
+// zoneCache remembers loaded time zones for one runner: time.LoadLocation
+// reads the zone database on every call. Names come from validated profile
+// time zones and configuration, so the set stays small.
+type zoneCache struct {
+	mu sync.Mutex
+	m  map[string]*time.Location // nil for unknown
+}
 
-// loadZone loads an IANA zone, caching; nil when unknown or empty.
-func loadZone(name string) *time.Location {
+// loadZone loads an IANA zone; nil when unknown or empty.
+func (c *zoneCache) loadZone(name string) *time.Location {
 	if name == "" {
 		return nil
 	}
-	if l, ok := zoneCache.Load(name); ok {
-		return l.(*time.Location)
+	if c != nil {
+		c.mu.Lock()
+		l, ok := c.m[name]
+		c.mu.Unlock()
+		if ok {
+			return l
+		}
 	}
 	l, err := time.LoadLocation(name)
 	if err != nil {
 		l = nil
 	}
-	zoneCache.Store(name, l)
+	if c != nil {
+		c.mu.Lock()
+		c.m[name] = l
+		c.mu.Unlock()
+	}
 	return l
 }
 
 // zonesFor returns the zones a person may be in: their own, else the
 // plausible zones of their phone number, else the fallback zones.
 func (p *PolicyConfig) zonesFor(tz, phone string) []*time.Location {
-	if l := loadZone(tz); l != nil {
+	if l := p.zones.loadZone(tz); l != nil {
 		return []*time.Location{l}
 	}
 	if phone != "" {
@@ -87,7 +104,7 @@ func (p *PolicyConfig) zonesFor(tz, phone string) []*time.Location {
 	}
 	var out []*time.Location
 	for _, n := range p.FallbackZones {
-		if l := loadZone(n); l != nil {
+		if l := p.zones.loadZone(n); l != nil {
 			out = append(out, l)
 		}
 	}

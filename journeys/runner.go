@@ -24,6 +24,9 @@ import (
 // in the outbox until a channel with their name is configured), the VM
 // expression evaluator, default policy.
 type Config struct {
+	// Trace, when set, receives the duration of every write statement and
+	// dispatch phase: a profiling aid. Default: nil (off).
+	Trace io.Writer
 	// Channels receive the sends, by Channel.Name(). A webhook step needs a
 	// channel named "webhook".
 	Channels []channels.Channel
@@ -141,6 +144,7 @@ func New(store *engine.Store, cfg Config) (*Runner, error) {
 	}
 	r := &Runner{store: store, db: store.DB(), cfg: cfg, clock: cfg.Clock, eval: cfg.Evaluator, log: cfg.Logger,
 		chans: map[string]channels.Channel{}, limits: map[string]*channels.Limiter{}, adapter: NewEngineAdapter(store)}
+	r.cfg.Policy.zones = &zoneCache{m: map[string]*time.Location{}}
 	if r.clock == nil {
 		r.clock = store.Clock()
 	}

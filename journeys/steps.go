@@ -612,14 +612,14 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 		due = append(due, s)
 	}
 	rows.Close()
-	tracef("send_due query", qt)
+	r.tracef("send_due query", qt)
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	if len(due) == 0 {
 		return nil
 	}
-	defer tracef("send_due policy+write", time.Now())
+	defer r.tracef("send_due policy+write", time.Now())
 	pol := &r.cfg.Policy
 	next := spec.NextOf(st.ID)
 	cap := pol.Caps[channel]

@@ -87,7 +87,7 @@ steps:
 		e.advance(time.Hour)
 		got := e.chans["email"].sent()
 		for _, m := range got {
-			local := e.clk.Now().In(loadZone(map[int64]string{ids[0]: "Asia/Bangkok", ids[1]: "America/New_York"}[m.ProfileID]))
+			local := e.clk.Now().In((*zoneCache)(nil).loadZone(map[int64]string{ids[0]: "Asia/Bangkok", ids[1]: "America/New_York"}[m.ProfileID]))
 			_ = local
 		}
 		switch {

@@ -448,8 +448,6 @@ func abs64(x int) int {
 	return x
 }
 
-var regexCache sync.Map
-
 func strHelper(f func(a, b string) bool) func(params ...any) (any, error) {
 	return func(p ...any) (any, error) {
 		a, ok1 := p[0].(string)
@@ -461,17 +459,34 @@ func strHelper(f func(a, b string) bool) func(params ...any) (any, error) {
 	}
 }
 
-func matches(a, b string) bool {
-	var re *regexp.Regexp
-	if v, ok := regexCache.Load(b); ok {
-		re = v.(*regexp.Regexp)
-	} else {
+// regexCache holds the patterns one compiled program has met. A pattern
+// may come from a trait value, so the cache is bounded: past
+// maxCachedPatterns further patterns are compiled on each use.
+type regexCache struct {
+	mu sync.Mutex
+	m  map[string]*regexp.Regexp
+}
+
+const maxCachedPatterns = 1024
+
+func (c *regexCache) matches(a, b string) bool {
+	c.mu.Lock()
+	re, ok := c.m[b]
+	c.mu.Unlock()
+	if !ok {
 		r, err := regexp.Compile(b)
 		if err != nil {
 			return false
 		}
-		regexCache.Store(b, r)
 		re = r
+		c.mu.Lock()
+		if c.m == nil {
+			c.m = map[string]*regexp.Regexp{}
+		}
+		if len(c.m) < maxCachedPatterns {
+			c.m[b] = r
+		}
+		c.mu.Unlock()
 	}
 	return re.MatchString(a)
 }
@@ -541,7 +556,7 @@ func vmFunctions() []expr.Option {
 		expr.Function("_contains", strHelper(strings.Contains), cmp2),
 		expr.Function("_startsWith", strHelper(strings.HasPrefix), cmp2),
 		expr.Function("_endsWith", strHelper(strings.HasSuffix), cmp2),
-		expr.Function("_matches", strHelper(matches), cmp2),
+		expr.Function("_matches", strHelper(new(regexCache).matches), cmp2),
 		expr.Function("_in", func(p ...any) (any, error) {
 			if p[1] == nil {
 				return false, nil

@@ -326,6 +326,9 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 		return nil, nil, err
 	}
 	jc := journeys.Config{Policy: journeyPolicy(cfg), Logger: s.Logger(), Evaluator: journeys.NewSegmentsEvaluator(s)}
+	if a.getenv("TACT_JOURNEYS_TRACE") != "" {
+		jc.Trace = a.stderr
+	}
 	var set *templates.Set
 	if dirs := templateDirs(f); len(dirs) > 0 {
 		if set, err = journeys.LoadTemplates(dirs...); err != nil {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/segments"
 )
 
@@ -250,5 +249,3 @@ func contains(list []string, v string) bool {
 	}
 	return false
 }
-
-var _ = engine.MemoryPath
