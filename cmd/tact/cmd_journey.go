@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -29,18 +28,6 @@ func journeyCommands(m map[string]command) {
 }
 
 const journeyUsage = "usage: tact journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON]"
-
-// journeyPolicy is the "journeys" section of tact.yaml when the config has
-// one (Config.Journeys of type journeys.PolicyConfig).
-func journeyPolicy(cfg *Config) journeys.PolicyConfig {
-	v := reflect.ValueOf(cfg).Elem().FieldByName("Journeys")
-	if v.IsValid() {
-		if pc, ok := v.Interface().(journeys.PolicyConfig); ok {
-			return pc
-		}
-	}
-	return journeys.PolicyConfig{}
-}
 
 // defaultTemplateDirs are used when --templates is not given.
 func defaultTemplateDirs() []string {
@@ -325,7 +312,7 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 	if err != nil {
 		return nil, nil, err
 	}
-	jc := journeys.Config{Policy: journeyPolicy(cfg), Logger: s.Logger(), Evaluator: journeys.NewSegmentsEvaluator(s)}
+	jc := journeys.Config{Policy: cfg.Journeys, Logger: s.Logger(), Evaluator: journeys.NewSegmentsEvaluator(s)}
 	if a.getenv("TACT_JOURNEYS_TRACE") != "" {
 		jc.Trace = a.stderr
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
+	"github.com/tactcdp/tact/journeys"
 	"github.com/tactcdp/tact/server"
 )
 
@@ -27,6 +28,9 @@ type Config struct {
 	Retention engine.RetentionPolicy `yaml:"retention"`
 	// Channels configures the email, SMS, push and webhook adapters.
 	Channels channels.Config `yaml:"channels"`
+	// Journeys is the send policy across journeys: frequency caps, quiet
+	// hours, rate limits and the global holdout.
+	Journeys journeys.PolicyConfig `yaml:"journeys"`
 	// Server configures tact serve: listen address, tokens, limits.
 	Server server.Config `yaml:"server"`
 }
