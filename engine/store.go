@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/marcboeker/go-duckdb"
@@ -69,6 +70,8 @@ type Store struct {
 	queries map[string]string
 
 	writeMu sync.Mutex
+	// epoch counts committed writes; see WriteEpoch.
+	epoch atomic.Uint64
 }
 
 // LockedError reports that another process holds the database file.
@@ -291,8 +294,15 @@ func (s *Store) write(ctx context.Context, fn func(w *writer) error) (err error)
 	if _, err = conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.epoch.Add(1)
 	return nil
 }
+
+// WriteEpoch counts the store's committed writes. DuckDB lets one process
+// write a database file, so a reader that saw epoch e and sees it again
+// knows nothing was committed in between: the consent gate uses this to
+// re-read exactly when a consent, flag or suppression may have changed.
+func (s *Store) WriteEpoch() uint64 { return s.epoch.Load() }
 
 func (w *writer) exec(q string, args ...any) (sql.Result, error) {
 	return w.conn.ExecContext(w.ctx, q, args...)

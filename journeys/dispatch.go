@@ -382,18 +382,22 @@ func (r *Runner) backoff(attempt int, hint time.Duration) time.Duration {
 // change after that is re-decided one by one through engine/consent
 // (EngineAdapter.Check) when the adapter calls Check right before their
 // provider call. Everyone else's decision is still current by
-// construction. Reads after the first are incremental: ledger entries by
-// seq (exact), profiles and suppressions by timestamp with an overlap
-// window (a change is new when its timestamp is later than the last one
-// seen for that person).
+// construction. Check re-reads whenever the store's write epoch moved or
+// the clock reached the next consent transition (an entry taking effect or
+// expiring), so nothing committed or due before a provider call is missed.
+// Reads after the first are incremental: ledger entries by seq (exact),
+// profiles and suppressions by timestamp with an overlap window (a change
+// is new when its timestamp is later than the last one seen for that
+// person).
 type cachedGate struct {
 	r       *Runner
 	mu      sync.Mutex
 	since   time.Time
 	seq     int64
 	readNow time.Time
-	readAt  time.Time
 	valid   bool
+	epoch   uint64    // the store's WriteEpoch when the last read began
+	next    time.Time // next consent transition after the last read; zero: none
 	changed map[int64]bool
 	seenTS  map[int64]time.Time
 	// decided holds set-based re-decisions by person and purpose ("" =
@@ -408,9 +412,16 @@ const gateOverlap = 5 * time.Second
 func newCachedGate(r *Runner) *cachedGate { return &cachedGate{r: r} }
 
 func (g *cachedGate) refresh(ctx context.Context, since time.Time) error {
+	// Read the epoch first: a write committed after this point bumps it
+	// again, so the next Check re-reads.
+	epoch := g.r.store.WriteEpoch()
 	now := g.r.now()
 	var seq int64
 	if err := g.r.db.QueryRowContext(ctx, q("ledger_seq")).Scan(&seq); err != nil {
+		return err
+	}
+	var next sql.NullTime
+	if err := g.r.db.QueryRowContext(ctx, q("gate_next_transition"), now, now).Scan(&next); err != nil {
 		return err
 	}
 	g.mu.Lock()
@@ -464,7 +475,7 @@ func (g *cachedGate) refresh(ctx context.Context, since time.Time) error {
 			}
 		}
 	}
-	g.since, g.seq, g.readNow, g.readAt, g.valid = since, seq, now, time.Now(), true
+	g.since, g.seq, g.readNow, g.valid, g.epoch, g.next = since, seq, now, true, epoch, next.Time
 	return nil
 }
 
@@ -577,8 +588,13 @@ func purposeOf(m channels.Message) string {
 
 // Check implements channels.Gate.
 func (g *cachedGate) Check(ctx context.Context, channel string, m channels.Message) (string, error) {
+	// Anything committed since the last read (a withdrawal, a flag, a
+	// suppression) moves the store's write epoch, and a grant expiring or
+	// an entry taking effect happens at a known instant: re-read before
+	// deciding in either case, so no such change is missed.
 	g.mu.Lock()
-	valid, since, stale := g.valid, g.since, time.Since(g.readAt) > max(g.r.cfg.GateStaleness, 50*time.Millisecond)
+	valid, since := g.valid, g.since
+	stale := g.r.store.WriteEpoch() != g.epoch || (!g.next.IsZero() && !g.r.now().Before(g.next))
 	g.mu.Unlock()
 	if !valid {
 		return g.r.adapter.Check(ctx, channel, m)

@@ -171,6 +171,15 @@ SELECT id, 'profile', updated_at FROM profiles WHERE updated_at >= ?
 UNION ALL
 SELECT d.profile_id, 'suppression', s.created_at FROM suppressions s JOIN identities d ON d.value_hash = s.addr_hash WHERE s.created_at >= ?;
 
+-- name: gate_next_transition
+-- The next instant after now at which a ledger entry takes effect or
+-- expires: decisions may change then without any write.
+SELECT min(t) FROM (
+    SELECT min(effective_at) AS t FROM consent_ledger WHERE effective_at > ?
+    UNION ALL
+    SELECT min(expires_at) FROM consent_ledger WHERE expires_at > ?
+);
+
 -- name: ledger_seq
 SELECT coalesce(max(seq), 0) FROM consent_ledger;
 

@@ -60,12 +60,6 @@ type Config struct {
 	// journey (a guard; validation already refuses cycles without a wait).
 	// Default 64.
 	MaxTransitions int
-	// GateStaleness is how old the gate's list of people whose consent,
-	// flags or suppressions changed may be before it is re-read (those
-	// people are then re-decided one by one through engine/consent). 0
-	// re-reads it before every channel batch and every time an adapter
-	// calls Gate().Check more than 50ms after the last read. Default 0.
-	GateStaleness time.Duration
 	// Clock overrides the store's clock.
 	Clock clock.Clock
 	// Sleep waits for rate limits and Now is the clock they measure with.
