@@ -47,7 +47,8 @@ func RemovalOrder() []string {
 // a person is suppressed when every device token is.
 //
 // With an empty Purpose the audience is the segment minus restricted
-// profiles (restricted people are excluded from all processing).
+// profiles (excluded from all processing) and objected ones (an objection
+// covers profiling, which a member list for no stated purpose is).
 type Audience struct {
 	Segment *Segment
 	Purpose string
@@ -121,10 +122,12 @@ func (a *Audience) classify(ctx context.Context, st *engine.Store, now time.Time
 	var joins strings.Builder
 	var jargs []any
 	cases := []string{"WHEN p.restricted THEN 'restricted'"}
+	if a.Purpose != "transactional" {
+		// An objection covers marketing and profiling; a list of segment
+		// members for no stated purpose is profiling.
+		cases = append(cases, "WHEN p.objected THEN 'objected'")
+	}
 	if a.Purpose != "" {
-		if a.Purpose != "transactional" {
-			cases = append(cases, "WHEN p.objected THEN 'objected'")
-		}
 		// engine.ConsentGrantSQL validates and picks the relation (the
 		// current-state table, or the ledger when entries lie after now);
 		// the same rule (consent.GrantSQL) then runs over that relation
@@ -248,8 +251,8 @@ func (a *Audience) Count(ctx context.Context, st *engine.Store) (Counts, error) 
 		}
 	}
 	if a.Purpose == "" {
-		// Only the restriction applies without a purpose.
-		out.Removed = &Removed{Restricted: out.Removed.Restricted}
+		// Only the restriction and the objection apply without a purpose.
+		out.Removed = &Removed{Restricted: out.Removed.Restricted, Objected: out.Removed.Objected}
 	}
 	return out, nil
 }
@@ -397,11 +400,11 @@ func (a *Audience) Check(ctx context.Context, st *engine.Store, id int64) (Decis
 	case p.Restricted:
 		d.Removed = RemovedRestricted
 		return d, nil
-	case a.Purpose == "":
-		d.Member = true
-		return d, nil
 	case p.Objected && a.Purpose != "transactional":
 		d.Removed = RemovedObjected
+		return d, nil
+	case a.Purpose == "":
+		d.Member = true
 		return d, nil
 	}
 	cd, err := st.EvaluateConsent(ctx, id, a.Purpose, a.Channel, evalNow(st))
