@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tactcdp/tact/channels/setup"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/clock"
 )
@@ -29,6 +30,9 @@ type app struct {
 	cfg   *Config
 	clk   clock.Clock
 	store *engine.Store
+	// channelSet is the adapters built from the channels: section, when a
+	// command sends; closed with the app.
+	channelSet *setup.Set
 }
 
 // command is one tact command. Commands with subcommands take the
@@ -248,6 +252,9 @@ func (a *app) openStoreAt(ctx context.Context, path string) (*engine.Store, erro
 }
 
 func (a *app) close() {
+	if a.channelSet != nil {
+		_ = a.channelSet.Close()
+	}
 	if a.store != nil {
 		if err := a.store.Close(); err != nil {
 			fmt.Fprintln(a.stderr, "tact: close database: "+oneLine(err.Error()))

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/channels/email"
 	"github.com/tactcdp/tact/channels/linktoken"
+	"github.com/tactcdp/tact/channels/setup"
 	"github.com/tactcdp/tact/channels/templates"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/clock"
@@ -301,8 +304,9 @@ func journeyValidate(ctx context.Context, a *app, f journeyFlags, file string) e
 	return nil
 }
 
-// journeyRunner builds a runner; with channels, the email channel writes
-// .eml files into --out.
+// journeyRunner builds a runner. With channels, the adapters configured in
+// tact.yaml's channels: section send (the set is kept on a and closed with
+// it); without that section the email channel writes .eml files into --out.
 func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bool) (*journeys.Runner, *engine.Store, error) {
 	s, err := a.openStore(ctx)
 	if err != nil {
@@ -324,7 +328,40 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 		jc.Templates = set
 	}
 	var r *journeys.Runner
-	if withChannels {
+	gate := channels.GateFunc(func(ctx context.Context, c string, m channels.Message) (string, error) {
+		return r.Gate().Check(ctx, c, m)
+	})
+	switch {
+	case withChannels && channelsConfigured(cfg.Channels):
+		// The configured adapters (SMTP, SMS, push, webhook) send, each
+		// asking the runner's gate right before its provider call.
+		lookup := func(k string) (string, bool) { v := a.getenv(k); return v, v != "" }
+		chset, err := setup.Build(cfg.Channels, setup.Deps{LookupEnv: lookup, Now: s.Clock().Now, Gate: gate})
+		if err != nil {
+			return nil, nil, err
+		}
+		a.channelSet = chset
+		for _, w := range chset.Warnings {
+			fmt.Fprintln(a.stderr, "tact: "+w)
+		}
+		for _, name := range slices.Sorted(maps.Keys(chset.Channels)) {
+			jc.Channels = append(jc.Channels, chset.Channels[name])
+		}
+		if jc.Templates == nil {
+			jc.Templates = chset.Templates
+		}
+		// Quiet hours set on a channel apply unless the journeys policy
+		// sets its own for that channel.
+		jc.Policy.QuietHours = maps.Clone(jc.Policy.QuietHours)
+		for ch, qh := range chset.QuietHours {
+			if _, ok := jc.Policy.QuietHours[ch]; !ok {
+				if jc.Policy.QuietHours == nil {
+					jc.Policy.QuietHours = map[string]channels.QuietHours{}
+				}
+				jc.Policy.QuietHours[ch] = qh
+			}
+		}
+	case withChannels:
 		if set == nil {
 			return nil, nil, errors.New("journey run: no templates found; give --templates DIR")
 		}
@@ -334,10 +371,7 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 			_, _ = rand.Read(key)
 			fmt.Fprintln(a.stderr, "tact: TACT_LINK_KEY is not set (at least 32 bytes); unsubscribe links of this run use a throw-away key")
 		}
-		clk := s.Clock()
-		ch, err := fileEmail(set, *f.out, *f.publicURL, key, clk, channels.GateFunc(func(ctx context.Context, c string, m channels.Message) (string, error) {
-			return r.Gate().Check(ctx, c, m)
-		}))
+		ch, err := fileEmail(set, *f.out, *f.publicURL, key, s.Clock(), gate)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -345,6 +379,11 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 	}
 	r, err = journeys.New(s, jc)
 	return r, s, err
+}
+
+// channelsConfigured reports whether tact.yaml configures any adapter.
+func channelsConfigured(cc channels.Config) bool {
+	return cc.Email != nil || cc.SMS != nil || cc.Push != nil || cc.Webhook != nil
 }
 
 func fileEmail(set *templates.Set, dir, publicURL string, key []byte, clk clock.Clock, gate channels.Gate) (*email.File, error) {

@@ -104,3 +104,33 @@ func TestDemoRunsAJourney(t *testing.T) {
 	require.Contains(t, stdout[i:], "welcome")
 	require.Contains(t, stdout[i:], "skipped no_consent=")
 }
+
+// TestJourneyRunUsesConfiguredChannels: with a channels: section, journey
+// sends go through the adapters it configures (here the file provider with
+// its own folder), not the --out fallback.
+func TestJourneyRunUsesConfiguredChannels(t *testing.T) {
+	t.Parallel()
+	env, _ := sampleDB(t)
+	env["TACT_LINK_SECRET"] = strings.Repeat("s", 32)
+	dir := t.TempDir()
+	configured, fallback := filepath.Join(dir, "configured"), filepath.Join(dir, "fallback")
+	cfg := write(t, dir, "tact.yaml", `channels:
+  templates: {dir: ../../testdata/templates}
+  links: {base_url: https://prefs.example.com, secret_env: TACT_LINK_SECRET}
+  email:
+    provider: file
+    from: {name: Example Shop, address: news@example.com}
+    file: {dir: `+configured+`}
+`)
+	_, stderr, code := tact(t, env, "--config", cfg, "journey", "publish", "../../testdata/journeys/welcome_series.yaml", "--templates", journeyTemplates)
+	require.Equal(t, 0, code, stderr)
+	_, stderr, code = tact(t, env, "--config", cfg, "journey", "run", "--until-idle", "--out", fallback, "--templates", journeyTemplates)
+	require.Equal(t, 0, code, stderr)
+	sent, _ := filepath.Glob(filepath.Join(configured, "*.eml"))
+	require.NotEmpty(t, sent, "the configured adapter sent")
+	stray, _ := filepath.Glob(filepath.Join(fallback, "*.eml"))
+	require.Empty(t, stray, "nothing went to the fallback folder")
+	raw, err := os.ReadFile(sent[0])
+	require.NoError(t, err)
+	require.Contains(t, string(raw), "List-Unsubscribe: <https://prefs.example.com/unsubscribe?token=")
+}

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/tactcdp/tact/channels/email"
-	"github.com/tactcdp/tact/channels/setup"
 	"github.com/tactcdp/tact/journeys"
 	"github.com/tactcdp/tact/server"
 )
@@ -77,26 +76,17 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	log := newLogger(a.stderr, a.getenv)
 	// With templates, sends go to the file email channel (as in tact
 	// journey run); without, they wait in the outbox.
-	withChannels := len(templateDirs(jf)) > 0
+	withChannels := len(templateDirs(jf)) > 0 || channelsConfigured(cfg.Channels)
 	runner, _, err := a.journeyRunner(ctx, jf, withChannels)
 	if err != nil {
 		return err
 	}
 	ja := server.JourneysAdapter{Runner: runner}
-	// The channels section (when configured) supplies the link signer the
-	// emails use, the Twilio token and keyword replies, and the email
-	// channel for confirmation codes.
-	var chset *setup.Set
-	if cc := cfg.Channels; cc.Email != nil || cc.SMS != nil || cc.Push != nil || cc.Webhook != nil || cc.Links.SecretEnv != "" {
-		lookup := func(k string) (string, bool) { v := a.getenv(k); return v, v != "" }
-		if chset, err = setup.Build(cc, setup.Deps{LookupEnv: lookup, Now: clk.Now, Gate: runner.Gate()}); err != nil {
-			return err
-		}
-		defer chset.Close()
-		for _, w := range chset.Warnings {
-			fmt.Fprintln(a.stderr, "tact: "+w)
-		}
-	}
+	// The channels section (when configured) was built with the runner: it
+	// sends the journeys' messages and supplies the link signer the emails
+	// use, the Twilio token and keyword replies, and the email channel for
+	// confirmation codes.
+	chset := a.channelSet
 	var codes server.CodeSender
 	if withChannels && chset == nil {
 		// Confirmation codes of data downloads go out like the journeys'
