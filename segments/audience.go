@@ -168,9 +168,12 @@ func (a *Audience) classify(ctx context.Context, st *engine.Store, now time.Time
 	}
 	// The segment is computed once (materialised) and the audience rules
 	// join it.
-	q := "WITH seg AS MATERIALIZED (SELECT p.id FROM profiles p" + segJoins + " WHERE " + where + ")\n" +
+	// It carries the columns the rules and the member list read, so the
+	// profiles table is scanned once, not joined back.
+	q := "WITH seg AS MATERIALIZED (SELECT p.id, p.restricted, p.objected, p.user_id, p.email, p.phone, p.timezone FROM profiles p" +
+		segJoins + " WHERE " + where + ")\n" +
 		"SELECT p.id, CASE " + strings.Join(cases, " ") + " END AS removed, p.user_id, p.email, p.phone, p.timezone\n" +
-		"FROM seg JOIN profiles p ON p.id = seg.id" + joins.String()
+		"FROM seg p" + joins.String()
 	return q, append(append(args, wargs...), jargs...), nil
 }
 
