@@ -519,15 +519,21 @@ func (s *Server) codeAddress(ctx context.Context, id int64) (string, string, boo
 	if err != nil {
 		return "", "", false
 	}
+	// A code is a transactional message: no marketing consent needed, but
+	// a suppressed address (bounced, complained, erased) is never used.
 	for _, want := range []string{engine.KindEmail, engine.KindPhone} {
 		for _, i := range ids {
-			if i.Kind == want {
-				ch := channels.Email
-				if want == engine.KindPhone {
-					ch = channels.SMS
-				}
-				return ch, i.Value, true
+			if i.Kind != want {
+				continue
 			}
+			if suppressed, _, err := s.store.Suppressed(ctx, i.Kind, i.Value); err != nil || suppressed {
+				continue
+			}
+			ch := channels.Email
+			if want == engine.KindPhone {
+				ch = channels.SMS
+			}
+			return ch, i.Value, true
 		}
 	}
 	return "", "", false

@@ -34,6 +34,7 @@ import (
 	"github.com/tactcdp/tact/channels/setup"
 	"github.com/tactcdp/tact/channels/sms"
 	"github.com/tactcdp/tact/channels/webhook"
+	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/clock"
 )
 
@@ -566,4 +567,31 @@ func TestChannelSetLinks(t *testing.T) {
 	files, err := os.ReadDir(filepath.Join(dir, "outbox"))
 	require.NoError(t, err)
 	require.Len(t, files, 1, "the code went out through the channel set's email channel")
+}
+
+// TestExportCodeNeverGoesToASuppressedAddress: the confirmation code is a
+// transactional message, so it needs no marketing consent but must not go
+// to a bounced or complained address; the next usable address is used.
+func TestExportCodeNeverGoesToASuppressedAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.person(map[string]any{"user_id": "u1", "email": "u1@example.com", "phone": "+66812345678"})
+	tok := func() string {
+		u, _ := url.Parse(e.link("preferences", id, "marketing", "email"))
+		return u.Query().Get("token")
+	}()
+	require.NoError(t, e.store.Suppress(e.ctx, engine.KindEmail, "u1@example.com", engine.SuppressHardBounce, "test"))
+	resp, body := e.postForm(e.ts.URL+"/preferences/export/code", url.Values{"token": {tok}, "lang": {"en"}})
+	require.Equal(t, 200, resp.StatusCode, body)
+	to, _ := e.codes.last()
+	require.Equal(t, CodeRecipient{ProfileID: id, Channel: "sms", Address: "+66812345678", Lang: "en"}, to, "the bounced email is skipped")
+
+	require.NoError(t, e.store.Suppress(e.ctx, engine.KindPhone, "+66812345678", engine.SuppressStop, "test"))
+	e.codes.mu.Lock()
+	e.codes.to = CodeRecipient{}
+	e.codes.mu.Unlock()
+	resp, _ = e.postForm(e.ts.URL+"/preferences/export/code", url.Values{"token": {tok}, "lang": {"en"}})
+	require.Equal(t, 200, resp.StatusCode)
+	to, _ = e.codes.last()
+	require.Zero(t, to, "with every address suppressed no code is sent")
 }
