@@ -299,17 +299,26 @@ func (s *Server) latestVersion(purpose string) string {
 	return ""
 }
 
-func (s *Server) handlePrefsSave(w http.ResponseWriter, r *http.Request) {
+// linkForm starts every preference-centre form post: it parses the form,
+// verifies the signed link token it carries and checks the person still
+// exists, answering the request itself when any of that fails.
+func (s *Server) linkForm(w http.ResponseWriter, r *http.Request) (c linktoken.Claims, tok, lang string, ok bool) {
 	if err := r.ParseForm(); err != nil {
 		s.renderError(w, r, http.StatusBadRequest, "error_generic")
+		return c, "", "", false
+	}
+	tok = r.PostForm.Get("token")
+	if c, ok = s.verifyLink(w, r, tok, true); !ok || !s.profileOf(w, r, c) {
+		return c, "", "", false
+	}
+	return c, tok, pickLang(r), true
+}
+
+func (s *Server) handlePrefsSave(w http.ResponseWriter, r *http.Request) {
+	c, tok, lang, ok := s.linkForm(w, r)
+	if !ok {
 		return
 	}
-	tok := r.PostForm.Get("token")
-	c, ok := s.verifyLink(w, r, tok, true)
-	if !ok || !s.profileOf(w, r, c) {
-		return
-	}
-	lang := pickLang(r)
 	views, _, err := s.prefsView(r.Context(), lang, c)
 	if err != nil {
 		s.renderError(w, r, http.StatusInternalServerError, "error_generic")
@@ -604,16 +613,10 @@ func (c *codeStore) check(id int64, code string) bool {
 }
 
 func (s *Server) handleExportCode(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		s.renderError(w, r, http.StatusBadRequest, "error_generic")
+	c, tok, lang, ok := s.linkForm(w, r)
+	if !ok {
 		return
 	}
-	tok := r.PostForm.Get("token")
-	c, ok := s.verifyLink(w, r, tok, true)
-	if !ok || !s.profileOf(w, r, c) {
-		return
-	}
-	lang := pickLang(r)
 	ch, addr, ok := s.codeAddress(r.Context(), c.ProfileID)
 	if !ok {
 		s.prefsPage(w, r, http.StatusOK, c, tok, lang, pageData{})
@@ -651,16 +654,10 @@ func (s *Server) personIdentifier(ctx context.Context, id int64) (string, error)
 }
 
 func (s *Server) handleExportDownload(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		s.renderError(w, r, http.StatusBadRequest, "error_generic")
+	c, tok, lang, ok := s.linkForm(w, r)
+	if !ok {
 		return
 	}
-	tok := r.PostForm.Get("token")
-	c, ok := s.verifyLink(w, r, tok, true)
-	if !ok || !s.profileOf(w, r, c) {
-		return
-	}
-	lang := pickLang(r)
 	if !s.codes.check(c.ProfileID, r.PostForm.Get("code")) {
 		s.prefsPage(w, r, http.StatusForbidden, c, tok, lang, pageData{CodeSent: true, CodeError: true})
 		return
