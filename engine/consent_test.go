@@ -14,12 +14,14 @@ import (
 	"github.com/tactcdp/tact/engine/consent"
 )
 
-// TestGrantSQLAgreesWithEvaluate builds random ledgers and checks that the
-// set-based rule (consent.GrantSQL over the state table or the ledger)
-// grants exactly the people consent.Evaluate grants, at several instants.
+// TestGrantSQLAgreesWithEvaluate builds random ledgers, recorded in several
+// imports at different instants and with future-dated entries, and checks
+// that the set-based rule (consent.GrantSQL over the state table or the
+// ledger) gives exactly the decision and reason consent.Evaluate gives, at
+// instants before, between and after the entries take effect.
 func TestGrantSQLAgreesWithEvaluate(t *testing.T) {
 	t.Parallel()
-	s, _, _ := openStore(t)
+	s, clk, _ := openStore(t)
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 11))
 	const people = 300
@@ -30,27 +32,32 @@ func TestGrantSQLAgreesWithEvaluate(t *testing.T) {
 	}
 	mustImport(t, s, engine.ImportProfiles, writeFile(t, "crm.csv", crm.String()))
 
-	purposes := []string{"marketing", "personalisation", "analytics", "*"}
+	purposes := []string{"marketing", "personalisation", "analytics", "transactional", "*"}
 	channels := []string{"email", "sms", "*"}
 	statuses := []string{"granted", "granted", "withdrawn", "denied"}
-	versions := map[string][]string{"marketing": {"", "2025-01", "2026-06"}, "personalisation": {"", "v1", "v2"}, "*": {"", "v2"}, "analytics": {""}}
-	days := []int{-400, -200, -100, -100, -30, -1, 0, 20} // repeats make ties
-	var csv strings.Builder
-	csv.WriteString("user_id,purpose,channel,status,timestamp,version,expires_at\n")
-	for i := range people {
-		for range rng.IntN(6) {
-			p := purposes[rng.IntN(len(purposes))]
-			eff := refNow.AddDate(0, 0, days[rng.IntN(len(days))])
-			exp := ""
-			if rng.IntN(4) == 0 {
-				exp = eff.AddDate(0, 0, 1+rng.IntN(300)).Format(time.RFC3339)
+	versions := map[string][]string{"marketing": {"", "2025-01", "2026-06"}, "personalisation": {"", "v1", "v2"}, "*": {"", "v2"}, "analytics": {""}, "transactional": {""}}
+	days := []int{-400, -200, -100, -100, -30, -1, 0, 20, 45, 90} // repeats make ties; positive: future-dated
+	// Three imports, a month apart: a later import's withdrawal supersedes
+	// an earlier import's future-dated grant.
+	for batch := range 3 {
+		var csv strings.Builder
+		csv.WriteString("user_id,purpose,channel,status,timestamp,version,expires_at\n")
+		for i := range people {
+			for range rng.IntN(3) {
+				p := purposes[rng.IntN(len(purposes))]
+				eff := refNow.AddDate(0, 0, days[rng.IntN(len(days))])
+				exp := ""
+				if rng.IntN(4) == 0 {
+					exp = eff.AddDate(0, 0, 1+rng.IntN(300)).Format(time.RFC3339)
+				}
+				vs := versions[p]
+				fmt.Fprintf(&csv, "u%d,%s,%s,%s,%s,%s,%s\n", i, p, channels[rng.IntN(len(channels))], statuses[rng.IntN(len(statuses))],
+					eff.Format(time.RFC3339), vs[rng.IntN(len(vs))], exp)
 			}
-			vs := versions[p]
-			fmt.Fprintf(&csv, "u%d,%s,%s,%s,%s,%s,%s\n", i, p, channels[rng.IntN(len(channels))], statuses[rng.IntN(len(statuses))],
-				eff.Format(time.RFC3339), vs[rng.IntN(len(vs))], exp)
 		}
+		mustImport(t, s, engine.ImportConsents, writeFile(t, fmt.Sprintf("consents%d.csv", batch), csv.String()))
+		clk.Advance(30 * 24 * time.Hour)
 	}
-	mustImport(t, s, engine.ImportConsents, writeFile(t, "consents.csv", csv.String()))
 
 	ids := make([]int64, people)
 	ledgers := make([][]consent.Entry, people)
@@ -60,28 +67,59 @@ func TestGrantSQLAgreesWithEvaluate(t *testing.T) {
 		ledgers[i], err = s.ConsentLedger(ctx, ids[i])
 		require.NoError(t, err)
 	}
-	for _, at := range []time.Time{refNow, refNow.AddDate(0, 0, -50), refNow.AddDate(0, 0, 60)} {
-		for _, p := range []string{"marketing", "personalisation", "analytics"} {
+	superseded := 0
+	for _, at := range []time.Time{refNow, refNow.AddDate(0, 0, -50), refNow.AddDate(0, 0, 30), refNow.AddDate(0, 0, 60), refNow.AddDate(0, 0, 200)} {
+		for _, p := range []string{"marketing", "personalisation", "analytics", "transactional"} {
 			for _, ch := range []string{"email", "sms", "push"} {
-				q, args, err := s.ConsentGrantSQL(ctx, p, ch, at)
-				require.NoError(t, err)
-				rows, err := s.DB().QueryContext(ctx, "SELECT profile_id FROM ("+q+") WHERE granted", args...)
-				require.NoError(t, err)
-				sqlGranted := map[int64]bool{}
-				for rows.Next() {
-					var id int64
-					require.NoError(t, rows.Scan(&id))
-					sqlGranted[id] = true
-				}
-				require.NoError(t, rows.Err())
-				rows.Close()
+				got := sqlDecisions(t, s, p, ch, at)
 				for i, id := range ids {
 					d := consent.Evaluate(s.Policy(), ledgers[i], p, ch, at)
-					require.Equal(t, d.Granted, sqlGranted[id], "person u%d, %s/%s at %s: Evaluate says %s", i, p, ch, at, d.Reason)
+					r, ok := got[id]
+					if !ok {
+						r = consent.ReasonNoEntry
+					}
+					require.Equal(t, d.Reason, r, "person u%d, %s/%s at %s", i, p, ch, at)
+					if d.Granted != oldRuleGrants(ledgers[i], p, ch, at, s.Policy()) {
+						superseded++
+					}
 				}
 			}
 		}
 	}
+	require.Positive(t, superseded, "the sample must exercise supersession of earlier-recorded entries")
+}
+
+// sqlDecisions runs the set-based rule and returns each profile's reason;
+// a profile without a row has no entry.
+func sqlDecisions(t *testing.T, s *engine.Store, purpose, channel string, at time.Time) map[int64]consent.Reason {
+	t.Helper()
+	q, args, err := s.ConsentGrantSQL(context.Background(), purpose, channel, at)
+	require.NoError(t, err)
+	rows, err := s.DB().Query("SELECT profile_id, granted, reason FROM ("+q+")", args...)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[int64]consent.Reason{}
+	for rows.Next() {
+		var id int64
+		var granted bool
+		var reason string
+		require.NoError(t, rows.Scan(&id, &granted, &reason))
+		require.Equal(t, reason == string(consent.ReasonGranted), granted)
+		out[id] = consent.Reason(reason)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// oldRuleGrants is Evaluate without supersession (every entry recorded at
+// one instant), to show the sample exercises the rule.
+func oldRuleGrants(ledger []consent.Entry, purpose, channel string, at time.Time, p consent.Policy) bool {
+	flat := make([]consent.Entry, len(ledger))
+	for i, e := range ledger {
+		e.RecordedAt = time.Time{}
+		flat[i] = e
+	}
+	return consent.Evaluate(p, flat, purpose, channel, at).Granted
 }
 
 func TestMergeNeverResurrectsAGrant(t *testing.T) {

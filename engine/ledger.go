@@ -166,10 +166,10 @@ func (s *Store) ConsentStates(ctx context.Context, id int64, at time.Time) ([]Co
 	return out, nil
 }
 
-// ConsentGrantSQL returns a query yielding (profile_id, granted) for every
-// profile with a matching consent entry at instant at: consent.GrantSQL over
-// the current-state table, or over the whole ledger when some entry takes
-// effect after at (the state table only holds each key's latest entry).
+// ConsentGrantSQL returns a query yielding (profile_id, granted, reason) for
+// every profile with a matching consent entry at instant at: consent.GrantSQL
+// over the current-state table, or over the whole ledger when some entry
+// takes effect after at (the state table assumes every entry is effective).
 func (s *Store) ConsentGrantSQL(ctx context.Context, purpose, channel string, at time.Time) (string, []any, error) {
 	var horizon sql.NullTime
 	if err := s.db.QueryRowContext(ctx, `SELECT max(effective_at) FROM consent_state`).Scan(&horizon); err != nil {
@@ -177,7 +177,7 @@ func (s *Store) ConsentGrantSQL(ctx context.Context, purpose, channel string, at
 	}
 	relation := "consent_state"
 	if horizon.Valid && at.Before(horizon.Time) {
-		relation = "consent_ledger"
+		relation = "consent_entries"
 	}
 	return consent.GrantSQL(s.policy, relation, purpose, channel, at.UTC())
 }

@@ -8,16 +8,26 @@ JOIN _keys k ON k.kind = i.kind AND k.value = i.value
 JOIN profiles p ON p.id = i.profile_id;
 
 -- name: rebuild-consent-state
--- The latest entry per (profile, purpose, channel) for the profiles selected
--- by the %s subquery. Precedence matches consent.Later: effective instant,
--- then denial before grant, then append order.
+-- The current state of the profiles selected by the subquery (%[1]s): per
+-- (profile, purpose, channel), the entries consent.Evaluate could still let
+-- decide once every entry is effective. Within a key that is every entry
+-- recorded no earlier than the key's latest denial (denial_at: supersession)
+-- and not outranked (consent.Later, as consent.Precedence: %[2]s) by an entry of
+-- the key recorded at the same instant or later; usually one row per key.
 INSERT INTO consent_state
-SELECT profile_id, purpose, channel, status, effective_at, expires_at, notice_version, seq
-FROM consent_ledger
-WHERE profile_id IN (%s)
-QUALIFY row_number() OVER (
-    PARTITION BY profile_id, purpose, channel
-    ORDER BY effective_at DESC, (status <> 'granted') DESC, seq DESC) = 1;
+SELECT profile_id, purpose, channel, status, effective_at, expires_at, notice_version, seq, recorded_at, denial_at
+FROM (
+    SELECT *, max(prec) OVER (PARTITION BY profile_id, purpose, channel ORDER BY recorded_at DESC
+                              RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS best_since
+    FROM (
+        SELECT *, %[2]s AS prec,
+               max(CASE WHEN status <> 'granted' THEN recorded_at END) OVER (PARTITION BY profile_id, purpose, channel) AS denial_at
+        FROM consent_ledger
+        WHERE profile_id IN (%[1]s)
+    )
+    WHERE denial_at IS NULL OR recorded_at >= denial_at
+)
+WHERE prec = best_since;
 
 -- name: insert-events
 -- Staged events attached through their primary identifier; a message id

@@ -188,6 +188,10 @@ func (s *Store) query(name string) string {
 // now is the store clock's instant truncated to DuckDB's microseconds.
 func (s *Store) now() time.Time { return s.clock.Now().UTC().Truncate(time.Microsecond) }
 
+// consentStateMigration reshapes consent_state; the rows it empties are
+// rebuilt from the ledger in the same transaction.
+const consentStateMigration = "0006_consent_supersession"
+
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)`); err != nil {
 		return err
@@ -227,6 +231,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		err = s.write(ctx, func(w *writer) error {
 			if _, err := w.exec(string(body)); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
+			}
+			if version == consentStateMigration {
+				if err := s.rebuildConsentState(w, `SELECT DISTINCT profile_id FROM consent_ledger`); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
 			}
 			_, err := w.exec(`INSERT INTO schema_migrations VALUES (?, ?)`, version, s.now())
 			return err

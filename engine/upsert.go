@@ -4,6 +4,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"strings"
+
+	"github.com/tactcdp/tact/engine/consent"
 )
 
 // upsertProfiles resolves the identities of staged rows and writes the
@@ -255,11 +257,11 @@ func traitsOf(w *writer) ([]Trait, error) {
 }
 
 // rebuildConsentState recomputes the current-state rows of the profiles the
-// subquery selects from their ledger, with consent.Later's precedence.
+// subquery selects from their ledger (see the rebuild-consent-state block).
 func (s *Store) rebuildConsentState(w *writer, profiles string) error {
 	if _, err := w.exec(fmt.Sprintf(`DELETE FROM consent_state WHERE profile_id IN (%s)`, profiles)); err != nil {
 		return err
 	}
-	_, err := w.exec(fmt.Sprintf(s.query("rebuild-consent-state"), profiles))
+	_, err := w.exec(fmt.Sprintf(s.query("rebuild-consent-state"), profiles, consent.Precedence))
 	return err
 }

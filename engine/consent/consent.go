@@ -19,11 +19,13 @@ const (
 // Wildcard matches every purpose or every channel.
 const Wildcard = "*"
 
-// Channels are the channels consent can be recorded for.
-var channels = []string{"email", "sms", "push", "webhook"}
-
 // Channels returns the known channel names.
-func Channels() []string { return slices.Clone(channels) }
+func Channels() []string { return []string{"email", "sms", "push", "line", "webhook"} }
+
+// Transactional is the built-in purpose no wildcard entry covers: a
+// withdraw-all ("*" purpose) stops everything but the messages a person
+// needs to complete what they asked for.
+const Transactional = "transactional"
 
 // BuiltinPurposes are always known, whatever the configuration says.
 func BuiltinPurposes() []string {
@@ -151,7 +153,7 @@ func (p Policy) Purposes() []Purpose {
 }
 
 // KnownChannel reports whether ch is a channel name.
-func KnownChannel(ch string) bool { return slices.Contains(channels, ch) }
+func KnownChannel(ch string) bool { return slices.Contains(Channels(), ch) }
 
 // acceptedVersions says which notice versions still count for purpose:
 // all (any=true), or those listed plus, if nullOK, entries without a version.
@@ -185,7 +187,21 @@ func (p Policy) versionCounts(purpose, version string) bool {
 
 // Evaluate decides consent for one person from their ledger entries (in any
 // order) for purpose on channel at instant at. It is the only function that
-// makes this decision in Go.
+// makes this decision in Go; GrantSQL is the same rule in SQL.
+//
+// An entry matches when its purpose is purpose or "*" (a wildcard purpose
+// never covers transactional) and its channel is channel or "*", and it is
+// effective at at. An entry with purpose "*" and channel "*" is therefore a
+// withdraw-all when it withdraws or denies: every non-transactional purpose
+// on every channel, including channels the person has no address for.
+//
+// Supersession: a matching withdrawal or denial supersedes every matching
+// entry recorded before it (RecordedAt strictly earlier), whatever that
+// entry's effective time, so a grant imported in June with effect from
+// December does not come back to life after a withdrawal recorded in July.
+// Among the entries left, the latest by Later decides: it must be a grant,
+// unexpired at at, under a notice version that still counts. No matching
+// entry, an unknown purpose or channel: not granted (default deny).
 func Evaluate(p Policy, entries []Entry, purpose, channel string, at time.Time) Decision {
 	if purpose == Wildcard || !p.Known(purpose) {
 		return Decision{Reason: ReasonUnknownPurpose}
@@ -193,16 +209,20 @@ func Evaluate(p Policy, entries []Entry, purpose, channel string, at time.Time) 
 	if !KnownChannel(channel) {
 		return Decision{Reason: ReasonUnknownChannel}
 	}
+	matches := func(e *Entry) bool {
+		return (e.Purpose == purpose || (e.Purpose == Wildcard && purpose != Transactional)) &&
+			(e.Channel == channel || e.Channel == Wildcard) && !e.EffectiveAt.After(at)
+	}
+	var cut time.Time // the latest recording of a matching denial
+	for i := range entries {
+		if e := &entries[i]; matches(e) && e.Status.denies() && e.RecordedAt.After(cut) {
+			cut = e.RecordedAt
+		}
+	}
 	var best *Entry
 	for i := range entries {
 		e := &entries[i]
-		if e.Purpose != purpose && e.Purpose != Wildcard {
-			continue
-		}
-		if e.Channel != channel && e.Channel != Wildcard {
-			continue
-		}
-		if e.EffectiveAt.After(at) {
+		if !matches(e) || e.RecordedAt.Before(cut) {
 			continue
 		}
 		if best == nil || Later(*e, *best) {
@@ -212,20 +232,24 @@ func Evaluate(p Policy, entries []Entry, purpose, channel string, at time.Time) 
 	if best == nil {
 		return Decision{Reason: ReasonNoEntry}
 	}
-	d := Decision{Entry: best}
-	switch {
-	case best.Status == Withdrawn:
-		d.Reason = ReasonWithdrawn
-	case best.Status != Granted:
-		d.Reason = ReasonDenied
-	case !best.ExpiresAt.IsZero() && !at.Before(best.ExpiresAt):
-		d.Reason = ReasonExpired
-	case !p.versionCounts(purpose, best.NoticeVersion):
-		d.Reason = ReasonReconsentRequired
-	default:
-		d.Granted, d.Reason = true, ReasonGranted
-	}
+	d := Decision{Entry: best, Reason: p.reason(*best, purpose, at)}
+	d.Granted = d.Reason == ReasonGranted
 	return d
+}
+
+// reason says what the deciding entry means at instant at.
+func (p Policy) reason(e Entry, purpose string, at time.Time) Reason {
+	switch {
+	case e.Status == Withdrawn:
+		return ReasonWithdrawn
+	case e.Status != Granted:
+		return ReasonDenied
+	case !e.ExpiresAt.IsZero() && !at.Before(e.ExpiresAt):
+		return ReasonExpired
+	case !p.versionCounts(purpose, e.NoticeVersion):
+		return ReasonReconsentRequired
+	}
+	return ReasonGranted
 }
 
 // Later reports whether a takes precedence over b: it is effective later, or

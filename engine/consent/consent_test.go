@@ -32,6 +32,7 @@ func TestEvaluate(t *testing.T) {
 	withSeq := func(x consent.Entry, seq int64) consent.Entry { x.Seq = seq; return x }
 	withExp := func(x consent.Entry, exp string) consent.Entry { x.ExpiresAt = ts(exp); return x }
 	withVer := func(x consent.Entry, v string) consent.Entry { x.NoticeVersion = v; return x }
+	rec := func(x consent.Entry, r string) consent.Entry { x.RecordedAt = ts(r); return x }
 
 	cases := []struct {
 		name             string
@@ -71,6 +72,28 @@ func TestEvaluate(t *testing.T) {
 		{"version superseded by reconsent", []consent.Entry{withVer(e("personalisation", "email", consent.Granted, "2026-01-01T00:00:00Z"), "v1")}, "personalisation", "email", consent.ReasonReconsentRequired},
 		{"no version when reconsent needed", []consent.Entry{e("personalisation", "email", consent.Granted, "2026-01-01T00:00:00Z")}, "personalisation", "email", consent.ReasonReconsentRequired},
 		{"current version counts", []consent.Entry{withVer(e("personalisation", "email", consent.Granted, "2026-01-01T00:00:00Z"), "v2")}, "personalisation", "email", consent.ReasonGranted},
+		{"a later-recorded withdrawal beats an earlier-recorded future-dated grant", []consent.Entry{
+			rec(e("marketing", "email", consent.Granted, "2026-10-01T00:00:00Z"), "2026-06-01T00:00:00Z"),
+			rec(e("marketing", "email", consent.Withdrawn, "2026-07-01T00:00:00Z"), "2026-07-01T00:00:00Z")}, "marketing", "email", consent.ReasonWithdrawn},
+		{"a wildcard withdrawal supersedes an earlier-recorded specific grant", []consent.Entry{
+			rec(e("marketing", "email", consent.Granted, "2026-10-01T00:00:00Z"), "2026-06-01T00:00:00Z"),
+			rec(e("*", "*", consent.Withdrawn, "2026-07-01T00:00:00Z"), "2026-07-01T00:00:00Z")}, "marketing", "email", consent.ReasonWithdrawn},
+		{"a withdrawal not yet effective supersedes nothing", []consent.Entry{
+			rec(e("marketing", "email", consent.Granted, "2026-01-01T00:00:00Z"), "2026-01-01T00:00:00Z"),
+			rec(e("marketing", "email", consent.Withdrawn, "2026-12-01T00:00:00Z"), "2026-07-01T00:00:00Z")}, "marketing", "email", consent.ReasonGranted},
+		{"a grant recorded after the withdrawal counts again", []consent.Entry{
+			rec(e("marketing", "email", consent.Withdrawn, "2026-07-01T00:00:00Z"), "2026-07-01T00:00:00Z"),
+			rec(e("marketing", "email", consent.Granted, "2026-08-01T00:00:00Z"), "2026-08-01T00:00:00Z")}, "marketing", "email", consent.ReasonGranted},
+		{"entries recorded together are ordered by effect", []consent.Entry{
+			rec(e("marketing", "email", consent.Granted, "2026-10-01T00:00:00Z"), "2026-06-01T00:00:00Z"),
+			rec(e("marketing", "email", consent.Withdrawn, "2026-07-01T00:00:00Z"), "2026-06-01T00:00:00Z")}, "marketing", "email", consent.ReasonGranted},
+		{"withdraw-all covers a channel without any grant", []consent.Entry{
+			e("marketing", "email", consent.Granted, "2026-01-01T00:00:00Z"),
+			e("*", "*", consent.Withdrawn, "2026-02-01T00:00:00Z")}, "personalisation", "line", consent.ReasonWithdrawn},
+		{"withdraw-all leaves transactional alone", []consent.Entry{
+			e("transactional", "email", consent.Granted, "2026-01-01T00:00:00Z"),
+			e("*", "*", consent.Withdrawn, "2026-02-01T00:00:00Z")}, "transactional", "email", consent.ReasonGranted},
+		{"a wildcard grant does not cover transactional", []consent.Entry{e("*", "*", consent.Granted, "2026-01-01T00:00:00Z")}, "transactional", "email", consent.ReasonNoEntry},
 		{"unknown purpose fails closed", []consent.Entry{e("*", "*", consent.Granted, "2026-01-01T00:00:00Z")}, "lottery", "email", consent.ReasonUnknownPurpose},
 		{"wildcard purpose query fails closed", []consent.Entry{e("*", "*", consent.Granted, "2026-01-01T00:00:00Z")}, "*", "email", consent.ReasonUnknownPurpose},
 		{"unknown channel fails closed", []consent.Entry{e("*", "*", consent.Granted, "2026-01-01T00:00:00Z")}, "marketing", "fax", consent.ReasonUnknownChannel},
