@@ -233,7 +233,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			if version == consentStateMigration {
-				if err := s.rebuildConsentState(w, `SELECT DISTINCT profile_id FROM consent_ledger`); err != nil {
+				if err := s.rebuildConsentState(w, allConsentProfiles); err != nil {
 					return fmt.Errorf("%s: %w", name, err)
 				}
 			}

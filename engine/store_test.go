@@ -81,7 +81,7 @@ func TestReopenKeepsDataAndAppliesMigrationsOnce(t *testing.T) {
 func TestProfileTablesCoverTheSchema(t *testing.T) {
 	t.Parallel()
 	s, _, _ := openStore(t)
-	rows, err := s.DB().Query(`SELECT DISTINCT table_name FROM information_schema.columns WHERE column_name = 'profile_id' AND table_schema = 'main' ORDER BY 1`)
+	rows, err := s.DB().Query(`SELECT DISTINCT c.table_name FROM information_schema.columns c JOIN information_schema.tables t USING (table_catalog, table_schema, table_name) WHERE c.column_name = 'profile_id' AND c.table_schema = 'main' AND t.table_type = 'BASE TABLE' ORDER BY 1`)
 	require.NoError(t, err)
 	defer rows.Close()
 	listed := map[string]bool{"consent_state": true, "merges": true}

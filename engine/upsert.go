@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"database/sql/driver"
 	"fmt"
 	"strings"
@@ -255,6 +256,18 @@ func traitsOf(w *writer) ([]Trait, error) {
 	}
 	return out, rows.Err()
 }
+
+// RebuildConsentState recomputes the whole current-state table from the
+// ledger, for tools that write the ledger with SQL of their own (benchmark
+// generators).
+func (s *Store) RebuildConsentState(ctx context.Context) error {
+	return s.write(ctx, func(w *writer) error {
+		return s.rebuildConsentState(w, allConsentProfiles)
+	})
+}
+
+// allConsentProfiles selects every profile with a ledger entry.
+const allConsentProfiles = `SELECT DISTINCT profile_id FROM consent_ledger`
 
 // rebuildConsentState recomputes the current-state rows of the profiles the
 // subquery selects from their ledger (see the rebuild-consent-state block).

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/bucket"
 )
 
 // Subject is one person an expression is evaluated for, with the journey
@@ -39,26 +39,6 @@ type Evaluator interface {
 	// result. A runtime error (e.g. a comparison with a missing trait) is
 	// false, as DESIGN §5's two-valued semantics say.
 	Match(ctx context.Context, src string, subjects []Subject, at time.Time) ([]bool, error)
-}
-
-// Bucket is the stable holdout/split bucket of a profile: a hash of its id
-// modulo n (DESIGN §5 bucket(n)).
-func Bucket(profileID int64, n int) int {
-	if n <= 0 {
-		return 0
-	}
-	h := fnv.New64a()
-	h.Write([]byte(strconv.FormatInt(profileID, 10)))
-	return int(h.Sum64() % uint64(n))
-}
-
-// saltedBucket is Bucket with a salt, for sticky splits per journey step.
-func saltedBucket(profileID int64, salt string, n int) int {
-	h := fnv.New64a()
-	h.Write([]byte(salt))
-	h.Write([]byte{0})
-	h.Write([]byte(strconv.FormatInt(profileID, 10)))
-	return int(h.Sum64() % uint64(n))
 }
 
 // exprEvaluator runs expressions on expr's VM over profile snapshots.
@@ -232,7 +212,7 @@ func (e *exprEvaluator) run(ctx context.Context, p *vm.Program, snap map[string]
 		}
 		return int(at.Sub(tt) / (24 * time.Hour))
 	}
-	env["bucket"] = func(n int) int { return Bucket(s.ProfileID, n) }
+	env["bucket"] = func(n int) int { return bucket.Of(s.ProfileID, n) }
 	env["consented"] = func(purpose, channel string) bool {
 		d, err := e.store.EvaluateConsent(ctx, s.ProfileID, purpose, channel, at)
 		return err == nil && d.Granted

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/engine/bucket"
 )
 
 func TestFrequencyCapInLocalDay(t *testing.T) {
@@ -126,7 +127,7 @@ func TestHoldout(t *testing.T) {
 	e.advance(25 * time.Hour)
 	held := 0
 	for _, id := range ids {
-		if Bucket(id, 100) < 20 {
+		if bucket.Of(id, 100) < 20 {
 			held++
 		}
 	}

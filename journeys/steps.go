@@ -11,6 +11,7 @@ import (
 
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/bucket"
 )
 
 // Instance statuses.
@@ -407,7 +408,7 @@ func (r *Runner) processStep(ctx context.Context, spec *Spec, version int, st *S
 		}
 		moves := make([]move, len(due))
 		for i, d := range due {
-			b := saltedBucket(d.ProfileID, spec.Name+"/"+st.ID, 100)
+			b := bucket.Salted(d.ProfileID, spec.Name+"/"+st.ID, 100)
 			acc, t := 0, st.Split[len(st.Split)-1].Goto
 			for _, arm := range st.Split {
 				acc += arm.Percent
@@ -646,7 +647,7 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			if reason = consentReason(d); reason == "" {
 				reason = ReasonNoConsent // the set-based decision stands
 			}
-		case marketing && pol.HoldoutPercent > 0 && Bucket(s.PID, 100) < pol.HoldoutPercent:
+		case marketing && pol.HoldoutPercent > 0 && bucket.Of(s.PID, 100) < pol.HoldoutPercent:
 			reason = ReasonHoldout
 		}
 		var zones []*time.Location

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/bucket"
 )
 
 func TestBranchSplitUpdateExit(t *testing.T) {
@@ -56,7 +57,7 @@ steps:
 	require.EqualValues(t, 50, st.Exited)
 	// Splits are sticky: the same person lands in the same arm again.
 	for _, id := range ids[:100] {
-		b := saltedBucket(id, "graph/ab", 100)
+		b := bucket.Salted(id, "graph/ab", 100)
 		inA := false
 		for _, x := range e.chans["email"].to("a") {
 			inA = inA || x == id

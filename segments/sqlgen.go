@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr/ast"
 
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/bucket"
 )
 
 // ---------------------------------------------------------------------
@@ -949,7 +950,7 @@ func (c *sqlc) call(x *ast.CallNode) sx {
 		if !ok || n.Value <= 0 {
 			c.fail("bucket with a non-literal argument is evaluated on the VM")
 		}
-		return sx{frag: cat("CAST((((CAST(p.id AS HUGEINT) * CAST('11400714819323198485' AS HUGEINT)) % CAST('18446744073709551616' AS HUGEINT)) // 4294967296) % ", param("HUGEINT", int64(n.Value)), " AS BIGINT)"), t: tInt}
+		return sx{frag: frag{sql: bucket.SQL("p.id"), args: []sqlArg{{kind: argVal, v: int64(n.Value)}}}, t: tInt}
 	}
 	c.fail("function %s is evaluated on the VM", id.Value)
 	return sx{}

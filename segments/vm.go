@@ -17,6 +17,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/expr-lang/expr/vm/runtime"
 
+	"github.com/tactcdp/tact/engine/bucket"
 	"github.com/tactcdp/tact/engine/consent"
 )
 
@@ -83,7 +84,7 @@ func (s *Segment) NewEvaluator(env Env) *Evaluator {
 		if n <= 0 {
 			panic("bucket: n must be positive")
 		}
-		return bucketOf(e.cur.ID, n)
+		return bucket.Of(e.cur.ID, n)
 	}
 	return e
 }
@@ -146,13 +147,6 @@ func normValue(v any) any {
 func daysBetween(t, now time.Time) int {
 	us := now.UnixMicro() - t.UnixMicro()
 	return int(us / 86_400_000_000)
-}
-
-// bucketOf is the stable hash bucket of a profile id (Fibonacci hashing,
-// the high 32 bits of id·2^64/φ mod 2^64), mirrored in SQL.
-func bucketOf(id int64, n int) int {
-	x := uint64(id) * 11400714819323198485
-	return int((x >> 32) % uint64(n))
 }
 
 // ---------------------------------------------------------------------

@@ -58,8 +58,6 @@ FROM (SELECT j, 1 + CAST(hash(j, 10) % CAST(? AS BIGINT) AS BIGINT) AS pid,
 SELECT row_number() OVER (ORDER BY id), id, 'marketing', 'email', CASE WHEN h < 75 THEN 'granted' ELSE 'withdrawn' END,
   CAST(? AS TIMESTAMP) - INTERVAL 100 DAY, CAST(? AS TIMESTAMP), NULL, NULL, 'bench', 'bench', 'k' || id
 FROM (SELECT id, hash(id, 20) % 100 AS h FROM profiles) WHERE h < 85`, []any{now, now}},
-		{`INSERT INTO consent_state SELECT profile_id, purpose, channel, status, effective_at, expires_at, notice_version, seq FROM consent_ledger`, nil},
-		{`CHECKPOINT`, nil},
 	}
 	// range() takes no bind parameters: its bounds (integers) are formatted.
 	stmts[2].q = strings.Replace(stmts[2].q, "{N}", strconv.Itoa(n), 1)
@@ -71,7 +69,11 @@ FROM (SELECT id, hash(id, 20) % 100 AS h FROM profiles) WHERE h < 85`, []any{now
 		}
 		fmt.Fprintf(o.Log, "  step %d: %s\n", i, time.Since(start).Round(time.Millisecond))
 	}
-	return nil
+	if err := st.RebuildConsentState(ctx); err != nil {
+		return fmt.Errorf("consent state: %w", err)
+	}
+	_, err := st.DB().ExecContext(ctx, `CHECKPOINT`)
+	return err
 }
 
 func appendIDs(conn *sql.Conn, ids []int64) error {
