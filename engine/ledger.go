@@ -171,13 +171,9 @@ func (s *Store) ConsentStates(ctx context.Context, id int64, at time.Time) ([]Co
 // over the current-state table, or over the whole ledger when some entry
 // takes effect after at (the state table assumes every entry is effective).
 func (s *Store) ConsentGrantSQL(ctx context.Context, purpose, channel string, at time.Time) (string, []any, error) {
-	var horizon sql.NullTime
-	if err := s.db.QueryRowContext(ctx, `SELECT max(effective_at) FROM consent_state`).Scan(&horizon); err != nil {
+	relation, err := s.consentRelation(ctx, at)
+	if err != nil {
 		return "", nil, err
-	}
-	relation := "consent_state"
-	if horizon.Valid && at.Before(horizon.Time) {
-		relation = "consent_entries"
 	}
 	return consent.GrantSQL(s.policy, relation, purpose, channel, at.UTC())
 }

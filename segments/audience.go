@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
+	"github.com/tactcdp/tact/engine/eligibility"
 )
 
 // Removal reasons, in the order they are applied: a person removed for an
@@ -24,7 +24,7 @@ import (
 const (
 	RemovedRestricted  = "restricted"  // processing restricted: excluded from everything
 	RemovedObjected    = "objected"    // objected to marketing (any purpose but transactional)
-	RemovedNoConsent   = "no_consent"  // consent.Evaluate is not granted
+	RemovedNoConsent   = "no_consent"  // consent.Evaluate is not granted (withdrawn and expired included)
 	RemovedUnreachable = "unreachable" // no address on the channel
 	RemovedSuppressed  = "suppressed"  // every address on the channel is suppressed
 )
@@ -35,16 +35,11 @@ func RemovalOrder() []string {
 }
 
 // Audience is a segment restricted to the people who may be contacted for
-// a purpose on a channel (DESIGN §4):
-//
-//	segment ∧ consent granted ∧ reachable ∧ not suppressed ∧ not restricted
-//	∧ (purpose = transactional ∨ not objected)
-//
-// Reachability: email needs profiles.email, sms profiles.phone, push at
-// least one device_token identity; webhook needs no address and is always
-// reachable (and never suppressed). Suppression is checked on the
-// address's keyed hash: for email and sms the profile's address, for push
-// a person is suppressed when every device token is.
+// a purpose on a channel: the segment's members whom the eligibility
+// decision's person-level terms allow (package engine/eligibility:
+// restricted, objected, consent, reachable, suppressed, in that order; the
+// send policy applies later, at the send). The bulk path runs its SQL form
+// (engine.EligibilitySQL), Check its per-person form.
 //
 // With an empty Purpose the audience is the segment minus restricted
 // profiles (excluded from all processing) and objected ones (an objection
@@ -92,7 +87,7 @@ type Removed struct {
 }
 
 func (r *Removed) add(reason string) {
-	switch reason {
+	switch removal(reason) {
 	case RemovedRestricted:
 		r.Restricted++
 	case RemovedObjected:
@@ -111,70 +106,37 @@ func (r *Removed) Total() int64 {
 	return r.Restricted + r.Objected + r.NoConsent + r.Unreachable + r.Suppressed
 }
 
+// request is the eligibility request the audience asks at instant now.
+func (a *Audience) request(now time.Time) eligibility.Request {
+	return eligibility.Request{Purpose: a.Purpose, Channel: a.Channel, At: now}
+}
+
 // classify returns a query yielding (id, removed, user_id, email, phone,
 // timezone) for every profile of the segment's SQL candidates, removed
-// being NULL for audience members.
+// being NULL for audience members. With a purpose, removed is the
+// eligibility decision's person-level reason (engine.EligibilitySQL);
+// without one, only restriction and objection (profiling) apply.
 func (a *Audience) classify(ctx context.Context, st *engine.Store, now time.Time) (string, []any, error) {
 	segJoins, args, where, wargs, err := a.Segment.plan.parts(ctx, st, now)
 	if err != nil {
 		return "", nil, err
 	}
-	var joins strings.Builder
-	var jargs []any
-	cases := []string{"WHEN p.restricted THEN 'restricted'"}
-	if a.Purpose != "transactional" {
-		// An objection covers marketing and profiling; a list of segment
-		// members for no stated purpose is profiling.
-		cases = append(cases, "WHEN p.objected THEN 'objected'")
-	}
-	if a.Purpose != "" {
-		// engine.ConsentGrantSQL validates and picks the relation (the
-		// current-state table, or the ledger when entries lie after now);
-		// the same rule (consent.GrantSQL) then runs over that relation
-		// restricted to the segment's members, so only they are grouped.
-		gq, gargs, err := st.ConsentGrantSQL(ctx, a.Purpose, a.Channel, now)
-		if err != nil {
-			return "", nil, err
-		}
-		rel := "consent_state"
-		if strings.Contains(gq, "consent_ledger") {
-			rel = "consent_ledger"
-		}
-		if q2, a2, err := consent.GrantSQL(st.Policy(), "(SELECT * FROM "+rel+" WHERE profile_id IN (SELECT id FROM seg)) AS "+rel, a.Purpose, a.Channel, now.UTC()); err == nil {
-			gq, gargs = q2, a2
-		}
-		fmt.Fprintf(&joins, " LEFT JOIN (%s) g ON g.profile_id = p.id", gq)
-		jargs = append(jargs, gargs...)
-		cases = append(cases, "WHEN NOT COALESCE(g.granted, FALSE) THEN 'no_consent'")
-		switch a.Channel {
-		case "email", "sms":
-			col, kind := "email", engine.KindEmail
-			if a.Channel == "sms" {
-				col, kind = "phone", engine.KindPhone
-			}
-			joins.WriteString(` LEFT JOIN (SELECT DISTINCT i.profile_id, i.value FROM identities i
-  JOIN suppressions x ON x.addr_hash = i.value_hash WHERE i.kind = ? AND i.profile_id IN (SELECT id FROM seg)) r ON r.profile_id = p.id AND r.value = p.` + col)
-			jargs = append(jargs, kind)
-			cases = append(cases, "WHEN p."+col+" IS NULL THEN 'unreachable'", "WHEN r.profile_id IS NOT NULL THEN 'suppressed'")
-		case "push":
-			joins.WriteString(` LEFT JOIN (SELECT i.profile_id, count(*) AS n, count(*) FILTER (WHERE x.addr_hash IS NULL) AS ok
-  FROM identities i LEFT JOIN (SELECT DISTINCT addr_hash FROM suppressions) x ON x.addr_hash = i.value_hash
-  WHERE i.kind = ? AND i.profile_id IN (SELECT id FROM seg) GROUP BY i.profile_id) r ON r.profile_id = p.id`)
-			jargs = append(jargs, engine.KindDeviceToken)
-			cases = append(cases, "WHEN r.n IS NULL THEN 'unreachable'", "WHEN r.ok = 0 THEN 'suppressed'")
-		case "webhook":
-			// Reachable by definition: the webhook carries no address.
-		}
-	}
 	// The segment is computed once (materialised) and the audience rules
-	// join it.
-	// It carries the columns the rules and the member list read, so the
-	// profiles table is scanned once, not joined back.
+	// join it. It carries the columns the rules and the member list read,
+	// so the profiles table is scanned once, not joined back.
 	q := "WITH seg AS MATERIALIZED (SELECT p.id, p.restricted, p.objected, p.user_id, p.email, p.phone, p.timezone FROM profiles p" +
-		segJoins + " WHERE " + where + ")\n" +
-		"SELECT p.id, CASE " + strings.Join(cases, " ") + " END AS removed, p.user_id, p.email, p.phone, p.timezone\n" +
-		"FROM seg p" + joins.String()
-	return q, append(append(args, wargs...), jargs...), nil
+		segJoins + " WHERE " + where + ")\n"
+	args = append(args, wargs...)
+	if a.Purpose == "" {
+		q += "SELECT p.id, CASE WHEN p.restricted THEN 'restricted' WHEN p.objected THEN 'objected' END AS removed, p.user_id, p.email, p.phone, p.timezone FROM seg p"
+		return q, args, nil
+	}
+	eq, eargs, err := st.EligibilitySQL(ctx, a.request(now), "seg")
+	if err != nil {
+		return "", nil, err
+	}
+	q += "SELECT p.id, e.reason AS removed, p.user_id, p.email, p.phone, p.timezone FROM seg p JOIN (" + eq + ") e ON e.profile_id = p.id"
+	return q, append(args, eargs...), nil
 }
 
 // vmFilter runs the VM over the SQL candidates of a non-SQL segment and
@@ -385,7 +347,7 @@ type Decision struct {
 }
 
 // Check applies the audience rule to one person, in Go, through the
-// per-person engine API: the same rule as the bulk query.
+// per-person form of the same decision (engine.EligiblePerson).
 func (a *Audience) Check(ctx context.Context, st *engine.Store, id int64) (Decision, error) {
 	in, err := a.Segment.Match(ctx, st, id)
 	if err != nil {
@@ -395,79 +357,43 @@ func (a *Audience) Check(ctx context.Context, st *engine.Store, id int64) (Decis
 		return Decision{}, nil
 	}
 	d := Decision{InSegment: true}
-	p, err := st.Profile(ctx, id)
+	now := evalNow(st)
+	if a.Purpose == "" {
+		p, err := st.Profile(ctx, id)
+		if err != nil {
+			return Decision{}, err
+		}
+		switch {
+		case p.Restricted:
+			d.Removed = RemovedRestricted
+		case p.Objected:
+			d.Removed = RemovedObjected
+		}
+		d.Member = d.Removed == ""
+		return d, nil
+	}
+	reason, _, err := st.EligiblePerson(ctx, a.request(now), id, "")
 	if err != nil {
 		return Decision{}, err
 	}
-	switch {
-	case p.Restricted:
-		d.Removed = RemovedRestricted
-		return d, nil
-	case p.Objected && a.Purpose != "transactional":
-		d.Removed = RemovedObjected
-		return d, nil
-	case a.Purpose == "":
-		d.Member = true
-		return d, nil
+	if reason != eligibility.Restricted && reason != eligibility.Objected && a.Purpose != consent.Transactional {
+		cd, err := st.EvaluateConsent(ctx, id, a.Purpose, a.Channel, now)
+		if err != nil {
+			return Decision{}, err
+		}
+		d.Consent = &cd
 	}
-	cd, err := st.EvaluateConsent(ctx, id, a.Purpose, a.Channel, evalNow(st))
-	if err != nil {
-		return Decision{}, err
-	}
-	d.Consent = &cd
-	if !cd.Granted {
-		d.Removed = RemovedNoConsent
-		return d, nil
-	}
-	reason, err := reachability(ctx, st, p, a.Channel)
-	if err != nil {
-		return Decision{}, err
-	}
-	d.Removed = reason
+	d.Removed = removal(reason)
 	d.Member = reason == ""
 	return d, nil
 }
 
-func reachability(ctx context.Context, st *engine.Store, p engine.Profile, channel string) (string, error) {
-	var addrs []string
-	var kind string
-	switch channel {
-	case "webhook":
-		return "", nil
-	case "email":
-		kind = engine.KindEmail
-		if p.Email != "" {
-			addrs = []string{p.Email}
-		}
-	case "sms":
-		kind = engine.KindPhone
-		if p.Phone != "" {
-			addrs = []string{p.Phone}
-		}
-	case "push":
-		kind = engine.KindDeviceToken
-		ids, err := st.Identities(ctx, p.ID)
-		if err != nil {
-			return "", err
-		}
-		for _, i := range ids {
-			if i.Kind == engine.KindDeviceToken {
-				addrs = append(addrs, i.Value)
-			}
-		}
+// removal is the removal bucket of an eligibility reason: withdrawn and
+// expired count as no_consent.
+func removal(reason string) string {
+	switch reason {
+	case eligibility.Withdrawn, eligibility.Expired:
+		return RemovedNoConsent
 	}
-	if len(addrs) == 0 {
-		return RemovedUnreachable, nil
-	}
-	for _, addr := range addrs {
-		h := st.HashIdentifier(kind, addr)
-		var n int
-		if err := st.DB().QueryRowContext(ctx, `SELECT count(*) FROM suppressions WHERE addr_hash = ?`, h).Scan(&n); err != nil {
-			return "", err
-		}
-		if n == 0 {
-			return "", nil
-		}
-	}
-	return RemovedSuppressed, nil
+	return reason
 }
