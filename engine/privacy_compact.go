@@ -15,13 +15,11 @@ import (
 // DuckDB does not scrub freed blocks: after a delete and a checkpoint the
 // old values stay in the file until the blocks are reused. Compact
 // checkpoints, copies every table into a fresh file (ATTACH + COPY FROM
-// DATABASE), closes the store's connection pool, moves the fresh file over
-// the old one (removing any WAL), and opens a new pool on it.
-//
-// It is a no-op for an in-memory store. It must not run concurrently with
-// other use of the store: it replaces the pool, so a *sql.DB obtained from
-// DB() before Compact is closed afterwards; call DB() again. Erase calls
-// Compact unless told not to. Only the database file and its WAL are
+// DATABASE), waits for the connections in use to be returned, closes the
+// database, moves the fresh file over the old one (removing any WAL), and
+// opens it again under the same pool: the *sql.DB from DB() stays valid,
+// and queries issued meanwhile wait for the new file. Erase calls Compact
+// unless told not to. Only the database file and its WAL are
 // rewritten; blocks the file system freed when the old file was replaced
 // are outside DuckDB's reach (use encrypted storage for those).
 func (s *Store) Compact(ctx context.Context) error {
@@ -46,23 +44,18 @@ func (s *Store) Compact(ctx context.Context) error {
 		_ = os.Remove(tmp + ".wal")
 		return fmt.Errorf("compact: %w", err)
 	}
-	if err := s.db.Close(); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("compact: close: %w", err)
-	}
-	renameErr := os.Rename(tmp, s.path)
-	if renameErr == nil {
-		if err := os.Remove(s.path + ".wal"); err != nil && !errors.Is(err, os.ErrNotExist) {
-			renameErr = err
+	err := s.conn.replace(ctx, s.db, s.path, func() error {
+		if err := os.Rename(tmp, s.path); err != nil {
+			return err
 		}
-	}
-	db, err := openDuckDB(ctx, s.path)
+		if err := os.Remove(s.path + ".wal"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("compact: reopen %s: %w", s.path, errors.Join(renameErr, err))
-	}
-	s.db = db
-	if renameErr != nil {
-		return fmt.Errorf("compact: replace %s: %w", s.path, renameErr)
+		_ = os.Remove(tmp)
+		return fmt.Errorf("compact %s: %w", s.path, err)
 	}
 	s.log.Info("database compacted")
 	return nil

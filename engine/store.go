@@ -60,7 +60,8 @@ type Options struct {
 // identities, events, the consent ledger, suppressions and everything built
 // on them. It is safe for concurrent use; writes are serialised.
 type Store struct {
-	db      *sql.DB
+	db      *sql.DB // for the store's lifetime; Compact swaps the database under it
+	conn    *swapConnector
 	path    string
 	cfg     Config
 	policy  consent.Policy
@@ -108,7 +109,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == MemoryPath {
 		dsn = ""
 	}
-	connector, err := duckdb.NewConnector(dsn, nil)
+	connector, err := newSwapConnector(dsn)
 	if err != nil {
 		return nil, openError(path, err)
 	}
@@ -122,7 +123,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, path: path, cfg: opts.Config, policy: policy, clock: opts.Clock, log: opts.Logger, queries: queries}
+	s := &Store{db: db, conn: connector, path: path, cfg: opts.Config, policy: policy, clock: opts.Clock, log: opts.Logger, queries: queries}
 	if s.clock == nil {
 		s.clock = clock.Real{}
 	}

@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/marcboeker/go-duckdb"
+)
+
+// swapConnector is the store's driver.Connector: it hands out connections
+// to the current DuckDB database and lets Compact replace that database
+// under a *sql.DB that lives as long as the store. Every component keeps
+// the one pool it was given; none is ever left holding a closed handle.
+type swapConnector struct {
+	mu  sync.RWMutex
+	cur *duckdb.Connector
+}
+
+// drainTimeout bounds how long a swap waits for connections in use.
+const drainTimeout = 30 * time.Second
+
+func newSwapConnector(dsn string) (*swapConnector, error) {
+	c, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &swapConnector{cur: c}, nil
+}
+
+// Connect implements driver.Connector.
+func (c *swapConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.cur.Connect(ctx)
+}
+
+// Driver implements driver.Connector.
+func (c *swapConnector) Driver() driver.Driver {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.cur.Driver()
+}
+
+// Close closes the current database; sql.DB.Close calls it.
+func (c *swapConnector) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur.Close()
+}
+
+// replace drains db's connections to the current database, closes it, runs
+// between (which may move files: nothing has the database open), and opens
+// dsn as the new current database. db keeps working throughout for callers
+// that wait: Connect blocks while the swap holds the lock.
+func (c *swapConnector) replace(ctx context.Context, db *sql.DB, dsn string, between func() error) error {
+	db.SetMaxIdleConns(0) // returned connections are closed, not pooled
+	defer db.SetMaxIdleConns(2)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	deadline := time.Now().Add(drainTimeout)
+	for db.Stats().InUse > 0 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d connections still in use after %s (an unclosed Rows or Conn)", db.Stats().InUse, drainTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for open connections: %w", ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := c.cur.Close(); err != nil {
+		return fmt.Errorf("close: %w", err)
+	}
+	moveErr := between()
+	next, err := duckdb.NewConnector(dsn, nil)
+	if err != nil {
+		return fmt.Errorf("reopen: %w", err)
+	}
+	c.cur = next
+	return moveErr
+}
