@@ -2,6 +2,7 @@ package templates
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -19,6 +20,10 @@ type Data struct {
 	UnsubscribeURL string
 	PreferencesURL string
 	Journey, Step  string
+
+	// loadCheck marks the load-time rendering of a LINE template with every
+	// value missing (see checkLINE).
+	loadCheck bool
 }
 
 // Rendered is the output of one rendering.
@@ -31,6 +36,9 @@ type Rendered struct {
 	Text string
 	// Push: Title, URL, Icon.
 	Title, URL, Icon string
+	// Messages is the LINE message array (compact JSON, validated against
+	// LINE's limits); Text holds the same rendering before compaction.
+	Messages json.RawMessage
 }
 
 func (d Data) location() *time.Location {
@@ -122,6 +130,12 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 				return nil, &Error{Template: t.Name, Kind: ErrNoUnsubscribeLink, Detail: "rendered text part lacks the unsubscribe URL"}
 			}
 		}
+	case ChannelLine:
+		msgs, p := checkLINE(out.Text, !d.loadCheck)
+		if p != nil {
+			return nil, t.lineError(out.Text, p)
+		}
+		out.Messages = msgs
 	case ChannelSMS, ChannelPush:
 		out.Text = strings.TrimSpace(out.Text)
 		if out.Text == "" {
