@@ -59,7 +59,8 @@ type Config struct {
 	MaxBackoff time.Duration
 	// Timeout bounds one HTTP request. Default 30s. Ignored with HTTPClient.
 	Timeout time.Duration
-	// HTTPClient sends the requests. Default: a client with Timeout.
+	// HTTPClient sends the requests. Default: a client with Timeout over
+	// NewTransport(Concurrency).
 	HTTPClient *http.Client
 	// QuotaResetZone is the zone whose calendar month the monthly message
 	// quota follows. Default Asia/Tokyo (see ResetTime).
@@ -122,7 +123,7 @@ func New(cfg Config) (*Adapter, error) {
 		cfg.Timeout = 30 * time.Second
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: cfg.Timeout}
+		cfg.HTTPClient = &http.Client{Timeout: cfg.Timeout, Transport: NewTransport(cfg.Concurrency)}
 	}
 	if cfg.QuotaResetZone == nil {
 		loc, err := time.LoadLocation("Asia/Tokyo")
@@ -145,6 +146,15 @@ func New(cfg Config) (*Adapter, error) {
 		base:    strings.TrimRight(cfg.BaseURL, "/"),
 		limiter: channels.NewLimiter(channels.LimiterConfig{PerSecond: cfg.RatePerSecond, Now: cfg.Now, Sleep: cfg.Sleep}),
 	}, nil
+}
+
+// NewTransport is http.DefaultTransport keeping enough idle connections
+// for n requests in flight to one host (the default keeps two, so more
+// concurrent requests would open and close a connection each time).
+func NewTransport(n int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(n, 2)
+	return t
 }
 
 // Name returns "line".

@@ -109,6 +109,16 @@ func batch(n int, tmpl string, distinct bool) []channels.Message {
 	return out
 }
 
+// shift moves msgs to other people: profile and user ids from off on.
+func shift(msgs []channels.Message, off int) []channels.Message {
+	for i := range msgs {
+		msgs[i].ProfileID = int64(off + i + 1)
+		msgs[i].To = userID(off + i)
+		msgs[i].IdempotencyKey = channels.NewIdempotencyKey("winback", 1, "send", int64(off+i+1), t0)
+	}
+	return msgs
+}
+
 func requireAll(t *testing.T, res []channels.Result, want channels.Status) {
 	t.Helper()
 	for i, r := range res {
@@ -134,10 +144,7 @@ func TestSendGroupsIntoMulticastAndPush(t *testing.T) {
 			t.Parallel()
 			f := newFakeLINE(t)
 			a := newAdapter(t, f, &clock{now: t0}, nil)
-			msgs := append(batch(tc.same, "line_welcome", false), batch(tc.unique, "line_winback", true)...)
-			for i := tc.same; i < len(msgs); i++ { // distinct people for the unique part
-				msgs[i].To, msgs[i].IdempotencyKey = userID(100000+i), channels.NewIdempotencyKey("winback", 1, "send", int64(100000+i), t0)
-			}
+			msgs := append(batch(tc.same, "line_welcome", false), shift(batch(tc.unique, "line_winback", true), 100000)...)
 			res := a.Send(context.Background(), msgs)
 			require.Len(t, res, len(msgs))
 			requireAll(t, res, channels.StatusDelivered)

@@ -37,7 +37,8 @@ type Rendered struct {
 	// Push: Title, URL, Icon.
 	Title, URL, Icon string
 	// Messages is the LINE message array (compact JSON, validated against
-	// LINE's limits); Text holds the same rendering before compaction.
+	// LINE's limits; renderings of equal text may share it: read only);
+	// Text holds the same rendering before compaction.
 	Messages json.RawMessage
 }
 
@@ -131,11 +132,20 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 			}
 		}
 	case ChannelLine:
+		// A batch renders the same text many times (multicast): the last
+		// checked text is remembered, so it is validated once.
+		if m := t.lastLINE.Load(); m != nil && !d.loadCheck && m.text == out.Text {
+			out.Messages = m.msgs
+			break
+		}
 		msgs, p := checkLINE(out.Text, !d.loadCheck)
 		if p != nil {
 			return nil, t.lineError(out.Text, p)
 		}
 		out.Messages = msgs
+		if !d.loadCheck {
+			t.lastLINE.Store(&lineMemo{text: out.Text, msgs: msgs})
+		}
 	case ChannelSMS, ChannelPush:
 		out.Text = strings.TrimSpace(out.Text)
 		if out.Text == "" {

@@ -2,11 +2,13 @@ package templates
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	htmltemplate "html/template"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -52,6 +54,15 @@ type Template struct {
 
 	refs  []fieldRef
 	cache sync.Map // zone name → *compiled
+	// lastLINE is the last rendered LINE text that passed checkLINE.
+	lastLINE atomic.Pointer[lineMemo]
+}
+
+// lineMemo pairs a rendered LINE text with its compact, checked form
+// (shared read-only between results).
+type lineMemo struct {
+	text string
+	msgs json.RawMessage
 }
 
 // Marketing reports whether the template needs marketing compliance.
