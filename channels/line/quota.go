@@ -49,7 +49,10 @@ type quota struct {
 // candidate zones (Tokyo, Bangkok UTC+7, UTC), so Tact never waits past the
 // real reset. Resuming early costs nothing: the first call after ResetTime
 // reads the quota endpoints and the channel stays paused (probing every
-// QuotaProbeInterval) until they show room again.
+// QuotaProbeInterval) until they show room again; and a pause that starts
+// within the first day of a month probes every QuotaProbeInterval rather
+// than waiting for the next month, in case LINE's reset is later than
+// midnight in zone.
 func ResetTime(now time.Time, zone *time.Location) time.Time {
 	t := now.In(zone)
 	return time.Date(t.Year(), t.Month()+1, 1, 0, 0, 0, 0, zone)
