@@ -35,6 +35,9 @@
 // Event values; Handler wraps it as an http.Handler. The caller
 // de-duplicates on Event.ID (webhookEventId) and acts: follow makes the
 // person reachable, unfollow unreachable, message and postback are events.
+// The webhook is the only signal of a block: LINE accepts a push or
+// multicast to someone who blocked the account (and does not count it), so
+// the unfollow event, not a send result, must stop further sends.
 //
 // # Wiring (for cmd/tact and server)
 //

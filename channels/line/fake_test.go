@@ -3,6 +3,7 @@ package line
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -29,6 +30,7 @@ type fakeLINE struct {
 	delivered map[string]int    // user id → messages received
 	calls     map[string]int    // path → requests
 	sizes     []int             // recipients per accepted multicast
+	last      map[string]any    // body of the last accepted send
 	keys      []string          // retry keys of accepted sends
 	limit     int64             // monthly quota (0 = none)
 	usage     int64
@@ -121,7 +123,7 @@ func (f *fakeLINE) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 429, lineErr{Message: "Too many requests"})
 		return
 	}
-	to, msgs, problem := decodeSend(r)
+	to, body, problem := decodeSend(r)
 	if problem != nil {
 		writeJSON(w, 400, *problem)
 		return
@@ -140,7 +142,7 @@ func (f *fakeLINE) serve(w http.ResponseWriter, r *http.Request) {
 	for _, u := range to {
 		f.delivered[u]++
 	}
-	_ = msgs
+	f.last = body
 	if f.dropAfterAccept {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
@@ -158,13 +160,17 @@ func (f *fakeLINE) serve(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"sentMessages": []map[string]string{{"id": "msg-" + id, "quoteToken": "q"}}})
 }
 
-// decodeSend validates a push or multicast body as LINE does.
-func decodeSend(r *http.Request) ([]string, []map[string]any, *lineErr) {
+// decodeSend validates a push or multicast body as LINE does and returns
+// the recipients and the whole body.
+func decodeSend(r *http.Request) ([]string, map[string]any, *lineErr) {
+	raw, _ := io.ReadAll(r.Body)
 	var body struct {
-		To       json.RawMessage  `json:"to"`
-		Messages []map[string]any `json:"messages"`
+		To                   json.RawMessage  `json:"to"`
+		Messages             []map[string]any `json:"messages"`
+		NotificationDisabled bool             `json:"notificationDisabled"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+	var whole map[string]any
+	if err := json.Unmarshal(raw, &body); err != nil || json.Unmarshal(raw, &whole) != nil {
 		return nil, nil, &lineErr{Message: "The request body has 1 error(s)", Details: []lineErrProps{{Message: "must be valid JSON", Property: ""}}}
 	}
 	var to []string
@@ -204,7 +210,7 @@ func decodeSend(r *http.Request) ([]string, []map[string]any, *lineErr) {
 			return nil, nil, &lineErr{Message: "The request body has 1 error(s)", Details: []lineErrProps{{Message: "Invalid message type", Property: fmt.Sprintf("messages[%d].type", i)}}}
 		}
 	}
-	return to, body.Messages, nil
+	return to, whole, nil
 }
 
 // snapshot returns copies of the counters.
@@ -225,4 +231,10 @@ func (f *fakeLINE) set(fn func(f *fakeLINE)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fn(f)
+}
+
+func (f *fakeLINE) lastBody() map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last
 }

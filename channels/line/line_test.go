@@ -2,6 +2,7 @@ package line
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -242,10 +243,7 @@ func TestRetriesKeepTheRetryKey(t *testing.T) {
 	f.set(func(f *fakeLINE) { f.dropAfterAccept = true })
 	c := &clock{now: t0}
 	a := newAdapter(t, f, c, nil)
-	msg := batch(1, "line_winback", true)
-	done := make(chan []channels.Result)
-	go func() { done <- a.Send(context.Background(), msg) }()
-	res := <-done
+	res := a.Send(context.Background(), batch(1, "line_winback", true))
 	require.Equal(t, channels.StatusDelivered, res[0].Status, "%v", res[0].Err)
 	require.Equal(t, "line:retry_key_accepted", res[0].Reason)
 	calls, delivered, _ := f.snapshot()
@@ -412,4 +410,31 @@ func TestClassifyIgnoresUnrelated409(t *testing.T) {
 	require.True(t, o.permanent)
 	o = classify(pathPush, 0, nil, nil, errors.New("connection reset"), t0)
 	require.True(t, o.retryable)
+}
+
+func TestWireFormat(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		msgs   []channels.Message
+		silent bool
+		want   string
+	}{
+		{"push", batch(1, "line_winback", true), false,
+			`{"to":"U00000000000000000000000000000000","messages":[{"type":"text","text":"คุณคน0 เราคิดถึงคุณ! ใช้โค้ด BACK30 รับส่วนลด 30% ที่สาขาใกล้คุณ"}]}`},
+		// Recipients are ordered by idempotency key (stable chunks).
+		{"multicast without notification", batch(2, "line_winback", false), true,
+			`{"to":["U00000000000000000000000000000001","U00000000000000000000000000000000"],"messages":[{"type":"text","text":"คุณลูกค้า เราคิดถึงคุณ! ใช้โค้ด BACK30 รับส่วนลด 30% ที่สาขาใกล้คุณ"}],"notificationDisabled":true}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeLINE(t)
+			a := newAdapter(t, f, &clock{now: t0}, func(c *Config) { c.NotificationDisabled = tc.silent })
+			requireAll(t, a.Send(context.Background(), tc.msgs), channels.StatusDelivered)
+			got, err := json.Marshal(f.lastBody())
+			require.NoError(t, err)
+			require.JSONEq(t, tc.want, string(got))
+		})
+	}
 }

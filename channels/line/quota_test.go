@@ -79,7 +79,7 @@ func TestQuotaExhaustionPausesUntilReset(t *testing.T) {
 	require.True(t, a.Paused())
 	require.True(t, a.State().ResumeAt.Equal(resumeAt.Add(time.Hour+time.Minute)))
 	calls, _, _ := f.snapshot()
-	require.Equal(t, 1, calls[pathQuotaConsumption]-1, "one probe after the pause's own read")
+	require.Equal(t, 2, calls[pathQuotaConsumption], "the pause's own read and one probe")
 
 	// LINE resets the month; the next probe resumes the channel.
 	f.set(func(f *fakeLINE) { f.usage = 0 })
