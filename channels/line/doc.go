@@ -25,7 +25,8 @@
 // 429 "You have reached your monthly limit." pauses the channel
 // (ErrQuotaExhausted): later sends return transient results without a call
 // until the quota resets (ResetTime, Asia/Tokyo by default), when the quota
-// endpoints are read again. State, Paused and PausedGauge expose the pause.
+// endpoints are read again. State, Paused and PausedGauge expose the pause;
+// Resume lifts it by hand (after raising the plan's limit).
 //
 // # Webhooks
 //

@@ -91,10 +91,21 @@ func (a *Adapter) PausedGauge() float64 {
 	return 0
 }
 
+// Resume lifts a quota pause now, for an operator who raised the account's
+// monthly limit: the next send calls LINE again (and pauses again if LINE
+// still answers "monthly limit").
+func (a *Adapter) Resume() {
+	q := &a.quota
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.st.Paused, q.st.PausedAt, q.st.ResumeAt = false, time.Time{}, time.Time{}
+}
+
 // CheckQuota reads the monthly quota and this month's consumption from the
 // Messaging API and pauses the channel when the limit is reached (call it
 // at start-up and from a periodic health check; Send also reads it when it
-// pauses and before it resumes).
+// pauses and before it resumes). It never resumes a paused channel: LINE's
+// consumption figure may lag behind the 429 that paused it (see Resume).
 func (a *Adapter) CheckQuota(ctx context.Context) (QuotaState, error) {
 	limited, limit, usage, err := a.readQuota(ctx)
 	if err != nil {

@@ -107,6 +107,14 @@ func TestCheckQuotaPausesAnExhaustedAccount(t *testing.T) {
 	requireAll(t, a.Send(context.Background(), batch(3, "line_welcome", false)), channels.StatusTransient)
 	after, _, _ := f.snapshot()
 	require.Equal(t, calls, after, "no call while paused")
+	_, err = a.CheckQuota(context.Background())
+	require.NoError(t, err)
+	require.True(t, a.Paused(), "CheckQuota never resumes")
+
+	// The operator raises the plan's limit and resumes by hand.
+	f.set(func(f *fakeLINE) { f.limit = 5000 })
+	a.Resume()
+	requireAll(t, a.Send(context.Background(), batch(3, "line_welcome", false)), channels.StatusDelivered)
 
 	// Unlimited accounts never pause.
 	g := newFakeLINE(t)
