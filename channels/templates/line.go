@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"text/template"
+	"text/template/parse"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // LINE message limits (Messaging API reference, "Message objects").
@@ -203,17 +207,95 @@ func checkFlexContents(raw json.RawMessage, at func(field, format string, args .
 }
 
 // lineError turns a problem into an *Error naming the file and the line and
-// column in it. Positions are computed on the rendered text; they equal the
-// source positions except to the right of a placeholder on the same line
-// (the line number stays right unless a placeholder prints a newline).
-func (t *Template) lineError(rendered string, p *lineProblem) *Error {
+// column (in characters) of the source the offending output came from. The
+// rendering is traced back to the source (sourceOffsets); when that fails
+// the position is that of the rendered text, which equals the source's
+// except to the right of a placeholder.
+func (t *Template) lineError(rendered string, p *lineProblem, d Data) *Error {
 	off := int(min(max(p.offset, 0), int64(len(rendered))))
-	before := rendered[:off]
+	src := rendered
+	if m, ok := t.sourceOffsets(d, rendered); ok {
+		src, off = t.Text, m[off]
+	}
+	before := src[:off]
 	line := strings.Count(before, "\n") + 1 + t.bodyLine
-	col := off - strings.LastIndexByte(before, '\n')
+	col := utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:]) + 1
 	detail := fmt.Sprintf("line %d, column %d", line, col)
 	if p.pointer != "" {
 		detail += " (" + p.pointer + ")"
 	}
 	return &Error{Template: t.Name, File: t.textFile, Kind: ErrLINEMessage, Detail: detail + ": " + p.msg}
+}
+
+// Markers of sourceOffsets: NUL, 'T' (text follows, byte by byte from the
+// offset) or 'A' (an action's output, all at the offset), the source
+// offset in decimal, SOH.
+const (
+	markStart, markEnd = '\x00', '\x01'
+)
+
+// sourceOffsets renders the body again with every text node and printing
+// action prefixed by a marker of its source offset and returns, for every
+// byte of the rendering plus its end, the source offset it came from. ok
+// is false when the traced rendering differs from rendered (it cannot, but
+// a wrong map must never be used).
+func (t *Template) sourceOffsets(d Data, rendered string) ([]int, bool) {
+	loc := d.location()
+	fm := funcMap(loc)
+	fm["_jsm"] = func(pos int, v any) string {
+		return string(markStart) + "A" + strconv.Itoa(pos) + string(markEnd) + jsonString(v)
+	}
+	tt, err := template.New(partText).Funcs(fm).Option("missingkey=zero").Parse(t.Text)
+	if err != nil {
+		return nil, false
+	}
+	for _, sub := range tt.Templates() {
+		if sub.Tree == nil {
+			continue
+		}
+		walk(sub.Tree.Root, func(n parse.Node) {
+			switch x := n.(type) {
+			case *parse.TextNode:
+				x.Text = append([]byte(string(markStart)+"T"+strconv.Itoa(int(x.Pos))+string(markEnd)), x.Text...)
+			case *parse.ActionNode:
+				if len(x.Pipe.Decl) > 0 {
+					return
+				}
+				proto, perr := template.New("m").Funcs(fm).Parse("{{_jsm " + strconv.Itoa(int(x.Pos)) + "}}")
+				if perr != nil {
+					err = perr
+					return
+				}
+				x.Pipe.Cmds = append(x.Pipe.Cmds, proto.Tree.Root.Nodes[0].(*parse.ActionNode).Pipe.Cmds[0])
+			}
+		})
+	}
+	out, xerr := execText(tt, d.toMap(loc))
+	if err != nil || xerr != nil {
+		return nil, false
+	}
+	var plain strings.Builder
+	m := make([]int, 0, len(rendered)+1)
+	cur, text := 0, false
+	for i := 0; i < len(out); i++ {
+		if out[i] == markStart {
+			end := strings.IndexByte(out[i:], markEnd)
+			if end < 3 {
+				return nil, false
+			}
+			text = out[i+1] == 'T'
+			if cur, err = strconv.Atoi(out[i+2 : i+end]); err != nil {
+				return nil, false
+			}
+			i += end
+			continue
+		}
+		plain.WriteByte(out[i])
+		m = append(m, min(cur, len(t.Text)))
+		if text {
+			cur++
+		}
+	}
+	m = append(m, min(cur, len(t.Text)))
+	return m, plain.String() == rendered
 }

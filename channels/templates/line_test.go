@@ -58,6 +58,31 @@ func TestLINETemplateLoadErrorsNameFileAndPosition(t *testing.T) {
 	require.ErrorIs(t, err, ErrSyntax, "a line template must be .json")
 }
 
+// Positions are those of the source, also to the right of a placeholder
+// whose output is longer or shorter than its source, and inside a range.
+func TestLINEErrorPositionsAreSourcePositions(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want string
+	}{
+		{"after a placeholder", `[{"type": "text", "text": "Hi {{ .traits.first_name | default "ลูกค้าผู้มีเกียรติ" }} ไทย"}, {"type": "video"}]`,
+			"line 4, column 94 (/1/type)"},
+		{"after a conditional", "[\n{{ if .traits.vip }}{\"type\": \"text\", \"text\": \"VIP\"},{{ end }}\n  {\"type\": \"flex\", \"contents\": {\"type\": \"bubble\"}}\n]",
+			"line 6, column 3 (/0/altText)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := LoadFS(lineFS(tc.body))
+			require.ErrorIs(t, err, ErrLINEMessage)
+			require.Contains(t, err.Error(), "promo.line.json")
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
 func TestLINERenderEscapesValues(t *testing.T) {
 	t.Parallel()
 	s := loadSamples(t)

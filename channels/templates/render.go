@@ -140,7 +140,7 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 		}
 		msgs, p := checkLINE(out.Text, !d.loadCheck)
 		if p != nil {
-			return nil, t.lineError(out.Text, p)
+			return nil, t.lineError(out.Text, p, d)
 		}
 		out.Messages = msgs
 		if !d.loadCheck {
