@@ -262,21 +262,16 @@ func planGroup(batch []channels.Message, members []int, msgs []byte) []job {
 	return out
 }
 
-// run executes the jobs on up to Concurrency goroutines.
+// run executes the jobs, at most Concurrency at a time.
 func (a *Adapter) run(ctx context.Context, batch []channels.Message, jobs []job, out []channels.Result) {
-	var next atomic.Int64
+	slots := make(chan struct{}, a.cfg.Concurrency)
 	var wg sync.WaitGroup
-	for w := 0; w < min(a.cfg.Concurrency, len(jobs)); w++ {
+	for _, j := range jobs {
+		slots <- struct{}{}
 		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			for {
-				n := int(next.Add(1) - 1)
-				if n >= len(jobs) {
-					return
-				}
-				a.runJob(ctx, batch, jobs[n], out)
-			}
+			defer func() { <-slots; wg.Done() }()
+			a.runJob(ctx, batch, j, out)
 		}()
 	}
 	wg.Wait()
