@@ -67,7 +67,10 @@ func (r SecretRef) Resolve(lookup LookupFunc, readFile func(string) ([]byte, err
 	case kind == "file":
 		b, err := readFile(arg)
 		if err != nil {
-			return "", fmt.Errorf("%w: reading %s: %v", ErrSecretRef, arg, errors.Unwrap(err))
+			if inner := errors.Unwrap(err); inner != nil { // *fs.PathError: the path is named already
+				err = inner
+			}
+			return "", fmt.Errorf("%w: reading %s: %w", ErrSecretRef, arg, err)
 		}
 		v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 		if strings.TrimSpace(v) == "" {
