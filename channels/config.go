@@ -27,6 +27,13 @@ import (
 //	    from: "+15005550006"
 //	    twilio: {account_sid: AC..., auth_token_env: TWILIO_AUTH_TOKEN}
 //	    inbound: {help_text: "Tact Coffee offers. Reply STOP to cancel."}
+//	  line:
+//	    channel_access_token: env:LINE_CHANNEL_ACCESS_TOKEN
+//	    channel_secret: file:/run/secrets/line_channel_secret
+//	    provider_id: "2001234567"
+//
+// The LINE section references its secrets as "env:NAME" or "file:PATH"
+// (SecretRef) instead of *_env keys.
 type Config struct {
 	Templates TemplatesConfig `yaml:"templates"`
 	Links     LinksConfig     `yaml:"links"`
@@ -34,6 +41,7 @@ type Config struct {
 	SMS       *SMSConfig      `yaml:"sms"`
 	Push      *PushConfig     `yaml:"push"`
 	Webhook   *WebhookConfig  `yaml:"webhook"`
+	LINE      *LINEConfig     `yaml:"line"`
 }
 
 // TemplatesConfig locates the templates directory.
@@ -399,6 +407,9 @@ func (c Config) validate(v *validator) {
 		if err := p.QuietHours.Validate(); err != nil {
 			v.add("push.quiet_hours", "%v", err)
 		}
+	}
+	if l := c.LINE; l != nil {
+		c.validateLINE(v, l)
 	}
 	if w := c.Webhook; w != nil {
 		v.secret("webhook.secret_env", w.SecretEnv, true, 16)

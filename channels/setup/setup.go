@@ -12,6 +12,7 @@ import (
 
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/channels/email"
+	"github.com/tactcdp/tact/channels/line"
 	"github.com/tactcdp/tact/channels/linktoken"
 	"github.com/tactcdp/tact/channels/push"
 	"github.com/tactcdp/tact/channels/sms"
@@ -35,8 +36,8 @@ type Deps struct {
 
 // Set is the built channel set.
 type Set struct {
-	// Channels by name ("email", "sms", "push", "webhook"); only configured
-	// ones are present.
+	// Channels by name ("email", "sms", "push", "webhook", "line"); only
+	// configured ones are present.
 	Channels map[string]channels.Channel
 	// Templates is the loaded templates directory.
 	Templates *templates.Set
@@ -50,6 +51,14 @@ type Set struct {
 	TwilioAuthToken string
 	// WebhookSecrets verify webhook signatures (e.g. in tests of receivers).
 	WebhookSecrets [][]byte
+	// LINE is the LINE adapter (nil without a line section; also in
+	// Channels["line"]): the server reports LINE.State() in its health
+	// output, registers LINE.PausedGauge as a gauge and may call
+	// LINE.CheckQuota at start-up.
+	LINE *line.Adapter
+	// LINEWebhook verifies and parses LINE webhooks: the server mounts
+	// LINEWebhook.Handler(...) at /webhooks/line.
+	LINEWebhook line.WebhookReceiver
 	// QuietHours per channel name (the journeys send policy applies them).
 	QuietHours map[string]channels.QuietHours
 	// Warnings are non-fatal notes for the start-up log (no secrets).
@@ -189,6 +198,11 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 		s.Channels[channels.Push] = r
 		s.QuietHours[channels.Push] = c.QuietHours
 	}
+	if c := cfg.LINE; c != nil {
+		if err := s.buildLINE(c, deps, path); err != nil {
+			return nil, err
+		}
+	}
 	if c := cfg.Webhook; c != nil {
 		for _, k := range strings.Split(env(c.SecretEnv), ",") {
 			s.WebhookSecrets = append(s.WebhookSecrets, []byte(k))
@@ -255,5 +269,40 @@ func (s *Set) buildEmail(cfg channels.Config, deps Deps, path func(string) strin
 		}
 		s.Channels[channels.Email] = ch
 	}
+	return nil
+}
+
+func (s *Set) buildLINE(c *channels.LINEConfig, deps Deps, path func(string) string) error {
+	readFile := func(p string) ([]byte, error) { return os.ReadFile(path(p)) }
+	token, err := c.ChannelAccessToken.Resolve(deps.LookupEnv, readFile)
+	if err != nil {
+		return fmt.Errorf("channels.line.channel_access_token: %w", err)
+	}
+	secret, err := c.ChannelSecret.Resolve(deps.LookupEnv, readFile)
+	if err != nil {
+		return fmt.Errorf("channels.line.channel_secret: %w", err)
+	}
+	var zone *time.Location
+	if c.QuotaResetZone != "" {
+		if zone, err = time.LoadLocation(c.QuotaResetZone); err != nil {
+			return fmt.Errorf("channels.line.quota_reset_zone: %w", err)
+		}
+	}
+	a, err := line.New(line.Config{
+		ChannelAccessToken: token, ProviderID: c.ProviderID, BaseURL: c.BaseURL, Templates: s.Templates,
+		Concurrency: c.Concurrency, RatePerSecond: c.RatePerSecond, MaxAttempts: c.MaxAttempts, Timeout: c.Timeout,
+		QuotaResetZone: zone, NotificationDisabled: c.NotificationDisabled, Gate: deps.Gate, Now: deps.Now,
+	})
+	if err != nil {
+		return fmt.Errorf("channels.line: %w", err)
+	}
+	s.Channels[line.Name] = a
+	s.LINE = a
+	s.LINEWebhook = line.WebhookReceiver{Secret: []byte(secret), MaxBytes: c.WebhookMaxBytes}
+	qh := c.QuietHours
+	if qh == (channels.QuietHours{}) {
+		qh = channels.DefaultSMSQuietHours
+	}
+	s.QuietHours[line.Name] = qh
 	return nil
 }

@@ -1,10 +1,15 @@
 package setup
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/channels/line"
 )
 
 const fullYAML = `
@@ -47,6 +53,10 @@ channels:
       subscriber: ops@coffee.example.com
   webhook:
     secret_env: WEBHOOK_SECRET
+  line:
+    channel_access_token: env:LINE_TOKEN
+    channel_secret: env:LINE_SECRET
+    provider_id: "2001234567"
 `
 
 func env(m map[string]string) channels.LookupFunc {
@@ -59,6 +69,8 @@ var fullEnv = map[string]string{
 	"TWILIO_AUTH_TOKEN": "tok",
 	"VAPID_PRIVATE_KEY": "priv",
 	"WEBHOOK_SECRET":    strings.Repeat("w", 16),
+	"LINE_TOKEN":        "line-token",
+	"LINE_SECRET":       "line-secret",
 }
 
 func parse(t *testing.T, src string) channels.Config {
@@ -81,7 +93,7 @@ func TestBuildFull(t *testing.T) {
 	set, err := Build(cfg, Deps{LookupEnv: env(fullEnv), BaseDir: wd})
 	require.NoError(t, err)
 	defer set.Close()
-	for _, n := range []string{"email", "sms", "push", "webhook"} {
+	for _, n := range []string{"email", "sms", "push", "webhook", "line"} {
 		ch, ok := set.Get(n)
 		require.True(t, ok, n)
 		require.Equal(t, n, ch.Name())
@@ -145,7 +157,14 @@ channels:
     twilio: {account_sid: XX1, auth_token_env: MISSING}
     quiet_hours: {start: "9pm", end: "08:00"}
   push: {}
-  webhook: {secret_env: SHORT}`, map[string]string{"K": "short", "SHORT": "abc"}, []string{
+  webhook: {secret_env: SHORT}
+  line:
+    channel_access_token: "a-token-pasted-inline"
+    channel_secret: env:NOPE
+    base_url: "http://api.line.example.com"
+    max_attempts: -1
+    quota_reset_zone: Mars/Olympus
+    quiet_hours: {start: "25:00", end: "08:00"}`, map[string]string{"K": "short", "SHORT": "abc"}, []string{
 			`channels.links.base_url: must be an absolute https URL`,
 			"channels.links.secret_env: value 1 of K is shorter than 32 bytes",
 			"channels.links.ttl: must be at least 1440h",
@@ -159,6 +178,13 @@ channels:
 			"channels.sms.inbound.help_text: required",
 			"channels.push: configure web_push, fcm or both",
 			"channels.webhook.secret_env: value 1 of SHORT is shorter than 16 bytes",
+			`channels.line.channel_access_token: must be "env:NAME" or "file:PATH" (never the secret itself)`,
+			"channels.line.channel_secret: environment variable NOPE is not set",
+			"channels.line.provider_id: required",
+			"channels.line.base_url: must be an https URL",
+			"channels.line.max_attempts: must not be negative",
+			`channels.line.quota_reset_zone: unknown time zone "Mars/Olympus"`,
+			"channels.line.quiet_hours: ",
 		}},
 		{"smtp tls none to remote host, password without env", `
 channels:
@@ -189,4 +215,51 @@ channels:
 		})
 	}
 	require.NoError(t, parse(t, fullYAML).ValidateWith(env(fullEnv)))
+}
+
+func TestBuildLINE(t *testing.T) {
+	t.Parallel()
+	var auth atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth.Store(r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"sentMessages":[{"id":"1","quoteToken":"q"}]}`)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "templates"), os.DirFS("../../testdata/templates")))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "line_secret"), []byte("s3cret\n"), 0o600))
+	cfg := parse(t, `
+channels:
+  line:
+    channel_access_token: env:LINE_TOKEN
+    channel_secret: file:line_secret
+    provider_id: "2001234567"
+    base_url: `+srv.URL+`
+    timeout: 5s
+    quota_reset_zone: Asia/Bangkok`)
+	set, err := Build(cfg, Deps{LookupEnv: env(map[string]string{"LINE_TOKEN": "tok-1"}), BaseDir: dir})
+	require.NoError(t, err)
+	require.NotNil(t, set.LINE)
+	ch, ok := set.Get("line")
+	require.True(t, ok)
+	require.Equal(t, "2001234567", set.LINE.ProviderID())
+	require.Equal(t, channels.DefaultSMSQuietHours, set.QuietHours["line"])
+	res := ch.Send(context.Background(), []channels.Message{{
+		IdempotencyKey: "k1", ProfileID: 1, Purpose: "marketing", To: "U0123456789abcdef0123456789abcdef", Template: "line_welcome",
+	}})
+	require.Equal(t, channels.StatusDelivered, res[0].Status, "%v", res[0].Err)
+	require.Equal(t, "Bearer tok-1", auth.Load())
+
+	body := []byte(`{"destination":"U","events":[]}`)
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/line", bytes.NewReader(body))
+	req.Header.Set(line.SignatureHeader, line.Sign([]byte("s3cret"), body))
+	_, err = set.LINEWebhook.Read(req)
+	require.NoError(t, err, "the secret comes from the file, newline trimmed")
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "line_secret")))
+	_, err = Build(cfg, Deps{LookupEnv: env(map[string]string{"LINE_TOKEN": "tok-1"}), BaseDir: dir})
+	require.ErrorIs(t, err, channels.ErrSecretRef)
+	require.Contains(t, err.Error(), "channels.line.channel_secret")
+	require.NotContains(t, err.Error(), "tok-1")
 }

@@ -7,14 +7,16 @@
 //
 //	NAME.CHANNEL.EXT
 //
-// where NAME matches [a-z0-9][a-z0-9_-]*, CHANNEL is email, sms or push, and
-// EXT is html or txt:
+// where NAME matches [a-z0-9][a-z0-9_-]*, CHANNEL is email, sms, push or
+// line, and EXT is html or txt (json for line):
 //
 //	welcome.email.html     HTML body of the "welcome" email (html/template)
 //	welcome.email.txt      optional explicit plain-text part (text/template);
 //	                       without it the text part is generated from the HTML
 //	flash_sale.sms.txt     SMS body (text/template)
 //	cart.push.txt          push notification body (text/template)
+//	welcome.line.json      LINE messages: a JSON array of 1 to 5 LINE message
+//	                       objects (text, image, flex) after the front matter
 //
 // Other files (README.md, dotfiles, files with fewer than three dot-separated
 // parts) are ignored; a three-part name with an unknown channel or extension
@@ -33,7 +35,23 @@
 //	icon:        push icon URL, optional
 //
 // A plain-text companion (NAME.email.txt next to NAME.email.html) has no
-// front matter.
+// front matter. A line template's front matter has only purpose and
+// description.
+//
+// # LINE templates
+//
+// The body of NAME.line.json is text/template source that must render to a
+// JSON array of LINE message objects. Every printed value is escaped as the
+// content of a JSON string (put placeholders inside "..."), so a trait can
+// never change the structure. At load the template is rendered with every
+// trait and payload value missing and must give well-formed JSON with at
+// most 5 messages, each of a known type (text, image, flex), text within
+// 5000 characters, https image URLs, and flex messages with altText and a
+// bubble or carousel; problems are *Error values wrapping ErrLINEMessage
+// whose detail names the line, column and JSON pointer ("line 7, column 3
+// (/1/altText): ..."). Each rendering is checked again with the real data
+// (an empty text or altText fails then) and Rendered.Messages holds the
+// compact array.
 //
 // # Data
 //

@@ -14,6 +14,10 @@ var (
 	ErrNoUnsubscribeLink = errors.New("marketing email without unsubscribe link")
 	ErrRender            = errors.New("rendering failed")
 	ErrChannel           = errors.New("wrong channel")
+	// ErrLINEMessage: a LINE template does not render to a valid array of
+	// LINE message objects (JSON syntax, unknown type, size limits, missing
+	// altText); Error.Detail names the line, column and JSON pointer.
+	ErrLINEMessage = errors.New("invalid LINE message")
 )
 
 // Error locates a template problem.

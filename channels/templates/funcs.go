@@ -24,6 +24,7 @@ func funcMap(loc *time.Location) map[string]any {
 		"trim":     func(v any) string { return strings.TrimSpace(str(v)) },
 		"truncate": truncate,
 		"_nv":      noValue,
+		"_js":      jsonString,
 	}
 }
 

@@ -45,12 +45,12 @@ func LoadFS(fsys fs.FS) (*Set, error) {
 		}
 		name, channel, ext := parts[0], parts[1], parts[2]
 		switch channel {
-		case ChannelEmail, ChannelSMS, ChannelPush:
+		case ChannelEmail, ChannelSMS, ChannelPush, ChannelLine:
 		default:
-			errs = append(errs, &Error{Template: name, File: n, Kind: ErrChannel, Detail: fmt.Sprintf("unknown channel %q (want email, sms or push)", channel)})
+			errs = append(errs, &Error{Template: name, File: n, Kind: ErrChannel, Detail: fmt.Sprintf("unknown channel %q (want email, sms, push or line)", channel)})
 			continue
 		}
-		if ext != "html" && ext != "txt" || ext == "html" && channel != ChannelEmail {
+		if ext != FileExt(channel) && (channel != ChannelEmail || ext != "txt") {
 			errs = append(errs, &Error{Template: name, File: n, Kind: ErrSyntax, Detail: fmt.Sprintf("unexpected extension .%s for %s", ext, channel)})
 			continue
 		}
@@ -157,9 +157,17 @@ func (s *Set) Render(name, channel string, d Data) (*Rendered, error) {
 
 // FileName returns the main file name for a template name and channel.
 func FileName(name, channel string) string {
-	ext := "txt"
-	if channel == ChannelEmail {
-		ext = "html"
+	return path.Join(name + "." + channel + "." + FileExt(channel))
+}
+
+// FileExt is the extension of a channel's main template file: html for
+// email, json for line, txt otherwise.
+func FileExt(channel string) string {
+	switch channel {
+	case ChannelEmail:
+		return "html"
+	case ChannelLine:
+		return "json"
 	}
-	return path.Join(name + "." + channel + "." + ext)
+	return "txt"
 }

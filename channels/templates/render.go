@@ -2,6 +2,7 @@ package templates
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
@@ -19,6 +20,10 @@ type Data struct {
 	UnsubscribeURL string
 	PreferencesURL string
 	Journey, Step  string
+
+	// loadCheck marks the load-time rendering of a LINE template with every
+	// value missing (see checkLINE).
+	loadCheck bool
 }
 
 // Rendered is the output of one rendering.
@@ -31,6 +36,10 @@ type Rendered struct {
 	Text string
 	// Push: Title, URL, Icon.
 	Title, URL, Icon string
+	// Messages is the LINE message array (compact JSON, validated against
+	// LINE's limits; renderings of equal text may share it: read only);
+	// Text holds the same rendering before compaction.
+	Messages json.RawMessage
 }
 
 func (d Data) location() *time.Location {
@@ -121,6 +130,21 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 			if !strings.Contains(out.Text, d.UnsubscribeURL) {
 				return nil, &Error{Template: t.Name, Kind: ErrNoUnsubscribeLink, Detail: "rendered text part lacks the unsubscribe URL"}
 			}
+		}
+	case ChannelLine:
+		// A batch renders the same text many times (multicast): the last
+		// checked text is remembered, so it is validated once.
+		if m := t.lastLINE.Load(); m != nil && !d.loadCheck && m.text == out.Text {
+			out.Messages = m.msgs
+			break
+		}
+		msgs, p := checkLINE(out.Text, !d.loadCheck)
+		if p != nil {
+			return nil, t.lineError(out.Text, p, d)
+		}
+		out.Messages = msgs
+		if !d.loadCheck {
+			t.lastLINE.Store(&lineMemo{text: out.Text, msgs: msgs})
 		}
 	case ChannelSMS, ChannelPush:
 		out.Text = strings.TrimSpace(out.Text)

@@ -2,11 +2,13 @@ package templates
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	htmltemplate "html/template"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 	"text/template/parse"
 	"time"
@@ -19,6 +21,9 @@ const (
 	ChannelEmail = "email"
 	ChannelSMS   = "sms"
 	ChannelPush  = "push"
+	// ChannelLine templates are NAME.line.json: front matter, then a JSON
+	// array of LINE message objects (see line.go).
+	ChannelLine = "line"
 )
 
 // FrontMatter is the YAML header of a template's main file.
@@ -44,9 +49,20 @@ type Template struct {
 	// plain-text part of an email, the SMS or push body).
 	HTML, Text         string
 	htmlFile, textFile string
+	// bodyLine is the number of file lines before the body (front matter).
+	bodyLine int
 
 	refs  []fieldRef
 	cache sync.Map // zone name → *compiled
+	// lastLINE is the last rendered LINE text that passed checkLINE.
+	lastLINE atomic.Pointer[lineMemo]
+}
+
+// lineMemo pairs a rendered LINE text with its compact, checked form
+// (shared read-only between results).
+type lineMemo struct {
+	text string
+	msgs json.RawMessage
 }
 
 // Marketing reports whether the template needs marketing compliance.
@@ -124,6 +140,7 @@ func New(name, channel string, mainFile string, main string, htmlMain bool, text
 		}
 	} else {
 		t.Text, t.textFile = body, mainFile
+		t.bodyLine = strings.Count(fmSrc, "\n") + 3
 	}
 	if err := t.check(); err != nil {
 		return nil, err
@@ -152,6 +169,10 @@ func (t *Template) check() error {
 		}
 		if t.Title != "" || t.URL != "" || t.Icon != "" {
 			return t.errf(mf, ErrFrontMatter, "title, url and icon are for push templates")
+		}
+	case ChannelLine:
+		if t.Subject != "" || t.Preheader != "" || t.FromName != "" || t.Title != "" || t.URL != "" || t.Icon != "" {
+			return t.errf(mf, ErrFrontMatter, "a line template's front matter has only purpose and description")
 		}
 	case ChannelPush:
 		if strings.TrimSpace(t.Title) == "" {
@@ -193,6 +214,13 @@ func (t *Template) check() error {
 		}
 		if t.Text != "" && !hasUnsubscribe(refs, partText, false) {
 			return t.errf(t.textFile, ErrNoUnsubscribeLink, "marketing email needs {{ .unsubscribe_url }} in its plain-text part")
+		}
+	}
+	if t.Channel == ChannelLine {
+		// Render with every value missing: the result must already be a
+		// valid message array (placeholders only fill strings).
+		if _, err := t.Render(Data{loadCheck: true}); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -240,7 +268,11 @@ func (t *Template) compile(loc *time.Location) (*compiled, error) {
 		if err != nil {
 			return nil, t.errf(p.file, ErrSyntax, "%v", err)
 		}
-		if err := patchNoValue(tt, fm); err != nil {
+		escape := "_nv"
+		if t.Channel == ChannelLine {
+			escape = "_js"
+		}
+		if err := patchNoValue(tt, fm, escape); err != nil {
 			return nil, err
 		}
 		c.parts[p.name] = tt
@@ -249,10 +281,11 @@ func (t *Template) compile(loc *time.Location) (*compiled, error) {
 	return got.(*compiled), nil
 }
 
-// patchNoValue appends "| _nv" to every printing action so that a nil value
-// prints as "" instead of text/template's "<no value>".
-func patchNoValue(t *template.Template, fm map[string]any) error {
-	proto, err := template.New("nv").Funcs(fm).Parse("{{_nv}}")
+// patchNoValue appends "| _nv" (or another escaping function, "_js" for
+// LINE's JSON) to every printing action so that a nil value prints as ""
+// instead of text/template's "<no value>".
+func patchNoValue(t *template.Template, fm map[string]any, escape string) error {
+	proto, err := template.New("nv").Funcs(fm).Parse("{{" + escape + "}}")
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ func loadSamples(t *testing.T) *Set {
 func TestLoadSamples(t *testing.T) {
 	t.Parallel()
 	s := loadSamples(t)
-	require.Equal(t, []string{"cart_reminder", "flash_sale", "receipt", "welcome", "winback"}, s.Names())
+	require.Equal(t, []string{"cart_reminder", "flash_sale", "line_welcome", "line_winback", "receipt", "welcome", "winback"}, s.Names())
 	require.NoError(t, s.Validate(sampleFields))
 	w, err := s.Lookup("winback")
 	require.NoError(t, err)
