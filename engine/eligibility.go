@@ -47,13 +47,23 @@ func (s *Store) EligibilitySQL(ctx context.Context, r eligibility.Request, peopl
 	return q, a, nil
 }
 
-// EligiblePerson decides the person-level terms for one person right now
-// with eligibility.Person, reading their flags, consent ledger and
-// suppressions. address is the address a send will use; "" means the
-// person's own on the channel (as EligibilitySQL picks it). It returns the
-// reason ("" = may be contacted) and the address. A person who no longer
+// EligiblePerson decides the person-level terms for one person with
+// eligibility.Person, reading their flags, consent ledger and suppressions,
+// for the address EligibilitySQL would pick on the channel. It returns the
+// reason ("" = may be contacted) and that address. A person who no longer
 // exists is unreachable; any other error refuses (fail closed).
-func (s *Store) EligiblePerson(ctx context.Context, r eligibility.Request, id int64, address string) (string, string, error) {
+func (s *Store) EligiblePerson(ctx context.Context, r eligibility.Request, id int64) (string, string, error) {
+	return s.eligible(ctx, r, id, "", false)
+}
+
+// EligibleTo is EligiblePerson for a send to address (the gate right
+// before a provider call): "" is unreachable on a channel with addresses.
+func (s *Store) EligibleTo(ctx context.Context, r eligibility.Request, id int64, address string) (string, error) {
+	reason, _, err := s.eligible(ctx, r, id, address, true)
+	return reason, err
+}
+
+func (s *Store) eligible(ctx context.Context, r eligibility.Request, id int64, address string, given bool) (string, string, error) {
 	if err := s.CheckEligibilityRequest(r); err != nil {
 		return "", "", err
 	}
@@ -77,7 +87,7 @@ func (s *Store) EligiblePerson(ctx context.Context, r eligibility.Request, id in
 	f.Address = address
 	lookUp := kind != "" && address != ""
 	switch {
-	case kind == "" || address != "":
+	case kind == "" || given:
 	case kind == KindEmail:
 		f.Address, lookUp = email.String, email.Valid
 	case kind == KindPhone:

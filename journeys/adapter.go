@@ -2,7 +2,6 @@ package journeys
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
+	"github.com/tactcdp/tact/engine/eligibility"
 )
 
 // EngineAdapter lets the engine's store satisfy the interfaces package
@@ -30,74 +30,19 @@ var (
 func NewEngineAdapter(store *engine.Store) *EngineAdapter { return &EngineAdapter{Store: store} }
 
 // identityKind maps a channel to the identity kind holding its address.
-func identityKind(channel string) string {
-	switch channel {
-	case channels.Email:
-		return engine.KindEmail
-	case channels.SMS:
-		return engine.KindPhone
-	case channels.Push:
-		return engine.KindDeviceToken
-	}
-	return ""
-}
+func identityKind(channel string) string { return eligibility.AddressKind(channel) }
 
-// consentReason maps a consent decision to a skip reason.
-func consentReason(d consent.Decision) string {
-	switch d.Reason {
-	case consent.ReasonGranted:
-		return ""
-	case consent.ReasonWithdrawn:
-		return ReasonWithdrawn
-	case consent.ReasonExpired:
-		return ReasonExpired
-	}
-	return ReasonNoConsent
-}
-
-// Check decides one send right now: restricted, objected (marketing),
-// suppressed address, then consent for the message's purpose on channel
-// through engine/consent. It returns "" to allow, or a reason from the
-// journeys skip reasons. Any error refuses the send (fail closed).
+// Check decides one send right now with the per-person form of the
+// eligibility decision (engine.EligiblePerson) for the address the message
+// goes to. It returns "" to allow, or the reason. Any error refuses the
+// send (fail closed).
 func (a *EngineAdapter) Check(ctx context.Context, channel string, m channels.Message) (string, error) {
-	p, err := a.Store.Profile(ctx, m.ProfileID)
-	if err != nil {
-		var nf *engine.NotFoundError
-		if errors.As(err, &nf) {
-			return ReasonUnreachable, nil
-		}
-		return "", err
-	}
-	if p.Restricted {
-		return ReasonRestricted, nil
-	}
-	if m.Marketing() && p.Objected {
-		return ReasonObjected, nil
-	}
-	if kind := identityKind(channel); kind != "" {
-		if m.To == "" {
-			return ReasonUnreachable, nil
-		}
-		sup, _, err := a.Store.Suppressed(ctx, kind, m.To)
-		if err != nil {
-			var ve *engine.ValidationError
-			if errors.As(err, &ve) {
-				return ReasonUnreachable, nil
-			}
-			return "", err
-		}
-		if sup {
-			return ReasonSuppressed, nil
-		}
-	}
+	purpose := m.Purpose
 	if !m.Marketing() {
-		return "", nil
+		purpose = PurposeTransactional
 	}
-	d, err := a.Store.EvaluateConsent(ctx, m.ProfileID, m.Purpose, channel, a.Store.Clock().Now())
-	if err != nil {
-		return "", err
-	}
-	return consentReason(d), nil
+	req := eligibility.Request{Purpose: purpose, Channel: channel, At: a.Store.Clock().Now()}
+	return a.Store.EligibleTo(ctx, req, m.ProfileID, m.To)
 }
 
 // profilesHolding lists the profiles holding address on channel.

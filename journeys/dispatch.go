@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/engine/eligibility"
 )
 
 // systemColumns are profile columns that are not traits.
@@ -23,8 +24,10 @@ type outRow struct {
 	msg       channels.Message
 	instance  int64
 	id        int64
-	attempts  int
+	attempts  int // results so far (provider calls and holds)
+	tries     int // provider calls so far
 	createdAt time.Time
+	phone     string // for the send policy's zones
 }
 
 // dispatch sends every due outbox row (pending: never tried or in flight
@@ -123,7 +126,7 @@ func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, no
 	if err != nil {
 		return nil, err
 	}
-	const fixed = 16
+	const fixed = 17
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {
@@ -143,7 +146,7 @@ func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, no
 			}
 			return ""
 		}
-		o := outRow{instance: vals[1].(int64), attempts: int(vals[11].(int32)), createdAt: vals[12].(time.Time), id: vals[15].(int64)}
+		o := outRow{instance: vals[1].(int64), attempts: int(vals[11].(int32)), createdAt: vals[12].(time.Time), id: vals[15].(int64), tries: int(vals[16].(int32))}
 		m := channels.Message{
 			IdempotencyKey: str(0),
 			Journey:        str(2),
@@ -167,6 +170,7 @@ func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, no
 					m.To = str(i)
 				}
 			case "phone":
+				o.phone = str(i)
 				if channel == channels.SMS {
 					m.To = str(i)
 				}
@@ -210,8 +214,10 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 	}
 	r.tracef("gate.prepare", gt)
 	results := make([]channels.Result, len(batch))
+	holds := map[int]time.Time{}
 	var send []channels.Message
 	var idx []int
+	var retries []int
 	for i, o := range batch {
 		delete(o.msg.Traits, "\x00channel")
 		batch[i] = o
@@ -219,8 +225,32 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 			results[i] = rr
 			continue
 		}
+		if o.attempts > 0 && o.msg.Marketing() {
+			retries = append(retries, i)
+			continue
+		}
 		send = append(send, o.msg)
 		idx = append(idx, i)
+	}
+	if len(retries) > 0 {
+		// A retry is a new send as far as the policy goes: decide quiet
+		// hours, the cap and the holdout again at this instant.
+		decided, err := r.retryPolicy(ctx, channel, batch, retries)
+		if err != nil {
+			return res, err
+		}
+		for k, i := range retries {
+			switch d := decided[k]; d.Reason {
+			case "":
+				send = append(send, batch[i].msg)
+				idx = append(idx, i)
+			case eligibility.QuietHours:
+				holds[i] = d.HoldUntil
+			default:
+				results[i] = channels.Result{Status: channels.StatusSkipped, Reason: "gate:" + d.Reason}
+			}
+		}
+		sort.Sort(byIndex{idx, send})
 	}
 	if len(send) > 0 {
 		st := time.Now()
@@ -259,6 +289,11 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 		status, reason, kind := "", rs.Reason, ""
 		var next any
 		attempt := o.attempts + 1
+		if until, held := holds[i]; held {
+			results_ = append(results_, []driver.Value{o.id, int32(attempt), now, "held", until, ReasonQuietHours, nil})
+			res.Held++
+			continue
+		}
 		switch rs.Status {
 		case channels.StatusDelivered:
 			status, kind = "delivered", "sent"
@@ -274,7 +309,7 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 			status, kind = "failed", "failed"
 			res.Failed++
 		default: // transient (or a zero Result: treat as transient)
-			if attempt >= r.cfg.MaxAttempts {
+			if o.tries+1 >= r.cfg.MaxAttempts {
 				status, kind = "failed", "failed"
 				res.Failed++
 			} else {
@@ -317,6 +352,56 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 	wb.withdrawn = append(wb.withdrawn, withdrawn...)
 	wb.effects = append(wb.effects, effects...)
 	return res, nil
+}
+
+// retryPolicy decides the send policy for the retries among batch (indexes
+// retries) at this instant, with their zones and their other recent sends
+// on the channel: one decision per retry, in order.
+func (r *Runner) retryPolicy(ctx context.Context, channel string, batch []outRow, retries []int) ([]eligibility.Decision, error) {
+	now := r.now()
+	pids := make([]int64, len(retries))
+	ids := make([]int64, len(retries))
+	for k, i := range retries {
+		pids[k], ids[k] = batch[i].msg.ProfileID, batch[i].id
+	}
+	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(q("recent_sends"), intList(pids), intList(ids)), channel, now.Add(-capWindow))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	recent := map[int64][]time.Time{}
+	for rows.Next() {
+		var pid int64
+		var list any
+		if err := rows.Scan(&pid, &list); err != nil {
+			return nil, err
+		}
+		recent[pid] = timeList(list)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	pol := eligibility.Policy{HoldoutPercent: r.cfg.Policy.HoldoutPercent}
+	out := make([]eligibility.Decision, len(retries))
+	for k, i := range retries {
+		m := batch[i].msg
+		req := eligibility.Request{Purpose: m.Purpose, Channel: channel, At: now}
+		out[k] = eligibility.Decide(req, pol, m.ProfileID, "", r.sending(channel, now, m.Timezone, batch[i].phone, recent[m.ProfileID]))
+	}
+	return out, nil
+}
+
+// byIndex sorts the messages to send back into batch order.
+type byIndex struct {
+	idx  []int
+	msgs []channels.Message
+}
+
+func (b byIndex) Len() int           { return len(b.idx) }
+func (b byIndex) Less(i, j int) bool { return b.idx[i] < b.idx[j] }
+func (b byIndex) Swap(i, j int) {
+	b.idx[i], b.idx[j] = b.idx[j], b.idx[i]
+	b.msgs[i], b.msgs[j] = b.msgs[j], b.msgs[i]
 }
 
 // writeBack is results not yet written (group commit).
@@ -505,57 +590,28 @@ func (g *cachedGate) prepare(ctx context.Context, channel string, since time.Tim
 		decided[id][purpose] = reason
 	}
 	for purpose, ids := range byPurpose {
-		grant, args := `SELECT NULL::BIGINT AS profile_id, NULL::BOOLEAN AS granted WHERE false`, []any(nil)
-		marketing := purpose != PurposeTransactional
-		if marketing {
-			var err error
-			if grant, args, err = g.r.store.ConsentGrantSQL(ctx, purpose, channel, now); err != nil {
-				return err
-			}
+		elig, args, err := g.r.store.EligibilitySQL(ctx, eligibility.Request{Purpose: purpose, Channel: channel, At: now}, "people")
+		if err != nil {
+			return err
 		}
-		args = append(args, identityKind(channel))
-		rows, err := g.r.db.QueryContext(ctx, fmt.Sprintf(q("gate_decide"), grant, intList(ids)), args...)
+		rows, err := g.r.db.QueryContext(ctx, fmt.Sprintf(q("gate_decide"), elig, intList(ids)), args...)
 		if err != nil {
 			return err
 		}
 		found := map[int64]bool{}
-		var refused []int64
 		for rows.Next() {
 			var id int64
-			var restricted, objected, suppressed bool
-			var granted sql.NullBool
-			if err := rows.Scan(&id, &restricted, &objected, &suppressed, &granted); err != nil {
+			var reason sql.NullString
+			if err := rows.Scan(&id, &reason); err != nil {
 				rows.Close()
 				return err
 			}
 			found[id] = true
-			reason := ""
-			switch {
-			case restricted:
-				reason = ReasonRestricted
-			case suppressed:
-				reason = ReasonSuppressed
-			case marketing && objected:
-				reason = ReasonObjected
-			case marketing && !granted.Valid:
-				reason = ReasonNoConsent
-			case marketing && !granted.Bool:
-				refused = append(refused, id)
-				continue
-			}
-			set(id, purpose, reason)
+			set(id, purpose, reason.String)
 		}
 		rows.Close()
-		for _, id := range refused {
-			d, err := g.r.store.EvaluateConsent(ctx, id, purpose, channel, now)
-			if err != nil {
-				return err
-			}
-			reason := consentReason(d)
-			if reason == "" {
-				reason = ReasonNoConsent
-			}
-			set(id, purpose, reason)
+		if err := rows.Err(); err != nil {
+			return err
 		}
 		for _, id := range ids {
 			if !found[id] {
@@ -580,7 +636,7 @@ func (g *cachedGate) prepare(ctx context.Context, channel string, since time.Tim
 }
 
 func purposeOf(m channels.Message) string {
-	if m.Transactional {
+	if !m.Marketing() {
 		return PurposeTransactional
 	}
 	return m.Purpose

@@ -5,20 +5,22 @@ import (
 	"time"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/engine/eligibility"
 )
 
-// Skip and hold reasons recorded in the step log and the outbox.
+// Skip and hold reasons recorded in the step log and the outbox: the
+// eligibility decision's (package engine/eligibility), which decides them.
 const (
-	ReasonNoConsent    = "no_consent"
-	ReasonWithdrawn    = "withdrawn"
-	ReasonExpired      = "expired"
-	ReasonObjected     = "objected"
-	ReasonRestricted   = "restricted"
-	ReasonSuppressed   = "suppressed"
-	ReasonUnreachable  = "unreachable"
-	ReasonFrequencyCap = "frequency_cap"
-	ReasonQuietHours   = "quiet_hours"
-	ReasonHoldout      = "holdout"
+	ReasonNoConsent    = eligibility.NoConsent
+	ReasonWithdrawn    = eligibility.Withdrawn
+	ReasonExpired      = eligibility.Expired
+	ReasonObjected     = eligibility.Objected
+	ReasonRestricted   = eligibility.Restricted
+	ReasonSuppressed   = eligibility.Suppressed
+	ReasonUnreachable  = eligibility.Unreachable
+	ReasonFrequencyCap = eligibility.FrequencyCap
+	ReasonQuietHours   = eligibility.QuietHours
+	ReasonHoldout      = eligibility.Holdout
 )
 
 // PolicyConfig is the send policy applied across journeys at dispatch.

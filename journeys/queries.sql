@@ -43,7 +43,7 @@ SELECT step, status, count(*) FROM journey_instances WHERE journey = ? GROUP BY 
 -- name: stats_pending
 SELECT o.step, count(*) FROM journey_outbox o
 LEFT JOIN (SELECT outbox_id, arg_max(status, attempt) AS status FROM journey_results GROUP BY outbox_id) l ON l.outbox_id = o.id
-WHERE o.journey = ? AND (l.status IS NULL OR l.status = 'transient')
+WHERE o.journey = ? AND (l.status IS NULL OR l.status IN ('transient', 'held'))
 GROUP BY ALL ORDER BY ALL;
 
 -- name: enter_instances
@@ -52,7 +52,7 @@ GROUP BY ALL ORDER BY ALL;
 -- instance), or after (none active and the last entry old enough). Ids
 -- follow the candidates' order (writes are serialised).
 INSERT INTO journey_instances
-SELECT ?::BIGINT + row_number() OVER (ORDER BY c.ord), ?::VARCHAR, ?::INTEGER, c.profile_id, 'active', ?::VARCHAR, 0, ?::TIMESTAMP, NULL, c.slot, ?::TIMESTAMP, c.ref, c.payload, NULL, NULL
+SELECT ?::BIGINT + row_number() OVER (ORDER BY c.ord), ?::VARCHAR, ?::INTEGER, c.profile_id, 'active', ?::VARCHAR, 0, ?::TIMESTAMP, NULL, c.slot, ?::TIMESTAMP, c.ref, c.payload, NULL, NULL, NULL
 FROM (SELECT *, row_number() OVER (PARTITION BY profile_id ORDER BY ord) AS rn FROM _jcand) c
 JOIN profiles p ON p.id = c.profile_id
 LEFT JOIN (SELECT profile_id, max(entered_at) AS last_entered, bool_or(status = 'active') AS active
@@ -85,6 +85,7 @@ UPDATE journey_instances SET
     wait_since = CASE WHEN m.stay THEN journey_instances.wait_since ELSE NULL END,
     status = m.status,
     exit_reason = CASE WHEN m.status = 'active' THEN NULL ELSE m.reason END,
+    held_reason = CASE WHEN m.status = 'active' AND m.stay AND m.kind = 'held' THEN m.reason END,
     finished_at = CASE WHEN m.status = 'active' THEN NULL ELSE ?::TIMESTAMP END
 FROM _jmove m
 WHERE journey_instances.id = m.id;
@@ -106,41 +107,59 @@ ORDER BY i.id;
 AND wait_since IS NOT NULL AND EXISTS (SELECT 1 FROM events e WHERE e.profile_id = journey_instances.profile_id AND e.event = ? AND e.ts >= journey_instances.wait_since)
 
 -- name: send_due
--- Everyone due at a send step with what the policy needs: address,
--- flags, suppression, the set-based consent decision and their recent
--- marketing sends on the channel (for caps in their local day).
-WITH g AS (SELECT profile_id, bool_and(granted) AS granted FROM (%[1]s) GROUP BY profile_id)
-SELECT i.id, i.profile_id, i.seq, i.slot, p.timezone, p.phone, %[2]s AS addr, p.restricted, p.objected,
-       sup.profile_id IS NOT NULL AS suppressed, g.granted, recent.sent
-FROM journey_instances i
-JOIN profiles p ON p.id = i.profile_id
-LEFT JOIN g ON g.profile_id = i.profile_id
-LEFT JOIN (SELECT DISTINCT d.profile_id FROM identities d JOIN suppressions s ON s.addr_hash = d.value_hash WHERE d.kind = ?) sup
-       ON sup.profile_id = i.profile_id
-LEFT JOIN (SELECT o.profile_id, list(o.created_at) AS sent FROM journey_outbox o
-           WHERE o.channel = ? AND o.marketing AND o.created_at >= ?
-             AND NOT EXISTS (SELECT 1 FROM journey_results r WHERE r.outbox_id = o.id AND r.status IN ('failed', 'skipped'))
-           GROUP BY o.profile_id) recent ON recent.profile_id = i.profile_id
-%[3]s
-WHERE i.journey = ? AND i.version = ? AND i.step = ? AND i.status = 'active' AND i.due_at <= ?
-ORDER BY i.id;
+-- Everyone due at a send step with the eligibility decision's person-level
+-- reason and address (%[1]s: engine.EligibilitySQL over the CTE people)
+-- and what the send policy needs: zone, phone and their recent marketing
+-- sends on the channel (for caps in their local day).
+WITH due AS MATERIALIZED (
+    SELECT id, profile_id, seq, slot FROM journey_instances
+    WHERE journey = ? AND version = ? AND step = ? AND status = 'active' AND due_at <= ?
+),
+people AS MATERIALIZED (
+    SELECT id, restricted, objected, email, phone, timezone FROM profiles WHERE id IN (SELECT profile_id FROM due)
+)
+SELECT d.id, d.profile_id, d.seq, d.slot, pp.timezone, pp.phone, e.reason, e.address, recent.sent
+FROM due d
+JOIN people pp ON pp.id = d.profile_id
+JOIN (%[1]s) e ON e.profile_id = d.profile_id
+LEFT JOIN (%[2]s) recent ON recent.profile_id = d.profile_id
+ORDER BY d.id;
+
+-- name: recent_sends
+-- Marketing sends on a channel since an instant that count towards caps,
+-- for the people of %[1]s, leaving out the outbox rows %[2]s (a retry does
+-- not count against itself). A fragment: no semicolon, send_due embeds it.
+SELECT o.profile_id, list(o.created_at) AS sent FROM journey_outbox o
+WHERE o.channel = ? AND o.marketing AND o.created_at >= ? AND o.profile_id IN (%[1]s) AND o.id NOT IN (%[2]s)
+  AND NOT EXISTS (SELECT 1 FROM journey_results r WHERE r.outbox_id = o.id AND r.status IN ('failed', 'skipped'))
+GROUP BY o.profile_id
+
+-- name: release_restricted
+-- Instances held because their person was restricted, due again now that
+-- the restriction is lifted.
+UPDATE journey_instances SET due_at = ?, held_reason = NULL
+WHERE journey = ? AND status = 'active' AND held_reason = 'restricted'
+  AND profile_id IN (SELECT id FROM profiles WHERE NOT restricted);
 
 -- name: outbox_due
 -- Sends with no result yet (never tried, or in flight when a process died)
--- or whose last attempt failed transiently and is due again, in outbox
--- order after a cursor (the last row of the previous page). The page is
--- chosen first, then joined with what the messages need.
+-- or whose last attempt failed transiently or was held (a retry inside
+-- quiet hours) and is due again, in outbox order after a cursor (the last
+-- row of the previous page). attempts numbers the results; tries counts
+-- the provider calls among them. The page is chosen first, then joined
+-- with what the messages need.
 WITH page AS (
-    SELECT o.*, coalesce(l.attempts, 0)::INTEGER AS attempts
+    SELECT o.*, coalesce(l.attempts, 0)::INTEGER AS attempts, coalesce(l.tries, 0)::INTEGER AS tries
     FROM journey_outbox o
-    LEFT JOIN (SELECT outbox_id, max(attempt) AS attempts, arg_max(status, attempt) AS status, arg_max(next_attempt_at, attempt) AS next_at
+    LEFT JOIN (SELECT outbox_id, max(attempt) AS attempts, count(*) FILTER (WHERE status <> 'held') AS tries,
+                      arg_max(status, attempt) AS status, arg_max(next_attempt_at, attempt) AS next_at
                FROM journey_results WHERE outbox_id > ? GROUP BY outbox_id) l ON l.outbox_id = o.id
-    WHERE o.id > ? AND (l.outbox_id IS NULL OR (l.status = 'transient' AND l.next_at <= ?)) AND o.channel IN (%[3]s) %[4]s
+    WHERE o.id > ? AND (l.outbox_id IS NULL OR (l.status IN ('transient', 'held') AND l.next_at <= ?)) AND o.channel IN (%[3]s) %[4]s
     ORDER BY o.id
     LIMIT ?
 )
 SELECT o.idem_key, o.instance_id, o.journey, o.version, o.step, o.profile_id, o.channel, o.template, o.url,
-       o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, p.*
+       o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, o.tries, p.*
 FROM page o
 JOIN profiles p ON p.id = o.profile_id
 LEFT JOIN journey_instances i ON i.id = o.instance_id
@@ -184,15 +203,12 @@ SELECT min(t) FROM (
 SELECT coalesce(max(seq), 0) FROM consent_ledger;
 
 -- name: gate_decide
--- The set-based decision again, for the people in a batch whose consent,
--- flags or suppressions changed since their outbox rows were written.
-WITH g AS (SELECT profile_id, bool_and(granted) AS granted FROM (%[1]s) GROUP BY profile_id)
-SELECT p.id, p.restricted, p.objected, sup.profile_id IS NOT NULL AS suppressed, g.granted
-FROM profiles p
-LEFT JOIN g ON g.profile_id = p.id
-LEFT JOIN (SELECT DISTINCT d.profile_id FROM identities d JOIN suppressions s ON s.addr_hash = d.value_hash WHERE d.kind = ?) sup
-       ON sup.profile_id = p.id
-WHERE p.id IN (%[2]s);
+-- The eligibility decision's person-level terms again (%[1]s:
+-- engine.EligibilitySQL over the CTE people), for the people in a batch
+-- (%[2]s) whose consent, flags or suppressions changed since their outbox
+-- rows were written.
+WITH people AS MATERIALIZED (SELECT id, restricted, objected, email, phone FROM profiles WHERE id IN (%[2]s))
+SELECT profile_id, reason FROM (%[1]s);
 
 -- name: insert_outbox
 -- New sends from _jout; a key already in the outbox is never added twice.

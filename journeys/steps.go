@@ -12,6 +12,7 @@ import (
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/bucket"
+	"github.com/tactcdp/tact/engine/eligibility"
 )
 
 // Instance statuses.
@@ -139,6 +140,9 @@ func subjectsOf(rows []dueRow) []Subject {
 // nothing is due now.
 func (r *Runner) advance(ctx context.Context, spec *Spec, version int, now time.Time) (TickResult, error) {
 	var res TickResult
+	if err := r.releaseRestricted(ctx, spec.Name, now); err != nil {
+		return res, err
+	}
 	if !spec.Transactional() {
 		n, err := r.sweepWithdrawn(ctx, spec, version, now)
 		res.Exited += n
@@ -275,7 +279,7 @@ func (r *Runner) sweepWithdrawn(ctx context.Context, spec *Spec, version int, no
 			if err != nil {
 				return 0, err
 			}
-			if consentReason(d) != ReasonWithdrawn {
+			if eligibility.ConsentReason(d.Reason) != ReasonWithdrawn {
 				all = false
 				break
 			}
@@ -502,21 +506,37 @@ func (r *Runner) waitStep(ctx context.Context, spec *Spec, version int, st *Step
 	})
 }
 
+// updateStep writes the step's traits to everyone due. It never writes to
+// a restricted person (held until the restriction is lifted) or to one who
+// objected (profiling: skipped with reason objected).
 func (r *Runner) updateStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
-	rows, err := r.db.QueryContext(ctx, `SELECT i.id, i.profile_id, p.user_id, p.email, p.phone FROM journey_instances i JOIN profiles p ON p.id = i.profile_id WHERE `+
+	rows, err := r.db.QueryContext(ctx, `SELECT i.id, i.profile_id, p.user_id, p.email, p.phone, p.restricted, p.objected FROM journey_instances i JOIN profiles p ON p.id = i.profile_id WHERE `+
 		fmt.Sprintf(q("due_at_step_i"), ""), spec.Name, version, st.ID, now)
 	if err != nil {
 		return err
 	}
 	var updates []map[string]any
 	var moves []move
+	var logs [][]driver.Value
 	next := spec.NextOf(st.ID)
 	for rows.Next() {
 		var id, pid int64
 		var uid, email, phone sql.NullString
-		if err := rows.Scan(&id, &pid, &uid, &email, &phone); err != nil {
+		var restricted, objected bool
+		if err := rows.Scan(&id, &pid, &uid, &email, &phone, &restricted, &objected); err != nil {
 			rows.Close()
 			return err
+		}
+		switch {
+		case restricted:
+			moves = append(moves, hold(id, pid, st.ID, ReasonRestricted, farFuture))
+			res.Held++
+			continue
+		case objected:
+			logs = append(logs, logRow(now, spec.Name, version, st.ID, pid, id, "skipped", ReasonObjected, ""))
+			res.Skipped++
+			moves = append(moves, to(id, pid, st.ID, next, now))
+			continue
 		}
 		row := map[string]any{}
 		switch {
@@ -536,151 +556,141 @@ func (r *Runner) updateStep(ctx context.Context, spec *Spec, version int, st *St
 		moves = append(moves, to(id, pid, st.ID, next, now))
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	if len(updates) > 0 {
 		if _, err := r.store.ImportRows(ctx, engine.ImportProfiles, "journey:"+spec.Name+"/"+st.ID, updates); err != nil {
 			return fmt.Errorf("update traits: %w", err)
 		}
 	}
 	res.Moved += len(moves)
-	return r.write(ctx, func(t *tx) error { return r.applyMoves(t, spec.Name, version, moves, now) })
+	return r.write(ctx, func(t *tx) error {
+		if err := t.appendRows("journey_log", logs); err != nil {
+			return err
+		}
+		return r.applyMoves(t, spec.Name, version, moves, now)
+	})
 }
 
-// sendRow is an instance due at a send step with what the policy needs.
+// sendRow is an instance due at a send step with the person-level
+// eligibility reason and what the send policy needs.
 type sendRow struct {
-	ID, PID    int64
-	Seq        int
-	Slot       time.Time
-	TZ, Phone  string
-	Addr       string
-	Restricted bool
-	Objected   bool
-	Suppressed bool
-	Granted    sql.NullBool
-	Recent     []time.Time
+	ID, PID   int64
+	Seq       int
+	Slot      time.Time
+	TZ, Phone string
+	Reason    string // the person-level reason ("" = may be contacted)
+	Recent    []time.Time
 }
 
+// loadSendRows reads everyone due at a send step on channel with their
+// person-level eligibility, decided set-based (engine.EligibilitySQL).
+func (r *Runner) loadSendRows(ctx context.Context, spec *Spec, version int, st *Step, req eligibility.Request) ([]sendRow, error) {
+	elig, eargs, err := r.store.EligibilitySQL(ctx, req, "people")
+	if err != nil {
+		return nil, err
+	}
+	args := append([]any{spec.Name, version, st.ID, req.At}, eargs...)
+	args = append(args, req.Channel, req.At.Add(-capWindow))
+	recent := fmt.Sprintf(q("recent_sends"), "SELECT profile_id FROM due", "-1")
+	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(q("send_due"), elig, recent), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var due []sendRow
+	for rows.Next() {
+		var s sendRow
+		var tz, phone, reason, addr sql.NullString
+		var recent any
+		if err := rows.Scan(&s.ID, &s.PID, &s.Seq, &s.Slot, &tz, &phone, &reason, &addr, &recent); err != nil {
+			return nil, err
+		}
+		s.TZ, s.Phone, s.Reason, s.Recent = tz.String, phone.String, reason.String, timeList(recent)
+		due = append(due, s)
+	}
+	return due, rows.Err()
+}
+
+// timeList reads a DuckDB LIST of timestamps.
+func timeList(v any) []time.Time {
+	l, _ := v.([]any)
+	out := make([]time.Time, 0, len(l))
+	for _, x := range l {
+		if t, ok := x.(time.Time); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// capWindow reaches back past the start of any local day.
+const capWindow = 50 * time.Hour
+
+// sending computes the send policy's facts for one person at now.
+func (r *Runner) sending(channel string, now time.Time, tz, phone string, recent []time.Time) eligibility.Sending {
+	pol := &r.cfg.Policy
+	zones := pol.zonesFor(tz, phone)
+	return eligibility.Sending{
+		HeldUntil:  pol.heldUntil(channel, now, zones),
+		CapReached: capReached(pol.Caps[channel], now, zones[0], recent),
+	}
+}
+
+// sendStep decides every due instance at a send or webhook step with the
+// one eligibility decision and queues the allowed sends in the outbox,
+// moving everyone on in the same transaction. Restricted people are held
+// until the restriction is lifted; quiet hours hold until the window
+// opens; a withdrawal ends the instance; other reasons skip the step.
 func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
 	channel := st.Channel
 	if st.Kind == StepWebhook {
 		channel = channels.Webhook
 	}
-	marketing := !spec.Transactional()
-	grant := `SELECT NULL::BIGINT AS profile_id, NULL::BOOLEAN AS granted WHERE false`
-	var args []any
-	if marketing {
-		var err error
-		grant, args, err = r.store.ConsentGrantSQL(ctx, spec.Purpose, channel, now)
-		if err != nil {
-			return err
-		}
-	}
-	addr, join := "NULL::VARCHAR", ""
-	switch channel {
-	case channels.Email:
-		addr = "p.email"
-	case channels.SMS:
-		addr = "p.phone"
-	case channels.Push:
-		addr = "tok.token"
-		join = `LEFT JOIN (SELECT profile_id, max(value) AS token FROM identities WHERE kind = 'device_token' GROUP BY profile_id) tok ON tok.profile_id = i.profile_id`
-	case channels.Webhook:
-		addr = "'webhook'"
-	}
-	query := fmt.Sprintf(q("send_due"), grant, addr, join)
-	args = append(args, identityKind(channel), channel, now.Add(-50*time.Hour), spec.Name, version, st.ID, now)
+	req := eligibility.Request{Purpose: spec.Purpose, Channel: channel, At: now}
 	qt := time.Now()
-	rows, err := r.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	var due []sendRow
-	for rows.Next() {
-		var s sendRow
-		var tz, phone, a sql.NullString
-		var recent any
-		if err := rows.Scan(&s.ID, &s.PID, &s.Seq, &s.Slot, &tz, &phone, &a, &s.Restricted, &s.Objected, &s.Suppressed, &s.Granted, &recent); err != nil {
-			rows.Close()
-			return err
-		}
-		s.TZ, s.Phone, s.Addr = tz.String, phone.String, a.String
-		if l, ok := recent.([]any); ok {
-			for _, v := range l {
-				if t, ok := v.(time.Time); ok {
-					s.Recent = append(s.Recent, t)
-				}
-			}
-		}
-		due = append(due, s)
-	}
-	rows.Close()
+	due, err := r.loadSendRows(ctx, spec, version, st, req)
 	r.tracef("send_due query", qt)
-	if err := rows.Err(); err != nil {
+	if err != nil || len(due) == 0 {
 		return err
-	}
-	if len(due) == 0 {
-		return nil
 	}
 	defer r.tracef("send_due policy+write", time.Now())
-	pol := &r.cfg.Policy
+	pol := eligibility.Policy{HoldoutPercent: r.cfg.Policy.HoldoutPercent}
 	next := spec.NextOf(st.ID)
-	cap := pol.Caps[channel]
 	var outbox, logs [][]driver.Value
 	moves := make([]move, 0, len(due))
 	for _, s := range due {
-		reason, hold := "", time.Time{}
-		switch {
-		case s.Restricted:
-			reason = ReasonRestricted
-		case s.Addr == "":
-			reason = ReasonUnreachable
-		case s.Suppressed:
-			reason = ReasonSuppressed
-		case marketing && s.Objected:
-			reason = ReasonObjected
-		case marketing && !s.Granted.Valid:
-			reason = ReasonNoConsent
-		case marketing && !s.Granted.Bool:
-			d, err := r.store.EvaluateConsent(ctx, s.PID, spec.Purpose, channel, now)
-			if err != nil {
-				return err
-			}
-			if reason = consentReason(d); reason == "" {
-				reason = ReasonNoConsent // the set-based decision stands
-			}
-		case marketing && pol.HoldoutPercent > 0 && bucket.Of(s.PID, 100) < pol.HoldoutPercent:
-			reason = ReasonHoldout
+		var sending eligibility.Sending
+		if s.Reason == "" && !req.Transactional() {
+			sending = r.sending(channel, now, s.TZ, s.Phone, s.Recent)
 		}
-		var zones []*time.Location
-		if reason == "" && marketing {
-			zones = pol.zonesFor(s.TZ, s.Phone)
-			if h := pol.heldUntil(channel, now, zones); h.After(now) {
-				hold = h
-			} else if capReached(cap, now, zones[0], s.Recent) {
-				reason = ReasonFrequencyCap
-			}
-		}
-		switch {
-		case !hold.IsZero():
-			moves = append(moves, move{ID: s.ID, ProfileID: s.PID, Step: st.ID, Status: StatusActive, Reason: ReasonQuietHours, Kind: "held", Stay: true, Due: hold})
-			res.Held++
-		case reason != "":
-			logs = append(logs, logRow(now, spec.Name, version, st.ID, s.PID, s.ID, "skipped", reason, channel))
-			res.Skipped++
-			if reason == ReasonWithdrawn {
-				moves = append(moves, move{ID: s.ID, ProfileID: s.PID, Step: st.ID, Status: StatusExited, Reason: ReasonWithdrawn, Kind: "exited", Due: now})
-			} else {
-				moves = append(moves, to(s.ID, s.PID, st.ID, next, now))
-			}
-		default:
+		d := eligibility.Decide(req, pol, s.PID, s.Reason, sending)
+		switch d.Reason {
+		case "":
 			// The step component carries the visit (seq) and the instance, so
 			// two entries of one person in the same slot (two receipts) and a
 			// step visited twice get distinct keys; all are stable across
 			// restarts.
 			key := channels.NewIdempotencyKey(spec.Name, version, fmt.Sprintf("%s#%d/%d", st.ID, s.Seq, s.ID), s.PID, s.Slot)
 			outbox = append(outbox, []driver.Value{key, s.ID, spec.Name, int32(version), st.ID, s.PID, channel, nullStr(st.Template), nullStr(st.URL),
-				spec.Purpose, marketing, now})
+				spec.Purpose, !req.Transactional(), now})
 			moves = append(moves, to(s.ID, s.PID, st.ID, next, now))
 			res.Queued++
+		case eligibility.QuietHours:
+			moves = append(moves, hold(s.ID, s.PID, st.ID, ReasonQuietHours, d.HoldUntil))
+			res.Held++
+		case eligibility.Restricted:
+			moves = append(moves, hold(s.ID, s.PID, st.ID, ReasonRestricted, farFuture))
+			res.Held++
+		default:
+			logs = append(logs, logRow(now, spec.Name, version, st.ID, s.PID, s.ID, "skipped", d.Reason, channel))
+			res.Skipped++
+			if d.Reason == eligibility.Withdrawn {
+				moves = append(moves, move{ID: s.ID, ProfileID: s.PID, Step: st.ID, Status: StatusExited, Reason: ReasonWithdrawn, Kind: "exited", Due: now})
+			} else {
+				moves = append(moves, to(s.ID, s.PID, st.ID, next, now))
+			}
 		}
 	}
 	res.Moved += len(moves)
@@ -705,6 +715,26 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 		}
 		return r.applyMoves(t, spec.Name, version, moves, now)
 	})
+}
+
+// releaseRestricted makes instances held for a restriction that has been
+// lifted due again. It writes only when there is one, so an idle tick
+// commits nothing.
+func (r *Runner) releaseRestricted(ctx context.Context, journey string, now time.Time) error {
+	var n int
+	if err := r.db.QueryRowContext(ctx, `SELECT count(*) FROM journey_instances i JOIN profiles p ON p.id = i.profile_id
+WHERE i.journey = ? AND i.status = 'active' AND i.held_reason = 'restricted' AND NOT p.restricted`, journey).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	return r.write(ctx, func(t *tx) error {
+		_, err := t.exec(q("release_restricted"), now, journey)
+		return err
+	})
+}
+
+// hold keeps an instance at its step until due, logged as held for reason.
+func hold(id, pid int64, step, reason string, due time.Time) move {
+	return move{ID: id, ProfileID: pid, Step: step, Status: StatusActive, Reason: reason, Kind: "held", Stay: true, Due: due}
 }
 
 // String renders a TickResult for logs.

@@ -372,7 +372,7 @@ func (a *Audience) Check(ctx context.Context, st *engine.Store, id int64) (Decis
 		d.Member = d.Removed == ""
 		return d, nil
 	}
-	reason, _, err := st.EligiblePerson(ctx, a.request(now), id, "")
+	reason, _, err := st.EligiblePerson(ctx, a.request(now), id)
 	if err != nil {
 		return Decision{}, err
 	}
