@@ -31,5 +31,9 @@ func Salted(profileID int64, salt string, n int) int {
 // SQL is Of as a DuckDB expression over the BIGINT column idColumn (code,
 // never user text), with n bound as a HUGEINT parameter.
 func SQL(idColumn string) string {
-	return "CAST((((CAST(" + idColumn + " AS HUGEINT) * CAST('11400714819323198485' AS HUGEINT)) % CAST('18446744073709551616' AS HUGEINT)) // 4294967296) % ?::HUGEINT AS BIGINT)"
+	// The product modulo 2^64, made non-negative (SQL's % keeps the sign),
+	// is Go's wrapping uint64 multiplication.
+	const mod = "CAST('18446744073709551616' AS HUGEINT)"
+	x := "(((CAST(" + idColumn + " AS HUGEINT) * CAST('11400714819323198485' AS HUGEINT)) % " + mod + " + " + mod + ") % " + mod + ")"
+	return "CAST((" + x + " // 4294967296) % ?::HUGEINT AS BIGINT)"
 }

@@ -1,0 +1,275 @@
+package journeys
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"time"
+
+	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/engine/eligibility"
+)
+
+// sendRow is an instance due at a send step with the person-level
+// eligibility reason and what the send policy needs.
+type sendRow struct {
+	ID, PID   int64
+	Seq       int
+	Slot      time.Time
+	TZ, Phone string
+	Reason    string // the person-level reason ("" = may be contacted)
+	Recent    []time.Time
+}
+
+// loadSendRows reads everyone due at a send step on channel with their
+// person-level eligibility, decided set-based (engine.EligibilitySQL).
+func (r *Runner) loadSendRows(ctx context.Context, spec *Spec, version int, st *Step, req eligibility.Request) ([]sendRow, error) {
+	elig, eargs, err := r.store.EligibilitySQL(ctx, req, "people")
+	if err != nil {
+		return nil, err
+	}
+	args := append([]any{spec.Name, version, st.ID, req.At}, eargs...)
+	args = append(args, req.Channel, req.At.Add(-capWindow))
+	recent := fmt.Sprintf(q("recent_sends"), "SELECT profile_id FROM due", "-1")
+	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(q("send_due"), elig, recent), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var due []sendRow
+	for rows.Next() {
+		var s sendRow
+		var tz, phone, reason, addr sql.NullString
+		var recent any
+		if err := rows.Scan(&s.ID, &s.PID, &s.Seq, &s.Slot, &tz, &phone, &reason, &addr, &recent); err != nil {
+			return nil, err
+		}
+		s.TZ, s.Phone, s.Reason, s.Recent = tz.String, phone.String, reason.String, timeList(recent)
+		due = append(due, s)
+	}
+	return due, rows.Err()
+}
+
+// timeList reads a DuckDB LIST of timestamps.
+func timeList(v any) []time.Time {
+	l, _ := v.([]any)
+	out := make([]time.Time, 0, len(l))
+	for _, x := range l {
+		if t, ok := x.(time.Time); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// capWindow reaches back past the start of any local day.
+const capWindow = 50 * time.Hour
+
+// sending computes the send policy's facts for one person at now.
+func (r *Runner) sending(channel string, now time.Time, tz, phone string, recent []time.Time) eligibility.Sending {
+	pol := &r.cfg.Policy
+	zones := pol.zonesFor(tz, phone)
+	return eligibility.Sending{
+		HeldUntil:  pol.heldUntil(channel, now, zones),
+		CapReached: capReached(pol.Caps[channel], now, zones[0], recent),
+	}
+}
+
+// decideSends reads everyone due at a send step and decides each with the
+// one eligibility decision: the person-level terms set-based, the send
+// policy per row. It does no writing.
+func (r *Runner) decideSends(ctx context.Context, spec *Spec, version int, st *Step, req eligibility.Request) ([]sendRow, []eligibility.Decision, error) {
+	due, err := r.loadSendRows(ctx, spec, version, st, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	pol := r.eligibilityPolicy()
+	out := make([]eligibility.Decision, len(due))
+	for k, s := range due {
+		var sending eligibility.Sending
+		if s.Reason == "" && !req.Transactional() {
+			sending = r.sending(req.Channel, req.At, s.TZ, s.Phone, s.Recent)
+		}
+		out[k] = eligibility.Decide(req, pol, s.PID, s.Reason, sending)
+	}
+	return due, out, nil
+}
+
+// DecideOne is the per-person form of the whole decision for a message to
+// one person right now: engine.EligiblePerson, then the send policy with
+// their zones and recent sends. Previews and the combination test use it.
+func (r *Runner) DecideOne(ctx context.Context, req eligibility.Request, profileID int64) (eligibility.Decision, error) {
+	reason, _, err := r.store.EligiblePerson(ctx, req, profileID)
+	if err != nil || reason != "" || req.Transactional() {
+		return eligibility.Decision{Reason: reason}, err
+	}
+	var tz, phone sql.NullString
+	if err := r.db.QueryRowContext(ctx, `SELECT timezone, phone FROM profiles WHERE id = ?`, profileID).Scan(&tz, &phone); err != nil {
+		return eligibility.Decision{}, err
+	}
+	recent, err := r.recentSends(ctx, req.Channel, req.At, []int64{profileID}, nil)
+	if err != nil {
+		return eligibility.Decision{}, err
+	}
+	return eligibility.Decide(req, r.eligibilityPolicy(), profileID, "", r.sending(req.Channel, req.At, tz.String, phone.String, recent[profileID])), nil
+}
+
+// eligibilityPolicy is the send policy as the decision takes it.
+func (r *Runner) eligibilityPolicy() eligibility.Policy {
+	return eligibility.Policy{HoldoutPercent: r.cfg.Policy.HoldoutPercent}
+}
+
+// recentSends reads the marketing sends on channel that count towards caps
+// at now for people, leaving out the outbox rows except.
+func (r *Runner) recentSends(ctx context.Context, channel string, now time.Time, people, except []int64) (map[int64][]time.Time, error) {
+	ex := "-1"
+	if len(except) > 0 {
+		ex = intList(except)
+	}
+	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(q("recent_sends"), intList(people), ex), channel, now.Add(-capWindow))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	recent := map[int64][]time.Time{}
+	for rows.Next() {
+		var pid int64
+		var list any
+		if err := rows.Scan(&pid, &list); err != nil {
+			return nil, err
+		}
+		recent[pid] = timeList(list)
+	}
+	return recent, rows.Err()
+}
+
+// sendStep decides every due instance at a send or webhook step with the
+// one eligibility decision and queues the allowed sends in the outbox,
+// moving everyone on in the same transaction. Restricted people are held
+// until the restriction is lifted; quiet hours hold until the window
+// opens; a withdrawal ends the instance; other reasons skip the step.
+func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
+	channel := st.Channel
+	if st.Kind == StepWebhook {
+		channel = channels.Webhook
+	}
+	req := eligibility.Request{Purpose: spec.Purpose, Channel: channel, At: now}
+	qt := time.Now()
+	due, decisions, err := r.decideSends(ctx, spec, version, st, req)
+	r.tracef("send_due query", qt)
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	defer r.tracef("send_due write", time.Now())
+	next := spec.NextOf(st.ID)
+	var outbox, logs [][]driver.Value
+	moves := make([]move, 0, len(due))
+	for k, s := range due {
+		switch d := decisions[k]; d.Reason {
+		case "":
+			// The step component carries the visit (seq) and the instance, so
+			// two entries of one person in the same slot (two receipts) and a
+			// step visited twice get distinct keys; all are stable across
+			// restarts.
+			key := channels.NewIdempotencyKey(spec.Name, version, fmt.Sprintf("%s#%d/%d", st.ID, s.Seq, s.ID), s.PID, s.Slot)
+			outbox = append(outbox, []driver.Value{key, s.ID, spec.Name, int32(version), st.ID, s.PID, channel, nullStr(st.Template), nullStr(st.URL),
+				spec.Purpose, !req.Transactional(), now})
+			moves = append(moves, to(s.ID, s.PID, st.ID, next, now))
+			res.Queued++
+		case eligibility.QuietHours:
+			moves = append(moves, hold(s.ID, s.PID, st.ID, ReasonQuietHours, d.HoldUntil))
+			res.Held++
+		case eligibility.Restricted:
+			moves = append(moves, hold(s.ID, s.PID, st.ID, ReasonRestricted, farFuture))
+			res.Held++
+		default:
+			logs = append(logs, logRow(now, spec.Name, version, st.ID, s.PID, s.ID, "skipped", d.Reason, channel))
+			res.Skipped++
+			if d.Reason == eligibility.Withdrawn {
+				moves = append(moves, move{ID: s.ID, ProfileID: s.PID, Step: st.ID, Status: StatusExited, Reason: ReasonWithdrawn, Kind: "exited", Due: now})
+			} else {
+				moves = append(moves, to(s.ID, s.PID, st.ID, next, now))
+			}
+		}
+	}
+	res.Moved += len(moves)
+	return r.write(ctx, func(t *tx) error {
+		if len(outbox) > 0 {
+			if err := t.temp("_jout", "idem_key VARCHAR, instance_id BIGINT, journey VARCHAR, version INTEGER, step VARCHAR, profile_id BIGINT, channel VARCHAR, template VARCHAR, url VARCHAR, purpose VARCHAR, marketing BOOLEAN, created_at TIMESTAMP"); err != nil {
+				return err
+			}
+			if err := t.appendRows("_jout", outbox); err != nil {
+				return err
+			}
+			var before int64
+			if err := t.conn.QueryRowContext(t.ctx, `SELECT coalesce(max(id), 0) FROM journey_outbox`).Scan(&before); err != nil {
+				return err
+			}
+			if _, err := t.exec(q("insert_outbox"), before); err != nil {
+				return err
+			}
+		}
+		if err := t.appendRows("journey_log", logs); err != nil {
+			return err
+		}
+		return r.applyMoves(t, spec.Name, version, moves, now)
+	})
+}
+
+// releaseRestricted makes instances held for a restriction that has been
+// lifted due again. It writes only when there is one, so an idle tick
+// commits nothing.
+func (r *Runner) releaseRestricted(ctx context.Context, journey string, now time.Time) error {
+	var n int
+	if err := r.db.QueryRowContext(ctx, `SELECT count(*) FROM journey_instances i JOIN profiles p ON p.id = i.profile_id
+WHERE i.journey = ? AND i.status = 'active' AND i.held_reason = 'restricted' AND NOT p.restricted`, journey).Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	return r.write(ctx, func(t *tx) error {
+		_, err := t.exec(q("release_restricted"), now, journey)
+		return err
+	})
+}
+
+// hold keeps an instance at its step until due, logged as held for reason.
+func hold(id, pid int64, step, reason string, due time.Time) move {
+	return move{ID: id, ProfileID: pid, Step: step, Status: StatusActive, Reason: reason, Kind: "held", Stay: true, Due: due}
+}
+
+// retryPolicy decides the send policy for the retries among batch (indexes
+// retries) at this instant, with their zones and their other recent sends
+// on the channel: one decision per retry, in order.
+func (r *Runner) retryPolicy(ctx context.Context, channel string, batch []outRow, retries []int) ([]eligibility.Decision, error) {
+	now := r.now()
+	pids := make([]int64, len(retries))
+	ids := make([]int64, len(retries))
+	for k, i := range retries {
+		pids[k], ids[k] = batch[i].msg.ProfileID, batch[i].id
+	}
+	recent, err := r.recentSends(ctx, channel, now, pids, ids)
+	if err != nil {
+		return nil, err
+	}
+	pol := r.eligibilityPolicy()
+	out := make([]eligibility.Decision, len(retries))
+	for k, i := range retries {
+		m := batch[i].msg
+		req := eligibility.Request{Purpose: m.Purpose, Channel: channel, At: now}
+		out[k] = eligibility.Decide(req, pol, m.ProfileID, "", r.sending(channel, now, m.Timezone, batch[i].phone, recent[m.ProfileID]))
+	}
+	return out, nil
+}
+
+// byIndex sorts the messages to send back into batch order.
+type byIndex struct {
+	idx  []int
+	msgs []channels.Message
+}
+
+func (b byIndex) Len() int           { return len(b.idx) }
+func (b byIndex) Less(i, j int) bool { return b.idx[i] < b.idx[j] }
+func (b byIndex) Swap(i, j int) {
+	b.idx[i], b.idx[j] = b.idx[j], b.idx[i]
+	b.msgs[i], b.msgs[j] = b.msgs[j], b.msgs[i]
+}
