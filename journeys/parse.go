@@ -77,6 +77,7 @@ var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 type parser struct {
 	cfg      ValidateConfig
 	problems []Problem
+	purpose  string // the spec's purpose, for checking its templates
 }
 
 func (p *parser) addf(n *yaml.Node, path, format string, args ...any) {
@@ -232,6 +233,7 @@ func (p *parser) spec(root *yaml.Node) *Spec {
 	}
 	s.Description = p.str(m["description"], "description")
 	s.Purpose = p.required(m, root, "", "purpose")
+	p.purpose = s.Purpose
 	if s.Purpose != "" && !contains(p.cfg.Purposes, s.Purpose) {
 		p.addf(m["purpose"], "purpose", "unknown purpose %q (want one of %s)", s.Purpose, strings.Join(p.cfg.Purposes, ", "))
 	}
@@ -415,6 +417,9 @@ func (p *parser) step(n *yaml.Node, path string) Step {
 				p.addf(f["template"], join(bp, "template"), "template %q does not exist", st.Template)
 			} else if t.Channel != st.Channel {
 				p.addf(f["template"], join(bp, "template"), "template %q is for %s, not %s", st.Template, t.Channel, st.Channel)
+			} else if tx := p.purpose == PurposeTransactional; t.Marketing() == tx {
+				p.addf(f["template"], join(bp, "template"), "template %q is a %s template; a %s journey sends only %s templates",
+					st.Template, t.Purpose, p.purpose, map[bool]string{true: "transactional", false: "marketing"}[tx])
 			}
 		}
 	case StepWait:

@@ -205,9 +205,53 @@ type Version struct {
 // version. People already inside finish on the version they entered; new
 // entries use the new version. Publishing the same source again is a no-op.
 func (r *Runner) Publish(ctx context.Context, file string, src []byte) (Version, error) {
+	return r.PublishAs(ctx, file, src, Publisher{Actor: "operator", Admin: true})
+}
+
+// Publisher is who publishes a journey.
+type Publisher struct {
+	// Actor names them in the audit log ("api:ops", "operator").
+	Actor string
+	// Admin: they hold the admin role. Only an admin may publish or change
+	// a transactional journey, which skips marketing consent.
+	Admin bool
+}
+
+// ForbiddenError is a publish refused by a governance rule.
+type ForbiddenError struct {
+	Journey string
+	Rule    string
+}
+
+func (e *ForbiddenError) Error() string {
+	return fmt.Sprintf("journeys: %s: %s", e.Journey, e.Rule)
+}
+
+// ruleTransactionalAdmin is the rule a non-admin meets publishing a
+// transactional journey.
+const ruleTransactionalAdmin = "publishing or changing a transactional journey needs the admin role (it skips marketing consent, caps, quiet hours and the holdout)"
+
+// PublishAs is Publish for p: a transactional journey (the new version's
+// purpose, or the current one's) needs an admin, and every publish or
+// refusal of one is written to the audit log.
+func (r *Runner) PublishAs(ctx context.Context, file string, src []byte, p Publisher) (Version, error) {
 	spec, err := r.Validate(file, src)
 	if err != nil {
 		return Version{}, err
+	}
+	var current string
+	if err := r.db.QueryRowContext(ctx, `SELECT v.purpose FROM journeys j JOIN journey_versions v ON v.journey = j.name AND v.version = j.current_version WHERE j.name = ?`,
+		spec.Name).Scan(&current); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Version{}, err
+	}
+	transactional := spec.Transactional() || current == PurposeTransactional
+	if transactional && !p.Admin {
+		ferr := &ForbiddenError{Journey: spec.Name, Rule: ruleTransactionalAdmin}
+		if err := r.store.RecordAudit(ctx, p.Actor, engine.AuditJourneyRefused, "journey:"+spec.Name,
+			map[string]any{"journey": spec.Name, "purpose": spec.Purpose, "rule": "transactional_needs_admin"}); err != nil {
+			return Version{}, errors.Join(ferr, err)
+		}
+		return Version{}, ferr
 	}
 	sum := sha256.Sum256(src)
 	hash := hex.EncodeToString(sum[:])
@@ -241,6 +285,8 @@ func (r *Runner) Publish(ctx context.Context, file string, src []byte) (Version,
 	})
 	if err == nil && !v.Unchanged {
 		r.log.Info("journey published", "journey", v.Journey, "version", v.Version)
+		err = r.store.RecordAudit(ctx, p.Actor, engine.AuditJourneyPublished, "journey:"+spec.Name,
+			map[string]any{"journey": spec.Name, "version": v.Version, "purpose": spec.Purpose})
 	}
 	return v, err
 }

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
+	"sync"
 	"time"
 )
 
@@ -116,20 +118,34 @@ func (r *Runner) Tick(ctx context.Context, only string) (TickResult, error) {
 			}
 			res.Errors[name] = err.Error()
 			r.log.Error("journey tick failed", "journey", name, "err", err)
+			if pe := (*PanicError)(nil); errors.As(err, &pe) {
+				r.log.Error("journey tick panicked", "journey", name, "stack", pe.Stack)
+			}
 		}
 		if herr := r.setHealth(ctx, name, err, now); herr != nil {
 			return res, herr
 		}
 	}
-	d, err := r.dispatch(ctx, only)
+	d, err := r.safeDispatch(ctx, only)
 	res.add(d)
 	return res, err
+}
+
+// safeDispatch is dispatch with a panic turned into its error, so a bad
+// adapter or message never takes the process down.
+func (r *Runner) safeDispatch(ctx context.Context, only string) (res TickResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &PanicError{Value: fmt.Sprint(p), Stack: string(debug.Stack())}
+		}
+	}()
+	return r.dispatch(ctx, only)
 }
 
 func (r *Runner) safeTickJourney(ctx context.Context, name string, now time.Time) (res TickResult, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			err = &PanicError{Value: fmt.Sprint(p), Stack: string(debug.Stack())}
 		}
 	}()
 	return r.tickJourney(ctx, name, now)
@@ -225,13 +241,33 @@ type SchedulerConfig struct {
 	OnTick func(TickResult, error)
 }
 
+// SchedulerHealth is how the scheduler's last tick went.
+type SchedulerHealth struct {
+	// Healthy: the last tick finished without error and every journey
+	// ticked; true before the first tick.
+	Healthy bool `json:"healthy"`
+	// LastTick is when the last tick finished (zero: none yet).
+	LastTick time.Time `json:"last_tick,omitzero"`
+	// Error is the last tick's own error (a failed dispatch, a recovered
+	// panic), "" when none.
+	Error string `json:"error,omitempty"`
+	// Journeys maps each journey whose last tick failed to its error.
+	Journeys map[string]string `json:"journeys,omitempty"`
+}
+
 // Scheduler owns the runner's loop, Prometheus rule-group style: it ticks
-// on an interval, keeps going when a journey fails (the journey is marked
-// unhealthy), and needs no state of its own: every slot fired, claim and
-// person's position is in the database, so a restart resumes exactly.
+// on an interval and when nudged, keeps going when a journey fails (the
+// journey is marked unhealthy) or a tick panics (recovered, reported in
+// Health), and needs no state of its own beyond that report: every slot
+// fired, claim and person's position is in the database, so a restart
+// resumes exactly. tact serve and tact journey run both use it.
 type Scheduler struct {
-	r   *Runner
-	cfg SchedulerConfig
+	r     *Runner
+	cfg   SchedulerConfig
+	nudge chan struct{}
+
+	mu     sync.Mutex
+	health SchedulerHealth
 }
 
 // NewScheduler returns a scheduler for r.
@@ -239,19 +275,44 @@ func NewScheduler(r *Runner, cfg SchedulerConfig) *Scheduler {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 10 * time.Second
 	}
-	return &Scheduler{r: r, cfg: cfg}
+	return &Scheduler{r: r, cfg: cfg, nudge: make(chan struct{}, 1), health: SchedulerHealth{Healthy: true}}
 }
 
-// Run ticks until ctx is done. A tick error is logged and reported through
-// OnTick; the loop goes on.
+// Nudge asks the loop to tick as soon as the current tick ends (new data
+// arrived). It never blocks.
+func (s *Scheduler) Nudge() {
+	select {
+	case s.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// Health reports how the last tick went.
+func (s *Scheduler) Health() SchedulerHealth {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h := s.health
+	h.Journeys = maps.Clone(h.Journeys)
+	return h
+}
+
+// Run ticks until ctx is done; a tick in progress runs to completion
+// (sends are recorded before and after each provider call). A tick error
+// or panic is logged, reported through OnTick and Health; the loop goes on.
 func (s *Scheduler) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
 	for {
-		res, err := s.r.Tick(ctx, s.cfg.Journey)
-		if err != nil && ctx.Err() == nil {
+		res, err := s.tick(context.WithoutCancel(ctx))
+		if err != nil {
 			s.r.log.Error("scheduler tick failed", "err", err)
 		}
+		s.mu.Lock()
+		s.health = SchedulerHealth{Healthy: err == nil && len(res.Errors) == 0, LastTick: s.r.now(), Journeys: res.Errors}
+		if err != nil {
+			s.health.Error = err.Error()
+		}
+		s.mu.Unlock()
 		if s.cfg.OnTick != nil {
 			s.cfg.OnTick(res, err)
 		}
@@ -259,6 +320,25 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-s.nudge:
 		}
 	}
 }
+
+// tick is one Runner.Tick with any panic turned into its error.
+func (s *Scheduler) tick(ctx context.Context) (res TickResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &PanicError{Value: fmt.Sprint(p), Stack: string(debug.Stack())}
+		}
+	}()
+	return s.r.Tick(ctx, s.cfg.Journey)
+}
+
+// PanicError is a panic recovered in a tick.
+type PanicError struct {
+	Value string
+	Stack string
+}
+
+func (e *PanicError) Error() string { return "panic: " + e.Value }

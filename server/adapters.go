@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -169,19 +168,21 @@ func (a SegmentsAdapter) List(ctx context.Context) (any, error) {
 	return map[string]any{"segments": nonNil(l)}, nil
 }
 
-// JourneysAdapter is Journeys and Scheduler over a journeys.Runner.
+// JourneysAdapter is Journeys over a journeys.Runner.
 type JourneysAdapter struct {
 	Runner *journeys.Runner
-	// Metrics, when set, receives tick results.
-	Metrics *Metrics
 }
 
 var (
 	_ Journeys  = JourneysAdapter{}
-	_ Scheduler = JourneysAdapter{}
+	_ Scheduler = (*journeys.Scheduler)(nil)
 )
 
 func journeyErr(err error) error {
+	var fe *journeys.ForbiddenError
+	if errors.As(err, &fe) {
+		return errf(http.StatusForbidden, "forbidden", "purpose", "%s", fe.Rule)
+	}
 	var ve *journeys.ValidationError
 	if errors.As(err, &ve) {
 		ae := badRequest("spec", "%s", ve.Error())
@@ -206,8 +207,8 @@ func (a JourneysAdapter) Validate(ctx context.Context, spec []byte) (any, error)
 }
 
 // Publish implements Journeys.
-func (a JourneysAdapter) Publish(ctx context.Context, spec []byte, actor string) (any, error) {
-	v, err := a.Runner.Publish(ctx, "request", spec)
+func (a JourneysAdapter) Publish(ctx context.Context, spec []byte, actor string, admin bool) (any, error) {
+	v, err := a.Runner.PublishAs(ctx, "request", spec, journeys.Publisher{Actor: actor, Admin: admin})
 	if err != nil {
 		return nil, journeyErr(err)
 	}
@@ -258,27 +259,23 @@ func (a JourneysAdapter) Trigger(ctx context.Context, name string, entries []Tri
 	return map[string]any{"journey": name, "entered": n}, nil
 }
 
-// Tick implements Scheduler: one pass of every journey.
-func (a JourneysAdapter) Tick(ctx context.Context) error {
-	res, err := a.Runner.Tick(ctx, "")
-	if m := a.Metrics; m != nil {
-		m.ObserveSend("all", "delivered", res.Sent)
-		m.ObserveSend("all", "failed", res.Failed)
-		m.ObserveSend("all", "retried", res.Retried)
-		m.ObserveSkip("all", "skipped", res.Skipped)
-		m.ObserveSkip("all", "held", res.Held)
-		m.ObserveStep("all", "entered", res.Entered)
-		m.ObserveStep("all", "moved", res.Moved)
-		m.ObserveStep("all", "converted", res.Converted)
-		m.ObserveStep("all", "exited", res.Exited)
+// ObserveTick records a scheduler tick's counts (journeys.SchedulerConfig's
+// OnTick).
+func (m *Metrics) ObserveTick(res journeys.TickResult, err error) {
+	m.ObserveSend("all", "delivered", res.Sent)
+	m.ObserveSend("all", "failed", res.Failed)
+	m.ObserveSend("all", "retried", res.Retried)
+	m.ObserveSkip("all", "skipped", res.Skipped)
+	m.ObserveSkip("all", "held", res.Held)
+	m.ObserveStep("all", "entered", res.Entered)
+	m.ObserveStep("all", "moved", res.Moved)
+	m.ObserveStep("all", "converted", res.Converted)
+	m.ObserveStep("all", "exited", res.Exited)
+	if err != nil || len(res.Errors) > 0 {
+		m.schedulerTicks.WithLabelValues("error").Inc()
+	} else {
+		m.schedulerTicks.WithLabelValues("ok").Inc()
 	}
-	if err != nil {
-		return err
-	}
-	if len(res.Errors) > 0 {
-		return fmt.Errorf("%d journey(s) failed their tick", len(res.Errors))
-	}
-	return nil
 }
 
 // ProfilesChanged implements ProfileWatcher: segment-entry journeys

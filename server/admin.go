@@ -524,7 +524,7 @@ func (s *Server) handleJourneyPublish(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errNotAvailable("journeys"))
 		return
 	}
-	res, err := s.journeys.Publish(r.Context(), spec, actor(r))
+	res, err := s.journeys.Publish(r.Context(), spec, actor(r), caller(r).role.allows(RoleAdmin))
 	if err != nil {
 		s.writeError(w, r, specError(err))
 		return

@@ -202,14 +202,32 @@ func TestAdminOperations(t *testing.T) {
 	require.Equal(t, "welcome-pro", stats["journey"])
 
 	// api-entry journeys are entered through the API.
-	code, body, _ = e.do("POST", "/api/v1/journeys", tokMarketer, "name: receipt\npurpose: transactional\nentry: api\nsteps:\n  - id: mail\n    send: {channel: email, template: receipt}\n")
+	// A transactional journey skips marketing consent: only an admin may
+	// publish it, and both the refusal and the publish are audited.
+	receipt := "name: receipt\npurpose: transactional\nentry: api\nsteps:\n  - id: mail\n    send: {channel: email, template: receipt}\n"
+	code, body, _ = e.do("POST", "/api/v1/journeys", tokMarketer, receipt)
+	require.Equal(t, 403, code, string(body))
+	c, f := errCode(t, body)
+	require.Equal(t, "forbidden", c)
+	require.Equal(t, "purpose", f)
+	require.Contains(t, string(body), "needs the admin role")
+	code, body, _ = e.do("POST", "/api/v1/journeys", tokAdmin, receipt)
 	require.Equal(t, 200, code, string(body))
+	entries, err := e.store.AuditLog(e.ctx, 0, 1000)
+	require.NoError(t, err)
+	var actions []string
+	for _, a := range entries {
+		if a.Subject == "journey:receipt" {
+			actions = append(actions, a.Action+" by "+a.Actor)
+		}
+	}
+	require.Equal(t, []string{"journey.refused by api:marketer", "journey.published by api:admin"}, actions)
 	var trig map[string]any
 	post("/api/v1/journeys/receipt/trigger", tokMarketer, map[string]any{"entries": []any{map[string]any{"user": "u1", "payload": map[string]any{"order": "A-1"}, "ref": "A-1"}}}, &trig)
 	require.EqualValues(t, 1, trig["entered"])
 	code, body, _ = e.do("POST", "/api/v1/journeys/receipt/trigger", tokMarketer, map[string]any{"entries": []any{map[string]any{"user": "nobody"}}})
 	require.Equal(t, 404, code, string(body))
-	_, f := errCode(t, body)
+	_, f = errCode(t, body)
 	require.Equal(t, "entries[0].user", f)
 	code, body, _ = e.do("POST", "/api/v1/journeys/welcome-pro/trigger", tokMarketer, map[string]any{"entries": []any{map[string]any{"user": "u1"}}})
 	require.Equal(t, 409, code, string(body))

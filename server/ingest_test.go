@@ -19,6 +19,7 @@ import (
 
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/journeys"
 )
 
 // welcomePro enters people whose plan is "pro" and sends them an email.
@@ -404,7 +405,7 @@ steps:
     send: {channel: email, template: thanks}
 `)
 	id := e.person(map[string]any{"user_id": "u1", "email": "u1@example.com"}, "marketing/email")
-	e.srv.StartScheduler(JourneysAdapter{Runner: e.runner, Metrics: e.srv.Metrics()})
+	e.srv.StartScheduler(journeys.NewScheduler(e.runner, journeys.SchedulerConfig{Interval: time.Hour, OnTick: e.srv.Metrics().ObserveTick}))
 	code, body := e.ingest("/v1/track", map[string]any{"userId": "u1", "event": "Order Completed", "properties": map[string]any{"total": 12}})
 	require.Equal(t, 200, code, string(body))
 	start := time.Now() // acknowledged: durable and visible

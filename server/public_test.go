@@ -36,6 +36,7 @@ import (
 	"github.com/tactcdp/tact/channels/webhook"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/clock"
+	"github.com/tactcdp/tact/journeys"
 )
 
 // postForm posts a form as a browser or mailbox provider would: no
@@ -382,27 +383,26 @@ func TestGracefulShutdown(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, code, string(body))
 }
 
-// TestSchedulerLoop: the server ticks its scheduler on an interval and as
-// soon as ingestion commits, and stops after the tick in progress.
+// TestSchedulerLoop: the server runs the journey scheduler, which ticks
+// at once and then as soon as ingestion commits (the interval is an hour).
 func TestSchedulerLoop(t *testing.T) {
 	t.Parallel()
 	ticks := make(chan struct{}, 100)
-	e := newEnv(t, func(c *Config, o *Options) {
-		c.SchedulerInterval = time.Hour // only nudges tick in this test
-		o.Scheduler = tickFunc(func(context.Context) error { ticks <- struct{}{}; return nil })
-	})
+	e := newEnv(t, func(c *Config, o *Options) { c.SchedulerInterval = time.Hour })
+	e.srv.StartScheduler(journeys.NewScheduler(e.runner, journeys.SchedulerConfig{Interval: time.Hour,
+		OnTick: func(journeys.TickResult, error) { ticks <- struct{}{} }}))
+	wait := func(what string) {
+		select {
+		case <-ticks:
+		case <-time.After(10 * time.Second):
+			t.Fatal(what)
+		}
+	}
+	wait("no first tick")
 	code, body := e.ingest("/v1/track", map[string]any{"userId": "u1", "event": "E"})
 	require.Equal(t, 200, code, string(body))
-	select {
-	case <-ticks:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no tick after ingestion")
-	}
+	wait("no tick after ingestion")
 }
-
-type tickFunc func(context.Context) error
-
-func (f tickFunc) Tick(ctx context.Context) error { return f(ctx) }
 
 // TestEmailFeedbackWebhooks: SES notifications at the secret path and
 // signed bounce/complaint reports suppress and withdraw.

@@ -196,7 +196,18 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "database_unavailable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "queue_depth": s.ingest.queued.Load()})
+	body := map[string]any{"status": "ready", "queue_depth": s.ingest.queued.Load()}
+	if sc := s.currentScheduler(); sc != nil {
+		h := sc.Health()
+		body["scheduler"] = h
+		if !h.Healthy {
+			// The API and ingestion still work; journeys do not all run.
+			body["status"] = "scheduler_unhealthy"
+			writeJSON(w, http.StatusServiceUnavailable, body)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // cors lets browsers post events from any origin (no credentials: the

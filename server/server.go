@@ -18,6 +18,7 @@ import (
 	"github.com/tactcdp/tact/channels/sms"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/clock"
+	"github.com/tactcdp/tact/journeys"
 )
 
 // AudienceQuery is a segment expression with an optional consent scope.
@@ -44,7 +45,9 @@ type Segments interface {
 // Journeys is what the admin API needs from the journeys package.
 type Journeys interface {
 	Validate(ctx context.Context, spec []byte) (any, error)
-	Publish(ctx context.Context, spec []byte, actor string) (any, error)
+	// Publish publishes a spec for actor; admin says they hold the admin
+	// role (a transactional journey needs it).
+	Publish(ctx context.Context, spec []byte, actor string, admin bool) (any, error)
 	Pause(ctx context.Context, name, actor string) error
 	Resume(ctx context.Context, name, actor string) error
 	Stats(ctx context.Context, name string) (any, error)
@@ -60,9 +63,15 @@ type TriggerEntry struct {
 	Ref       string
 }
 
-// Scheduler advances journeys; Tick does all work due now.
+// Scheduler is the journey scheduler's loop (journeys.Scheduler): the
+// server runs it, nudges it when data arrives and reports its health.
 type Scheduler interface {
-	Tick(ctx context.Context) error
+	// Run ticks until ctx ends, finishing the tick in progress.
+	Run(ctx context.Context) error
+	// Nudge asks for a tick as soon as possible; it never blocks.
+	Nudge()
+	// Health reports how the last tick went.
+	Health() journeys.SchedulerHealth
 }
 
 // Privacy carries out data-subject requests for a person named by any
@@ -177,10 +186,10 @@ type Server struct {
 	pages                                      *pages
 
 	handler   http.Handler
-	nudge     chan struct{}
 	draining  atomic.Bool
+	schedMu   sync.Mutex // guards scheduler and schedStop once started
+	schedStop context.CancelFunc
 	schedWG   sync.WaitGroup
-	schedCtl  chan struct{}
 	schedOnce sync.Once
 	once      sync.Once
 }
@@ -202,8 +211,8 @@ func New(opts Options) (*Server, error) {
 	}
 	cfg := opts.Config.withDefaults()
 	s := &Server{cfg: cfg, store: opts.Store, clock: opts.Clock, log: opts.Logger, metrics: newMetrics(),
-		segments: opts.Segments, journeys: opts.Journeys, scheduler: opts.Scheduler, privacy: opts.Privacy,
-		sink: opts.Sink, codeSender: opts.CodeSender, watcher: opts.Watcher, changed: make(chan watchItem, 256), nudge: make(chan struct{}, 1), schedCtl: make(chan struct{})}
+		segments: opts.Segments, journeys: opts.Journeys, privacy: opts.Privacy,
+		sink: opts.Sink, codeSender: opts.CodeSender, watcher: opts.Watcher, changed: make(chan watchItem, 256)}
 	if s.clock == nil {
 		s.clock = opts.Store.Clock()
 	}
@@ -292,20 +301,26 @@ func New(opts Options) (*Server, error) {
 		go s.watchLoop()
 	}
 	s.handler = s.routes()
-	if s.scheduler != nil {
-		s.StartScheduler(s.scheduler)
+	if opts.Scheduler != nil {
+		s.StartScheduler(opts.Scheduler)
 	}
 	return s, nil
 }
 
-// StartScheduler starts the journey scheduler loop with sc (once; later
-// calls do nothing). It ticks every server.scheduler_interval and as soon
-// as ingestion commits new data.
+// StartScheduler runs the journey scheduler sc (once; later calls do
+// nothing) until Shutdown. It ticks every server.scheduler_interval (the
+// scheduler's own interval) and as soon as ingestion commits new data.
 func (s *Server) StartScheduler(sc Scheduler) {
 	s.schedOnce.Do(func() {
-		s.scheduler = sc
+		ctx, cancel := context.WithCancel(context.Background())
+		s.schedMu.Lock()
+		s.scheduler, s.schedStop = sc, cancel
+		s.schedMu.Unlock()
 		s.schedWG.Add(1)
-		go s.schedulerLoop()
+		go func() {
+			defer s.schedWG.Done()
+			_ = sc.Run(ctx)
+		}()
 	})
 }
 
@@ -322,35 +337,22 @@ func (s *Server) Links() linktoken.Links { return s.links }
 // Addr is the configured listen address.
 func (s *Server) Addr() string { return s.cfg.Addr }
 
-// Nudge asks the scheduler loop to tick now (new events arrived).
+// Nudge asks the scheduler to tick now (new data arrived).
 func (s *Server) Nudge() {
-	select {
-	case s.nudge <- struct{}{}:
-	default:
+	if sc := s.currentScheduler(); sc != nil {
+		sc.Nudge()
 	}
 }
 
-func (s *Server) schedulerLoop() {
-	defer s.schedWG.Done()
-	t := time.NewTicker(s.cfg.SchedulerInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.schedCtl:
-			return
-		case <-t.C:
-		case <-s.nudge:
-		}
-		// A tick runs to completion: sends are recorded in the outbox before
-		// and after each provider call, so stopping between ticks leaves
-		// nothing half done.
-		if err := s.scheduler.Tick(context.Background()); err != nil {
-			s.metrics.schedulerTicks.WithLabelValues("error").Inc()
-			s.log.Error("scheduler tick failed", "err", errClass(err))
-		} else {
-			s.metrics.schedulerTicks.WithLabelValues("ok").Inc()
-		}
-	}
+// SchedulerInterval is how often the journey scheduler should tick
+// (server.scheduler_interval, default 1s).
+func (s *Server) SchedulerInterval() time.Duration { return s.cfg.SchedulerInterval }
+
+// currentScheduler is the running scheduler, nil before StartScheduler.
+func (s *Server) currentScheduler() Scheduler {
+	s.schedMu.Lock()
+	defer s.schedMu.Unlock()
+	return s.scheduler
 }
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: no new
@@ -396,7 +398,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			// The ingester has stopped: nothing sends on changed any more.
 			close(s.changed)
 		}
-		close(s.schedCtl)
+		s.schedMu.Lock()
+		stop := s.schedStop
+		s.schedMu.Unlock()
+		if stop != nil {
+			stop()
+		}
 		done := make(chan struct{})
 		go func() { s.schedWG.Wait(); s.watchWG.Wait(); close(done) }()
 		select {

@@ -107,9 +107,9 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The scheduler reports tick results through the server's metrics.
-	ja.Metrics = srv.Metrics()
-	srv.StartScheduler(ja)
+	// One scheduler loop, as tact journey run uses; it reports tick results
+	// through the server's metrics and its health through /readyz.
+	srv.StartScheduler(journeys.NewScheduler(runner, journeys.SchedulerConfig{Interval: srv.SchedulerInterval(), OnTick: srv.Metrics().ObserveTick}))
 	if err := srv.RegisterJourneyMetrics(runner); err != nil {
 		return err
 	}
