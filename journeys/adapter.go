@@ -115,7 +115,10 @@ func (a *EngineAdapter) change(ctx context.Context, c channels.ConsentChange, st
 	}
 	switch status {
 	case consent.Withdrawn:
-		if len(ids) == 0 {
+		// An SMS STOP stops every message from this sender to the number,
+		// transactional ones too: it is a suppression as well as a
+		// withdrawal. Elsewhere the address of nobody we know is kept out.
+		if len(ids) == 0 || c.Channel == channels.SMS {
 			sup, _, err := a.Store.Suppressed(ctx, kind, c.Address)
 			if err != nil {
 				return false, err

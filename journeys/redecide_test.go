@@ -149,3 +149,29 @@ steps:
 	require.Equal(t, true, p.Traits["buyer"])
 	require.Equal(t, 1, e.logCount("receipt", "tag", "skipped", ReasonObjected))
 }
+
+// TestTransactionalNeverReachesANumberThatSentSTOP: a transactional SMS
+// skips marketing consent, never an SMS STOP.
+func TestTransactionalNeverReachesANumberThatSentSTOP(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ids := e.people(
+		person{User: "ann", Phone: "+14155550101", TZ: "UTC"},
+		person{User: "bob", Phone: "+14155550102", TZ: "UTC"},
+	)
+	changed, err := NewEngineAdapter(e.store).Withdraw(e.ctx, channels.ConsentChange{Channel: channels.SMS, Address: "+14155550101", Source: "sms_inbound"})
+	require.NoError(t, err)
+	require.True(t, changed)
+	e.publish(`
+name: otp
+purpose: transactional
+entry: api
+steps:
+  - id: code
+    send: {channel: sms, template: otp}
+`)
+	enterAll(t, e, "otp", ids)
+	e.run()
+	require.Equal(t, []int64{ids[1]}, e.chans["sms"].to("code"))
+	require.Equal(t, 1, e.logCount("otp", "code", "skipped", ReasonSuppressed))
+}
