@@ -18,6 +18,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/duration"
 )
 
 // MaxNodes bounds the size of an expression (AST nodes).
@@ -294,7 +295,7 @@ func (s *Segment) validate(root ast.Node, schema Schema) error {
 			switch id.Value {
 			case "ago":
 				if str, ok := x.Arguments[0].(*ast.StringNode); ok {
-					if _, err := parseDuration(str.Value); err != nil {
+					if _, err := duration.Parse(str.Value); err != nil {
 						fail(x.Arguments[0], "ago: %v", err)
 					}
 				}
@@ -494,45 +495,4 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
-}
-
-// parseDuration parses the ago() units: s m h d w, e.g. "30d", "90m",
-// "1w2d". A bare number is refused.
-func parseDuration(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, errors.New(`empty duration (want e.g. "30d")`)
-	}
-	var total time.Duration
-	rest := s
-	for rest != "" {
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i == 0 || i == len(rest) || i > 9 {
-			return 0, fmt.Errorf(`invalid duration %q (want a number and a unit s, m, h, d or w, e.g. "30d")`, s)
-		}
-		n := time.Duration(0)
-		for _, c := range rest[:i] {
-			n = n*10 + time.Duration(c-'0')
-		}
-		var unit time.Duration
-		switch rest[i] {
-		case 's':
-			unit = time.Second
-		case 'm':
-			unit = time.Minute
-		case 'h':
-			unit = time.Hour
-		case 'd':
-			unit = 24 * time.Hour
-		case 'w':
-			unit = 7 * 24 * time.Hour
-		default:
-			return 0, fmt.Errorf(`invalid duration %q: unknown unit %q (want s, m, h, d or w)`, s, rest[i])
-		}
-		total += n * unit
-		rest = rest[i+1:]
-	}
-	return total, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/bucket"
+	"github.com/tactcdp/tact/engine/duration"
 )
 
 // ---------------------------------------------------------------------
@@ -905,7 +906,7 @@ func (c *sqlc) call(x *ast.CallNode) sx {
 	case "now":
 		return sx{frag: frag{sql: "CAST(? AS TIMESTAMP)", args: []sqlArg{{kind: argNow}}}, t: tTime}
 	case "ago":
-		d, err := parseDuration(str(0))
+		d, err := duration.Parse(str(0))
 		if err != nil {
 			c.fail("ago: %v", err)
 		}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tactcdp/tact/engine/bucket"
 	"github.com/tactcdp/tact/engine/consent"
+	"github.com/tactcdp/tact/engine/duration"
 )
 
 // Snapshot is one profile as the VM sees it.
@@ -69,7 +70,7 @@ func (s *Segment) NewEvaluator(env Env) *Evaluator {
 	e.vars = make(map[string]any, len(s.traits)+12)
 	e.vars["now"] = func() time.Time { return now }
 	e.vars["ago"] = func(d string) time.Time {
-		dur, err := parseDuration(d)
+		dur, err := duration.Parse(d)
 		if err != nil {
 			panic(err)
 		}
