@@ -15,17 +15,12 @@ import (
 	"github.com/expr-lang/expr/checker"
 	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/duration"
 )
-
-// MaxNodes bounds the size of an expression (AST nodes).
-const MaxNodes = 2000
-
-// MaxSourceLen bounds the length of an expression's source text.
-const MaxSourceLen = 16 << 10
 
 // Schema is what the compiler knows about a store: the typed traits, and
 // optionally the known consent purposes and saved segment names (used to
@@ -77,7 +72,13 @@ type Error struct {
 	Msg    string // without position
 	// Suggestions are the closest known names for an unknown name.
 	Suggestions []string
+	// cause classifies limit refusals (ErrTooLarge, ErrUnbounded).
+	cause error
 }
+
+// Unwrap is ErrTooLarge or ErrUnbounded for a refusal by size or
+// boundedness, nil for syntax, name and type errors.
+func (e *Error) Unwrap() error { return e.cause }
 
 func (e *Error) Error() string {
 	msg := e.Msg
@@ -103,6 +104,11 @@ type Segment struct {
 	path    Path
 	reasons []string
 	uses    usage
+	limits  Limits
+	// journey and event: compiled with ForJourney / ForEventEntry.
+	journey, event bool
+	// unknown are names read as traits nobody has (AllowUnknownTraits).
+	unknown []string
 }
 
 // usage records what an expression reads, so loaders fetch only that.
@@ -110,6 +116,9 @@ type usage struct {
 	events   bool
 	consent  bool
 	segments []string
+	// instance: the expression reads payload, entered_at or the entry
+	// event, so it holds per journey instance rather than per profile.
+	instance bool
 }
 
 // Source is the expression text.
@@ -144,6 +153,13 @@ type Event struct {
 	Timestamp  time.Time      `expr:"timestamp"`
 	Properties map[string]any `expr:"properties"`
 }
+
+// journeyNames are known to journey conditions (ForJourney); eventNames
+// also to event-entry filters (ForEventEntry).
+var (
+	journeyNames = []string{"payload", "entered_at"}
+	eventNames   = []string{"event", "timestamp", "properties"}
+)
 
 // systemFields are the profile columns expressions may read besides traits.
 var systemFields = []string{"user_id", "email", "phone", "timezone"}
@@ -186,8 +202,9 @@ func exampleOf(t engine.TraitType) any {
 
 var traitIdentRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
-// checkEnv is the type environment of DESIGN §5 for a schema.
-func checkEnv(traits map[string]engine.TraitType) map[string]any {
+// checkEnv is the type environment of DESIGN §5 for a schema, with the
+// journey instance's names when compiling for journeys.
+func checkEnv(traits map[string]engine.TraitType, o options) map[string]any {
 	env := map[string]any{
 		"events":     []Event{},
 		"now":        func() time.Time { return time.Time{} },
@@ -203,11 +220,20 @@ func checkEnv(traits map[string]engine.TraitType) map[string]any {
 	for n, t := range traits {
 		env[n] = exampleOf(t)
 	}
+	if o.journey {
+		env["payload"] = map[string]any{}
+		env["entered_at"] = time.Time{}
+	}
+	if o.event {
+		env["event"] = ""
+		env["timestamp"] = time.Time{}
+		env["properties"] = map[string]any{}
+	}
 	return env
 }
 
-func baseOptions(env map[string]any) []expr.Option {
-	opts := []expr.Option{expr.Env(env), expr.AsBool(), expr.MaxNodes(MaxNodes), expr.Timezone("UTC"), expr.DisableAllBuiltins()}
+func baseOptions(env map[string]any, l Limits) []expr.Option {
+	opts := []expr.Option{expr.Env(env), expr.AsBool(), expr.MaxNodes(uint(l.MaxNodes)), expr.Timezone("UTC"), expr.DisableAllBuiltins()}
 	for _, b := range allowedBuiltins {
 		opts = append(opts, expr.EnableBuiltin(b))
 	}
@@ -215,30 +241,44 @@ func baseOptions(env map[string]any) []expr.Option {
 }
 
 // Compile type-checks src against the schema once and builds both the SQL
-// plan and the VM program. Errors are *Error.
-func Compile(src string, schema Schema) (seg *Segment, err error) {
+// plan and the VM program. Errors are *Error; one that exceeds the size
+// bounds (Limits, WithLimits) or uses a construct without a size bound is
+// also errors.Is ErrTooLarge or ErrUnbounded.
+func Compile(src string, schema Schema, opts ...Option) (seg *Segment, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			seg, err = nil, &Error{Line: 1, Column: 1, Msg: fmt.Sprintf("cannot compile expression: %v", r)}
 		}
 	}()
-	if strings.TrimSpace(src) == "" {
-		return nil, &Error{Line: 1, Column: 1, Msg: "empty expression"}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
-	if len(src) > MaxSourceLen {
-		return nil, &Error{Line: 1, Column: 1, Msg: fmt.Sprintf("expression longer than %d bytes", MaxSourceLen)}
+	o.limits = o.limits.withDefaults()
+	if err := precheck(src, o.limits); err != nil {
+		return nil, err
 	}
 	traits := map[string]engine.TraitType{}
 	for _, t := range schema.Traits {
 		if !traitIdentRE.MatchString(t.Name) || exampleOf(t.Type) == nil {
 			continue // not addressable; engine never creates such names
 		}
+		if (o.journey && contains(journeyNames, t.Name)) || (o.event && contains(eventNames, t.Name)) {
+			continue // shadowed by the journey instance's name
+		}
 		traits[t.Name] = t.Type
 	}
-	env := checkEnv(traits)
+	env := checkEnv(traits, o)
+	var unknown []string
+	if o.unknownTraits {
+		unknown = undeclared(src, env)
+		for _, n := range unknown {
+			env[n] = nil
+		}
+	}
 	cfg := conf.CreateNew()
-	for _, o := range baseOptions(env) {
-		o(cfg)
+	for _, opt := range baseOptions(env, o.limits) {
+		opt(cfg)
 	}
 	for name := range cfg.Disabled {
 		delete(cfg.Builtins, name)
@@ -248,14 +288,21 @@ func Compile(src string, schema Schema) (seg *Segment, err error) {
 	if err != nil {
 		return nil, toError(src, err, env)
 	}
-	s := &Segment{src: src, traits: traits, tree: tree.Node}
+	s := &Segment{src: src, traits: traits, tree: tree.Node, limits: o.limits, journey: o.journey, event: o.event, unknown: unknown}
 	if err := s.validate(tree.Node, schema); err != nil {
 		return nil, err
 	}
 	// The VM program: the same source and environment, patched so that
 	// every operation is two-valued and nil-safe (see vm.go).
-	vmOpts := append(baseOptions(env), vmFunctions()...)
-	vmOpts = append(vmOpts, expr.Patch(&nilSafe{}))
+	vmOpts := append(baseOptions(env, o.limits), vmFunctions()...)
+	patch := &nilSafe{}
+	if o.journey {
+		patch.maps = append(patch.maps, "payload")
+	}
+	if o.event {
+		patch.maps = append(patch.maps, "properties")
+	}
+	vmOpts = append(vmOpts, expr.Patch(patch))
 	prog, err := expr.Compile(src, vmOpts...)
 	if err != nil {
 		return nil, toError(src, err, env)
@@ -265,18 +312,96 @@ func Compile(src string, schema Schema) (seg *Segment, err error) {
 	return s, nil
 }
 
+// precheck applies the bounds that hold before parsing: not empty, at most
+// MaxSourceLen bytes and MaxNodes nodes.
+func precheck(src string, l Limits) error {
+	if strings.TrimSpace(src) == "" {
+		return &Error{Line: 1, Column: 1, Msg: "empty expression"}
+	}
+	if len(src) > l.MaxSourceLen {
+		return &Error{Line: 1, Column: 1, cause: ErrTooLarge,
+			Msg: fmt.Sprintf("expression is %d bytes long, more than the limit of %d", len(src), l.MaxSourceLen)}
+	}
+	return checkNodes(src, l.MaxNodes)
+}
+
+// undeclared lists the identifiers src reads that env does not know and
+// that could name a trait: not called, not declared by let, not reserved
+// ($, _ or a journey name). A syntax error gives none (the checker reports
+// it).
+func undeclared(src string, env map[string]any) []string {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil
+	}
+	callees, declared := map[ast.Node]bool{}, map[string]bool{}
+	walk(tree.Node, func(n ast.Node) {
+		switch x := n.(type) {
+		case *ast.CallNode:
+			callees[x.Callee] = true
+		case *ast.VariableDeclaratorNode:
+			declared[x.Name] = true
+		}
+	})
+	var out []string
+	walk(tree.Node, func(n ast.Node) {
+		id, ok := n.(*ast.IdentifierNode)
+		if !ok || callees[n] || declared[id.Value] || !traitIdentRE.MatchString(id.Value) || contains(journeyNames, id.Value) || contains(eventNames, id.Value) {
+			return
+		}
+		if _, known := env[id.Value]; !known && !contains(out, id.Value) {
+			out = append(out, id.Value)
+		}
+	})
+	sort.Strings(out)
+	return out
+}
+
+// rangeRefusal explains why a..b is refused (ErrUnbounded).
+const rangeRefusal = "ranges (a..b) are not supported: their size does not depend on the data, so they are refused rather than bounded"
+
+// checkNodes refuses an expression with more than max AST nodes, naming
+// the position of the first node past the bound. A syntax error is left
+// to the checker, which reports it with its position.
+func checkNodes(src string, max int) error {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil
+	}
+	c := &nodeCounter{max: max}
+	ast.Walk(&tree.Node, c)
+	if c.n > max {
+		line, col := position(src, c.at)
+		return &Error{Line: line, Column: col, cause: ErrTooLarge,
+			Msg: fmt.Sprintf("expression has %d nodes, more than the limit of %d", c.n, max)}
+	}
+	return nil
+}
+
+type nodeCounter struct {
+	n, max, at int
+}
+
+func (c *nodeCounter) Visit(n *ast.Node) {
+	c.n++
+	if c.n == c.max+1 {
+		c.at = (*n).Location().From
+	}
+}
+
 // validate walks the checked tree: it refuses $env and identifiers that
 // are not part of the environment, checks literal arguments of the
 // language's functions, and records what the expression reads.
 func (s *Segment) validate(root ast.Node, schema Schema) error {
 	var verr error
 	segs := map[string]bool{}
-	fail := func(n ast.Node, format string, args ...any) {
+	failWith := func(cause error, n ast.Node, format string, args ...any) {
 		if verr == nil {
 			line, col := position(s.src, n.Location().From)
-			verr = &Error{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
+			verr = &Error{Line: line, Column: col, Msg: fmt.Sprintf(format, args...), cause: cause}
 		}
 	}
+	fail := func(n ast.Node, format string, args ...any) { failWith(nil, n, format, args...) }
 	walk(root, func(n ast.Node) {
 		switch x := n.(type) {
 		case *ast.IdentifierNode:
@@ -285,6 +410,9 @@ func (s *Segment) validate(root ast.Node, schema Schema) error {
 			}
 			if x.Value == "events" {
 				s.uses.events = true
+			}
+			if (s.journey && contains(journeyNames, x.Value)) || (s.event && contains(eventNames, x.Value)) {
+				s.uses.instance = true
 			}
 		case *ast.CallNode:
 			id, ok := x.Callee.(*ast.IdentifierNode)
@@ -326,6 +454,9 @@ func (s *Segment) validate(root ast.Node, schema Schema) error {
 				}
 			}
 		case *ast.BinaryNode:
+			if x.Operator == ".." {
+				failWith(ErrUnbounded, n, rangeRefusal)
+			}
 			if x.Operator == "matches" {
 				if str, ok := x.Right.(*ast.StringNode); ok {
 					if _, err := regexp.Compile(str.Value); err != nil {
@@ -436,6 +567,9 @@ func toError(src string, err error, env map[string]any) error {
 	line, col := position(src, fe.From)
 	e := &Error{Line: line, Column: col, Msg: fe.Message}
 	if m := unknownNameRE.FindStringSubmatch(fe.Message); m != nil {
+		if _, known := env[m[1]]; !known && contains(journeyNames, m[1]) {
+			e.Msg += " (" + m[1] + " is known in journey conditions only)"
+		}
 		names := make([]string, 0, len(env))
 		for n := range env {
 			names = append(names, n)

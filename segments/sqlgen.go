@@ -550,8 +550,14 @@ func (c *sqlc) val(n ast.Node) sx {
 		}
 		return sx{frag: lit("FALSE"), t: tBool}
 	case *ast.IdentifierNode:
+		if (c.seg.journey && contains(journeyNames, x.Value)) || (c.seg.event && contains(eventNames, x.Value)) {
+			c.fail("%s holds per journey instance and is evaluated on the VM", x.Value)
+		}
 		if c.inPred {
 			c.fail("a profile field inside an events predicate is evaluated on the VM")
+		}
+		if contains(c.seg.unknown, x.Value) {
+			c.fail("%s is not a known trait (missing for everyone) and is evaluated on the VM", x.Value)
 		}
 		if contains(systemFields, x.Value) {
 			return sx{frag: lit("p." + x.Value), t: tString, nullable: true}

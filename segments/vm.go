@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,6 +69,9 @@ func (s *Segment) NewEvaluator(env Env) *Evaluator {
 	now := env.Now.UTC().Truncate(time.Microsecond)
 	policy := env.Policy
 	e.vars = make(map[string]any, len(s.traits)+12)
+	for _, n := range s.unknown {
+		e.vars[n] = nil
+	}
 	e.vars["now"] = func() time.Time { return now }
 	e.vars["ago"] = func(d string) time.Time {
 		dur, err := duration.Parse(d)
@@ -97,12 +101,21 @@ func (e *Evaluator) Eval(snap *Snapshot) bool {
 }
 
 func (e *Evaluator) eval(snap *Snapshot) (ok bool, err error) {
+	return e.evalSubject(snap, nil)
+}
+
+// evalSubject evaluates one snapshot for one journey instance (nil: none,
+// so payload is empty and entered_at the zero time).
+func (e *Evaluator) evalSubject(snap *Snapshot, subj *Subject) (ok bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ok, err = false, fmt.Errorf("segment: %v", r)
 		}
 	}()
 	e.cur = snap
+	if e.seg.journey {
+		e.setInstance(subj)
+	}
 	for n := range e.seg.traits {
 		e.vars[n] = normValue(snap.Fields[n])
 	}
@@ -140,8 +153,41 @@ func normValue(v any) any {
 			out[i] = normValue(it)
 		}
 		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, it := range x {
+			out[k] = normValue(it)
+		}
+		return out
 	}
 	return v
+}
+
+// setInstance binds the journey instance's names.
+func (e *Evaluator) setInstance(subj *Subject) {
+	var s Subject
+	if subj != nil {
+		s = *subj
+	}
+	payload, _ := normValue(s.Payload).(map[string]any)
+	if payload == nil {
+		payload = map[string]any{}
+	}
+	e.vars["payload"] = payload
+	e.vars["entered_at"] = s.EnteredAt.UTC()
+	if e.seg.event {
+		ev := Event{Properties: map[string]any{}}
+		if s.Event != nil {
+			ev = *s.Event
+		}
+		props, _ := normValue(ev.Properties).(map[string]any)
+		if props == nil {
+			props = map[string]any{}
+		}
+		e.vars["event"] = ev.Name
+		e.vars["timestamp"] = ev.Timestamp.UTC()
+		e.vars["properties"] = props
+	}
 }
 
 // daysBetween is whole days from t to now, truncated toward zero.
@@ -156,7 +202,14 @@ func daysBetween(t, now time.Time) int {
 // every such operation through a helper that returns false (comparisons)
 // or nil (values), mirroring COALESCE(cmp, FALSE) and NULL propagation.
 
-type nilSafe struct{}
+type nilSafe struct {
+	// maps are the identifiers holding JSON objects read nil-safely
+	// (payload; properties in event-entry filters).
+	maps []string
+}
+
+// boolHelpers are the helpers that always return a bool.
+var boolHelpers = []string{"_lt", "_le", "_gt", "_ge", "_contains", "_startsWith", "_endsWith", "_matches", "_in", "_eq", "_ne", "_truth"}
 
 func call(name string, args ...ast.Node) ast.Node {
 	return &ast.CallNode{Callee: &ast.IdentifierNode{Value: name}, Arguments: args}
@@ -184,7 +237,7 @@ func truth(n ast.Node) ast.Node {
 			return n
 		}
 	case *ast.CallNode:
-		if id, ok := x.Callee.(*ast.IdentifierNode); ok && (strings.HasPrefix(id.Value, "_") || id.Value == "consented" || id.Value == "in_segment") {
+		if id, ok := x.Callee.(*ast.IdentifierNode); ok && (slices.Contains(boolHelpers, id.Value) || id.Value == "consented" || id.Value == "in_segment") {
 			return n
 		}
 	}
@@ -222,8 +275,25 @@ func nonNil(n ast.Node) bool {
 	return false
 }
 
+// jsonRooted reports whether a member access reads a JSON object binding
+// (payload.a.b, payload["x"]) rather than an event inside a predicate.
+func (p *nilSafe) jsonRooted(n ast.Node) bool {
+	switch x := n.(type) {
+	case *ast.IdentifierNode:
+		return slices.Contains(p.maps, x.Value)
+	case *ast.CallNode:
+		id, ok := x.Callee.(*ast.IdentifierNode)
+		return ok && id.Value == "_fetch"
+	}
+	return false
+}
+
 func (p *nilSafe) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
+	case *ast.MemberNode:
+		if p.jsonRooted(n.Node) {
+			ast.Patch(node, call("_fetch", n.Node, n.Property))
+		}
 	case *ast.BinaryNode:
 		switch n.Operator {
 		case "and", "&&", "or", "||":
@@ -560,6 +630,7 @@ func vmFunctions() []expr.Option {
 		}, cmp2),
 		expr.Function("_eq", func(p ...any) (any, error) { return equal(p[0], p[1]), nil }, cmp2),
 		expr.Function("_ne", func(p ...any) (any, error) { return !equal(p[0], p[1]), nil }, cmp2),
+		expr.Function("_fetch", func(p ...any) (any, error) { return fetch(p[0], p[1]), nil }, new(func(any, any) any)),
 		expr.Function("_truth", func(p ...any) (any, error) { return p[0] == true, nil }, new(func(any) bool)),
 		expr.Function("_neg", func(p ...any) (any, error) {
 			switch x := p[0].(type) {
@@ -675,6 +746,27 @@ func vmFunctions() []expr.Option {
 		}, vari),
 	}
 	return opts
+}
+
+// fetch reads key from a JSON value: a member of an object, an element of
+// an array (negative indexes count from the end); anything else is nil.
+func fetch(v, key any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if k, ok := key.(string); ok {
+			return x[k]
+		}
+	case []any:
+		if i, ok := asInt(key); ok {
+			if i < 0 {
+				i += len(x)
+			}
+			if i >= 0 && i < len(x) {
+				return x[i]
+			}
+		}
+	}
+	return nil
 }
 
 func strFn(f func(string) string) func(params ...any) (any, error) {
