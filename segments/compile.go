@@ -273,7 +273,7 @@ func Compile(src string, schema Schema, opts ...Option) (seg *Segment, err error
 	if o.unknownTraits {
 		unknown = undeclared(src, env)
 		for _, n := range unknown {
-			env[n] = nil
+			env[n] = (*any)(nil) // typed as any: compares with anything, nil at run time
 		}
 	}
 	cfg := conf.CreateNew()

@@ -104,8 +104,14 @@ func (e *Evaluator) eval(snap *Snapshot) (ok bool, err error) {
 	return e.evalSubject(snap, nil)
 }
 
-// evalSubject evaluates one snapshot for one journey instance (nil: none,
-// so payload is empty and entered_at the zero time).
+// EvalSubject evaluates one snapshot for one journey instance of a segment
+// compiled for journeys (nil: none, so payload is empty and entered_at the
+// zero time); runtime errors count as false and are returned.
+func (e *Evaluator) EvalSubject(snap *Snapshot, subj *Subject) (bool, error) {
+	return e.evalSubject(snap, subj)
+}
+
+// evalSubject is EvalSubject.
 func (e *Evaluator) evalSubject(snap *Snapshot, subj *Subject) (ok bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
