@@ -2,7 +2,6 @@ package segments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -14,8 +13,6 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/checker"
 	"github.com/expr-lang/expr/conf"
-	"github.com/expr-lang/expr/file"
-	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/tactcdp/tact/engine"
@@ -64,33 +61,6 @@ const (
 	// PathVM: nothing could be compiled; the VM runs over every profile.
 	PathVM Path = "vm"
 )
-
-// Error is a compile error: a syntax, name or type error in an expression.
-type Error struct {
-	Line   int    // 1-based
-	Column int    // 1-based, in characters
-	Msg    string // without position
-	// Suggestions are the closest known names for an unknown name.
-	Suggestions []string
-	// cause classifies limit refusals (ErrTooLarge, ErrUnbounded).
-	cause error
-}
-
-// Unwrap is ErrTooLarge or ErrUnbounded for a refusal by size or
-// boundedness, nil for syntax, name and type errors.
-func (e *Error) Unwrap() error { return e.cause }
-
-func (e *Error) Error() string {
-	msg := e.Msg
-	if len(e.Suggestions) > 0 {
-		q := make([]string, len(e.Suggestions))
-		for i, s := range e.Suggestions {
-			q[i] = "`" + s + "`"
-		}
-		msg += " (did you mean " + strings.Join(q, " or ") + "?)"
-	}
-	return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, msg)
-}
 
 // Segment is a compiled expression: the checked AST, its SQL plan (for the
 // conjuncts the SQL compiler covers) and the VM program. It is immutable
@@ -312,83 +282,6 @@ func Compile(src string, schema Schema, opts ...Option) (seg *Segment, err error
 	return s, nil
 }
 
-// precheck applies the bounds that hold before parsing: not empty, at most
-// MaxSourceLen bytes and MaxNodes nodes.
-func precheck(src string, l Limits) error {
-	if strings.TrimSpace(src) == "" {
-		return &Error{Line: 1, Column: 1, Msg: "empty expression"}
-	}
-	if len(src) > l.MaxSourceLen {
-		return &Error{Line: 1, Column: 1, cause: ErrTooLarge,
-			Msg: fmt.Sprintf("expression is %d bytes long, more than the limit of %d", len(src), l.MaxSourceLen)}
-	}
-	return checkNodes(src, l.MaxNodes)
-}
-
-// undeclared lists the identifiers src reads that env does not know and
-// that could name a trait: not called, not declared by let, not reserved
-// ($, _ or a journey name). A syntax error gives none (the checker reports
-// it).
-func undeclared(src string, env map[string]any) []string {
-	tree, err := parser.Parse(src)
-	if err != nil {
-		return nil
-	}
-	callees, declared := map[ast.Node]bool{}, map[string]bool{}
-	walk(tree.Node, func(n ast.Node) {
-		switch x := n.(type) {
-		case *ast.CallNode:
-			callees[x.Callee] = true
-		case *ast.VariableDeclaratorNode:
-			declared[x.Name] = true
-		}
-	})
-	var out []string
-	walk(tree.Node, func(n ast.Node) {
-		id, ok := n.(*ast.IdentifierNode)
-		if !ok || callees[n] || declared[id.Value] || !traitIdentRE.MatchString(id.Value) || contains(journeyNames, id.Value) || contains(eventNames, id.Value) {
-			return
-		}
-		if _, known := env[id.Value]; !known && !contains(out, id.Value) {
-			out = append(out, id.Value)
-		}
-	})
-	sort.Strings(out)
-	return out
-}
-
-// rangeRefusal explains why a..b is refused (ErrUnbounded).
-const rangeRefusal = "ranges (a..b) are not supported: their size does not depend on the data, so they are refused rather than bounded"
-
-// checkNodes refuses an expression with more than max AST nodes, naming
-// the position of the first node past the bound. A syntax error is left
-// to the checker, which reports it with its position.
-func checkNodes(src string, max int) error {
-	tree, err := parser.Parse(src)
-	if err != nil {
-		return nil
-	}
-	c := &nodeCounter{max: max}
-	ast.Walk(&tree.Node, c)
-	if c.n > max {
-		line, col := position(src, c.at)
-		return &Error{Line: line, Column: col, cause: ErrTooLarge,
-			Msg: fmt.Sprintf("expression has %d nodes, more than the limit of %d", c.n, max)}
-	}
-	return nil
-}
-
-type nodeCounter struct {
-	n, max, at int
-}
-
-func (c *nodeCounter) Visit(n *ast.Node) {
-	c.n++
-	if c.n == c.max+1 {
-		c.at = (*n).Location().From
-	}
-}
-
 // validate walks the checked tree: it refuses $env and identifiers that
 // are not part of the environment, checks literal arguments of the
 // language's functions, and records what the expression reads.
@@ -537,96 +430,4 @@ func walk(n ast.Node, fn func(ast.Node)) {
 		walk(x.Key, fn)
 		walk(x.Value, fn)
 	}
-}
-
-// position converts a character offset into 1-based line and column.
-func position(src string, from int) (int, int) {
-	line, col, i := 1, 1, 0
-	for _, r := range src {
-		if i == from {
-			break
-		}
-		if r == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-		i++
-	}
-	return line, col
-}
-
-var unknownNameRE = regexp.MustCompile(`^unknown name (\S+)`)
-
-func toError(src string, err error, env map[string]any) error {
-	var fe *file.Error
-	if !errors.As(err, &fe) {
-		return &Error{Line: 1, Column: 1, Msg: err.Error()}
-	}
-	line, col := position(src, fe.From)
-	e := &Error{Line: line, Column: col, Msg: fe.Message}
-	if m := unknownNameRE.FindStringSubmatch(fe.Message); m != nil {
-		if _, known := env[m[1]]; !known && contains(journeyNames, m[1]) {
-			e.Msg += " (" + m[1] + " is known in journey conditions only)"
-		}
-		names := make([]string, 0, len(env))
-		for n := range env {
-			names = append(names, n)
-		}
-		e.Suggestions = closest(m[1], names)
-	}
-	return e
-}
-
-// closest returns up to two known names within a small edit distance of
-// name, best first.
-func closest(name string, known []string) []string {
-	type cand struct {
-		n string
-		d int
-	}
-	var cs []cand
-	max := 2
-	if len(name) > 6 {
-		max = 3
-	}
-	for _, k := range known {
-		d := levenshtein(strings.ToLower(name), strings.ToLower(k))
-		if d <= max || (len(name) >= 3 && (strings.HasPrefix(k, name) || strings.HasPrefix(name, k))) {
-			cs = append(cs, cand{k, d})
-		}
-	}
-	sort.Slice(cs, func(i, j int) bool {
-		if cs[i].d != cs[j].d {
-			return cs[i].d < cs[j].d
-		}
-		return cs[i].n < cs[j].n
-	})
-	var out []string
-	for i := 0; i < len(cs) && i < 2; i++ {
-		out = append(out, cs[i].n)
-	}
-	return out
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

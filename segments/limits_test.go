@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tactcdp/tact/engine"
@@ -128,3 +130,46 @@ func schema() segments.Schema {
 }
 
 func engineTrait(name string) engine.Trait { return engine.Trait{Name: name, Type: engine.TypeString} }
+
+func requirePositioned(t *testing.T, src string, err error) {
+	var ce *segments.Error
+	require.ErrorAs(t, err, &ce)
+	require.NotContains(t, ce.Msg, "cannot compile expression", "compiler panicked on %q", src)
+	require.Positive(t, ce.Line)
+	require.Positive(t, ce.Column)
+}
+
+// requireBounded: an accepted expression is within the default bounds and
+// has no range.
+func requireBounded(t *testing.T, src string) {
+	require.LessOrEqual(t, len(src), segments.MaxSourceLen)
+	tree, err := parser.Parse(src)
+	require.NoError(t, err)
+	n, ranges := 0, 0
+	ast.Find(tree.Node, func(node ast.Node) bool {
+		n++
+		if b, ok := node.(*ast.BinaryNode); ok && b.Operator == ".." {
+			ranges++
+		}
+		return false
+	})
+	require.LessOrEqual(t, n, segments.MaxNodes, "%q", src)
+	require.Zero(t, ranges, "%q", src)
+}
+
+// agreeJourney: a journey condition evaluated per subject (empty payload)
+// selects what the VM selects over every profile.
+func (f *agreeFixture) agreeJourney(t testing.TB, seg *segments.Segment) {
+	ctx := context.Background()
+	subs := make([]segments.Subject, len(f.all))
+	for i, s := range f.all {
+		subs[i] = segments.Subject{ProfileID: s.ID, EnteredAt: refNow}
+	}
+	got, err := seg.MatchSubjects(ctx, f.st, subs, refNow)
+	require.NoError(t, err, "%s", seg.Source())
+	ev := seg.NewEvaluator(segments.Env{Now: refNow, Policy: f.st.Policy()})
+	for i, s := range f.all {
+		want, _ := ev.EvalSubject(s, &subs[i])
+		require.Equal(t, want, got[i], "journey %q profile %d (path %s)\nSQL: %s", seg.Source(), s.ID, seg.Path(), seg.SQL())
+	}
+}
