@@ -2,7 +2,6 @@ package journeys
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -20,17 +19,7 @@ import (
 // step's business and are skipped.
 func TestExprGoldenAsJourneyConditions(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("../testdata/segments/*.txt")
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	for _, f := range files {
-		g, err := segtest.Parse(f)
-		require.NoError(t, err)
-		t.Run(g.Name, func(t *testing.T) {
-			t.Parallel()
-			runGoldenAsJourney(t, g)
-		})
-	}
+	require.Positive(t, segtest.RunFiles(t, "../testdata/segments", runGoldenAsJourney))
 }
 
 func runGoldenAsJourney(t *testing.T, g *segtest.File) {

@@ -47,20 +47,7 @@ func TestExprBranchRoutesSegmentMembers(t *testing.T) {
 		`"kids" in tags and preferred_language != "th"`,
 	} {
 		name := fmt.Sprintf("diff-%d", i)
-		e.publish(fmt.Sprintf(`
-name: %s
-purpose: marketing
-entry: api
-steps:
-  - id: route
-    branch:
-      - {if: '%s', goto: yes}
-      - {else: no}
-  - id: yes
-    exit: {}
-  - id: no
-    exit: {}
-`, name, src))
+		e.publish(branchJourney(name, src))
 		enterAll(t, e, name, all)
 		e.run()
 		seg, err := segments.Compile(src, sc)

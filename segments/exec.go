@@ -49,24 +49,7 @@ func (s *Segment) SQLMemberIDs(ctx context.Context, st *engine.Store) (ids []int
 }
 
 func (s *Segment) sqlIDs(ctx context.Context, st *engine.Store, now time.Time) ([]int64, error) {
-	from, args, err := s.plan.from(ctx, st, now)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.DB().QueryContext(ctx, "SELECT p.id FROM "+from+" ORDER BY p.id", args...)
-	if err != nil {
-		return nil, fmt.Errorf("segment query: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return s.sqlIDsIn(ctx, st, now, nil)
 }
 
 // VMMemberIDs evaluates the expression on the VM over every profile (no SQL

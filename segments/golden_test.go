@@ -2,7 +2,6 @@ package segments_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,19 +15,7 @@ import (
 // the per-person real-time path; all must equal the expected members.
 func TestGolden(t *testing.T) {
 	t.Parallel()
-	files, err := filepath.Glob("../testdata/segments/*.txt")
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	total := 0
-	for _, f := range files {
-		g, err := segtest.Parse(f)
-		require.NoError(t, err)
-		total += len(g.Cases)
-		t.Run(g.Name, func(t *testing.T) {
-			t.Parallel()
-			runGoldenFile(t, g)
-		})
-	}
+	total := segtest.RunFiles(t, "../testdata/segments", runGoldenFile)
 	require.GreaterOrEqual(t, total, 80, "golden cases")
 }
 

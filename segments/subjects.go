@@ -88,7 +88,8 @@ func (s *Segment) MemberIDsAt(ctx context.Context, st *engine.Store, now time.Ti
 	return ids, err
 }
 
-// sqlIDsIn runs the SQL plan over the given profiles only.
+// sqlIDsIn runs the SQL plan over the given profiles only (nil: every
+// profile) and returns the members in ascending order.
 func (s *Segment) sqlIDsIn(ctx context.Context, st *engine.Store, now time.Time, ids []int64) ([]int64, error) {
 	conn, err := st.DB().Conn(ctx)
 	if err != nil {

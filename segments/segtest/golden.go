@@ -267,3 +267,23 @@ func OpenSample(ctx context.Context, dir, path string) (*engine.Store, error) {
 	}
 	return st, nil
 }
+
+// RunFiles parses every golden file dir/*.txt and runs fn on each in a
+// parallel subtest named after the file. It returns how many cases the
+// files hold.
+func RunFiles(t *testing.T, dir string, fn func(t *testing.T, g *File)) int {
+	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	total := 0
+	for _, f := range files {
+		g, err := Parse(f)
+		require.NoError(t, err)
+		total += len(g.Cases)
+		t.Run(g.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, g)
+		})
+	}
+	return total
+}
