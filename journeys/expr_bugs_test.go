@@ -99,3 +99,31 @@ func TestExprInSegmentWithPayload(t *testing.T) {
 		require.Equal(t, []int64{ids[1], ids[2]}, e.exitedAt("seg", "no"))
 	}
 }
+
+// TestExprPublishBeforeData: a journey may name traits that are not
+// imported yet (they are missing for everyone until they are), while an
+// entry expression that looks like a typo of a known trait is refused.
+func TestExprPublishBeforeData(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ids := e.people(person{User: "th", Traits: map[string]any{"country": "TH"}})
+	e.publish(`
+name: early
+purpose: marketing
+entry: {segment: 'tier == "gold"'}
+exit: 'churned == true'
+steps:
+  - {id: a, exit: {}}
+`)
+	_, err := e.r.Publish(e.ctx, "typo.yaml", []byte("name: typo\npurpose: marketing\nentry: {segment: 'countyr == \"TH\"'}\nsteps:\n  - {id: a, exit: {}}\n"))
+	var ve *ValidationError
+	require.ErrorAs(t, err, &ve)
+	require.Contains(t, ve.Problems[0].Msg, "did you mean `country`")
+	members, err := e.r.eval.Members(e.ctx, `tier == "gold"`, e.clk.Now())
+	require.NoError(t, err)
+	require.Empty(t, members)
+	e.people(person{User: "th", Traits: map[string]any{"country": "TH", "tier": "gold"}})
+	members, err = e.r.eval.Members(e.ctx, `tier == "gold"`, e.clk.Now())
+	require.NoError(t, err)
+	require.Equal(t, ids, members)
+}

@@ -59,11 +59,11 @@ type segmentsEvaluator struct {
 }
 
 // NewSegmentsEvaluator returns the production evaluator over store, with
-// package segments' default size bounds. Entry expressions are checked
-// against the store's traits now (a typo is refused with the closest
-// names); in journey conditions, which are evaluated later while people
-// wait, a name the store does not know yet is a trait nobody has
-// (segments.AllowUnknownTraits).
+// package segments' default size bounds. A journey may be published before
+// the data it reads is imported, so a name the store does not know yet is
+// a trait nobody has (segments.AllowUnknownTraits); entry expressions
+// still refuse a name that looks like a typo of a known one
+// (segments.RefuseLikelyTypos: `countyr`, did you mean `country`?).
 func NewSegmentsEvaluator(store *engine.Store) Evaluator { return &segmentsEvaluator{store: store} }
 
 func (e *segmentsEvaluator) compile(ctx context.Context, src string, opts ...segments.Option) (*segments.Segment, error) {
@@ -81,7 +81,7 @@ func (e *segmentsEvaluator) Check(src string) error {
 
 // CheckEntry implements EntryChecker.
 func (e *segmentsEvaluator) CheckEntry(src string) error {
-	_, err := e.compile(context.Background(), src)
+	_, err := e.compile(context.Background(), src, segments.AllowUnknownTraits(), segments.RefuseLikelyTypos())
 	return err
 }
 
@@ -92,7 +92,7 @@ func (e *segmentsEvaluator) CheckEventFilter(src string) error {
 }
 
 func (e *segmentsEvaluator) Members(ctx context.Context, src string, at time.Time) ([]int64, error) {
-	seg, err := e.compile(ctx, src)
+	seg, err := e.compile(ctx, src, segments.AllowUnknownTraits())
 	if err != nil {
 		return nil, err
 	}

@@ -26,9 +26,9 @@ func precheck(src string, l Limits) error {
 
 // undeclared lists the identifiers src reads that env does not know and
 // that could name a trait: not called, not declared by let, not reserved
-// ($, _ or a journey name). A syntax error gives none (the checker reports
-// it).
-func undeclared(src string, env map[string]any) []string {
+// ($, _ or a journey name), and with refuseTypos not close to a known
+// name. A syntax error gives none (the checker reports it).
+func undeclared(src string, env map[string]any, refuseTypos bool) []string {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return nil
@@ -42,13 +42,22 @@ func undeclared(src string, env map[string]any) []string {
 			declared[x.Name] = true
 		}
 	})
+	var known []string
+	if refuseTypos {
+		for n := range env {
+			known = append(known, n)
+		}
+	}
 	var out []string
 	walk(tree.Node, func(n ast.Node) {
 		id, ok := n.(*ast.IdentifierNode)
 		if !ok || callees[n] || declared[id.Value] || !traitIdentRE.MatchString(id.Value) || contains(journeyNames, id.Value) || contains(eventNames, id.Value) {
 			return
 		}
-		if _, known := env[id.Value]; !known && !contains(out, id.Value) {
+		if refuseTypos && len(closest(id.Value, known)) > 0 {
+			return // left unknown: the checker says which name was meant
+		}
+		if _, ok := env[id.Value]; !ok && !contains(out, id.Value) {
 			out = append(out, id.Value)
 		}
 	})

@@ -241,7 +241,7 @@ func Compile(src string, schema Schema, opts ...Option) (seg *Segment, err error
 	env := checkEnv(traits, o)
 	var unknown []string
 	if o.unknownTraits {
-		unknown = undeclared(src, env)
+		unknown = undeclared(src, env, o.refuseTypos)
 		for _, n := range unknown {
 			env[n] = (*any)(nil) // typed as any: compares with anything, nil at run time
 		}

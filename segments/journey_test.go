@@ -121,7 +121,8 @@ func TestEventEntryFilter(t *testing.T) {
 }
 
 // TestUnknownTraits: AllowUnknownTraits reads an unknown name as a trait
-// nobody has; without it the name is refused with suggestions.
+// nobody has; without it the name is refused with suggestions, and with
+// RefuseLikelyTypos only a name close to a known one is.
 func TestUnknownTraits(t *testing.T) {
 	t.Parallel()
 	f := agreementFixture(t)
@@ -140,6 +141,13 @@ func TestUnknownTraits(t *testing.T) {
 	}
 	_, err = segments.Compile(`nofunc(1)`, f.sc, segments.AllowUnknownTraits())
 	require.Error(t, err, "unknown functions stay errors")
+	// With RefuseLikelyTypos a name close to a known one is a typo.
+	_, err = segments.Compile(`countryy == "TH" and plan == "pro"`, f.sc, segments.AllowUnknownTraits(), segments.RefuseLikelyTypos())
+	var ce *segments.Error
+	require.ErrorAs(t, err, &ce)
+	require.Equal(t, []string{"country"}, ce.Suggestions)
+	require.Equal(t, [2]int{1, 1}, [2]int{ce.Line, ce.Column})
+	mustCompile(t, `plan == "pro"`, f.sc, segments.AllowUnknownTraits(), segments.RefuseLikelyTypos())
 }
 
 func mustCompile(t *testing.T, src string, sc segments.Schema, opts ...segments.Option) *segments.Segment {

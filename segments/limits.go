@@ -113,6 +113,7 @@ type options struct {
 	journey       bool
 	event         bool
 	unknownTraits bool
+	refuseTypos   bool
 }
 
 // WithLimits sets the size and time bounds of the compiled segment.
@@ -139,6 +140,11 @@ func ForEventEntry() Option { return func(o *options) { o.journey, o.event = tru
 // may be published before the data it waits for is imported. Journey
 // names (payload, entered_at) stay refused outside journey conditions.
 func AllowUnknownTraits() Option { return func(o *options) { o.unknownTraits = true } }
+
+// RefuseLikelyTypos, with AllowUnknownTraits, still refuses an unknown
+// name close to a known one (`countyr`: did you mean `country`?): a name
+// that looks like a typo is one, any other is a trait not imported yet.
+func RefuseLikelyTypos() Option { return func(o *options) { o.refuseTypos = true } }
 
 // Limits returns the segment's bounds (defaults filled in).
 func (s *Segment) Limits() Limits { return s.limits }
