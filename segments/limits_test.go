@@ -13,6 +13,7 @@ import (
 
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/segments"
+	"github.com/tactcdp/tact/segments/segtest"
 )
 
 // TestSizeBounds: an expression beyond the source or node bound is refused
@@ -172,4 +173,39 @@ func (f *agreeFixture) agreeJourney(t testing.TB, seg *segments.Segment) {
 		want, _ := ev.EvalSubject(s, &subs[i])
 		require.Equal(t, want, got[i], "journey %q profile %d (path %s)\nSQL: %s", seg.Source(), s.ID, seg.Path(), seg.SQL())
 	}
+}
+
+// TestTimeLimitInterruptsDuckDB: a long SQL evaluation is interrupted when
+// the time limit passes, not run to its end.
+func TestTimeLimitInterruptsDuckDB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a large events table")
+	}
+	t.Parallel()
+	g := &segtest.File{Name: "slow", Now: refNow, Profiles: []map[string]any{{"user_id": "a"}}}
+	st := g.Load(t)
+	ctx := context.Background()
+	_, err := st.DB().ExecContext(ctx, `INSERT INTO events SELECT (SELECT min(id) FROM profiles), 'e' || (i % 97), TIMESTAMP '2026-01-01' + to_seconds(i),
+		json_object('amount', i % 1000, 'k', md5(i::VARCHAR)), 'm' || i, TIMESTAMP '2026-01-01', 'test' FROM range(300000) t(i)`)
+	require.NoError(t, err)
+	sc, err := segments.SchemaFromStore(ctx, st)
+	require.NoError(t, err)
+	src := `count(events, .properties.k contains "abc" and .properties.amount > 5) > 0 and sum(events, .properties.amount) > 0`
+	seg, err := segments.Compile(src, sc, segments.WithLimits(segments.Limits{Timeout: 30 * time.Millisecond}))
+	require.NoError(t, err)
+	require.Equal(t, segments.PathSQL, seg.Path(), "%v", seg.Reasons())
+	start := time.Now()
+	_, err = seg.MemberIDs(ctx, st)
+	stopped := time.Since(start)
+	var tl *segments.TimeLimitError
+	require.ErrorAs(t, err, &tl)
+	full, err := segments.Compile(src, sc)
+	require.NoError(t, err)
+	start = time.Now()
+	ids, err := full.MemberIDs(ctx, st)
+	require.NoError(t, err)
+	require.Len(t, ids, 1)
+	ran := time.Since(start)
+	t.Logf("interrupted after %s; the whole query takes %s", stopped, ran)
+	require.Less(t, stopped, ran, "the query stopped before its end")
 }
