@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tactcdp/tact/engine/duration"
 )
 
 // RetentionPolicy is the `retention:` section of tact.yaml: how long events
@@ -32,28 +33,27 @@ type RetentionPolicy struct {
 // Empty reports whether the policy keeps everything.
 func (p RetentionPolicy) Empty() bool { return len(p.Events) == 0 && len(p.Traits) == 0 }
 
-// Duration is a retention period written with a unit: s, m, h, d (24 h),
-// w (7 d) or y (365 d), e.g. "365d", "12w", "36h".
+// Duration is a retention period in the one duration syntax of package
+// engine/duration with years: s, m, h, d (24 h), w (7 d) or y (365 d),
+// e.g. "365d", "12w", "36h", "1y6w".
 type Duration time.Duration
 
-// ParseDuration parses a retention period.
+// maxRetention bounds a retention period.
+const maxRetention = 200 * duration.Year
+
+// ParseDuration parses a retention period: positive, at most 200 years.
 func ParseDuration(s string) (Duration, error) {
-	t := strings.TrimSpace(s)
-	if len(t) < 2 {
-		return 0, fmt.Errorf("retention period %q: want a number and a unit (s, m, h, d, w, y), e.g. 365d", s)
+	d, err := duration.Syntax{Years: true}.Parse(s)
+	if err != nil {
+		return 0, fmt.Errorf("retention period: %w", err)
 	}
-	n, err := strconv.ParseInt(t[:len(t)-1], 10, 64)
-	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("retention period %q: want a positive whole number before the unit", s)
+	if d <= 0 {
+		return 0, fmt.Errorf("retention period %q: want a positive period, e.g. 365d", s)
 	}
-	unit := map[byte]time.Duration{'s': time.Second, 'm': time.Minute, 'h': time.Hour, 'd': 24 * time.Hour, 'w': 7 * 24 * time.Hour, 'y': 365 * 24 * time.Hour}[t[len(t)-1]]
-	if unit == 0 {
-		return 0, fmt.Errorf("retention period %q: unknown unit (want s, m, h, d, w or y)", s)
+	if d > maxRetention {
+		return 0, fmt.Errorf("retention period %q is too long (at most 200y)", s)
 	}
-	if n > int64(200*365*24*time.Hour/unit) {
-		return 0, fmt.Errorf("retention period %q is too long", s)
-	}
-	return Duration(time.Duration(n) * unit), nil
+	return Duration(d), nil
 }
 
 // UnmarshalText parses "365d" and the like (YAML and JSON strings).

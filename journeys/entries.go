@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tactcdp/tact/segments"
 )
 
 // entrant is one candidate entry.
@@ -177,9 +179,8 @@ func (r *Runner) eventEntries(ctx context.Context, spec *Spec, version int, publ
 	if err != nil {
 		return 0, err
 	}
-	cond := spec.Entry.Where
-	prog, _ := compileEventCondition(cond)
 	var cands []entrant
+	var subjects []Subject
 	maxSeen := cursor
 	for rows.Next() {
 		var id int64
@@ -197,14 +198,26 @@ func (r *Runner) eventEntries(ctx context.Context, spec *Spec, version int, publ
 		if props.Valid {
 			_ = json.Unmarshal([]byte(props.String), &pm)
 		}
-		if cond != "" && (prog == nil || !matchEvent(prog, spec.Entry.Event, ts, pm)) {
-			continue
-		}
 		cands = append(cands, entrant{ProfileID: id, Slot: ts, Ref: mid, Payload: props.String})
+		subjects = append(subjects, Subject{ProfileID: id, EnteredAt: now, Payload: pm,
+			Event: &segments.Event{Name: spec.Entry.Event, Timestamp: ts, Properties: pm}})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
+	}
+	if cond := spec.Entry.Where; cond != "" && len(cands) > 0 {
+		match, err := r.eval.MatchEvents(ctx, cond, subjects, now)
+		if err != nil {
+			return 0, fmt.Errorf("entry.where: %w", err)
+		}
+		kept := cands[:0]
+		for i, ok := range match {
+			if ok {
+				kept = append(kept, cands[i])
+			}
+		}
+		cands = kept
 	}
 	var n int
 	err = r.write(ctx, func(t *tx) error {

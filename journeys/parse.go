@@ -67,8 +67,9 @@ type ValidateConfig struct {
 	// Purposes are the known consent purposes. Default: marketing,
 	// transactional, analytics, personalisation.
 	Purposes []string
-	// Expressions compiles expressions. Default: the built-in evaluator's
-	// syntax check.
+	// Expressions compiles expressions (journey conditions; entry
+	// expressions and event filters too when it is an EntryChecker).
+	// Default: a syntax check by package segments, without a schema.
 	Expressions interface{ Check(src string) error }
 }
 
@@ -213,12 +214,28 @@ func (p *parser) expr(n *yaml.Node, path string) string {
 	return v
 }
 
+// entryExpr checks an entry segment or audience: no instance exists yet,
+// so payload and entered_at are unknown there.
+func (p *parser) entryExpr(n *yaml.Node, path string) string {
+	return p.checked(n, path, func(ec EntryChecker, src string) error { return ec.CheckEntry(src) })
+}
+
+// eventExpr checks an event entry's filter: the profile, the event (event,
+// timestamp, properties) and payload.
 func (p *parser) eventExpr(n *yaml.Node, path string) string {
+	return p.checked(n, path, func(ec EntryChecker, src string) error { return ec.CheckEventFilter(src) })
+}
+
+func (p *parser) checked(n *yaml.Node, path string, check func(EntryChecker, string) error) string {
 	v := p.str(n, path)
 	if v == "" {
 		return ""
 	}
-	if _, err := compileEventCondition(v); err != nil {
+	ec, ok := p.cfg.Expressions.(EntryChecker)
+	if !ok {
+		ec = syntaxChecker{}
+	}
+	if err := check(ec, v); err != nil {
 		p.addf(n, path, "expression does not compile: %v", err)
 	}
 	return v
@@ -304,7 +321,7 @@ func (p *parser) entry(n *yaml.Node) Entry {
 	}
 	switch e.Kind {
 	case EntrySegment:
-		e.Segment = p.expr(m["segment"], "entry.segment")
+		e.Segment = p.entryExpr(m["segment"], "entry.segment")
 		e.Check = DefaultSegmentCheck
 		if c, ok := m["check"]; ok {
 			e.Check = p.str(c, "entry.check")
@@ -323,7 +340,7 @@ func (p *parser) entry(n *yaml.Node) Entry {
 		if _, err := ParseCron(e.Schedule); err != nil {
 			p.addf(m["schedule"], "entry.schedule", "%v", err)
 		}
-		e.Audience = p.expr(m["audience"], "entry.audience")
+		e.Audience = p.entryExpr(m["audience"], "entry.audience")
 		e.Missed, e.Deadline = MissedRunOnce, DefaultMissedDeadline
 		if mn, ok := m["missed"]; ok {
 			mm := p.fields(mn, "entry.missed", "policy", "deadline")

@@ -30,7 +30,7 @@ type Config struct {
 	// Channels receive the sends, by Channel.Name(). A webhook step needs a
 	// channel named "webhook".
 	Channels []channels.Channel
-	// Evaluator evaluates expressions. Default: NewExprEvaluator(store).
+	// Evaluator evaluates expressions. Default: NewSegmentsEvaluator(store).
 	Evaluator Evaluator
 	// Templates, when set, is checked at publish: every send step's template
 	// must exist for its channel.
@@ -143,7 +143,7 @@ func New(store *engine.Store, cfg Config) (*Runner, error) {
 		r.clock = store.Clock()
 	}
 	if r.eval == nil {
-		r.eval = NewExprEvaluator(store)
+		r.eval = NewSegmentsEvaluator(store)
 	}
 	if r.log == nil {
 		r.log = store.Logger()

@@ -2,9 +2,9 @@ package journeys
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/tactcdp/tact/engine/duration"
 )
 
 // Purposes a journey may declare. Any purpose known to the consent policy is
@@ -247,33 +247,11 @@ func (s *Step) WaitKind() string {
 	}
 }
 
-// ParseDuration parses durations as journeys write them: a number and a unit
-// among s m h d w ("30d", "90m"), or any Go duration ("1h30m").
-func ParseDuration(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, fmt.Errorf("empty duration")
-	}
-	if n := len(s); n >= 2 {
-		unit := s[n-1]
-		if unit == 'd' || unit == 'w' {
-			v, err := strconv.ParseFloat(s[:n-1], 64)
-			if err != nil || v < 0 {
-				return 0, fmt.Errorf("invalid duration %q (want e.g. 30m, 2h, 3d, 1w)", s)
-			}
-			mult := 24 * time.Hour
-			if unit == 'w' {
-				mult *= 7
-			}
-			return time.Duration(v * float64(mult)), nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("invalid duration %q (want e.g. 30m, 2h, 3d, 1w)", s)
-	}
-	return d, nil
-}
+// ParseDuration parses durations as journeys write them (wait durations,
+// timeouts, re-entry `after:`, missed-run deadlines): the one syntax of
+// package engine/duration, a number and a unit among s m h d w, terms
+// combinable ("30d", "90m", "1w2d", "1h30m"). Errors are *duration.Error.
+func ParseDuration(s string) (time.Duration, error) { return duration.Parse(s) }
 
 // parseClock parses "HH:MM" into minutes after midnight.
 func parseClock(s string) (int, error) {

@@ -2,7 +2,6 @@ package segments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -14,17 +13,11 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/checker"
 	"github.com/expr-lang/expr/conf"
-	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/duration"
 )
-
-// MaxNodes bounds the size of an expression (AST nodes).
-const MaxNodes = 2000
-
-// MaxSourceLen bounds the length of an expression's source text.
-const MaxSourceLen = 16 << 10
 
 // Schema is what the compiler knows about a store: the typed traits, and
 // optionally the known consent purposes and saved segment names (used to
@@ -69,27 +62,6 @@ const (
 	PathVM Path = "vm"
 )
 
-// Error is a compile error: a syntax, name or type error in an expression.
-type Error struct {
-	Line   int    // 1-based
-	Column int    // 1-based, in characters
-	Msg    string // without position
-	// Suggestions are the closest known names for an unknown name.
-	Suggestions []string
-}
-
-func (e *Error) Error() string {
-	msg := e.Msg
-	if len(e.Suggestions) > 0 {
-		q := make([]string, len(e.Suggestions))
-		for i, s := range e.Suggestions {
-			q[i] = "`" + s + "`"
-		}
-		msg += " (did you mean " + strings.Join(q, " or ") + "?)"
-	}
-	return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, msg)
-}
-
 // Segment is a compiled expression: the checked AST, its SQL plan (for the
 // conjuncts the SQL compiler covers) and the VM program. It is immutable
 // and safe for concurrent use.
@@ -102,6 +74,11 @@ type Segment struct {
 	path    Path
 	reasons []string
 	uses    usage
+	limits  Limits
+	// journey and event: compiled with ForJourney / ForEventEntry.
+	journey, event bool
+	// unknown are names read as traits nobody has (AllowUnknownTraits).
+	unknown []string
 }
 
 // usage records what an expression reads, so loaders fetch only that.
@@ -109,6 +86,9 @@ type usage struct {
 	events   bool
 	consent  bool
 	segments []string
+	// instance: the expression reads payload, entered_at or the entry
+	// event, so it holds per journey instance rather than per profile.
+	instance bool
 }
 
 // Source is the expression text.
@@ -143,6 +123,13 @@ type Event struct {
 	Timestamp  time.Time      `expr:"timestamp"`
 	Properties map[string]any `expr:"properties"`
 }
+
+// journeyNames are known to journey conditions (ForJourney); eventNames
+// also to event-entry filters (ForEventEntry).
+var (
+	journeyNames = []string{"payload", "entered_at"}
+	eventNames   = []string{"event", "timestamp", "properties"}
+)
 
 // systemFields are the profile columns expressions may read besides traits.
 var systemFields = []string{"user_id", "email", "phone", "timezone"}
@@ -185,8 +172,9 @@ func exampleOf(t engine.TraitType) any {
 
 var traitIdentRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
-// checkEnv is the type environment of DESIGN §5 for a schema.
-func checkEnv(traits map[string]engine.TraitType) map[string]any {
+// checkEnv is the type environment of DESIGN §5 for a schema, with the
+// journey instance's names when compiling for journeys.
+func checkEnv(traits map[string]engine.TraitType, o options) map[string]any {
 	env := map[string]any{
 		"events":     []Event{},
 		"now":        func() time.Time { return time.Time{} },
@@ -202,11 +190,20 @@ func checkEnv(traits map[string]engine.TraitType) map[string]any {
 	for n, t := range traits {
 		env[n] = exampleOf(t)
 	}
+	if o.journey {
+		env["payload"] = map[string]any{}
+		env["entered_at"] = time.Time{}
+	}
+	if o.event {
+		env["event"] = ""
+		env["timestamp"] = time.Time{}
+		env["properties"] = map[string]any{}
+	}
 	return env
 }
 
-func baseOptions(env map[string]any) []expr.Option {
-	opts := []expr.Option{expr.Env(env), expr.AsBool(), expr.MaxNodes(MaxNodes), expr.Timezone("UTC"), expr.DisableAllBuiltins()}
+func baseOptions(env map[string]any, l Limits) []expr.Option {
+	opts := []expr.Option{expr.Env(env), expr.AsBool(), expr.MaxNodes(uint(l.MaxNodes)), expr.Timezone("UTC"), expr.DisableAllBuiltins()}
 	for _, b := range allowedBuiltins {
 		opts = append(opts, expr.EnableBuiltin(b))
 	}
@@ -214,30 +211,44 @@ func baseOptions(env map[string]any) []expr.Option {
 }
 
 // Compile type-checks src against the schema once and builds both the SQL
-// plan and the VM program. Errors are *Error.
-func Compile(src string, schema Schema) (seg *Segment, err error) {
+// plan and the VM program. Errors are *Error; one that exceeds the size
+// bounds (Limits, WithLimits) or uses a construct without a size bound is
+// also errors.Is ErrTooLarge or ErrUnbounded.
+func Compile(src string, schema Schema, opts ...Option) (seg *Segment, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			seg, err = nil, &Error{Line: 1, Column: 1, Msg: fmt.Sprintf("cannot compile expression: %v", r)}
 		}
 	}()
-	if strings.TrimSpace(src) == "" {
-		return nil, &Error{Line: 1, Column: 1, Msg: "empty expression"}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
 	}
-	if len(src) > MaxSourceLen {
-		return nil, &Error{Line: 1, Column: 1, Msg: fmt.Sprintf("expression longer than %d bytes", MaxSourceLen)}
+	o.limits = o.limits.withDefaults()
+	if err := precheck(src, o.limits); err != nil {
+		return nil, err
 	}
 	traits := map[string]engine.TraitType{}
 	for _, t := range schema.Traits {
 		if !traitIdentRE.MatchString(t.Name) || exampleOf(t.Type) == nil {
 			continue // not addressable; engine never creates such names
 		}
+		if (o.journey && contains(journeyNames, t.Name)) || (o.event && contains(eventNames, t.Name)) {
+			continue // shadowed by the journey instance's name
+		}
 		traits[t.Name] = t.Type
 	}
-	env := checkEnv(traits)
+	env := checkEnv(traits, o)
+	var unknown []string
+	if o.unknownTraits {
+		unknown = undeclared(src, env, o.refuseTypos)
+		for _, n := range unknown {
+			env[n] = (*any)(nil) // typed as any: compares with anything, nil at run time
+		}
+	}
 	cfg := conf.CreateNew()
-	for _, o := range baseOptions(env) {
-		o(cfg)
+	for _, opt := range baseOptions(env, o.limits) {
+		opt(cfg)
 	}
 	for name := range cfg.Disabled {
 		delete(cfg.Builtins, name)
@@ -247,14 +258,21 @@ func Compile(src string, schema Schema) (seg *Segment, err error) {
 	if err != nil {
 		return nil, toError(src, err, env)
 	}
-	s := &Segment{src: src, traits: traits, tree: tree.Node}
+	s := &Segment{src: src, traits: traits, tree: tree.Node, limits: o.limits, journey: o.journey, event: o.event, unknown: unknown}
 	if err := s.validate(tree.Node, schema); err != nil {
 		return nil, err
 	}
 	// The VM program: the same source and environment, patched so that
 	// every operation is two-valued and nil-safe (see vm.go).
-	vmOpts := append(baseOptions(env), vmFunctions()...)
-	vmOpts = append(vmOpts, expr.Patch(&nilSafe{}))
+	vmOpts := append(baseOptions(env, o.limits), vmFunctions()...)
+	patch := &nilSafe{}
+	if o.journey {
+		patch.maps = append(patch.maps, "payload")
+	}
+	if o.event {
+		patch.maps = append(patch.maps, "properties")
+	}
+	vmOpts = append(vmOpts, expr.Patch(patch))
 	prog, err := expr.Compile(src, vmOpts...)
 	if err != nil {
 		return nil, toError(src, err, env)
@@ -270,12 +288,13 @@ func Compile(src string, schema Schema) (seg *Segment, err error) {
 func (s *Segment) validate(root ast.Node, schema Schema) error {
 	var verr error
 	segs := map[string]bool{}
-	fail := func(n ast.Node, format string, args ...any) {
+	failWith := func(cause error, n ast.Node, format string, args ...any) {
 		if verr == nil {
 			line, col := position(s.src, n.Location().From)
-			verr = &Error{Line: line, Column: col, Msg: fmt.Sprintf(format, args...)}
+			verr = &Error{Line: line, Column: col, Msg: fmt.Sprintf(format, args...), cause: cause}
 		}
 	}
+	fail := func(n ast.Node, format string, args ...any) { failWith(nil, n, format, args...) }
 	walk(root, func(n ast.Node) {
 		switch x := n.(type) {
 		case *ast.IdentifierNode:
@@ -284,6 +303,9 @@ func (s *Segment) validate(root ast.Node, schema Schema) error {
 			}
 			if x.Value == "events" {
 				s.uses.events = true
+			}
+			if (s.journey && contains(journeyNames, x.Value)) || (s.event && contains(eventNames, x.Value)) {
+				s.uses.instance = true
 			}
 		case *ast.CallNode:
 			id, ok := x.Callee.(*ast.IdentifierNode)
@@ -294,7 +316,7 @@ func (s *Segment) validate(root ast.Node, schema Schema) error {
 			switch id.Value {
 			case "ago":
 				if str, ok := x.Arguments[0].(*ast.StringNode); ok {
-					if _, err := parseDuration(str.Value); err != nil {
+					if _, err := duration.Parse(str.Value); err != nil {
 						fail(x.Arguments[0], "ago: %v", err)
 					}
 				}
@@ -325,6 +347,9 @@ func (s *Segment) validate(root ast.Node, schema Schema) error {
 				}
 			}
 		case *ast.BinaryNode:
+			if x.Operator == ".." {
+				failWith(ErrUnbounded, n, rangeRefusal)
+			}
 			if x.Operator == "matches" {
 				if str, ok := x.Right.(*ast.StringNode); ok {
 					if _, err := regexp.Compile(str.Value); err != nil {
@@ -405,134 +430,4 @@ func walk(n ast.Node, fn func(ast.Node)) {
 		walk(x.Key, fn)
 		walk(x.Value, fn)
 	}
-}
-
-// position converts a character offset into 1-based line and column.
-func position(src string, from int) (int, int) {
-	line, col, i := 1, 1, 0
-	for _, r := range src {
-		if i == from {
-			break
-		}
-		if r == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-		i++
-	}
-	return line, col
-}
-
-var unknownNameRE = regexp.MustCompile(`^unknown name (\S+)`)
-
-func toError(src string, err error, env map[string]any) error {
-	var fe *file.Error
-	if !errors.As(err, &fe) {
-		return &Error{Line: 1, Column: 1, Msg: err.Error()}
-	}
-	line, col := position(src, fe.From)
-	e := &Error{Line: line, Column: col, Msg: fe.Message}
-	if m := unknownNameRE.FindStringSubmatch(fe.Message); m != nil {
-		names := make([]string, 0, len(env))
-		for n := range env {
-			names = append(names, n)
-		}
-		e.Suggestions = closest(m[1], names)
-	}
-	return e
-}
-
-// closest returns up to two known names within a small edit distance of
-// name, best first.
-func closest(name string, known []string) []string {
-	type cand struct {
-		n string
-		d int
-	}
-	var cs []cand
-	max := 2
-	if len(name) > 6 {
-		max = 3
-	}
-	for _, k := range known {
-		d := levenshtein(strings.ToLower(name), strings.ToLower(k))
-		if d <= max || (len(name) >= 3 && (strings.HasPrefix(k, name) || strings.HasPrefix(name, k))) {
-			cs = append(cs, cand{k, d})
-		}
-	}
-	sort.Slice(cs, func(i, j int) bool {
-		if cs[i].d != cs[j].d {
-			return cs[i].d < cs[j].d
-		}
-		return cs[i].n < cs[j].n
-	})
-	var out []string
-	for i := 0; i < len(cs) && i < 2; i++ {
-		out = append(out, cs[i].n)
-	}
-	return out
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
-
-// parseDuration parses the ago() units: s m h d w, e.g. "30d", "90m",
-// "1w2d". A bare number is refused.
-func parseDuration(s string) (time.Duration, error) {
-	if s == "" {
-		return 0, errors.New(`empty duration (want e.g. "30d")`)
-	}
-	var total time.Duration
-	rest := s
-	for rest != "" {
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i == 0 || i == len(rest) || i > 9 {
-			return 0, fmt.Errorf(`invalid duration %q (want a number and a unit s, m, h, d or w, e.g. "30d")`, s)
-		}
-		n := time.Duration(0)
-		for _, c := range rest[:i] {
-			n = n*10 + time.Duration(c-'0')
-		}
-		var unit time.Duration
-		switch rest[i] {
-		case 's':
-			unit = time.Second
-		case 'm':
-			unit = time.Minute
-		case 'h':
-			unit = time.Hour
-		case 'd':
-			unit = 24 * time.Hour
-		case 'w':
-			unit = 7 * 24 * time.Hour
-		default:
-			return 0, fmt.Errorf(`invalid duration %q: unknown unit %q (want s, m, h, d or w)`, s, rest[i])
-		}
-		total += n * unit
-		rest = rest[i+1:]
-	}
-	return total, nil
 }

@@ -15,12 +15,40 @@
 //
 // Environment: every trait by name, user_id, email, phone, timezone (nil
 // when missing); events (each {event, timestamp, properties}, oldest
-// first); now(), ago("30d") (units s m h d w, combinable: "1w2d"),
+// first); now(), ago("30d") (engine/duration's syntax, the one journeys
+// and retention use: units s m h d w, combinable: "1w2d"),
 // days_since(t) (whole days, truncated toward zero), consented(purpose,
 // channel) (consent.Evaluate at now()), in_segment("name") (the saved
 // segment's materialised membership), bucket(n) (Fibonacci hash of the
 // profile id, mod n). now() is the store clock's instant (--now/TACT_NOW),
 // never the wall clock read directly.
+//
+// # Journey conditions
+//
+// Journeys evaluate their conditions (entry segment and audience, event
+// filter, branch, exit, goal, condition wait) with this package, from the
+// same checked AST: Compile with ForJourney adds `payload` (the instance's
+// entry payload, a JSON object; `payload.order_id`, `payload["x"]` and
+// deeper reads are nil-safe like traits) and `entered_at`; ForEventEntry
+// also adds the triggering event (`event`, `timestamp`, `properties`).
+// Outside them these names are unknown, with an error saying so. Their
+// conjuncts run on the VM per journey instance (Segment.MatchSubjects),
+// the others select candidates in SQL among the subjects' profiles; the
+// meaning of everything else is unchanged. AllowUnknownTraits reads a name
+// the schema lacks as a trait nobody has yet (journey conditions, which
+// run later than they are published).
+//
+// # Bounds
+//
+// Limits bounds an expression's source (MaxSourceLen, 4 KiB) and size
+// (MaxNodes AST nodes, 500): beyond them Compile fails with an *Error that
+// is errors.Is ErrTooLarge. Ranges (`1..1000000`), whose cost does not
+// depend on the data, are refused (ErrUnbounded). Limits.Timeout bounds
+// each evaluation: the SQL path's DuckDB query is interrupted through its
+// context and the VM stops between profiles and subjects, with a
+// *TimeLimitError (errors.Is ErrTimeLimit and context.DeadlineExceeded);
+// a caller's own deadline gives the same error. DefaultTimeout is the limit
+// suggested for requests from the network.
 //
 // # Two-valued semantics on both paths
 //

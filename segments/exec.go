@@ -21,7 +21,7 @@ func evalNow(st *engine.Store) time.Time { return st.Clock().Now().UTC().Truncat
 // the matching profile ids in ascending order. PathSQL runs one query;
 // PathHybrid and PathVM run the VM over the SQL candidates.
 func (s *Segment) MemberIDs(ctx context.Context, st *engine.Store) ([]int64, error) {
-	return s.memberIDsAt(ctx, st, evalNow(st))
+	return s.MemberIDsAt(ctx, st, evalNow(st))
 }
 
 func (s *Segment) memberIDsAt(ctx context.Context, st *engine.Store, now time.Time) ([]int64, error) {
@@ -40,29 +40,16 @@ func (s *Segment) memberIDsAt(ctx context.Context, st *engine.Store, now time.Ti
 
 // SQLMemberIDs runs only the SQL plan (the compiled conjuncts); for
 // PathSQL it equals MemberIDs. It exists for tests and benchmarks.
-func (s *Segment) SQLMemberIDs(ctx context.Context, st *engine.Store) ([]int64, error) {
-	return s.sqlIDs(ctx, st, evalNow(st))
+func (s *Segment) SQLMemberIDs(ctx context.Context, st *engine.Store) (ids []int64, err error) {
+	err = s.bounded(ctx, func(ctx context.Context) error {
+		ids, err = s.sqlIDs(ctx, st, evalNow(st))
+		return err
+	})
+	return ids, err
 }
 
 func (s *Segment) sqlIDs(ctx context.Context, st *engine.Store, now time.Time) ([]int64, error) {
-	from, args, err := s.plan.from(ctx, st, now)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.DB().QueryContext(ctx, "SELECT p.id FROM "+from+" ORDER BY p.id", args...)
-	if err != nil {
-		return nil, fmt.Errorf("segment query: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return s.sqlIDsIn(ctx, st, now, nil)
 }
 
 // VMMemberIDs evaluates the expression on the VM over every profile (no SQL
@@ -73,11 +60,13 @@ func (s *Segment) VMMemberIDs(ctx context.Context, st *engine.Store) ([]int64, e
 	all.plan = nil
 	all.path = PathVM
 	var ids []int64
-	err := all.scan(ctx, st, evalNow(st), func(snap *Snapshot, ok bool) error {
-		if ok {
-			ids = append(ids, snap.ID)
-		}
-		return nil
+	err := all.bounded(ctx, func(ctx context.Context) error {
+		return all.scan(ctx, st, evalNow(st), func(snap *Snapshot, ok bool) error {
+			if ok {
+				ids = append(ids, snap.ID)
+			}
+			return nil
+		})
 	})
 	return ids, err
 }
@@ -86,19 +75,27 @@ func (s *Segment) VMMemberIDs(ctx context.Context, st *engine.Store) ([]int64, e
 // snapshots, in id order and in bulk (one query per table), and runs the VM
 // on each. fn receives each candidate and whether it matched.
 func (s *Segment) scan(ctx context.Context, st *engine.Store, now time.Time, fn func(snap *Snapshot, ok bool) error) error {
-	return s.scanWith(ctx, st, now, true, fn)
+	return s.scanWith(ctx, st, now, nil, true, fn)
 }
 
-func (s *Segment) scanWith(ctx context.Context, st *engine.Store, now time.Time, eval bool, fn func(snap *Snapshot, ok bool) error) error {
-	from, args, err := s.plan.from(ctx, st, now)
-	if err != nil {
-		return err
-	}
+// sqlConn is what fromIn needs of a connection.
+type sqlConn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// scanWith is scan over the profiles ids only (nil: every profile),
+// evaluating each candidate when eval is set. It stops with ctx's error
+// between profiles once ctx is done.
+func (s *Segment) scanWith(ctx context.Context, st *engine.Store, now time.Time, ids []int64, eval bool, fn func(snap *Snapshot, ok bool) error) error {
 	conn, err := st.DB().Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	from, args, err := s.fromIn(ctx, conn, st, now, ids)
+	if err != nil {
+		return err
+	}
 	// Candidates go to a temporary table once, so that events, consent and
 	// memberships are read with one join each.
 	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE seg_candidates AS SELECT p.* FROM "+from, args...); err != nil {
@@ -155,6 +152,9 @@ WHERE segment IN (`+ph+`) AND profile_id IN (SELECT id FROM temp.seg_candidates)
 		ptrs[i] = &vals[i]
 	}
 	for prof.Next() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := prof.Scan(ptrs...); err != nil {
 			return err
 		}
@@ -368,13 +368,16 @@ func LoadSnapshot(ctx context.Context, st *engine.Store, id int64) (*Snapshot, e
 
 // Match evaluates the segment for one profile on the VM (the real-time
 // path), at the store clock's instant.
-func (s *Segment) Match(ctx context.Context, st *engine.Store, id int64) (bool, error) {
-	snap, err := LoadSnapshot(ctx, st, id)
-	if err != nil {
-		return false, err
-	}
-	ok, _ := s.Eval(snap, Env{Now: evalNow(st), Policy: st.Policy()})
-	return ok, nil
+func (s *Segment) Match(ctx context.Context, st *engine.Store, id int64) (ok bool, err error) {
+	err = s.bounded(ctx, func(ctx context.Context) error {
+		snap, err := LoadSnapshot(ctx, st, id)
+		if err != nil {
+			return err
+		}
+		ok, _ = s.Eval(snap, Env{Now: evalNow(st), Policy: st.Policy()})
+		return nil
+	})
+	return ok, err
 }
 
 // EachSnapshot loads every profile (ignoring the SQL plan) as a snapshot
@@ -383,5 +386,7 @@ func (s *Segment) EachSnapshot(ctx context.Context, st *engine.Store, fn func(*S
 	all := *s
 	all.plan = nil
 	all.path = PathVM
-	return all.scanWith(ctx, st, evalNow(st), false, func(snap *Snapshot, _ bool) error { return fn(snap) })
+	return all.bounded(ctx, func(ctx context.Context) error {
+		return all.scanWith(ctx, st, evalNow(st), nil, false, func(snap *Snapshot, _ bool) error { return fn(snap) })
+	})
 }

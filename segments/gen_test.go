@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -379,9 +380,11 @@ func TestGeneratedAgreement(t *testing.T) {
 }
 
 // FuzzAgreement: (1) compiling arbitrary text never panics and fails only
-// with a positioned *segments.Error; when it compiles, both paths agree;
-// (2) an expression generated from the fuzzer's bytes always compiles and
-// both paths agree on profiles with missing values.
+// with a positioned *segments.Error; what compiles is within the size
+// bounds, has no range, passes CheckSyntax, and both paths agree, and the
+// journey path (ForJourney, per subject) agrees with them; (2) an
+// expression generated from the fuzzer's bytes always compiles and both
+// paths agree on profiles with missing values.
 func FuzzAgreement(f *testing.F) {
 	for _, s := range []string{
 		`country == "TH"`, `not (age > 25)`, `age % 0 == 0`, `0.1 + 0.2 == 0.3`, `int(ltv) == 0`,
@@ -389,6 +392,8 @@ func FuzzAgreement(f *testing.F) {
 		`name matches "(?i)^s"`, `"ก" in tags`, `(age ?? 1) / 0 > 1`, `sum(events, .properties.amount) > 3`,
 		`any(events, .properties.plan != "pro")`, `max(map(events, .properties.amount)) == nil`,
 		`consented("marketing", "email") or bucket(3) == 1`, "country == \"TH\" and\n agee > 1", `{`, `let x = 1; x > 0`,
+		`len(1..1000000) > 0`, strings.Repeat("email + ", 600) + `email == "x"`, `payload.a.b == 1`, `entered_at < now()`,
+		`not (age > 30) and country in ["TH"]`, `ago("1w2d") < now()`,
 	} {
 		f.Add(s, []byte{})
 	}
@@ -404,13 +409,21 @@ func FuzzAgreement(f *testing.F) {
 		if src != "" {
 			seg, err := segments.Compile(src, fx.sc)
 			if err != nil {
-				var ce *segments.Error
-				require.ErrorAs(t, err, &ce)
-				require.NotContains(t, ce.Msg, "cannot compile expression", "compiler panicked on %q", src)
-				require.Positive(t, ce.Line)
-				require.Positive(t, ce.Column)
+				requirePositioned(t, src, err)
 			} else {
+				requireBounded(t, src)
+				require.NoError(t, segments.CheckSyntax(src), "%q compiles but fails CheckSyntax", src)
 				fx.agree(t, seg)
+			}
+			jseg, err := segments.Compile(src, fx.sc, segments.ForJourney(), segments.AllowUnknownTraits())
+			if err != nil {
+				requirePositioned(t, src, err)
+			} else {
+				requireBounded(t, src)
+				fx.agreeJourney(t, jseg)
+			}
+			if err := segments.CheckSyntax(src); err != nil {
+				requirePositioned(t, src, err)
 			}
 		}
 		if len(prog) > 0 {
@@ -419,6 +432,9 @@ func FuzzAgreement(f *testing.F) {
 			seg, err := segments.Compile(gen, fx.sc)
 			require.NoError(t, err, "generated %q", gen)
 			fx.agree(t, seg)
+			jseg, err := segments.Compile(gen, fx.sc, segments.ForJourney())
+			require.NoError(t, err, "generated %q", gen)
+			fx.agreeJourney(t, jseg)
 		}
 	})
 }

@@ -11,22 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tactcdp/tact/engine"
-	"github.com/tactcdp/tact/engine/clock"
 	"github.com/tactcdp/tact/segments"
+	"github.com/tactcdp/tact/segments/segtest"
 )
-
-// sampleFiles is the committed sample in manifest (import) order.
-var sampleFiles = []struct {
-	kind engine.ImportKind
-	name string
-}{
-	{engine.ImportProfiles, "crm_profiles.csv"},
-	{engine.ImportProfiles, "web_identify.jsonl"},
-	{engine.ImportEvents, "web_events.jsonl"},
-	{engine.ImportEvents, "store_purchases.csv"},
-	{engine.ImportEvents, "email_engagement.csv"},
-	{engine.ImportConsents, "consents.csv"},
-}
 
 var (
 	sampleOnce sync.Once
@@ -46,16 +33,10 @@ func sampleFixture(t testing.TB) *agreeFixture {
 			sampleErr = err
 			return
 		}
-		st, err := engine.Open(ctx, filepath.Join(dir, "sample.duckdb"), engine.Options{Clock: clock.Fixed(refNow)})
+		st, err := segtest.OpenSample(ctx, "../testdata/sample", filepath.Join(dir, "sample.duckdb"))
 		if err != nil {
 			sampleErr = err
 			return
-		}
-		for _, f := range sampleFiles {
-			if _, err := st.Import(ctx, f.kind, filepath.Join("../testdata/sample", f.name)); err != nil {
-				sampleErr = err
-				return
-			}
 		}
 		sampleFix, sampleErr = loadFixture(ctx, st)
 	})
