@@ -154,7 +154,24 @@ func (a *Audience) vmFilter(ctx context.Context, st *engine.Store, now time.Time
 
 // Count computes the audience size and the removals, in one set-based
 // query (plus a VM pass over the candidates for non-SQL segments).
-func (a *Audience) Count(ctx context.Context, st *engine.Store) (Counts, error) {
+func (a *Audience) Count(ctx context.Context, st *engine.Store) (out Counts, err error) {
+	err = a.bounded(ctx, func(ctx context.Context) error {
+		out, err = a.count(ctx, st)
+		return err
+	})
+	return out, err
+}
+
+// bounded runs fn under the segment's time limit (Limits.Timeout), turning
+// a deadline into its *TimeLimitError.
+func (a *Audience) bounded(ctx context.Context, fn func(context.Context) error) error {
+	lim := a.Segment.Limits()
+	ctx, cancel := lim.Context(ctx)
+	defer cancel()
+	return TimeLimitErr(ctx, lim, a.Segment.Path(), fn(ctx))
+}
+
+func (a *Audience) count(ctx context.Context, st *engine.Store) (Counts, error) {
 	now := evalNow(st)
 	q, args, err := a.classify(ctx, st, now)
 	if err != nil {
@@ -249,6 +266,10 @@ var MemberSchema = arrow.NewSchema([]arrow.Field{
 // straight from DuckDB's Arrow interface; otherwise they are built from the
 // VM-filtered candidates. A record is valid only during fn.
 func (a *Audience) Records(ctx context.Context, st *engine.Store, fn func(arrow.Record) error) error {
+	return a.bounded(ctx, func(ctx context.Context) error { return a.records(ctx, st, fn) })
+}
+
+func (a *Audience) records(ctx context.Context, st *engine.Store, fn func(arrow.Record) error) error {
 	now := evalNow(st)
 	q, args, err := a.classify(ctx, st, now)
 	if err != nil {
@@ -348,7 +369,15 @@ type Decision struct {
 
 // Check applies the audience rule to one person, in Go, through the
 // per-person form of the same decision (engine.EligiblePerson).
-func (a *Audience) Check(ctx context.Context, st *engine.Store, id int64) (Decision, error) {
+func (a *Audience) Check(ctx context.Context, st *engine.Store, id int64) (d Decision, err error) {
+	err = a.bounded(ctx, func(ctx context.Context) error {
+		d, err = a.check(ctx, st, id)
+		return err
+	})
+	return d, err
+}
+
+func (a *Audience) check(ctx context.Context, st *engine.Store, id int64) (Decision, error) {
 	in, err := a.Segment.Match(ctx, st, id)
 	if err != nil {
 		return Decision{}, err
