@@ -182,7 +182,9 @@ func (s *Server) handleConsentSet(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	for _, f := range []struct{ name, v string }{{"user", req.User}, {"purpose", req.Purpose}, {"channel", req.Channel}, {"status", req.Status}} {
+	// No purpose or no channel on a withdrawal or denial is a withdraw-all;
+	// the store refuses it on a grant, naming the field.
+	for _, f := range []struct{ name, v string }{{"user", req.User}, {"status", req.Status}} {
 		if strings.TrimSpace(f.v) == "" {
 			s.writeError(w, r, badRequest(f.name, "required"))
 			return

@@ -331,12 +331,17 @@ func (s *Server) handlePrefsSave(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.clock.Now()
 	var ins []engine.ConsentInput
+	if action == "withdraw_all" {
+		// "Stop all marketing" is one withdraw-all entry (*/*): every
+		// purpose but transactional, on every channel, including channels
+		// the person has no address for yet.
+		views = nil
+		ins = append(ins, engine.ConsentInput{ProfileID: c.ProfileID, Purpose: consent.Wildcard, Channel: consent.Wildcard,
+			Status: consent.Withdrawn, EffectiveAt: now, Source: "preference_centre", Actor: "person"})
+	}
 	for _, pv := range views {
 		for _, ch := range pv.Choices {
 			want := r.PostForm.Get(ch.Field)
-			if action == "withdraw_all" {
-				want = string(consent.Withdrawn)
-			}
 			var st consent.Status
 			switch {
 			case want == string(consent.Granted) && !ch.Granted:

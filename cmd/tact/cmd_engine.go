@@ -129,7 +129,9 @@ func cmdConsent(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		if *purpose != consent.Wildcard && *channel != consent.Wildcard {
+		if *purpose == "" || *channel == "" {
+			fmt.Fprintln(a.stdout, "recorded as a withdraw-all (*/*): every purpose but transactional, on every channel")
+		} else if *purpose != consent.Wildcard && *channel != consent.Wildcard {
 			fmt.Fprintf(a.stdout, "recorded; %s on %s is now %s (%s)\n", *purpose, *channel, grantWord(d.Granted), d.Reason)
 		} else {
 			fmt.Fprintln(a.stdout, "recorded")
