@@ -26,6 +26,11 @@ type Config struct {
 	// Retention deletes events and traits older than their period
 	// (tact privacy purge).
 	Retention engine.RetentionPolicy `yaml:"retention"`
+	// HashKeyFile is the file holding the keyed-hash key (default: the
+	// database path + ".key"); HashKeyEnv names a variable that holds it
+	// instead (default TACT_HASH_KEY). See engine.Config.
+	HashKeyFile string `yaml:"hash_key_file"`
+	HashKeyEnv  string `yaml:"hash_key_env"`
 	// Channels configures the email, SMS, push and webhook adapters.
 	Channels channels.Config `yaml:"channels"`
 	// Journeys is the send policy across journeys: frequency caps, quiet
@@ -37,7 +42,8 @@ type Config struct {
 
 // Engine is the engine's part of the configuration.
 func (c *Config) Engine() engine.Config {
-	return engine.Config{Purposes: c.Purposes, DefaultRegion: c.DefaultRegion, Retention: c.Retention}
+	return engine.Config{Purposes: c.Purposes, DefaultRegion: c.DefaultRegion, Retention: c.Retention,
+		HashKeyFile: c.HashKeyFile, HashKeyEnv: c.HashKeyEnv}
 }
 
 // loadConfig reads path. A missing file is an error only when the path was
