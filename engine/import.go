@@ -299,7 +299,11 @@ func forEachRow(ctx context.Context, src source, h *header, fn func(rc *rowCtx) 
 			return n, &ImportError{File: src.name(), Line: 1, Msg: "no identity column (need user_id, email, phone, anonymous_id or device_token)"}
 		}
 		n++
-		if err := fn(&rowCtx{h: h, r: r, line: line, cells: cells}); err != nil {
+		rc := &rowCtx{h: h, r: r, line: line, cells: cells}
+		if err := rc.checkRowText(); err != nil {
+			return n, err
+		}
+		if err := fn(rc); err != nil {
 			return n, err
 		}
 	}

@@ -21,8 +21,15 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		s.writeError(w, r, errf(http.StatusUnsupportedMediaType, "unsupported_media_type", "", "Content-Type must be application/json"))
 		return false
 	}
-	if err := decodeJSON(r.Body, s.adminLimit, v); err != nil {
-		s.writeError(w, r, err)
+	data, aerr := readIngestBody(r, s.adminLimit)
+	if aerr == nil {
+		aerr = checkJSONText(data) // invalid UTF-8 and NUL: 400 naming the field
+	}
+	if aerr == nil {
+		aerr = decodeJSONBytes(data, v)
+	}
+	if aerr != nil {
+		s.writeError(w, r, aerr)
 		return false
 	}
 	return true

@@ -240,6 +240,9 @@ func jsonLenient(data []byte, v any) *apiError {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return badRequest("", "request body is empty; want a JSON object")
 	}
+	if err := checkJSONText(data); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {

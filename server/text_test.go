@@ -1,0 +1,62 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// rawIngest posts raw bytes to a Segment endpoint with the test write key.
+func (e *env) rawIngest(path string, body []byte) (int, []byte) {
+	e.t.Helper()
+	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, e.ts.URL+path, bytes.NewReader(body))
+	require.NoError(e.t, err)
+	req.SetBasicAuth(testWriteKey, "")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := noRedirect.Do(req)
+	require.NoError(e.t, err)
+	defer resp.Body.Close()
+	var out bytes.Buffer
+	_, _ = out.ReadFrom(resp.Body)
+	return resp.StatusCode, out.Bytes()
+}
+
+// TestMalformedTextAnswers400 (item 10): invalid UTF-8, escaped NULs and
+// lone surrogates are refused with 400 naming the field, on ingestion and
+// the admin API, and nothing is stored (no suppression of a damaged
+// address).
+func TestMalformedTextAnswers400(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cases := []struct {
+		name, path string
+		body       []byte
+		admin      bool
+		field      string
+	}{
+		{"identify invalid utf-8", "/v1/identify", []byte("{\"userId\":\"u1\",\"traits\":{\"email\":\"bad@example.co\xff\"}}"), false, "traits.email"},
+		{"track nul in event", "/v1/track", []byte(`{"userId":"u1","event":"buy\u0000now"}`), false, "event"},
+		{"batch lone surrogate", "/v1/batch", []byte(`{"batch":[{"type":"track","userId":"u1","event":"ok"},{"type":"track","userId":"u1","event":"x","properties":{"a":"\ud800"}}]}`), false, "batch[1].properties.a"},
+		{"suppression invalid utf-8", "/api/v1/suppressions", []byte("{\"kind\":\"email\",\"address\":\"bad@example.co\xff\",\"reason\":\"manual\"}"), true, "address"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var code int
+			var out []byte
+			if tc.admin {
+				code, out, _ = e.do("POST", tc.path, tokAdmin, tc.body)
+			} else {
+				code, out = e.rawIngest(tc.path, tc.body)
+			}
+			require.Equal(t, 400, code, string(out))
+			_, field := errCode(t, out)
+			require.Equal(t, tc.field, field, string(out))
+		})
+	}
+	c := e.counts()
+	require.Zero(t, c.Profiles)
+	require.Zero(t, c.Events)
+	require.Zero(t, c.Suppressions)
+}
