@@ -33,7 +33,7 @@ func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, err
 				return nil, err
 			}
 			tuples.add(ids, rc.line)
-			row, err := eventRow(rc, ids, n)
+			row, err := eventRow(rc, ids, n, s.CheckEventTime)
 			n++
 			return row, err
 		})
@@ -121,7 +121,7 @@ func (s *Store) stream(ctx context.Context, src source, h *header, fn func(rc *r
 	return pull, wait
 }
 
-func eventRow(rc *rowCtx, ids [5]string, rowNo int) ([]driver.Value, error) {
+func eventRow(rc *rowCtx, ids [5]string, rowNo int, checkTime func(time.Time) error) ([]driver.Value, error) {
 	h := rc.h
 	if err := h.require("event", "timestamp"); err != nil {
 		return nil, err
@@ -142,6 +142,9 @@ func eventRow(rc *rowCtx, ids [5]string, rowNo int) ([]driver.Value, error) {
 		return nil, rc.errAt(ti, "timestamp is required")
 	}
 	ts, err := cellTime(tc)
+	if err == nil {
+		err = checkTime(ts)
+	}
 	if err != nil {
 		return nil, rc.errAt(ti, err.Error())
 	}

@@ -52,6 +52,9 @@ type Config struct {
 	// HashKeyEnv names an environment variable that, when set, holds the
 	// key instead of the file (64 hex characters). Default TACT_HASH_KEY.
 	HashKeyEnv string `yaml:"hash_key_env"`
+	// EventSkew is how far ahead of now an event timestamp (or a profile's
+	// updated_at) may be; later ones are refused. Default 24h.
+	EventSkew time.Duration `yaml:"event_skew"`
 }
 
 // Options configure Open. The zero value is usable.

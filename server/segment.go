@@ -328,6 +328,13 @@ func (s *Server) convertMessage(m *segMessage, received time.Time, item *ingestI
 	if err != nil {
 		return err
 	}
+	if terr := s.store.CheckEventTime(ts); terr != nil {
+		field := "timestamp"
+		if m.Timestamp == "" && m.OriginalTimestamp != "" {
+			field = "originalTimestamp"
+		}
+		return badRequest(field, "%s", terr.Error())
+	}
 	ids := map[string]any{}
 	if m.UserID != "" {
 		ids[engine.KindUserID] = string(m.UserID)
