@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -54,6 +55,14 @@ func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, err
 		}
 		if err := s.upsertProfiles(w, "_pstage", nil, tuples.records, src.name(), &res); err != nil {
 			return err
+		}
+		dropped, err := s.dropUntracked(w, filepath.Base(src.name()), now)
+		if err != nil {
+			return err
+		}
+		res.EventsDropped = dropped
+		for _, d := range dropped {
+			n -= d
 		}
 		var before, after int
 		if err := w.queryRow(`SELECT count(*) FROM events`).Scan(&before); err != nil {

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tactcdp/tact/engine"
 )
 
@@ -231,4 +233,35 @@ func importErr(err error) error {
 		return badRequest(ie.Field, "rejected by the store: %s", ie.Msg)
 	}
 	return err
+}
+
+// droppedEvents exports the store's count of behavioural events not stored
+// (the person withdrew analytics, objected or is restricted) as
+// tact_events_dropped_total{reason}. It reads the store at each scrape, so
+// drops by imports, ingestion and feedback are all counted.
+type droppedEvents struct {
+	store *engine.Store
+	desc  *prometheus.Desc
+}
+
+func newDroppedEvents(st *engine.Store) droppedEvents {
+	return droppedEvents{store: st, desc: prometheus.NewDesc("tact_events_dropped_total",
+		"Behavioural events not stored because the person withdrew analytics, objected or is restricted, by reason.", []string{"reason"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (d droppedEvents) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
+
+// Collect implements prometheus.Collector.
+func (d droppedEvents) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	drops, err := d.store.EventDrops(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(d.desc, err)
+		return
+	}
+	for _, reason := range []string{engine.DropRestricted, engine.DropObjected, engine.DropAnalyticsWithdrawn} {
+		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, float64(drops[reason]), reason)
+	}
 }

@@ -70,6 +70,11 @@ func printImport(a *app, r engine.ImportResult) {
 	switch r.Kind {
 	case engine.ImportEvents:
 		fmt.Fprintf(a.stdout, ", %d events added, %d duplicates", r.EventsAdded, r.EventsDuplicate)
+		for _, reason := range []string{engine.DropRestricted, engine.DropObjected, engine.DropAnalyticsWithdrawn} {
+			if n := r.EventsDropped[reason]; n > 0 {
+				fmt.Fprintf(a.stdout, ", %d not stored (%s)", n, reason)
+			}
+		}
 	case engine.ImportConsents:
 		fmt.Fprintf(a.stdout, ", %d consent entries added, %d duplicates", r.ConsentsAdded, r.ConsentsDuplicate)
 	}
