@@ -162,7 +162,28 @@ func (s *Server) verifyLink(w http.ResponseWriter, r *http.Request, tok string, 
 		}
 		return linktoken.Claims{}, false
 	}
+	id, err := s.currentProfile(r.Context(), c.ProfileID)
+	if err != nil {
+		s.log.Error("merge log lookup failed", "err", errClass(err))
+		if html {
+			s.renderError(w, r, http.StatusInternalServerError, "error_generic")
+		} else {
+			s.writeError(w, r, err)
+		}
+		return linktoken.Claims{}, false
+	}
+	c.ProfileID = id
 	return c, true
+}
+
+// currentProfile is the profile a link issued for id acts on: id, or, when
+// id was merged away after the link was issued, the survivor the merge log
+// leads to. An unknown or erased id stays as it is (the pages say 410).
+func (s *Server) currentProfile(ctx context.Context, id int64) (int64, error) {
+	if _, err := s.store.Profile(ctx, id); !errors.Is(err, engine.ErrNotFound) {
+		return id, err
+	}
+	return s.store.SurvivorOf(ctx, id)
 }
 
 // verify checks tok against every configured signer: the server's keys
