@@ -91,6 +91,11 @@ type Config struct {
 	SMSHelpText  string `yaml:"sms_help_text"`
 	SMSStopText  string `yaml:"sms_stop_text"`
 	SMSStartText string `yaml:"sms_start_text"`
+	// WebhookFreshness is how old a signed inbound webhook may be (by its
+	// own signed timestamp, where the provider sends one); older ones are
+	// refused as replays. Every webhook is also de-duplicated by the
+	// provider's message id. Default 1h.
+	WebhookFreshness time.Duration `yaml:"webhook_freshness"`
 	// Ingest tunes the group-commit ingester.
 	Ingest IngestConfig `yaml:"ingest"`
 	// RateLimit limits the public endpoints.
@@ -164,6 +169,9 @@ func (c *Config) withDefaults() Config {
 	}
 	if out.RateLimit.PerWriteKeyBurst <= 0 {
 		out.RateLimit.PerWriteKeyBurst = 2000
+	}
+	if out.WebhookFreshness <= 0 {
+		out.WebhookFreshness = time.Hour
 	}
 	if out.ShutdownTimeout <= 0 {
 		out.ShutdownTimeout = 20 * time.Second
