@@ -63,8 +63,10 @@ type Config struct {
 	// (https://prefs.example.com); it is the base of preference and
 	// unsubscribe links and of signed webhook URLs.
 	PublicURL string `yaml:"public_url"`
-	// WriteKeys are the Segment-style write keys accepted by /v1/*.
-	WriteKeys []string `yaml:"write_keys"`
+	// WriteKeys are the Segment-style write keys accepted by /v1/*, each a
+	// plain string (a client key) or {key: ..., trust: client|server}; see
+	// WriteKeyList.
+	WriteKeys WriteKeyList `yaml:"write_keys"`
 	// Tokens are the admin API bearer tokens.
 	Tokens []TokenConfig `yaml:"tokens"`
 	// LinkKeys sign preference and unsubscribe links (hex or base64, at
@@ -182,8 +184,10 @@ func (c *Config) withDefaults() Config {
 	return out
 }
 
-// secret resolves "env:NAME" references.
+// secret resolves "env:NAME" references (of a write key too, whatever its
+// trust level).
 func secret(v string) string {
+	_, v = writeKeyTrust(v)
 	if name, ok := strings.CutPrefix(v, "env:"); ok {
 		return os.Getenv(name)
 	}

@@ -564,6 +564,12 @@ func (s *Server) codeAddress(ctx context.Context, id int64) (string, string, boo
 			if suppressed, _, err := s.store.Suppressed(ctx, i.Kind, i.Value); err != nil || suppressed {
 				continue
 			}
+			// Only an address a trusted source (an import, a server key,
+			// the admin API) reported: a client write key could have
+			// added it to take over someone's data.
+			if trusted, err := s.store.TrustedIdentity(ctx, i.Kind, i.Value); err != nil || !trusted {
+				continue
+			}
 			ch := channels.Email
 			if want == engine.KindPhone {
 				ch = channels.SMS
