@@ -69,7 +69,7 @@ func (s *Server) handleProfileSearch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.store.RecordAdminRead(r.Context(), actor(r), "profile search", id); err != nil {
+	if err := s.store.RecordAccess(r.Context(), engine.DataAccess{Actor: actor(r), What: "profile search", ProfileID: id, Rows: 1}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -113,7 +113,7 @@ func (s *Server) handleProfileShow(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.store.RecordAdminRead(ctx, actor(r), "profile show", id); err != nil {
+	if err := s.store.RecordAccess(ctx, engine.DataAccess{Actor: actor(r), What: "profile show", ProfileID: id, Rows: int64(1 + len(ids) + len(evs))}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -142,6 +142,9 @@ func (s *Server) handleConsentShow(w http.ResponseWriter, r *http.Request) {
 		at = t
 	}
 	states, err := s.store.ConsentStates(r.Context(), id, at)
+	if err == nil {
+		err = s.store.RecordAccess(r.Context(), engine.DataAccess{Actor: actor(r), What: "consent show", ProfileID: id, Rows: int64(len(states))})
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -155,6 +158,9 @@ func (s *Server) handleConsentHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	entries, err := s.store.ConsentLedger(r.Context(), id)
+	if err == nil {
+		err = s.store.RecordAccess(r.Context(), engine.DataAccess{Actor: actor(r), What: "consent history", ProfileID: id, Rows: int64(len(entries))})
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -411,7 +417,21 @@ func (s *Server) handleSegmentMembers(w http.ResponseWriter, r *http.Request) {
 	}
 	lw := &lazyWriter{w: w, ct: ct}
 	start := time.Now()
-	err := s.segments.Members(r.Context(), AudienceQuery{Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel}, req.Format, lw)
+	// Without a purpose the list is not consent-filtered: ids only, unless
+	// the caller is an admin. Every export is audited with its row count.
+	me := &memberExport{idsOnly: req.Purpose == "" && !caller(r).role.allows(RoleAdmin)}
+	ctx := context.WithValue(r.Context(), memberExportKey{}, me)
+	err := s.segments.Members(ctx, AudienceQuery{Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel}, req.Format, lw)
+	if err == nil {
+		fields := "contact"
+		if me.idsOnly {
+			fields = "profile_id"
+		}
+		if aerr := s.store.RecordAccess(context.WithoutCancel(ctx), engine.DataAccess{Actor: actor(r), What: "segment members",
+			Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel, Format: req.Format, Fields: fields, Rows: me.rows}); aerr != nil {
+			s.log.Error("member export not audited", "err", errClass(aerr))
+		}
+	}
 	s.metrics.ObserveSegmentCompute("members", time.Since(start))
 	if err != nil {
 		if !lw.started {

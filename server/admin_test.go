@@ -167,7 +167,7 @@ func TestAdminOperations(t *testing.T) {
 	require.NotNil(t, cnt["removed"])
 
 	for _, f := range []string{"json", "csv", "arrow", "parquet"} {
-		code, body, hdr := e.do("POST", "/api/v1/segments/members", tokMarketer, map[string]any{"expr": "true", "format": f})
+		code, body, hdr := e.do("POST", "/api/v1/segments/members", tokAdmin, map[string]any{"expr": "true", "format": f})
 		require.Equal(t, 200, code, string(body))
 		require.Equal(t, memberFormats[f], hdr.Get("Content-Type"))
 		switch f {

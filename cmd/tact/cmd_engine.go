@@ -143,15 +143,15 @@ func cmdConsent(ctx context.Context, a *app, args []string) error {
 		}
 		return nil
 	case "show":
-		if err := s.RecordAdminRead(ctx, "operator", "consent show", id); err != nil {
-			return err
-		}
 		states, err := s.ConsentStates(ctx, id, now)
 		if err != nil {
 			return err
 		}
 		ledger, err := s.ConsentLedger(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := s.RecordAccess(ctx, engine.DataAccess{Actor: "operator", What: "consent show", ProfileID: id, Rows: int64(len(ledger))}); err != nil {
 			return err
 		}
 		return a.printJSON(map[string]any{"profile_id": id, "at": now, "states": states, "ledger": ledger})
@@ -230,11 +230,11 @@ func cmdProfile(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.RecordAdminRead(ctx, "operator", "profile show", id); err != nil {
-		return err
-	}
 	doc, err := buildProfileDoc(ctx, s, id, s.Clock().Now())
 	if err != nil {
+		return err
+	}
+	if err := s.RecordAccess(ctx, engine.DataAccess{Actor: "operator", What: "profile show", ProfileID: id, Rows: 1}); err != nil {
 		return err
 	}
 	return a.printJSON(doc)
