@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -58,21 +59,13 @@ WHERE NOT %s
 	}
 	w.temps = append(w.temps, "_evdrop")
 	rows, err := w.query(`SELECT reason, count(*) FROM _evdrop GROUP BY reason`)
-	if err != nil {
+	counts, err := reasonCounts(rows, err)
+	if err != nil || len(counts) == 0 {
 		return nil, err
 	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var reason string
-		var n int
-		if err := rows.Scan(&reason, &n); err != nil {
-			return nil, err
-		}
-		out[reason] = n
-	}
-	if err := rows.Err(); err != nil || len(out) == 0 {
-		return nil, err
+	out := make(map[string]int, len(counts))
+	for r, n := range counts {
+		out[r] = int(n)
 	}
 	if _, err := w.exec(`DELETE FROM _ev WHERE _row IN (SELECT _row FROM _evdrop)`); err != nil {
 		return nil, err
@@ -87,7 +80,11 @@ WHERE NOT %s
 // EventDrops totals, by reason, the behavioural events not stored because
 // the person had withdrawn analytics, objected or was restricted.
 func (s *Store) EventDrops(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT reason, sum(events)::BIGINT FROM event_drops GROUP BY reason`)
+	return reasonCounts(s.db.QueryContext(ctx, `SELECT reason, sum(events)::BIGINT FROM event_drops GROUP BY reason`))
+}
+
+// reasonCounts reads (reason, count) rows into a map.
+func reasonCounts(rows *sql.Rows, err error) (map[string]int64, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,6 @@
 package server
 
 import (
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -55,19 +49,7 @@ func TestNoWebhookReplays(t *testing.T) {
 	// SNS: a stale message and a repeated one are refused.
 	sns := newTestSNS(t, e)
 	inner := `{"notificationType":"Complaint","complaint":{"complainedRecipients":[{"emailAddress":"x@example.com"}],"timestamp":"2026-03-02T08:00:00Z","feedbackId":"c-1"},"mail":{"messageId":"ses-1","timestamp":"2026-03-02T07:59:00Z","destination":["x@example.com"]}}`
-	signed := func(id, ts string) string {
-		m := snsMessage{Type: "Notification", MessageID: id, TopicArn: "arn:aws:sns:us-east-1:1:ses", Message: inner,
-			Timestamp: ts, SignatureVersion: "2", SigningCertURL: sns.certURL}
-		text, err := snsStringToSign(&m)
-		require.NoError(t, err)
-		sum := sha256.Sum256([]byte(text))
-		sig, err := rsa.SignPKCS1v15(rand.Reader, sns.key, crypto.SHA256, sum[:])
-		require.NoError(t, err)
-		m.Signature = base64.StdEncoding.EncodeToString(sig)
-		b, err := json.Marshal(m)
-		require.NoError(t, err)
-		return string(b)
-	}
+	signed := func(id, ts string) string { return sns.signAt(t, "arn:aws:sns:us-east-1:1:ses", id, ts, inner) }
 	now := e.clk.Now()
 	code, body, _ := e.do("POST", "/webhooks/ses", "", signed("m-old", now.Add(-2*time.Hour).Format(time.RFC3339Nano)))
 	require.Equal(t, http.StatusForbidden, code, string(body))

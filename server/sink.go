@@ -142,6 +142,12 @@ func (k *StoreSink) Grant(ctx context.Context, c channels.ConsentChange) (bool, 
 	if err != nil {
 		return false, err
 	}
+	return k.liftStop(ctx, kind, addr, changed)
+}
+
+// liftStop removes a STOP suppression of an address (an opt-back-in); it
+// reports changed, or true when there was one to lift.
+func (k *StoreSink) liftStop(ctx context.Context, kind, addr string, changed bool) (bool, error) {
 	sup, reason, err := k.Store.Suppressed(ctx, kind, addr)
 	if err != nil {
 		return false, err
@@ -236,21 +242,10 @@ func (k *StoreSink) RestoreStopped(ctx context.Context, c channels.ConsentChange
 				EffectiveAt: at, Source: orDefault(c.Source, "channel"), Actor: "person"})
 		}
 	}
-	changed := len(ins) > 0
-	if changed {
+	if len(ins) > 0 {
 		if err := k.Store.RecordConsents(ctx, ins); err != nil {
 			return false, err
 		}
 	}
-	sup, reason, err := k.Store.Suppressed(ctx, kind, addr)
-	if err != nil {
-		return false, err
-	}
-	if sup && reason == engine.SuppressStop {
-		if err := k.Store.Unsuppress(ctx, kind, addr); err != nil {
-			return false, err
-		}
-		changed = true
-	}
-	return changed, nil
+	return k.liftStop(ctx, kind, addr, len(ins) > 0)
 }

@@ -1,27 +1,10 @@
 package server
 
 import (
-	"bytes"
-	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
-
-// rawIngest posts raw bytes to a Segment endpoint with the test write key.
-func (e *env) rawIngest(path string, body []byte) (int, []byte) {
-	e.t.Helper()
-	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, e.ts.URL+path, bytes.NewReader(body))
-	require.NoError(e.t, err)
-	req.SetBasicAuth(testWriteKey, "")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := noRedirect.Do(req)
-	require.NoError(e.t, err)
-	defer resp.Body.Close()
-	var out bytes.Buffer
-	_, _ = out.ReadFrom(resp.Body)
-	return resp.StatusCode, out.Bytes()
-}
 
 // TestMalformedTextAnswers400 (item 10): invalid UTF-8, escaped NULs and
 // lone surrogates are refused with 400 naming the field, on ingestion and
@@ -48,7 +31,7 @@ func TestMalformedTextAnswers400(t *testing.T) {
 			if tc.admin {
 				code, out, _ = e.do("POST", tc.path, tokAdmin, tc.body)
 			} else {
-				code, out = e.rawIngest(tc.path, tc.body)
+				code, out = e.postSegment(testWriteKey, tc.path, tc.body)
 			}
 			require.Equal(t, 400, code, string(out))
 			_, field := errCode(t, out)

@@ -16,13 +16,21 @@ import (
 
 const testServerKey = "wk_server_0123456789"
 
+// ingestWith posts a Segment body with the given write key.
 func (e *env) ingestWith(key, path string, body any) (int, []byte) {
 	e.t.Helper()
 	raw, err := json.Marshal(body)
 	require.NoError(e.t, err)
+	return e.postSegment(key, path, raw)
+}
+
+// postSegment posts raw bytes to a Segment endpoint with a write key.
+func (e *env) postSegment(key, path string, raw []byte) (int, []byte) {
+	e.t.Helper()
 	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, e.ts.URL+path, bytes.NewReader(raw))
 	require.NoError(e.t, err)
 	req.SetBasicAuth(key, "")
+	req.Header.Set("Content-Type", "application/json")
 	resp, err := noRedirect.Do(req)
 	require.NoError(e.t, err)
 	defer resp.Body.Close()
