@@ -1,6 +1,7 @@
 package server
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -42,4 +43,21 @@ func TestMalformedTextAnswers400(t *testing.T) {
 	require.Zero(t, c.Profiles)
 	require.Zero(t, c.Events)
 	require.Zero(t, c.Suppressions)
+}
+
+// TestLinkTokenSpellingsAreRefused (item 10): a valid link token with CR,
+// LF or a space inserted is refused (400) and withdraws nothing, so one
+// token cannot be replayed under many rate-limit keys.
+func TestLinkTokenSpellingsAreRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.person(map[string]any{"user_id": "u1", "email": "u1@example.com"}, "marketing/email")
+	u, err := url.Parse(e.link("unsubscribe", id, "marketing", "email"))
+	require.NoError(t, err)
+	tok := u.Query().Get("token")
+	for _, bad := range []string{tok[:10] + "\r\n" + tok[10:], tok + "\n", tok[:5] + " " + tok[5:]} {
+		resp, body := e.postForm(e.ts.URL+"/unsubscribe?token="+url.QueryEscape(bad), url.Values{"List-Unsubscribe": {"One-Click"}})
+		require.Equal(t, 400, resp.StatusCode, body)
+	}
+	require.True(t, e.granted(id, "marketing", "email"))
 }
