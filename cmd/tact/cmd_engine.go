@@ -15,7 +15,7 @@ import (
 
 func engineCommands(m map[string]command) {
 	m["import"] = command{"import profiles|events|consents FILE...", cmdImport}
-	m["consent"] = command{"consent set --user U --purpose P --channel C --status S [--version V] [--expires RFC3339] | show --user U", cmdConsent}
+	m["consent"] = command{"consent set --user U [--purpose P --channel C] --status S [--version V] [--expires RFC3339] | show --user U (no purpose or channel: a withdraw-all, withdrawn or denied only)", cmdConsent}
 	m["profile"] = command{"profile show --user U", cmdProfile}
 	m["gen"] = command{"gen --out DIR [--profiles N] [--seed S] [--events-per-profile N]", cmdGen}
 	m["demo"] = command{"demo", cmdDemo}
@@ -91,7 +91,7 @@ func cmdConsent(ctx context.Context, a *app, args []string) error {
 	sub := args[0]
 	fs := flag.NewFlagSet("consent "+sub, flag.ContinueOnError)
 	user := fs.String("user", "", "user_id, email, phone or anonymous id")
-	purpose := fs.String("purpose", "", "purpose or *")
+	purpose := fs.String("purpose", "", "purpose or *; omit with --channel for a withdraw-all (withdrawn or denied)")
 	channel := fs.String("channel", "", "email, sms, push, webhook or *")
 	status := fs.String("status", "", "granted, denied or withdrawn")
 	version := fs.String("version", "", "notice version")
