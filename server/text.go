@@ -69,9 +69,18 @@ func checkJSONText(data []byte) *apiError {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	for {
+		start := dec.InputOffset()
 		tok, err := dec.Token()
 		if err != nil {
 			return nil
+		}
+		// The decoder has already replaced invalid bytes: look at the raw
+		// ones to say which it was.
+		textMsg := func(v string) string {
+			if !utf8.Valid(data[start:dec.InputOffset()]) {
+				return "contains invalid UTF-8"
+			}
+			return badText(v)
 		}
 		top := len(stack) - 1
 		switch v := tok.(type) {
@@ -88,12 +97,12 @@ func checkJSONText(data []byte) *apiError {
 		case string:
 			if top >= 0 && stack[top].object && stack[top].atKey {
 				stack[top].key, stack[top].atKey = v, false
-				if msg := badText(v); msg != "" {
+				if msg := textMsg(v); msg != "" {
 					return badRequest(path(), "key %s", msg)
 				}
 				continue
 			}
-			if msg := badText(v); msg != "" {
+			if msg := textMsg(v); msg != "" {
 				return badRequest(path(), "%s", msg)
 			}
 			afterValue()
