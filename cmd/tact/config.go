@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -31,6 +32,9 @@ type Config struct {
 	// instead (default TACT_HASH_KEY). See engine.Config.
 	HashKeyFile string `yaml:"hash_key_file"`
 	HashKeyEnv  string `yaml:"hash_key_env"`
+	// EventSkew is how far ahead of now an event timestamp may be
+	// (default 24h); see engine.Config.
+	EventSkew time.Duration `yaml:"event_skew"`
 	// Channels configures the email, SMS, push and webhook adapters.
 	Channels channels.Config `yaml:"channels"`
 	// Journeys is the send policy across journeys: frequency caps, quiet
@@ -43,7 +47,7 @@ type Config struct {
 // Engine is the engine's part of the configuration.
 func (c *Config) Engine() engine.Config {
 	return engine.Config{Purposes: c.Purposes, DefaultRegion: c.DefaultRegion, Retention: c.Retention,
-		HashKeyFile: c.HashKeyFile, HashKeyEnv: c.HashKeyEnv}
+		HashKeyFile: c.HashKeyFile, HashKeyEnv: c.HashKeyEnv, EventSkew: c.EventSkew}
 }
 
 // loadConfig reads path. A missing file is an error only when the path was
