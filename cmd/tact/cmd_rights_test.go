@@ -16,12 +16,7 @@ import (
 // --channel records a withdraw-all.
 func TestMembersWithoutPurposeAreIDsAndAudited(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	env := map[string]string{"TACT_DB": filepath.Join(dir, "t.duckdb"), "TACT_NOW": "2026-11-01T00:00:00Z"}
-	crm := write(t, dir, "crm.csv", "user_id,email\nu1,ann@example.com\nu2,bob@example.com\n")
-	_, stderr, code := tact(t, env, "import", "profiles", crm)
-	require.Equal(t, 0, code, stderr)
-
+	env := withProfiles(t, "user_id,email\nu1,ann@example.com\nu2,bob@example.com\n")
 	out, stderr, code := tact(t, env, "consent", "set", "--user", "u1", "--status", "withdrawn")
 	require.Equal(t, 0, code, stderr)
 	require.Contains(t, out, "withdraw-all")
@@ -60,4 +55,15 @@ func TestRightsConfigKeys(t *testing.T) {
 	require.Equal(t, "MY_KEY", e.HashKeyEnv)
 	require.Len(t, cfg.Server.WriteKeys, 2)
 	require.NoError(t, cfg.Server.Validate())
+}
+
+// withProfiles is a fresh database (TACT_DB, with TACT_NOW fixed) holding
+// the profiles of crm (CSV text), imported through the CLI.
+func withProfiles(t *testing.T, crm string) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	env := map[string]string{"TACT_DB": filepath.Join(dir, "t.duckdb"), "TACT_NOW": "2026-11-01T00:00:00Z"}
+	_, stderr, code := tact(t, env, "import", "profiles", write(t, dir, "crm.csv", crm))
+	require.Equal(t, 0, code, stderr)
+	return env
 }
