@@ -18,6 +18,7 @@ type EventTimeError struct {
 	Msg string
 }
 
+// Error says why the time was refused.
 func (e *EventTimeError) Error() string { return e.Msg }
 
 // CheckEventTime refuses a behavioural time (an event's timestamp, a

@@ -29,6 +29,7 @@ type HashKeyError struct {
 	Msg    string
 }
 
+// Error names where the key was looked for and what is wrong.
 func (e *HashKeyError) Error() string { return fmt.Sprintf("hash key %s: %s", e.Source, e.Msg) }
 
 // HashKeyFile is the file that holds the keyed-hash key of the database at

@@ -97,6 +97,7 @@ var coreTables = map[string]bool{
 // export document; the access request stays open.
 type ExportEncodingError struct{ Err error }
 
+// Error says the export could not be encoded.
 func (e *ExportEncodingError) Error() string {
 	return "the export cannot be encoded (a stored value is out of range): " + e.Err.Error()
 }

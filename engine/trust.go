@@ -30,6 +30,7 @@ type TrustError struct {
 	Kind string
 }
 
+// Error names the input, line and identifier kind refused.
 func (e *TrustError) Error() string {
 	return fmt.Sprintf("%s:%d: %s: a client key may not change or add the %s of a profile that already has one", e.File, e.Line, e.Kind, e.Kind)
 }
