@@ -42,6 +42,9 @@ const maxIdentifierLen = 512
 
 // NormaliseEmail trims and lower-cases an address and checks its form.
 func NormaliseEmail(raw string) (string, error) {
+	if at, msg := badText(raw); at >= 0 {
+		return "", errors.New("email " + msg)
+	}
 	e := strings.ToLower(strings.TrimSpace(raw))
 	if e == "" {
 		return "", errors.New("empty email")
@@ -98,6 +101,9 @@ func normaliseIdentifier(kind, raw, region string) (string, error) {
 		return NormaliseEmail(raw)
 	case KindPhone:
 		return NormalisePhone(raw, region)
+	}
+	if at, msg := badText(raw); at >= 0 {
+		return "", fmt.Errorf("%s %s", kind, msg)
 	}
 	v := strings.TrimSpace(raw)
 	if v == "" {

@@ -25,20 +25,24 @@ const (
 
 // ImportResult counts what one input changed.
 type ImportResult struct {
-	File              string        `json:"file"`
-	Kind              ImportKind    `json:"kind"`
-	Rows              int           `json:"rows"`
-	ProfilesCreated   int           `json:"profiles_created"`
-	ProfilesUpdated   int           `json:"profiles_updated"`
-	ProfilesMerged    int           `json:"profiles_merged"`
-	LinksRefused      int           `json:"links_refused"`
-	IdentitiesAdded   int           `json:"identities_added"`
-	TraitsAdded       []Trait       `json:"traits_added,omitempty"`
-	EventsAdded       int           `json:"events_added,omitempty"`
-	EventsDuplicate   int           `json:"events_duplicate,omitempty"`
-	ConsentsAdded     int           `json:"consents_added,omitempty"`
-	ConsentsDuplicate int           `json:"consents_duplicate,omitempty"`
-	Duration          time.Duration `json:"duration_ns"`
+	File            string     `json:"file"`
+	Kind            ImportKind `json:"kind"`
+	Rows            int        `json:"rows"`
+	ProfilesCreated int        `json:"profiles_created"`
+	ProfilesUpdated int        `json:"profiles_updated"`
+	ProfilesMerged  int        `json:"profiles_merged"`
+	LinksRefused    int        `json:"links_refused"`
+	IdentitiesAdded int        `json:"identities_added"`
+	TraitsAdded     []Trait    `json:"traits_added,omitempty"`
+	EventsAdded     int        `json:"events_added,omitempty"`
+	EventsDuplicate int        `json:"events_duplicate,omitempty"`
+	// EventsDropped counts behavioural events not stored, by reason
+	// (restricted, objected, analytics_withdrawn): tracking stops when the
+	// person's permission does.
+	EventsDropped     map[string]int `json:"events_dropped,omitempty"`
+	ConsentsAdded     int            `json:"consents_added,omitempty"`
+	ConsentsDuplicate int            `json:"consents_duplicate,omitempty"`
+	Duration          time.Duration  `json:"duration_ns"`
 }
 
 // Import loads one file (.csv, .jsonl or .parquet) of the given kind. The
@@ -299,7 +303,11 @@ func forEachRow(ctx context.Context, src source, h *header, fn func(rc *rowCtx) 
 			return n, &ImportError{File: src.name(), Line: 1, Msg: "no identity column (need user_id, email, phone, anonymous_id or device_token)"}
 		}
 		n++
-		if err := fn(&rowCtx{h: h, r: r, line: line, cells: cells}); err != nil {
+		rc := &rowCtx{h: h, r: r, line: line, cells: cells}
+		if err := rc.checkRowText(); err != nil {
+			return n, err
+		}
+		if err := fn(rc); err != nil {
 			return n, err
 		}
 	}

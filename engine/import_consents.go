@@ -92,7 +92,7 @@ func (s *Store) appendLedger(w *writer, stage string, now time.Time) (int, error
 
 func (s *Store) consentRow(rc *rowCtx, ids [5]string, rowNo int, file string) ([]driver.Value, error) {
 	h := rc.h
-	if err := h.require("purpose", "channel", "status", "timestamp"); err != nil {
+	if err := h.require("status", "timestamp"); err != nil {
 		return nil, err
 	}
 	str := func(name string, required bool) (string, int, error) {
@@ -113,22 +113,6 @@ func (s *Store) consentRow(rc *rowCtx, ids [5]string, rowNo int, file string) ([
 		}
 		return strings.TrimSpace(v), i, nil
 	}
-	purpose, pi, err := str("purpose", true)
-	if err != nil {
-		return nil, err
-	}
-	purpose = strings.ToLower(purpose)
-	if purpose != consent.Wildcard && !s.policy.Known(purpose) {
-		return nil, rc.errAt(pi, fmt.Sprintf("unknown purpose %q (configure it under purposes:, or use *)", purpose))
-	}
-	channel, ci, err := str("channel", true)
-	if err != nil {
-		return nil, err
-	}
-	channel = strings.ToLower(channel)
-	if channel != consent.Wildcard && !consent.KnownChannel(channel) {
-		return nil, rc.errAt(ci, fmt.Sprintf("unknown channel %q (want email, sms, push, webhook or *)", channel))
-	}
 	status, si, err := str("status", true)
 	if err != nil {
 		return nil, err
@@ -136,6 +120,32 @@ func (s *Store) consentRow(rc *rowCtx, ids [5]string, rowNo int, file string) ([
 	st := consent.Status(strings.ToLower(status))
 	if !consent.ValidStatus(st) {
 		return nil, rc.errAt(si, fmt.Sprintf("unknown status %q (want granted, denied or withdrawn)", status))
+	}
+	purpose, pi, err := str("purpose", false)
+	if err != nil {
+		return nil, err
+	}
+	channel, ci, err := str("channel", false)
+	if err != nil {
+		return nil, err
+	}
+	purpose, channel = strings.ToLower(purpose), strings.ToLower(channel)
+	purpose, channel, miss := withdrawAll(purpose, channel, st)
+	if miss != nil {
+		col := pi
+		if miss.field == "channel" {
+			col = ci
+		}
+		if col < 0 {
+			return nil, rc.errRow(fmt.Sprintf("%s: %s", miss.field, miss.msg))
+		}
+		return nil, rc.errAt(col, miss.msg)
+	}
+	if purpose != consent.Wildcard && !s.policy.Known(purpose) {
+		return nil, rc.errAt(pi, fmt.Sprintf("unknown purpose %q (configure it under purposes:, or use *)", purpose))
+	}
+	if channel != consent.Wildcard && !consent.KnownChannel(channel) {
+		return nil, rc.errAt(ci, fmt.Sprintf("unknown channel %q (want email, sms, push, webhook or *)", channel))
 	}
 	ti := h.roles["timestamp"]
 	tc := cellAt(rc.cells, ti)

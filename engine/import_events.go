@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -33,7 +34,7 @@ func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, err
 				return nil, err
 			}
 			tuples.add(ids, rc.line)
-			row, err := eventRow(rc, ids, n)
+			row, err := eventRow(rc, ids, n, s.CheckEventTime)
 			n++
 			return row, err
 		})
@@ -54,6 +55,14 @@ func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, err
 		}
 		if err := s.upsertProfiles(w, "_pstage", nil, tuples.records, src.name(), &res); err != nil {
 			return err
+		}
+		dropped, err := s.dropUntracked(w, filepath.Base(src.name()), now)
+		if err != nil {
+			return err
+		}
+		res.EventsDropped = dropped
+		for _, d := range dropped {
+			n -= d
 		}
 		var before, after int
 		if err := w.queryRow(`SELECT count(*) FROM events`).Scan(&before); err != nil {
@@ -121,7 +130,7 @@ func (s *Store) stream(ctx context.Context, src source, h *header, fn func(rc *r
 	return pull, wait
 }
 
-func eventRow(rc *rowCtx, ids [5]string, rowNo int) ([]driver.Value, error) {
+func eventRow(rc *rowCtx, ids [5]string, rowNo int, checkTime func(time.Time) error) ([]driver.Value, error) {
 	h := rc.h
 	if err := h.require("event", "timestamp"); err != nil {
 		return nil, err
@@ -142,6 +151,9 @@ func eventRow(rc *rowCtx, ids [5]string, rowNo int) ([]driver.Value, error) {
 		return nil, rc.errAt(ti, "timestamp is required")
 	}
 	ts, err := cellTime(tc)
+	if err == nil {
+		err = checkTime(ts)
+	}
 	if err != nil {
 		return nil, rc.errAt(ti, err.Error())
 	}

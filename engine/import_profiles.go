@@ -114,7 +114,7 @@ func (s *Store) checkProfileRow(rc *rowCtx, known map[string]TraitType, inferred
 	if _, err := rc.identities(s.region(rc)); err != nil {
 		return err
 	}
-	if _, _, err := profileSpecials(rc); err != nil {
+	if _, _, err := profileSpecials(rc, s.CheckEventTime); err != nil {
 		return err
 	}
 	for i, name := range rc.h.names {
@@ -148,12 +148,15 @@ func describeCell(c cell) string {
 }
 
 // profileSpecials reads updated_at and timezone.
-func profileSpecials(rc *rowCtx) (time.Time, string, error) {
+func profileSpecials(rc *rowCtx, checkTime func(time.Time) error) (time.Time, string, error) {
 	var upd time.Time
 	var tz string
 	if i, ok := rc.h.roles["updated_at"]; ok {
 		if c := cellAt(rc.cells, i); c.present {
 			t, err := cellTime(c)
+			if err == nil {
+				err = checkTime(t)
+			}
 			if err != nil {
 				return upd, tz, rc.errAt(i, err.Error())
 			}
@@ -178,7 +181,7 @@ func (s *Store) stageProfileRow(rc *rowCtx, cols []traitColumn, now time.Time, r
 	if err != nil {
 		return nil, idRecord{}, err
 	}
-	upd, tz, err := profileSpecials(rc)
+	upd, tz, err := profileSpecials(rc, s.CheckEventTime)
 	if err != nil {
 		return nil, idRecord{}, err
 	}

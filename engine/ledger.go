@@ -11,7 +11,31 @@ import (
 	"github.com/tactcdp/tact/engine/consent"
 )
 
-// ConsentInput is one consent change to append to the ledger.
+// missingField names a consent field that may not be left out.
+type missingField struct{ field, msg string }
+
+// withdrawAll applies the withdraw-all rule to an entry's purpose and
+// channel (already trimmed and lower-cased): a withdrawal or denial with no
+// purpose or no channel is recorded as purpose "*" on channel "*", which
+// consent.Evaluate reads as every non-transactional purpose on every
+// channel. A grant must name both.
+func withdrawAll(purpose, channel string, st consent.Status) (string, string, *missingField) {
+	if purpose != "" && channel != "" {
+		return purpose, channel, nil
+	}
+	if st == consent.Withdrawn || st == consent.Denied {
+		return consent.Wildcard, consent.Wildcard, nil
+	}
+	f := "purpose"
+	if purpose != "" {
+		f = "channel"
+	}
+	return "", "", &missingField{field: f, msg: "required unless the status is withdrawn or denied (a withdraw-all)"}
+}
+
+// ConsentInput is one consent change to append to the ledger. A withdrawal
+// or denial with no Purpose or no Channel is a withdraw-all (see
+// withdrawAll).
 type ConsentInput struct {
 	ProfileID int64
 	Purpose   string // a known purpose or "*"
@@ -33,14 +57,20 @@ func (s *Store) checkConsentInput(i int, in *ConsentInput, now time.Time) error 
 	field := func(f string) string { return fmt.Sprintf("consents[%d].%s", i, f) }
 	in.Purpose = strings.ToLower(strings.TrimSpace(in.Purpose))
 	in.Channel = strings.ToLower(strings.TrimSpace(in.Channel))
+	in.Status = consent.Status(strings.ToLower(strings.TrimSpace(string(in.Status))))
+	if !consent.ValidStatus(in.Status) {
+		return &ValidationError{Field: field("status"), Msg: fmt.Sprintf("unknown status %q (want granted, denied or withdrawn)", in.Status)}
+	}
+	purpose, channel, err := withdrawAll(in.Purpose, in.Channel, in.Status)
+	if err != nil {
+		return &ValidationError{Field: field(err.field), Msg: err.msg}
+	}
+	in.Purpose, in.Channel = purpose, channel
 	if in.Purpose != consent.Wildcard && !s.policy.Known(in.Purpose) {
 		return &ValidationError{Field: field("purpose"), Msg: fmt.Sprintf("unknown purpose %q", in.Purpose)}
 	}
 	if in.Channel != consent.Wildcard && !consent.KnownChannel(in.Channel) {
 		return &ValidationError{Field: field("channel"), Msg: fmt.Sprintf("unknown channel %q (want email, sms, push, webhook or *)", in.Channel)}
-	}
-	if !consent.ValidStatus(in.Status) {
-		return &ValidationError{Field: field("status"), Msg: fmt.Sprintf("unknown status %q (want granted, denied or withdrawn)", in.Status)}
 	}
 	if in.Source == "" {
 		return &ValidationError{Field: field("source"), Msg: "required"}

@@ -93,6 +93,18 @@ var coreTables = map[string]bool{
 	"merges": true, "privacy_requests": true,
 }
 
+// ExportEncodingError reports held data that cannot be written as the
+// export document; the access request stays open.
+type ExportEncodingError struct{ Err error }
+
+// Error says the export could not be encoded.
+func (e *ExportEncodingError) Error() string {
+	return "the export cannot be encoded (a stored value is out of range): " + e.Err.Error()
+}
+
+// Unwrap returns the encoding error.
+func (e *ExportEncodingError) Unwrap() error { return e.Err }
+
 func trimmed(s string) string { return strings.TrimSpace(s) }
 
 // ExportPersonalData answers an access/portability request: everything held
@@ -112,6 +124,12 @@ func (s *Store) ExportPersonalData(ctx context.Context, user string, opts Privac
 		doc, err = s.collectExport(ctx, w, id)
 		if err != nil {
 			return err
+		}
+		// A request is completed only with a document that can be
+		// delivered: a value JSON cannot encode (a year past 9999) would
+		// otherwise leave an empty answer behind a completed request.
+		if _, err := json.Marshal(doc); err != nil {
+			return &ExportEncodingError{Err: err}
 		}
 		if err := s.completeRequest(w, &req, "exported"); err != nil {
 			return err

@@ -258,3 +258,21 @@ func (s *Store) Counts(ctx context.Context) (Counts, error) {
 		&c.Merges, &c.RefusedLinks, &c.ConsentEntries, &c.Suppressions)
 	return c, err
 }
+
+// maxMergeChain bounds how many merges SurvivorOf follows.
+const maxMergeChain = 64
+
+// SurvivorOf follows the merge log from profile id to the profile that now
+// holds its data: id itself when it was never merged away. Links issued
+// before a merge (unsubscribe, preferences) resolve through it.
+func (s *Store) SurvivorOf(ctx context.Context, id int64) (int64, error) {
+	var out int64
+	err := s.db.QueryRowContext(ctx, `WITH RECURSIVE chain(id, depth) AS (
+    SELECT ?::BIGINT, 0
+    UNION
+    SELECT m.profile_id, c.depth + 1 FROM chain c JOIN merges m ON m.other_id = c.id AND m.action = 'merge'
+    WHERE c.depth < ?
+)
+SELECT id FROM chain ORDER BY depth DESC LIMIT 1`, id, maxMergeChain).Scan(&out)
+	return out, err
+}

@@ -2,11 +2,9 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"database/sql/driver"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +43,18 @@ type Config struct {
 	// Retention gives how long events (by name) and traits are kept; see
 	// RetentionPolicy. Empty: everything is kept.
 	Retention RetentionPolicy `yaml:"retention"`
+	// HashKeyFile holds the key of the keyed hashes (suppressions, merge
+	// log, audit values) outside the database, as 64 hex characters.
+	// Default: the database path with ".key" appended, created with mode
+	// 0600 on first open. A backup needs this file (or the variable below)
+	// as well as the database: without it the hashes cannot be matched.
+	HashKeyFile string `yaml:"hash_key_file"`
+	// HashKeyEnv names an environment variable that, when set, holds the
+	// key instead of the file (64 hex characters). Default TACT_HASH_KEY.
+	HashKeyEnv string `yaml:"hash_key_env"`
+	// EventSkew is how far ahead of now an event timestamp (or a profile's
+	// updated_at) may be; later ones are refused. Default 24h.
+	EventSkew time.Duration `yaml:"event_skew"`
 }
 
 // Options configure Open. The zero value is usable.
@@ -247,27 +257,6 @@ func (s *Store) migrate(ctx context.Context) error {
 		s.log.Info("migration applied", "version", version)
 	}
 	return nil
-}
-
-func (s *Store) loadHashKey(ctx context.Context) error {
-	var key string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'hash_key'`).Scan(&key)
-	if errors.Is(err, sql.ErrNoRows) {
-		buf := make([]byte, 32)
-		if _, err := rand.Read(buf); err != nil {
-			return err
-		}
-		key = hex.EncodeToString(buf)
-		err = s.write(ctx, func(w *writer) error {
-			_, err := w.exec(`INSERT INTO meta VALUES ('hash_key', ?)`, key)
-			return err
-		})
-	}
-	if err != nil {
-		return fmt.Errorf("load hash key: %w", err)
-	}
-	s.hashKey, err = hex.DecodeString(key)
-	return err
 }
 
 // writer is one serialised write transaction on a dedicated connection.

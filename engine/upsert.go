@@ -30,6 +30,11 @@ func (s *Store) upsertProfiles(w *writer, stage string, traits []Trait, records 
 		next = 1
 	}
 	r := resolve(records, existing, next)
+	if isUntrusted(w.ctx) {
+		if err := s.checkTrust(w, r, label); err != nil {
+			return err
+		}
+	}
 	next += int64(len(r.newProfiles))
 	if _, err := w.exec(`DELETE FROM meta WHERE key = 'next_profile_id'`); err != nil {
 		return err
@@ -76,6 +81,13 @@ func (s *Store) upsertProfiles(w *writer, stage string, traits []Trait, records 
 		idents[j] = []driver.Value{id.profileID, id.kind, id.value, s.HashIdentifier(id.kind, id.value), fmt.Sprintf("%s:%d", label, id.line), now}
 	}
 	if err := w.appendSlice("identities", idents); err != nil {
+		return err
+	}
+	hashes := make([]string, len(idents))
+	for j, row := range idents {
+		hashes[j] = row[3].(string)
+	}
+	if err := s.noteClientIdentities(w, hashes, now); err != nil {
 		return err
 	}
 	logRows := make([][]driver.Value, len(r.log))

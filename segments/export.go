@@ -29,15 +29,33 @@ var Formats = []string{"csv", "jsonl", "parquet", "arrow"}
 // values omitted), arrow (Arrow IPC file format) or parquet (written by
 // DuckDB's COPY through a temporary file). It returns the number of rows.
 func WriteMembers(ctx context.Context, st *engine.Store, a *Audience, format string, w io.Writer) (int64, error) {
+	return writeMembers(ctx, st, a, format, w, false)
+}
+
+// MemberIDSchema is the Arrow schema of a member list of profile ids only.
+var MemberIDSchema = arrow.NewSchema([]arrow.Field{{Name: "profile_id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+
+// WriteMemberIDs is WriteMembers with the profile_id column only: the
+// member list a caller gets without a purpose (no consent filter), which
+// must not carry contact details.
+func WriteMemberIDs(ctx context.Context, st *engine.Store, a *Audience, format string, w io.Writer) (int64, error) {
+	return writeMembers(ctx, st, a, format, w, true)
+}
+
+func writeMembers(ctx context.Context, st *engine.Store, a *Audience, format string, w io.Writer, idsOnly bool) (int64, error) {
+	names := fieldNames()
+	if idsOnly {
+		names = names[:1]
+	}
 	switch format {
 	case "csv":
 		cw := csv.NewWriter(w)
-		if err := cw.Write(fieldNames()); err != nil {
+		if err := cw.Write(names); err != nil {
 			return 0, err
 		}
 		var n int64
 		err := a.Records(ctx, st, func(rec arrow.Record) error {
-			row := make([]string, rec.NumCols())
+			row := make([]string, len(names))
 			for i := 0; i < int(rec.NumRows()); i++ {
 				for c := range row {
 					row[c] = cellString(rec.Column(c), i)
@@ -60,7 +78,7 @@ func WriteMembers(ctx context.Context, st *engine.Store, a *Audience, format str
 		err := a.Records(ctx, st, func(rec arrow.Record) error {
 			for i := 0; i < int(rec.NumRows()); i++ {
 				obj := map[string]any{}
-				for c, f := range rec.Schema().Fields() {
+				for c, f := range rec.Schema().Fields()[:len(names)] {
 					col := rec.Column(c)
 					if col.IsNull(i) {
 						continue
@@ -81,13 +99,22 @@ func WriteMembers(ctx context.Context, st *engine.Store, a *Audience, format str
 		})
 		return n, err
 	case "arrow":
-		fw, err := ipc.NewFileWriter(w, ipc.WithSchema(MemberSchema))
+		schema := MemberSchema
+		if idsOnly {
+			schema = MemberIDSchema
+		}
+		fw, err := ipc.NewFileWriter(w, ipc.WithSchema(schema))
 		if err != nil {
 			return 0, err
 		}
 		var n int64
 		err = a.Records(ctx, st, func(rec arrow.Record) error {
 			n += rec.NumRows()
+			if idsOnly {
+				ids := array.NewRecord(MemberIDSchema, []arrow.Array{rec.Column(0)}, rec.NumRows())
+				defer ids.Release()
+				return fw.Write(ids)
+			}
 			return fw.Write(conform(rec))
 		})
 		if err != nil {
@@ -101,7 +128,7 @@ func WriteMembers(ctx context.Context, st *engine.Store, a *Audience, format str
 		}
 		defer os.RemoveAll(dir)
 		path := filepath.Join(dir, "members.parquet")
-		n, err := writeParquet(ctx, st, a, path)
+		n, err := writeParquet(ctx, st, a, path, strings.Join(names, ", "))
 		if err != nil {
 			return n, err
 		}
@@ -175,8 +202,9 @@ func conform(rec arrow.Record) arrow.Record {
 }
 
 // writeParquet stages the members in a temporary table with the Appender
-// and lets DuckDB write the Parquet file.
-func writeParquet(ctx context.Context, st *engine.Store, a *Audience, path string) (int64, error) {
+// and lets DuckDB write the Parquet file with the given columns (names from
+// MemberSchema, never caller text).
+func writeParquet(ctx context.Context, st *engine.Store, a *Audience, path, columns string) (int64, error) {
 	conn, err := st.DB().Conn(ctx)
 	if err != nil {
 		return 0, err
@@ -230,7 +258,7 @@ func writeParquet(ctx context.Context, st *engine.Store, a *Audience, path strin
 	// a quoted SQL string literal (it comes from the operator, not from an
 	// expression).
 	lit := "'" + strings.ReplaceAll(path, "'", "''") + "'"
-	if _, err := conn.ExecContext(ctx, `COPY (SELECT * FROM temp.seg_export ORDER BY profile_id) TO `+lit+` (FORMAT PARQUET)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `COPY (SELECT `+columns+` FROM temp.seg_export ORDER BY profile_id) TO `+lit+` (FORMAT PARQUET)`); err != nil {
 		return 0, err
 	}
 	return int64(len(rows)), nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/csv"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,11 +89,28 @@ func (a SegmentsAdapter) Members(ctx context.Context, q AudienceQuery, format st
 	if err != nil {
 		return err
 	}
+	me, _ := ctx.Value(memberExportKey{}).(*memberExport)
+	if me == nil {
+		me = &memberExport{}
+	}
+	// records streams the members, counting them and, for an ids-only
+	// export, keeping only the profile_id column.
+	records := func(fn func(arrow.Record) error) error {
+		return aud.Records(ctx, a.Store, func(rec arrow.Record) error {
+			me.rows += rec.NumRows()
+			if me.idsOnly {
+				ids := array.NewRecord(segments.MemberIDSchema, []arrow.Array{rec.Column(0)}, rec.NumRows())
+				defer ids.Release()
+				return fn(ids)
+			}
+			return fn(rec)
+		})
+	}
 	switch format {
 	case "json", "jsonl":
 		bw := bufio.NewWriterSize(w, 64<<10)
 		enc := json.NewEncoder(bw)
-		err = aud.Records(ctx, a.Store, func(rec arrow.Record) error {
+		err = records(func(rec arrow.Record) error {
 			cols := rec.Schema().Fields()
 			for i := 0; i < int(rec.NumRows()); i++ {
 				row := make(map[string]any, len(cols))
@@ -114,7 +132,7 @@ func (a SegmentsAdapter) Members(ctx context.Context, q AudienceQuery, format st
 		}
 	case "csv":
 		var cw *csv.Writer
-		err = aud.Records(ctx, a.Store, func(rec arrow.Record) error {
+		err = records(func(rec arrow.Record) error {
 			if cw == nil {
 				cw = csv.NewWriter(w, rec.Schema(), csv.WithHeader(true), csv.WithNullWriter(""))
 			}
@@ -125,7 +143,7 @@ func (a SegmentsAdapter) Members(ctx context.Context, q AudienceQuery, format st
 		}
 	case "arrow":
 		var iw *ipc.Writer
-		err = aud.Records(ctx, a.Store, func(rec arrow.Record) error {
+		err = records(func(rec arrow.Record) error {
 			if iw == nil {
 				iw = ipc.NewWriter(w, ipc.WithSchema(rec.Schema()))
 			}
@@ -137,7 +155,7 @@ func (a SegmentsAdapter) Members(ctx context.Context, q AudienceQuery, format st
 			}
 		}
 	case "parquet":
-		err = writeParquet(ctx, aud, a.Store, w)
+		me.rows, err = writeParquet(ctx, aud, a.Store, w, me.idsOnly)
 	default:
 		return badRequest("format", "unknown format %q", format)
 	}
@@ -345,3 +363,13 @@ func (c *journeyCollector) Collect(ch chan<- prometheus.Metric) {
 func (s *Server) RegisterJourneyMetrics(r *journeys.Runner) error {
 	return s.metrics.reg.Register(newJourneyCollector(r))
 }
+
+// memberExport is an API member export's choice of fields, carried to
+// SegmentsAdapter.Members in the request context, and the number of rows
+// it wrote, for the audit log.
+type memberExport struct {
+	idsOnly bool
+	rows    int64
+}
+
+type memberExportKey struct{}

@@ -21,8 +21,15 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		s.writeError(w, r, errf(http.StatusUnsupportedMediaType, "unsupported_media_type", "", "Content-Type must be application/json"))
 		return false
 	}
-	if err := decodeJSON(r.Body, s.adminLimit, v); err != nil {
-		s.writeError(w, r, err)
+	data, aerr := readIngestBody(r, s.adminLimit)
+	if aerr == nil {
+		aerr = checkJSONText(data) // invalid UTF-8 and NUL: 400 naming the field
+	}
+	if aerr == nil {
+		aerr = decodeJSONBytes(data, v)
+	}
+	if aerr != nil {
+		s.writeError(w, r, aerr)
 		return false
 	}
 	return true
@@ -62,7 +69,7 @@ func (s *Server) handleProfileSearch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.store.RecordAdminRead(r.Context(), actor(r), "profile search", id); err != nil {
+	if err := s.store.RecordAccess(r.Context(), engine.DataAccess{Actor: actor(r), What: "profile search", ProfileID: id, Rows: 1}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -106,7 +113,7 @@ func (s *Server) handleProfileShow(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.store.RecordAdminRead(ctx, actor(r), "profile show", id); err != nil {
+	if err := s.store.RecordAccess(ctx, engine.DataAccess{Actor: actor(r), What: "profile show", ProfileID: id, Rows: int64(1 + len(ids) + len(evs))}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -135,6 +142,9 @@ func (s *Server) handleConsentShow(w http.ResponseWriter, r *http.Request) {
 		at = t
 	}
 	states, err := s.store.ConsentStates(r.Context(), id, at)
+	if err == nil {
+		err = s.store.RecordAccess(r.Context(), engine.DataAccess{Actor: actor(r), What: "consent show", ProfileID: id, Rows: int64(len(states))})
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -148,6 +158,9 @@ func (s *Server) handleConsentHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	entries, err := s.store.ConsentLedger(r.Context(), id)
+	if err == nil {
+		err = s.store.RecordAccess(r.Context(), engine.DataAccess{Actor: actor(r), What: "consent history", ProfileID: id, Rows: int64(len(entries))})
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -182,7 +195,9 @@ func (s *Server) handleConsentSet(w http.ResponseWriter, r *http.Request) {
 	if !s.decode(w, r, &req) {
 		return
 	}
-	for _, f := range []struct{ name, v string }{{"user", req.User}, {"purpose", req.Purpose}, {"channel", req.Channel}, {"status", req.Status}} {
+	// No purpose or no channel on a withdrawal or denial is a withdraw-all;
+	// the store refuses it on a grant, naming the field.
+	for _, f := range []struct{ name, v string }{{"user", req.User}, {"status", req.Status}} {
 		if strings.TrimSpace(f.v) == "" {
 			s.writeError(w, r, badRequest(f.name, "required"))
 			return
@@ -402,7 +417,21 @@ func (s *Server) handleSegmentMembers(w http.ResponseWriter, r *http.Request) {
 	}
 	lw := &lazyWriter{w: w, ct: ct}
 	start := time.Now()
-	err := s.segments.Members(r.Context(), AudienceQuery{Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel}, req.Format, lw)
+	// Without a purpose the list is not consent-filtered: ids only, unless
+	// the caller is an admin. Every export is audited with its row count.
+	me := &memberExport{idsOnly: req.Purpose == "" && !caller(r).role.allows(RoleAdmin)}
+	ctx := context.WithValue(r.Context(), memberExportKey{}, me)
+	err := s.segments.Members(ctx, AudienceQuery{Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel}, req.Format, lw)
+	if err == nil {
+		fields := "contact"
+		if me.idsOnly {
+			fields = "profile_id"
+		}
+		if aerr := s.store.RecordAccess(context.WithoutCancel(ctx), engine.DataAccess{Actor: actor(r), What: "segment members",
+			Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel, Format: req.Format, Fields: fields, Rows: me.rows}); aerr != nil {
+			s.log.Error("member export not audited", "err", errClass(aerr))
+		}
+	}
 	s.metrics.ObserveSegmentCompute("members", time.Since(start))
 	if err != nil {
 		if !lw.started {

@@ -68,7 +68,7 @@ func TestAdminValidation(t *testing.T) {
 		{"trailing data", "POST", "/api/v1/consents", `{"user":"u1","purpose":"marketing","channel":"email","status":"withdrawn"} {}`, 400, "invalid", ""},
 		{"wrong type", "POST", "/api/v1/consents", `{"user":42,"purpose":"marketing","channel":"email","status":"withdrawn"}`, 400, "invalid", "user"},
 		{"oversized", "POST", "/api/v1/consents", huge, 413, "too_large", ""},
-		{"missing field", "POST", "/api/v1/consents", `{"user":"u1","channel":"email","status":"withdrawn"}`, 400, "invalid", "purpose"},
+		{"grant without purpose", "POST", "/api/v1/consents", `{"user":"u1","channel":"email","status":"granted"}`, 400, "invalid", "purpose"},
 		{"unknown purpose", "POST", "/api/v1/consents", `{"user":"u1","purpose":"spam","channel":"email","status":"withdrawn"}`, 400, "invalid", "purpose"},
 		{"unknown channel", "POST", "/api/v1/consents", `{"user":"u1","purpose":"marketing","channel":"fax","status":"withdrawn"}`, 400, "invalid", "channel"},
 		{"unknown status", "POST", "/api/v1/consents", `{"user":"u1","purpose":"marketing","channel":"email","status":"maybe"}`, 400, "invalid", "status"},
@@ -167,7 +167,7 @@ func TestAdminOperations(t *testing.T) {
 	require.NotNil(t, cnt["removed"])
 
 	for _, f := range []string{"json", "csv", "arrow", "parquet"} {
-		code, body, hdr := e.do("POST", "/api/v1/segments/members", tokMarketer, map[string]any{"expr": "true", "format": f})
+		code, body, hdr := e.do("POST", "/api/v1/segments/members", tokAdmin, map[string]any{"expr": "true", "format": f})
 		require.Equal(t, 200, code, string(body))
 		require.Equal(t, memberFormats[f], hdr.Get("Content-Type"))
 		switch f {

@@ -63,8 +63,10 @@ type Config struct {
 	// (https://prefs.example.com); it is the base of preference and
 	// unsubscribe links and of signed webhook URLs.
 	PublicURL string `yaml:"public_url"`
-	// WriteKeys are the Segment-style write keys accepted by /v1/*.
-	WriteKeys []string `yaml:"write_keys"`
+	// WriteKeys are the Segment-style write keys accepted by /v1/*, each a
+	// plain string (a client key) or {key: ..., trust: client|server}; see
+	// WriteKeyList.
+	WriteKeys WriteKeyList `yaml:"write_keys"`
 	// Tokens are the admin API bearer tokens.
 	Tokens []TokenConfig `yaml:"tokens"`
 	// LinkKeys sign preference and unsubscribe links (hex or base64, at
@@ -91,6 +93,11 @@ type Config struct {
 	SMSHelpText  string `yaml:"sms_help_text"`
 	SMSStopText  string `yaml:"sms_stop_text"`
 	SMSStartText string `yaml:"sms_start_text"`
+	// WebhookFreshness is how old a signed inbound webhook may be (by its
+	// own signed timestamp, where the provider sends one); older ones are
+	// refused as replays. Every webhook is also de-duplicated by the
+	// provider's message id. Default 1h.
+	WebhookFreshness time.Duration `yaml:"webhook_freshness"`
 	// Ingest tunes the group-commit ingester.
 	Ingest IngestConfig `yaml:"ingest"`
 	// RateLimit limits the public endpoints.
@@ -165,6 +172,9 @@ func (c *Config) withDefaults() Config {
 	if out.RateLimit.PerWriteKeyBurst <= 0 {
 		out.RateLimit.PerWriteKeyBurst = 2000
 	}
+	if out.WebhookFreshness <= 0 {
+		out.WebhookFreshness = time.Hour
+	}
 	if out.ShutdownTimeout <= 0 {
 		out.ShutdownTimeout = 20 * time.Second
 	}
@@ -174,8 +184,10 @@ func (c *Config) withDefaults() Config {
 	return out
 }
 
-// secret resolves "env:NAME" references.
+// secret resolves "env:NAME" references (of a write key too, whatever its
+// trust level).
 func secret(v string) string {
+	_, v = writeKeyTrust(v)
 	if name, ok := strings.CutPrefix(v, "env:"); ok {
 		return os.Getenv(name)
 	}

@@ -207,17 +207,7 @@ var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request
 // ingest posts a Segment body with the test write key.
 func (e *env) ingest(path string, body any) (int, []byte) {
 	e.t.Helper()
-	raw, err := json.Marshal(body)
-	require.NoError(e.t, err)
-	req, err := http.NewRequestWithContext(e.ctx, http.MethodPost, e.ts.URL+path, bytes.NewReader(raw))
-	require.NoError(e.t, err)
-	req.SetBasicAuth(testWriteKey, "")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := noRedirect.Do(req)
-	require.NoError(e.t, err)
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
+	return e.ingestWith(testWriteKey, path, body)
 }
 
 // person imports a profile and grants consents ("purpose/channel").

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tactcdp/tact/engine"
 )
 
@@ -25,7 +27,17 @@ type ingestItem struct {
 	events   []map[string]any
 	types    map[string]int // messages by Segment type, for metrics
 	n        int
-	done     chan error
+	// untrusted marks rows sent with a client write key: they are
+	// written apart from server-key rows, with the store's untrusted import.
+	untrusted bool
+	done      chan error
+}
+
+// UntrustedImporter is an Importer that can also import rows from an
+// untrusted source (a client write key); engine.Store is one. Without it,
+// client-key rows are imported like any others.
+type UntrustedImporter interface {
+	ImportRowsUntrusted(ctx context.Context, kind engine.ImportKind, label string, rows []map[string]any) (engine.ImportResult, error)
 }
 
 // ErrQueueFull is returned when the ingester holds QueueSize messages.
@@ -139,19 +151,30 @@ func (ing *ingester) flush(batch []*ingestItem, n int) {
 	// is answered only after its rows are committed or rejected.
 	ctx := context.Background()
 	start := time.Now()
-	label := fmt.Sprintf("http-ingest-%d", ing.seq.Add(1))
-	var profiles, events []map[string]any
-	for _, it := range batch {
-		profiles = append(profiles, it.profiles...)
-		events = append(events, it.events...)
-	}
+	seq := ing.seq.Add(1)
 	errs := make([]error, len(batch))
-	if err := ing.write(ctx, label, profiles, events); err != nil {
-		// Some request's rows spoil the batch (all-or-nothing per call):
-		// bisect, so the good requests still share a few transactions and
-		// only the bad one is refused.
-		ing.log.Warn("group commit refused; isolating the request at fault", "requests", len(batch), "messages", n, "err", errClass(err))
-		ing.bisect(ctx, label, batch, errs, 0)
+	// Client-key and server-key rows are written in separate imports: the
+	// store checks the client ones against what a client key may change.
+	for _, untrusted := range []bool{false, true} {
+		var part []*ingestItem
+		var at []int
+		for i, it := range batch {
+			if it.untrusted == untrusted {
+				part, at = append(part, it), append(at, i)
+			}
+		}
+		if len(part) == 0 {
+			continue
+		}
+		label := fmt.Sprintf("http-ingest-%d", seq)
+		if untrusted {
+			label = fmt.Sprintf("http-client-%d", seq)
+		}
+		partErrs := make([]error, len(part))
+		ing.commit(ctx, label, part, partErrs)
+		for j, i := range at {
+			errs[i] = partErrs[j]
+		}
 	}
 	var written []*ingestItem
 	for i, it := range batch {
@@ -171,6 +194,10 @@ func (ing *ingester) flush(batch []*ingestItem, n int) {
 			for t, c := range it.types {
 				ing.metrics.ingestMessages.WithLabelValues(t).Add(float64(c))
 			}
+		} else if te := (*engine.TrustError)(nil); errors.As(errs[i], &te) {
+			// Recorded without personal data: the kind only.
+			ing.metrics.ingestRejected.WithLabelValues("client_key_" + te.Kind).Inc()
+			ing.log.Warn("client write key refused a contact change", "identifier_kind", te.Kind)
 		} else {
 			ing.metrics.ingestRejected.WithLabelValues("import").Inc()
 		}
@@ -181,11 +208,26 @@ func (ing *ingester) flush(batch []*ingestItem, n int) {
 	ing.metrics.ingestFlushDur.Observe(time.Since(start).Seconds())
 }
 
+// commit writes part in one transaction per kind; when some request's rows
+// spoil it (all-or-nothing per call) it bisects, so the good requests still
+// share a few transactions and only the bad one is refused.
+func (ing *ingester) commit(ctx context.Context, label string, part []*ingestItem, errs []error) {
+	var profiles, events []map[string]any
+	for _, it := range part {
+		profiles = append(profiles, it.profiles...)
+		events = append(events, it.events...)
+	}
+	if err := ing.write(ctx, label, part[0].untrusted, profiles, events); err != nil {
+		ing.log.Warn("group commit refused; isolating the request at fault", "requests", len(part), "err", errClass(err))
+		ing.bisect(ctx, label, part, errs, 0)
+	}
+}
+
 // bisect writes batch[lo:] in halves after a failed group commit; errs
 // receives each request's outcome.
 func (ing *ingester) bisect(ctx context.Context, label string, part []*ingestItem, errs []error, lo int) {
 	if len(part) == 1 {
-		errs[lo] = ing.write(ctx, fmt.Sprintf("%s.%d", label, lo), part[0].profiles, part[0].events)
+		errs[lo] = ing.write(ctx, fmt.Sprintf("%s.%d", label, lo), part[0].untrusted, part[0].profiles, part[0].events)
 		return
 	}
 	mid := len(part) / 2
@@ -202,7 +244,7 @@ func (ing *ingester) bisect(ctx context.Context, label string, part []*ingestIte
 			ing.bisect(ctx, label, half.items, errs, half.at)
 			continue
 		}
-		if err := ing.write(ctx, fmt.Sprintf("%s.%d-%d", label, half.at, half.at+len(half.items)), profiles, events); err != nil {
+		if err := ing.write(ctx, fmt.Sprintf("%s.%d-%d", label, half.at, half.at+len(half.items)), part[0].untrusted, profiles, events); err != nil {
 			ing.bisect(ctx, label, half.items, errs, half.at)
 		}
 	}
@@ -210,15 +252,23 @@ func (ing *ingester) bisect(ctx context.Context, label string, part []*ingestIte
 
 // write imports profiles, then events (so identify calls link identities
 // before the events of the same batch are attached).
-func (ing *ingester) write(ctx context.Context, label string, profiles, events []map[string]any) error {
+func (ing *ingester) write(ctx context.Context, label string, untrusted bool, profiles, events []map[string]any) error {
+	imp := ing.imp.ImportRows
+	if u, ok := ing.imp.(UntrustedImporter); ok && untrusted {
+		imp = u.ImportRowsUntrusted
+	}
 	if len(profiles) > 0 {
-		if _, err := ing.imp.ImportRows(ctx, engine.ImportProfiles, label+"-profiles", profiles); err != nil {
+		if _, err := imp(ctx, engine.ImportProfiles, label+"-profiles", profiles); err != nil {
 			return err
 		}
 	}
 	if len(events) > 0 {
-		if _, err := ing.imp.ImportRows(ctx, engine.ImportEvents, label+"-events", events); err != nil {
+		res, err := imp(ctx, engine.ImportEvents, label+"-events", events)
+		if err != nil {
 			return err
+		}
+		if len(res.EventsDropped) > 0 {
+			ing.log.Info("events not stored: no permission to track", "by_reason", res.EventsDropped)
 		}
 	}
 	return nil
@@ -230,5 +280,54 @@ func importErr(err error) error {
 	if errors.As(err, &ie) {
 		return badRequest(ie.Field, "rejected by the store: %s", ie.Msg)
 	}
+	var te *engine.TrustError
+	if errors.As(err, &te) {
+		return errf(http.StatusForbidden, "forbidden", trustField(te.Kind),
+			"a client write key may not change or add the %s of a profile that already has one; send it with a server key or the admin API", te.Kind)
+	}
 	return err
+}
+
+// trustField names the Segment field that carries an identifier kind.
+func trustField(kind string) string {
+	switch kind {
+	case engine.KindUserID:
+		return "userId"
+	case engine.KindEmail:
+		return "traits.email"
+	case engine.KindPhone:
+		return "traits.phone"
+	}
+	return kind
+}
+
+// droppedEvents exports the store's count of behavioural events not stored
+// (the person withdrew analytics, objected or is restricted) as
+// tact_events_dropped_total{reason}. It reads the store at each scrape, so
+// drops by imports, ingestion and feedback are all counted.
+type droppedEvents struct {
+	store *engine.Store
+	desc  *prometheus.Desc
+}
+
+func newDroppedEvents(st *engine.Store) droppedEvents {
+	return droppedEvents{store: st, desc: prometheus.NewDesc("tact_events_dropped_total",
+		"Behavioural events not stored because the person withdrew analytics, objected or is restricted, by reason.", []string{"reason"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (d droppedEvents) Describe(ch chan<- *prometheus.Desc) { ch <- d.desc }
+
+// Collect implements prometheus.Collector.
+func (d droppedEvents) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	drops, err := d.store.EventDrops(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(d.desc, err)
+		return
+	}
+	for _, reason := range []string{engine.DropRestricted, engine.DropObjected, engine.DropAnalyticsWithdrawn} {
+		ch <- prometheus.MustNewConstMetric(d.desc, prometheus.CounterValue, float64(drops[reason]), reason)
+	}
 }

@@ -15,13 +15,24 @@ import (
 
 var parquetSeq atomic.Int64
 
-// writeParquet writes an audience as a Parquet file through DuckDB's
+// writeParquet writes an audience as a Parquet file and returns its row count through DuckDB's
 // parquet writer (the audience's ids joined to profiles on a connection of
 // its own; nothing is written to the database).
-func writeParquet(ctx context.Context, aud *segments.Audience, st *engine.Store, w io.Writer) error {
+func writeParquet(ctx context.Context, aud *segments.Audience, st *engine.Store, w io.Writer, idsOnly bool) (int64, error) {
 	ids, err := aud.IDs(ctx, st)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	n := int64(len(ids))
+	return n, writeParquetIDs(ctx, ids, st, w, idsOnly)
+}
+
+// writeParquetIDs writes the profiles ids as Parquet: profile_id only, or
+// with user_id, email, phone and timezone.
+func writeParquetIDs(ctx context.Context, ids []int64, st *engine.Store, w io.Writer, idsOnly bool) error {
+	columns := "p.id AS profile_id, p.user_id, p.email, p.phone, p.timezone"
+	if idsOnly {
+		columns = "p.id AS profile_id"
 	}
 	idJSON, err := json.Marshal(append([]int64{}, ids...))
 	if err != nil {
@@ -43,7 +54,7 @@ func writeParquet(ctx context.Context, aud *segments.Audience, st *engine.Store,
 		return err
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.`+tmp)
-	q := `COPY (SELECT p.id AS profile_id, p.user_id, p.email, p.phone, p.timezone FROM profiles p JOIN ` + tmp +
+	q := `COPY (SELECT ` + columns + ` FROM profiles p JOIN ` + tmp +
 		` m ON m.id = p.id ORDER BY p.id) TO '` + path + `' (FORMAT parquet, COMPRESSION zstd)`
 	if _, err := conn.ExecContext(ctx, q); err != nil {
 		return err

@@ -162,7 +162,28 @@ func (s *Server) verifyLink(w http.ResponseWriter, r *http.Request, tok string, 
 		}
 		return linktoken.Claims{}, false
 	}
+	id, err := s.currentProfile(r.Context(), c.ProfileID)
+	if err != nil {
+		s.log.Error("merge log lookup failed", "err", errClass(err))
+		if html {
+			s.renderError(w, r, http.StatusInternalServerError, "error_generic")
+		} else {
+			s.writeError(w, r, err)
+		}
+		return linktoken.Claims{}, false
+	}
+	c.ProfileID = id
 	return c, true
+}
+
+// currentProfile is the profile a link issued for id acts on: id, or, when
+// id was merged away after the link was issued, the survivor the merge log
+// leads to. An unknown or erased id stays as it is (the pages say 410).
+func (s *Server) currentProfile(ctx context.Context, id int64) (int64, error) {
+	if _, err := s.store.Profile(ctx, id); !errors.Is(err, engine.ErrNotFound) {
+		return id, err
+	}
+	return s.store.SurvivorOf(ctx, id)
 }
 
 // verify checks tok against every configured signer: the server's keys
@@ -331,12 +352,17 @@ func (s *Server) handlePrefsSave(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.clock.Now()
 	var ins []engine.ConsentInput
+	if action == "withdraw_all" {
+		// "Stop all marketing" is one withdraw-all entry (*/*): every
+		// purpose but transactional, on every channel, including channels
+		// the person has no address for yet.
+		views = nil
+		ins = append(ins, engine.ConsentInput{ProfileID: c.ProfileID, Purpose: consent.Wildcard, Channel: consent.Wildcard,
+			Status: consent.Withdrawn, EffectiveAt: now, Source: "preference_centre", Actor: "person"})
+	}
 	for _, pv := range views {
 		for _, ch := range pv.Choices {
 			want := r.PostForm.Get(ch.Field)
-			if action == "withdraw_all" {
-				want = string(consent.Withdrawn)
-			}
 			var st consent.Status
 			switch {
 			case want == string(consent.Granted) && !ch.Granted:
@@ -536,6 +562,12 @@ func (s *Server) codeAddress(ctx context.Context, id int64) (string, string, boo
 				continue
 			}
 			if suppressed, _, err := s.store.Suppressed(ctx, i.Kind, i.Value); err != nil || suppressed {
+				continue
+			}
+			// Only an address a trusted source (an import, a server key,
+			// the admin API) reported: a client write key could have
+			// added it to take over someone's data.
+			if trusted, err := s.store.TrustedIdentity(ctx, i.Kind, i.Value); err != nil || !trusted {
 				continue
 			}
 			ch := channels.Email

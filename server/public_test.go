@@ -514,8 +514,14 @@ func newTestSNS(t *testing.T, e *env) *testSNS {
 
 func (s *testSNS) sign(t *testing.T, topic, message string) string {
 	t.Helper()
-	m := snsMessage{Type: "Notification", MessageID: "sns-" + topic, TopicArn: topic, Message: message,
-		Timestamp: "2026-03-02T08:00:01.000Z", SignatureVersion: "2", SigningCertURL: s.certURL}
+	return s.signAt(t, topic, "sns-"+topic, "2026-03-02T08:00:01.000Z", message)
+}
+
+// signAt signs a notification with a given message id and timestamp.
+func (s *testSNS) signAt(t *testing.T, topic, id, timestamp, message string) string {
+	t.Helper()
+	m := snsMessage{Type: "Notification", MessageID: id, TopicArn: topic, Message: message,
+		Timestamp: timestamp, SignatureVersion: "2", SigningCertURL: s.certURL}
 	text, err := snsStringToSign(&m)
 	require.NoError(t, err)
 	sum := sha256.Sum256([]byte(text))

@@ -136,6 +136,7 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
+	s.metrics.reg.MustRegister(newDroppedEvents(s.store))
 	mux.Handle("GET /metrics", s.metrics.handler())
 
 	writeKey := func(r *http.Request) string {

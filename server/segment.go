@@ -119,14 +119,30 @@ func writeKeyOf(r *http.Request) string {
 }
 
 func (s *Server) validWriteKey(k string) bool {
+	_, ok := s.writeKey(k)
+	return ok
+}
+
+// writeKey checks k against the configured write keys (in constant time)
+// and returns its trust level.
+func (s *Server) writeKey(k string) (Trust, bool) {
 	if k == "" {
-		return false
+		return "", false
 	}
-	ok := 0
-	for _, wk := range s.writeKeys {
-		ok |= subtle.ConstantTimeCompare([]byte(k), []byte(wk))
+	found := -1
+	for i, wk := range s.writeKeys {
+		if subtle.ConstantTimeCompare([]byte(k), []byte(wk)) == 1 {
+			found = i
+		}
 	}
-	return ok == 1
+	if found < 0 {
+		return "", false
+	}
+	trust := TrustClient
+	if found < len(s.cfg.WriteKeys) {
+		trust, _ = writeKeyTrust(s.cfg.WriteKeys[found])
+	}
+	return trust, true
 }
 
 // handleSegment serves /v1/{type}; typ is "" for /v1/batch.
@@ -195,13 +211,14 @@ func (s *Server) handleSegment(typ string) http.HandlerFunc {
 		if k := writeKeyOf(r); k != "" {
 			key = k
 		}
-		if !s.validWriteKey(key) {
+		trust, ok := s.writeKey(key)
+		if !ok {
 			s.metrics.ingestRejected.WithLabelValues("unauthorized").Inc()
 			w.Header().Set("WWW-Authenticate", `Basic realm="tact"`)
 			s.writeError(w, r, errf(http.StatusUnauthorized, "unauthorized", "", "missing or invalid write key"))
 			return
 		}
-		item := &ingestItem{types: map[string]int{}}
+		item := &ingestItem{types: map[string]int{}, untrusted: trust != TrustServer}
 		for i, m := range msgs {
 			field := ""
 			if typ == "" {
@@ -239,6 +256,9 @@ func prefixField(prefix, f string) string {
 func jsonLenient(data []byte, v any) *apiError {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return badRequest("", "request body is empty; want a JSON object")
+	}
+	if err := checkJSONText(data); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -324,6 +344,13 @@ func (s *Server) convertMessage(m *segMessage, received time.Time, item *ingestI
 	ts, err := eventTime(m, received)
 	if err != nil {
 		return err
+	}
+	if terr := s.store.CheckEventTime(ts); terr != nil {
+		field := "timestamp"
+		if m.Timestamp == "" && m.OriginalTimestamp != "" {
+			field = "originalTimestamp"
+		}
+		return badRequest(field, "%s", terr.Error())
 	}
 	ids := map[string]any{}
 	if m.UserID != "" {

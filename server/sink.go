@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/channels/sms"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
 )
@@ -141,6 +142,12 @@ func (k *StoreSink) Grant(ctx context.Context, c channels.ConsentChange) (bool, 
 	if err != nil {
 		return false, err
 	}
+	return k.liftStop(ctx, kind, addr, changed)
+}
+
+// liftStop removes a STOP suppression of an address (an opt-back-in); it
+// reports changed, or true when there was one to lift.
+func (k *StoreSink) liftStop(ctx context.Context, kind, addr string, changed bool) (bool, error) {
 	sup, reason, err := k.Store.Suppressed(ctx, kind, addr)
 	if err != nil {
 		return false, err
@@ -210,4 +217,35 @@ func (k *StoreSink) Suppress(ctx context.Context, s channels.Suppression) error 
 // keeps every later push to it from being attempted.
 func (k *StoreSink) DropDeviceToken(ctx context.Context, token string, at time.Time, reason string) error {
 	return k.Store.Suppress(ctx, engine.KindDeviceToken, token, engine.SuppressInvalid, "feedback:"+orDefault(reason, "unregistered"))
+}
+
+// RestoreStopped implements sms.StopRestorer: for every holder of the
+// address it re-grants the purposes an SMS STOP withdrew (engine's
+// StopWithdrawn), and lifts a STOP suppression of an address nobody holds.
+func (k *StoreSink) RestoreStopped(ctx context.Context, c channels.ConsentChange) (bool, error) {
+	kind, addr, ids, err := k.holders(ctx, c.Channel, c.Address)
+	if err != nil {
+		return false, err
+	}
+	at := c.At
+	if at.IsZero() {
+		at = k.Store.Clock().Now()
+	}
+	var ins []engine.ConsentInput
+	for _, id := range ids {
+		purposes, err := k.Store.StopWithdrawn(ctx, id, c.Channel, sms.SourcePrefix, at)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range purposes {
+			ins = append(ins, engine.ConsentInput{ProfileID: id, Purpose: p, Channel: c.Channel, Status: consent.Granted,
+				EffectiveAt: at, Source: orDefault(c.Source, "channel"), Actor: "person"})
+		}
+	}
+	if len(ins) > 0 {
+		if err := k.Store.RecordConsents(ctx, ins); err != nil {
+			return false, err
+		}
+	}
+	return k.liftStop(ctx, kind, addr, len(ins) > 0)
 }

@@ -66,8 +66,25 @@ func (s *Server) handleTwilioInbound(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("From", "%v", err))
 		return
 	}
-	reply, err := sms.HandleInbound(r.Context(), s.sink, s.smsInbound, in)
+	if aerr := textErrorf("Body", in.Body); aerr != nil {
+		s.writeError(w, r, aerr)
+		return
+	}
+	fresh, ok := s.claimWebhook(w, r, "twilio_inbound", in.MessageSID, "MessageSid")
+	if !ok {
+		return
+	}
+	if !fresh {
+		// A replay of a message already applied: answer as Twilio expects,
+		// change nothing, reply nothing.
+		w.Header().Set("Content-Type", sms.TwiMLContentType)
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(sms.TwiML(""))
+		return
+	}
+	reply, err := sms.HandleInbound(r.Context(), inboundRecorder{ConsentRecorder: s.sink, restorer: &StoreSink{Store: s.store}}, s.smsInbound, in)
 	if err != nil {
+		s.releaseWebhook(r, "twilio_inbound", in.MessageSID)
 		s.writeError(w, r, err)
 		return
 	}
@@ -98,9 +115,21 @@ func (s *Server) handleTwilioStatus(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("MessageStatus", "%v", err))
 		return
 	}
+	// Each status of a message is reported once; a repeat is a replay.
+	id := r.PostForm.Get("MessageSid") + ":" + r.PostForm.Get("MessageStatus")
+	fresh, ok := s.claimWebhook(w, r, "twilio_status", id, "MessageSid")
+	if !ok {
+		return
+	}
+	if !fresh {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if s.applyFeedback(w, r, fbs) {
 		w.WriteHeader(http.StatusNoContent)
+		return
 	}
+	s.releaseWebhook(r, "twilio_status", id)
 }
 
 // applyFeedback records provider feedback through the sink.
@@ -148,9 +177,30 @@ func (s *Server) handleSES(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errf(http.StatusForbidden, "forbidden", "TopicArn", "topic is not in server.ses_topic_arns"))
 		return
 	}
+	if aerr := s.checkFreshness("Timestamp", m.Timestamp); aerr != nil {
+		s.metrics.ingestRejected.WithLabelValues("stale_webhook").Inc()
+		s.writeError(w, r, aerr)
+		return
+	}
 	fbs, sub, err := email.ParseSES(body)
 	if err != nil {
 		s.writeError(w, r, badRequest("", "not an SES notification"))
+		return
+	}
+	if sub == nil {
+		fresh, ok := s.claimWebhook(w, r, "sns", m.MessageID, "MessageId")
+		if !ok {
+			return
+		}
+		if !fresh {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if !s.applyFeedback(w, r, fbs) {
+			s.releaseWebhook(r, "sns", m.MessageID)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 		return
 	}
 	if sub != nil {
@@ -162,9 +212,7 @@ func (s *Server) handleSES(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if s.applyFeedback(w, r, fbs) {
-		w.WriteHeader(http.StatusNoContent)
-	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // confirmSNS confirms a subscription to a configured topic by GETting its

@@ -170,7 +170,13 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	if len(token) > 512 {
 		return Claims{}, ErrMalformed
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
+	// Only the canonical encoding verifies: the decoder would skip CR and
+	// LF and accept non-zero padding bits, so one token would have many
+	// spellings (each escaping the per-token rate limit).
+	if !canonicalAlphabet(token) {
+		return Claims{}, ErrMalformed
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
 	if err != nil || len(raw) < 2+macLen+5 {
 		return Claims{}, ErrMalformed
 	}
@@ -235,4 +241,15 @@ func decode(p []byte) (Claims, error) {
 	c.ExpiresAt = c.IssuedAt.Add(time.Duration(life) * time.Second)
 	c.Purpose, c.Channel = purpose, channel
 	return c, nil
+}
+
+// canonicalAlphabet reports whether token holds base64url characters only.
+func canonicalAlphabet(token string) bool {
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -104,6 +104,19 @@ func ParseKeyword(body string, cfg InboundConfig) (Action, string) {
 	return ActionNone, ""
 }
 
+// SourcePrefix starts the ledger source of every keyword change recorded by
+// HandleInbound ("sms_inbound:stop", "sms_inbound:start").
+const SourcePrefix = "sms_inbound:"
+
+// StopRestorer is a ConsentRecorder that can undo a STOP exactly: it
+// re-grants only the purposes a STOP-family keyword withdrew from a person
+// who had granted them, never a grant the person did not give. When the
+// recorder given to HandleInbound implements it, START uses it instead of
+// Grant.
+type StopRestorer interface {
+	RestoreStopped(ctx context.Context, c channels.ConsentChange) (changed bool, err error)
+}
+
 // HandleInbound applies an inbound message: a STOP-family keyword records a
 // withdrawal of every marketing purpose on sms for the sender's number
 // (Purposes nil, Sender = in.To), a START-family keyword re-grants them, and
@@ -130,7 +143,7 @@ func HandleInbound(ctx context.Context, rec channels.ConsentRecorder, cfg Inboun
 	}
 	change := channels.ConsentChange{
 		Channel: channels.SMS, Address: from, Sender: in.To, At: now(),
-		Source: "sms_inbound:" + strings.ReplaceAll(kw, " ", "_"),
+		Source: SourcePrefix + strings.ReplaceAll(kw, " ", "_"),
 	}
 	if rec == nil {
 		return reply, errors.New("sms: no consent recorder")
@@ -139,6 +152,11 @@ func HandleInbound(ctx context.Context, rec channels.ConsentRecorder, cfg Inboun
 		reply.Changed, err = rec.Withdraw(ctx, change)
 		if err == nil && reply.Changed {
 			reply.Text = cfg.StopText
+		}
+	} else if r, ok := rec.(StopRestorer); ok {
+		reply.Changed, err = r.RestoreStopped(ctx, change)
+		if err == nil && reply.Changed {
+			reply.Text = cfg.StartText
 		}
 	} else {
 		reply.Changed, err = rec.Grant(ctx, change)

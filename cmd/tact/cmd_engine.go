@@ -15,7 +15,7 @@ import (
 
 func engineCommands(m map[string]command) {
 	m["import"] = command{"import profiles|events|consents FILE...", cmdImport}
-	m["consent"] = command{"consent set --user U --purpose P --channel C --status S [--version V] [--expires RFC3339] | show --user U", cmdConsent}
+	m["consent"] = command{"consent set --user U [--purpose P --channel C] --status S [--version V] [--expires RFC3339] | show --user U (no purpose or channel: a withdraw-all, withdrawn or denied only)", cmdConsent}
 	m["profile"] = command{"profile show --user U", cmdProfile}
 	m["gen"] = command{"gen --out DIR [--profiles N] [--seed S] [--events-per-profile N]", cmdGen}
 	m["demo"] = command{"demo", cmdDemo}
@@ -70,6 +70,11 @@ func printImport(a *app, r engine.ImportResult) {
 	switch r.Kind {
 	case engine.ImportEvents:
 		fmt.Fprintf(a.stdout, ", %d events added, %d duplicates", r.EventsAdded, r.EventsDuplicate)
+		for _, reason := range []string{engine.DropRestricted, engine.DropObjected, engine.DropAnalyticsWithdrawn} {
+			if n := r.EventsDropped[reason]; n > 0 {
+				fmt.Fprintf(a.stdout, ", %d not stored (%s)", n, reason)
+			}
+		}
 	case engine.ImportConsents:
 		fmt.Fprintf(a.stdout, ", %d consent entries added, %d duplicates", r.ConsentsAdded, r.ConsentsDuplicate)
 	}
@@ -86,7 +91,7 @@ func cmdConsent(ctx context.Context, a *app, args []string) error {
 	sub := args[0]
 	fs := flag.NewFlagSet("consent "+sub, flag.ContinueOnError)
 	user := fs.String("user", "", "user_id, email, phone or anonymous id")
-	purpose := fs.String("purpose", "", "purpose or *")
+	purpose := fs.String("purpose", "", "purpose or *; omit with --channel for a withdraw-all (withdrawn or denied)")
 	channel := fs.String("channel", "", "email, sms, push, webhook or *")
 	status := fs.String("status", "", "granted, denied or withdrawn")
 	version := fs.String("version", "", "notice version")
@@ -129,22 +134,24 @@ func cmdConsent(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			return err
 		}
-		if *purpose != consent.Wildcard && *channel != consent.Wildcard {
+		if *purpose == "" || *channel == "" {
+			fmt.Fprintln(a.stdout, "recorded as a withdraw-all (*/*): every purpose but transactional, on every channel")
+		} else if *purpose != consent.Wildcard && *channel != consent.Wildcard {
 			fmt.Fprintf(a.stdout, "recorded; %s on %s is now %s (%s)\n", *purpose, *channel, grantWord(d.Granted), d.Reason)
 		} else {
 			fmt.Fprintln(a.stdout, "recorded")
 		}
 		return nil
 	case "show":
-		if err := s.RecordAdminRead(ctx, "operator", "consent show", id); err != nil {
-			return err
-		}
 		states, err := s.ConsentStates(ctx, id, now)
 		if err != nil {
 			return err
 		}
 		ledger, err := s.ConsentLedger(ctx, id)
 		if err != nil {
+			return err
+		}
+		if err := s.RecordAccess(ctx, engine.DataAccess{Actor: "operator", What: "consent show", ProfileID: id, Rows: int64(len(ledger))}); err != nil {
 			return err
 		}
 		return a.printJSON(map[string]any{"profile_id": id, "at": now, "states": states, "ledger": ledger})
@@ -223,11 +230,11 @@ func cmdProfile(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.RecordAdminRead(ctx, "operator", "profile show", id); err != nil {
-		return err
-	}
 	doc, err := buildProfileDoc(ctx, s, id, s.Clock().Now())
 	if err != nil {
+		return err
+	}
+	if err := s.RecordAccess(ctx, engine.DataAccess{Actor: "operator", What: "profile show", ProfileID: id, Rows: 1}); err != nil {
 		return err
 	}
 	return a.printJSON(doc)

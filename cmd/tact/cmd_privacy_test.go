@@ -169,11 +169,7 @@ func TestPrivacyCommandsOnSampleData(t *testing.T) {
 
 func TestPrivacyUnknownPersonAndUsage(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	env := map[string]string{"TACT_DB": filepath.Join(dir, "t.duckdb"), "TACT_NOW": "2026-11-01T00:00:00Z"}
-	crm := write(t, dir, "crm.csv", "user_id,email,age\nu1,ann@example.com,31\n")
-	_, stderr, code := tact(t, env, "import", "profiles", crm)
-	require.Equal(t, 0, code, stderr)
+	env := withProfiles(t, "user_id,email,age\nu1,ann@example.com,31\n")
 	before := dbState(t, env)
 	for _, args := range [][]string{
 		{"privacy", "export", "--user", "bob@example.com"},

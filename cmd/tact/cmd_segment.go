@@ -9,12 +9,13 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/segments"
 )
 
 func segmentCommands(m map[string]command) {
 	m["segment"] = command{"segment check EXPR [--json] | count EXPR [--purpose P --channel C] [--json] | " +
-		"members EXPR [--purpose P --channel C] [--format csv|jsonl|parquet|arrow] [--out FILE] | " +
+		"members EXPR [--purpose P --channel C | --all-fields] [--format csv|jsonl|parquet|arrow] [--out FILE] | " +
 		"save NAME EXPR | list [--json] | refresh NAME | changes NAME [--computation N] | recheck NAME --user U", cmdSegment}
 	m["bench"] = command{"bench [--profiles N] [--events-per-profile N] [--seed S] [--db PATH]", cmdBench}
 }
@@ -30,6 +31,7 @@ func cmdSegment(ctx context.Context, a *app, args []string) error {
 	channel := fs.String("channel", "", "channel of the audience: email, sms, push or webhook")
 	format := fs.String("format", "csv", "members format: csv, jsonl, parquet or arrow")
 	out := fs.String("out", "", "write members to FILE instead of standard output")
+	allFields := fs.Bool("all-fields", false, "members without --purpose: include user_id, email, phone and timezone (the operator's explicit choice; audited)")
 	user := fs.String("user", "", "user_id, email, phone or anonymous id")
 	computation := fs.Int64("computation", 0, "computation number (default: the latest)")
 	globalsOn(fs, a)
@@ -156,7 +158,13 @@ func cmdSegment(ctx context.Context, a *app, args []string) error {
 			}
 			w = f
 		}
-		n, err := segments.WriteMembers(ctx, st, aud, *format, w)
+		// Without a purpose the list is not consent-filtered, so it carries
+		// profile ids only unless the operator asks for contact fields.
+		write, fields := segments.WriteMembers, "contact"
+		if *purpose == "" && !*allFields {
+			write, fields = segments.WriteMemberIDs, "profile_id"
+		}
+		n, err := write(ctx, st, aud, *format, w)
 		if f != nil {
 			if cerr := f.Close(); err == nil {
 				err = cerr
@@ -166,6 +174,10 @@ func cmdSegment(ctx context.Context, a *app, args []string) error {
 			}
 		}
 		if err != nil {
+			return err
+		}
+		if err := st.RecordAccess(ctx, engine.DataAccess{Actor: "operator", What: "segment members", Expr: pos[0],
+			Purpose: *purpose, Channel: *channel, Format: *format, Fields: fields, Rows: n}); err != nil {
 			return err
 		}
 		if *out != "" {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -26,6 +27,14 @@ type Config struct {
 	// Retention deletes events and traits older than their period
 	// (tact privacy purge).
 	Retention engine.RetentionPolicy `yaml:"retention"`
+	// HashKeyFile is the file holding the keyed-hash key (default: the
+	// database path + ".key"); HashKeyEnv names a variable that holds it
+	// instead (default TACT_HASH_KEY). See engine.Config.
+	HashKeyFile string `yaml:"hash_key_file"`
+	HashKeyEnv  string `yaml:"hash_key_env"`
+	// EventSkew is how far ahead of now an event timestamp may be
+	// (default 24h); see engine.Config.
+	EventSkew time.Duration `yaml:"event_skew"`
 	// Channels configures the email, SMS, push and webhook adapters.
 	Channels channels.Config `yaml:"channels"`
 	// Journeys is the send policy across journeys: frequency caps, quiet
@@ -37,7 +46,8 @@ type Config struct {
 
 // Engine is the engine's part of the configuration.
 func (c *Config) Engine() engine.Config {
-	return engine.Config{Purposes: c.Purposes, DefaultRegion: c.DefaultRegion, Retention: c.Retention}
+	return engine.Config{Purposes: c.Purposes, DefaultRegion: c.DefaultRegion, Retention: c.Retention,
+		HashKeyFile: c.HashKeyFile, HashKeyEnv: c.HashKeyEnv, EventSkew: c.EventSkew}
 }
 
 // loadConfig reads path. A missing file is an error only when the path was

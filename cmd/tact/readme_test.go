@@ -13,6 +13,7 @@ import (
 func TestREADMEConfigIsValid(t *testing.T) {
 	// The server section names its secrets as env:NAME.
 	t.Setenv("TACT_WRITE_KEY", "wk_readme_example")
+	t.Setenv("TACT_SERVER_KEY", "wk_readme_server_example")
 	t.Setenv("TACT_READ_TOKEN", "read_token_for_the_readme_example")
 	t.Setenv("TACT_ADMIN_TOKEN", "admin_token_for_the_readme_example")
 	b, err := os.ReadFile("../../README.md")

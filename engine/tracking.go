@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tactcdp/tact/engine/consent"
+)
+
+// PurposeAnalytics is the built-in purpose behavioural tracking needs.
+const PurposeAnalytics = "analytics"
+
+// Reasons a behavioural event is not stored (ImportResult.EventsDropped,
+// EventDrops).
+const (
+	DropRestricted         = "restricted"
+	DropObjected           = "objected"
+	DropAnalyticsWithdrawn = "analytics_withdrawn"
+)
+
+// exemptEventSQL matches events that are not behaviour but facts about
+// consent, identity, rights or an address, which are stored whatever the
+// person's analytics choice: unsubscribes, complaints, bounces, invalid
+// push tokens, and events named consent_*, identity_* or privacy_*.
+const exemptEventSQL = `(suffix(s.event, '_unsubscribed') OR suffix(s.event, '_complained') OR suffix(s.event, '_bounced')
+ OR suffix(s.event, '_token_invalid') OR prefix(s.event, 'consent_') OR prefix(s.event, 'identity_') OR prefix(s.event, 'privacy_'))`
+
+// dropUntracked removes from the staged events (_ev) the behavioural ones
+// of people who may not be tracked at now: restricted, objected, or whose
+// analytics decision on some channel is a matching entry that does not
+// grant (a withdrawal, a denial, a withdraw-all, an expiry). The decision
+// is consent.GrantSQL's (through ConsentGrantSQL), set-based; people with
+// no analytics entry at all are tracked. Drops are counted by reason in
+// event_drops and returned.
+func (s *Store) dropUntracked(w *writer, source string, now time.Time) (map[string]int, error) {
+	var withdrawn []string
+	var args []any
+	for _, ch := range consent.Channels() {
+		q, a, err := s.ConsentGrantSQL(w.ctx, PurposeAnalytics, ch, now)
+		if err != nil {
+			return nil, err
+		}
+		withdrawn = append(withdrawn, "SELECT profile_id FROM ("+q+") WHERE NOT granted")
+		args = append(args, a...)
+	}
+	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _evdrop AS
+SELECT s._row, CASE WHEN p.restricted THEN '%s' WHEN p.objected THEN '%s' ELSE '%s' END AS reason
+FROM _ev s
+JOIN identities i ON i.kind = s._pkind AND i.value = s._pvalue
+JOIN profiles p ON p.id = i.profile_id
+WHERE NOT %s
+  AND (p.restricted OR p.objected OR p.id IN (%s))`,
+		DropRestricted, DropObjected, DropAnalyticsWithdrawn, exemptEventSQL, strings.Join(withdrawn, " UNION "))
+	if _, err := w.exec(q, args...); err != nil {
+		return nil, fmt.Errorf("events without permission to track: %w", err)
+	}
+	w.temps = append(w.temps, "_evdrop")
+	rows, err := w.query(`SELECT reason, count(*) FROM _evdrop GROUP BY reason`)
+	counts, err := reasonCounts(rows, err)
+	if err != nil || len(counts) == 0 {
+		return nil, err
+	}
+	out := make(map[string]int, len(counts))
+	for r, n := range counts {
+		out[r] = int(n)
+	}
+	if _, err := w.exec(`DELETE FROM _ev WHERE _row IN (SELECT _row FROM _evdrop)`); err != nil {
+		return nil, err
+	}
+	if _, err := w.exec(`INSERT INTO event_drops SELECT ?::TIMESTAMP, reason, count(*), ? FROM _evdrop GROUP BY reason`, now, source); err != nil {
+		return nil, err
+	}
+	s.log.Info("events not stored: no permission to track", "by_reason", out)
+	return out, nil
+}
+
+// EventDrops totals, by reason, the behavioural events not stored because
+// the person had withdrawn analytics, objected or was restricted.
+func (s *Store) EventDrops(ctx context.Context) (map[string]int64, error) {
+	return reasonCounts(s.db.QueryContext(ctx, `SELECT reason, sum(events)::BIGINT FROM event_drops GROUP BY reason`))
+}
+
+// reasonCounts reads (reason, count) rows into a map.
+func reasonCounts(rows *sql.Rows, err error) (map[string]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var reason string
+		var n int64
+		if err := rows.Scan(&reason, &n); err != nil {
+			return nil, err
+		}
+		out[reason] = n
+	}
+	return out, rows.Err()
+}
