@@ -553,6 +553,11 @@ func (s *Store) setFlag(ctx context.Context, user string, kind RequestKind, colu
 				return err
 			}
 			details["withdrawn_purposes"] = withdrawn
+			ended, err := s.endMarketingJourneys(w, id, now)
+			if err != nil {
+				return err
+			}
+			details["journeys_ended"] = ended
 		}
 		outcome := fmt.Sprintf("%s set to %t", column, value)
 		if was == value {

@@ -175,3 +175,36 @@ steps:
 	require.Equal(t, []int64{ids[1]}, e.chans["sms"].to("code"))
 	require.Equal(t, 1, e.logCount("otp", "code", "skipped", ReasonSuppressed))
 }
+
+// TestObjectionEndsMarketingInstances: an objection ends the person's
+// marketing journeys in the objection's own transaction (reason objected),
+// and leaves transactional ones running.
+func TestObjectionEndsMarketingInstances(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ids := e.crowd(2, "UTC")
+	e.publish(twoEmails)
+	e.publish(`
+name: receipt
+purpose: transactional
+entry: api
+steps:
+  - id: wait
+    wait: {duration: 1h}
+  - id: mail
+    send: {channel: email, template: receipt}
+`)
+	enterAll(t, e, "welcome", ids)
+	enterAll(t, e, "receipt", ids)
+	e.run()
+	_, err := e.store.Object(e.ctx, "u0", engine.PrivacyOptions{})
+	require.NoError(t, err)
+	var status, reason string
+	require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT status, exit_reason FROM journey_instances WHERE journey = 'welcome' AND profile_id = ?`, ids[0]).Scan(&status, &reason))
+	require.Equal(t, StatusExited, status, "ended by the objection itself, before any tick")
+	require.Equal(t, ReasonObjected, reason)
+	require.Equal(t, 1, e.logCount("welcome", "pause", "exited", ReasonObjected))
+	e.advance(25 * time.Hour)
+	require.Equal(t, []int64{ids[1]}, e.chans["email"].to("again"))
+	require.Equal(t, ids, e.chans["email"].to("mail"), "transactional journeys go on")
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/clock"
 	"github.com/tactcdp/tact/engine/consent"
+	"github.com/tactcdp/tact/engine/eligibility"
 )
 
 //go:embed web/templates/*.html web/assets/*
@@ -554,14 +555,18 @@ func (s *Server) codeAddress(ctx context.Context, id int64) (string, string, boo
 	if err != nil {
 		return "", "", false
 	}
-	// A code is a transactional message: no marketing consent needed, but
-	// a suppressed address (bounced, complained, erased) is never used.
-	for _, want := range []string{engine.KindEmail, engine.KindPhone} {
+	// A code is a transactional message, decided as every message is
+	// (eligibility): no marketing consent needed, but never to a restricted
+	// person or a suppressed address (bounced, complained, STOP, erased).
+	now := s.clock.Now()
+	for _, ch := range []string{channels.Email, channels.SMS} {
+		want := eligibility.AddressKind(ch)
 		for _, i := range ids {
 			if i.Kind != want {
 				continue
 			}
-			if suppressed, _, err := s.store.Suppressed(ctx, i.Kind, i.Value); err != nil || suppressed {
+			req := eligibility.Request{Purpose: consent.Transactional, Channel: ch, At: now}
+			if reason, err := s.store.EligibleTo(ctx, req, id, i.Value); err != nil || reason != "" {
 				continue
 			}
 			// Only an address a trusted source (an import, a server key,
@@ -569,10 +574,6 @@ func (s *Server) codeAddress(ctx context.Context, id int64) (string, string, boo
 			// added it to take over someone's data.
 			if trusted, err := s.store.TrustedIdentity(ctx, i.Kind, i.Value); err != nil || !trusted {
 				continue
-			}
-			ch := channels.Email
-			if want == engine.KindPhone {
-				ch = channels.SMS
 			}
 			return ch, i.Value, true
 		}
