@@ -21,7 +21,12 @@ import (
 )
 
 // SegmentsAdapter is Segments over the segments package.
-type SegmentsAdapter struct{ Store *engine.Store }
+type SegmentsAdapter struct {
+	Store *engine.Store
+	// Limits bound each expression a request brings: size (segments'
+	// defaults) and evaluation time. Default: segments.DefaultTimeout.
+	Limits segments.Limits
+}
 
 var _ Segments = SegmentsAdapter{}
 
@@ -30,7 +35,11 @@ func (a SegmentsAdapter) compile(ctx context.Context, expr string) (*segments.Se
 	if err != nil {
 		return nil, err
 	}
-	seg, err := segments.Compile(expr, sc)
+	lim := a.Limits
+	if lim.Timeout <= 0 {
+		lim.Timeout = segments.DefaultTimeout
+	}
+	seg, err := segments.Compile(expr, sc, segments.WithLimits(lim))
 	if err != nil {
 		return nil, exprErr(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/segments"
 )
 
 // apiError is the JSON error body: {"error":{"code","message","field"}}.
@@ -54,6 +55,12 @@ func toAPIError(err error) *apiError {
 	}
 	if errors.Is(err, engine.ErrNotFound) {
 		return errf(http.StatusNotFound, "not_found", "", "%s", err.Error())
+	}
+	if errors.Is(err, segments.ErrTimeLimit) {
+		return errf(http.StatusServiceUnavailable, "time_limit", "expr", "%s", err.Error())
+	}
+	if errors.Is(err, segments.ErrTimeLimit) {
+		return errf(http.StatusServiceUnavailable, "time_limit", "expr", "%s", err.Error())
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return errf(http.StatusServiceUnavailable, "unavailable", "", "request cancelled")
@@ -110,24 +117,8 @@ func routeOf(r *http.Request) string {
 	return r.Method
 }
 
-// decodeJSON reads exactly one JSON value from body into v: unknown fields,
-// trailing data and bodies over limit are errors.
-func decodeJSON(r io.Reader, limit int64, v any) *apiError {
-	lr := &io.LimitedReader{R: r, N: limit + 1}
-	data, err := io.ReadAll(lr)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errf(http.StatusRequestEntityTooLarge, "too_large", "", "request body exceeds %d bytes", mbe.Limit)
-		}
-		return badRequest("", "cannot read the request body")
-	}
-	if int64(len(data)) > limit {
-		return errf(http.StatusRequestEntityTooLarge, "too_large", "", "request body exceeds %d bytes", limit)
-	}
-	return decodeJSONBytes(data, v)
-}
-
+// decodeJSONBytes decodes exactly one JSON value into v: unknown fields
+// and trailing data are errors.
 func decodeJSONBytes(data []byte, v any) *apiError {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return badRequest("", "request body is empty; want a JSON object")
