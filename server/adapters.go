@@ -1,18 +1,12 @@
 package server
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"strings"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/csv"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tactcdp/tact/engine"
@@ -93,82 +87,20 @@ func (a SegmentsAdapter) Count(ctx context.Context, q AudienceQuery) (any, error
 
 // Members implements Segments: JSON lines, CSV with a header, an Arrow IPC
 // stream or a Parquet file.
-func (a SegmentsAdapter) Members(ctx context.Context, q AudienceQuery, format string, w io.Writer) error {
+func (a SegmentsAdapter) Members(ctx context.Context, q AudienceQuery, format string, w io.Writer) (int64, error) {
 	aud, err := a.audience(ctx, q)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	me, _ := ctx.Value(memberExportKey{}).(*memberExport)
-	if me == nil {
-		me = &memberExport{}
+	if format == "json" {
+		format = "jsonl"
 	}
-	// records streams the members, counting them and, for an ids-only
-	// export, keeping only the profile_id column.
-	records := func(fn func(arrow.Record) error) error {
-		return aud.Records(ctx, a.Store, func(rec arrow.Record) error {
-			me.rows += rec.NumRows()
-			if me.idsOnly {
-				ids := array.NewRecord(segments.MemberIDSchema, []arrow.Array{rec.Column(0)}, rec.NumRows())
-				defer ids.Release()
-				return fn(ids)
-			}
-			return fn(rec)
-		})
+	write := segments.WriteMembers
+	if q.IDsOnly {
+		write = segments.WriteMemberIDs
 	}
-	switch format {
-	case "json", "jsonl":
-		bw := bufio.NewWriterSize(w, 64<<10)
-		enc := json.NewEncoder(bw)
-		err = records(func(rec arrow.Record) error {
-			cols := rec.Schema().Fields()
-			for i := 0; i < int(rec.NumRows()); i++ {
-				row := make(map[string]any, len(cols))
-				for c, f := range cols {
-					col := rec.Column(c)
-					if col.IsNull(i) {
-						continue
-					}
-					row[f.Name] = col.GetOneForMarshal(i)
-				}
-				if err := enc.Encode(row); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err == nil {
-			err = bw.Flush()
-		}
-	case "csv":
-		var cw *csv.Writer
-		err = records(func(rec arrow.Record) error {
-			if cw == nil {
-				cw = csv.NewWriter(w, rec.Schema(), csv.WithHeader(true), csv.WithNullWriter(""))
-			}
-			return cw.Write(rec)
-		})
-		if err == nil && cw != nil {
-			err = cw.Flush()
-		}
-	case "arrow":
-		var iw *ipc.Writer
-		err = records(func(rec arrow.Record) error {
-			if iw == nil {
-				iw = ipc.NewWriter(w, ipc.WithSchema(rec.Schema()))
-			}
-			return iw.Write(rec)
-		})
-		if iw != nil {
-			if cerr := iw.Close(); err == nil {
-				err = cerr
-			}
-		}
-	case "parquet":
-		me.rows, err = writeParquet(ctx, aud, a.Store, w, me.idsOnly)
-	default:
-		return badRequest("format", "unknown format %q", format)
-	}
-	return exprErr(err)
+	n, err := write(ctx, a.Store, aud, format, w)
+	return n, exprErr(err)
 }
 
 // Save implements Segments.
@@ -372,13 +304,3 @@ func (c *journeyCollector) Collect(ch chan<- prometheus.Metric) {
 func (s *Server) RegisterJourneyMetrics(r *journeys.Runner) error {
 	return s.metrics.reg.Register(newJourneyCollector(r))
 }
-
-// memberExport is an API member export's choice of fields, carried to
-// SegmentsAdapter.Members in the request context, and the number of rows
-// it wrote, for the audit log.
-type memberExport struct {
-	idsOnly bool
-	rows    int64
-}
-
-type memberExportKey struct{}

@@ -377,7 +377,7 @@ var memberFormats = map[string]string{
 	"jsonl":   "application/x-ndjson",
 	"csv":     "text/csv; charset=utf-8",
 	"parquet": "application/vnd.apache.parquet",
-	"arrow":   "application/vnd.apache.arrow.stream",
+	"arrow":   "application/vnd.apache.arrow.file",
 }
 
 // lazyWriter sets headers on the first write so that an error before any
@@ -419,16 +419,15 @@ func (s *Server) handleSegmentMembers(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	// Without a purpose the list is not consent-filtered: ids only, unless
 	// the caller is an admin. Every export is audited with its row count.
-	me := &memberExport{idsOnly: req.Purpose == "" && !caller(r).role.allows(RoleAdmin)}
-	ctx := context.WithValue(r.Context(), memberExportKey{}, me)
-	err := s.segments.Members(ctx, AudienceQuery{Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel}, req.Format, lw)
+	q := AudienceQuery{Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel, IDsOnly: req.Purpose == "" && !caller(r).role.allows(RoleAdmin)}
+	rows, err := s.segments.Members(r.Context(), q, req.Format, lw)
 	if err == nil {
 		fields := "contact"
-		if me.idsOnly {
+		if q.IDsOnly {
 			fields = "profile_id"
 		}
-		if aerr := s.store.RecordAccess(context.WithoutCancel(ctx), engine.DataAccess{Actor: actor(r), What: "segment members",
-			Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel, Format: req.Format, Fields: fields, Rows: me.rows}); aerr != nil {
+		if aerr := s.store.RecordAccess(context.WithoutCancel(r.Context()), engine.DataAccess{Actor: actor(r), What: "segment members",
+			Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel, Format: req.Format, Fields: fields, Rows: rows}); aerr != nil {
 			s.log.Error("member export not audited", "err", errClass(aerr))
 		}
 	}

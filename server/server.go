@@ -26,6 +26,9 @@ type AudienceQuery struct {
 	Expr    string `json:"expr"`
 	Purpose string `json:"purpose,omitempty"`
 	Channel string `json:"channel,omitempty"`
+	// IDsOnly: a member list carries profile ids only (no purpose, and the
+	// caller is not an admin).
+	IDsOnly bool `json:"-"`
 }
 
 // Segments is what the admin API needs from the segments package.
@@ -35,7 +38,8 @@ type Segments interface {
 	// Count counts an audience, with the removal breakdown when scoped.
 	Count(ctx context.Context, q AudienceQuery) (any, error)
 	// Members writes an audience in format (json, csv, parquet, arrow).
-	Members(ctx context.Context, q AudienceQuery, format string, w io.Writer) error
+	// It returns the number of rows written.
+	Members(ctx context.Context, q AudienceQuery, format string, w io.Writer) (int64, error)
 	// Save stores a named segment.
 	Save(ctx context.Context, name, expr, actor string) (any, error)
 	// List lists saved segments.
