@@ -7,16 +7,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/journeys/bridge"
 )
 
-func TestEngineAdapter(t *testing.T) {
+func TestBridgeAdapter(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ids := e.people(
 		person{User: "a", Email: "a@x.com", Phone: "+66812345678", Consents: []string{"marketing/email", "marketing/sms"}},
 		person{User: "b", Email: "b@x.com"},
 	)
-	ad := NewEngineAdapter(e.store)
+	ad := bridge.New(e.store)
 	check := func(ch string, m channels.Message) string {
 		t.Helper()
 		r, err := ad.Check(e.ctx, ch, m)

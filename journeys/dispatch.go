@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -281,7 +282,7 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 	now := r.now()
 	var results_, logs [][]driver.Value
 	var withdrawn []int64
-	var effects []func()
+	feedback := resultFeedback{channel: channel, at: now}
 	for i, o := range batch {
 		rs := results[i]
 		status, reason, kind := "", rs.Reason, ""
@@ -330,25 +331,17 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 			}
 			logs = append(logs, logRow(now, o.msg.Journey, o.msg.JourneyVersion, o.msg.Step, o.msg.ProfileID, o.instance, kind, logReason, channel))
 		}
-		m := o.msg
-		if rs.Suppress {
-			effects = append(effects, func() {
-				_ = r.adapter.Suppress(ctx, channels.Suppression{Channel: channel, Address: m.To, Reason: "hard_bounce", At: now, Source: "send:" + channel})
-			})
-		}
-		if rs.OptedOut {
-			effects = append(effects, func() {
-				_, _ = r.adapter.Withdraw(ctx, channels.ConsentChange{Channel: channel, Address: m.To, At: now, Source: "feedback:" + channel})
-			})
-		}
-		if rs.TokenInvalid {
-			effects = append(effects, func() { _ = r.adapter.DropDeviceToken(ctx, m.To, now, "invalid") })
+		if rs.Suppress || rs.OptedOut || rs.TokenInvalid {
+			feedback.msgs = append(feedback.msgs, o.msg)
+			feedback.results = append(feedback.results, rs)
 		}
 	}
 	wb.results = append(wb.results, results_...)
 	wb.logs = append(wb.logs, logs...)
 	wb.withdrawn = append(wb.withdrawn, withdrawn...)
-	wb.effects = append(wb.effects, effects...)
+	if len(feedback.msgs) > 0 {
+		wb.feedback = append(wb.feedback, feedback)
+	}
 	return res, nil
 }
 
@@ -356,11 +349,22 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 type writeBack struct {
 	results, logs [][]driver.Value
 	withdrawn     []int64
-	effects       []func()
+	feedback      []resultFeedback
 }
 
-// flush writes the batch results in one transaction (Appender), then runs
-// their side effects (suppressions, opt-outs, dropped tokens).
+// resultFeedback is what a batch's results say about addresses (hard
+// bounces, opt-outs, invalid tokens), applied through
+// channels.ApplyResults once the results are written.
+type resultFeedback struct {
+	channel string
+	at      time.Time
+	msgs    []channels.Message
+	results []channels.Result
+}
+
+// flush writes the batch results in one transaction (Appender), then
+// applies their feedback (suppressions, opt-outs, dropped tokens) through
+// channels.ApplyResults.
 func (r *Runner) flush(ctx context.Context, wb *writeBack) error {
 	if len(wb.results) == 0 {
 		return nil
@@ -383,11 +387,17 @@ func (r *Runner) flush(ctx context.Context, wb *writeBack) error {
 	if err != nil {
 		return err
 	}
-	for _, f := range wb.effects {
-		f()
+	// The results are durable; now what they say about addresses. An error
+	// here is the tick's error (the journey shows unhealthy), never dropped:
+	// a hard bounce that was not suppressed would be mailed again.
+	var errs []error
+	for _, f := range wb.feedback {
+		if err := channels.ApplyResults(context.WithoutCancel(ctx), r.adapter, f.channel, f.msgs, f.results, f.at); err != nil {
+			errs = append(errs, fmt.Errorf("apply %s feedback: %w", f.channel, err))
+		}
 	}
 	*wb = writeBack{}
-	return nil
+	return errors.Join(errs...)
 }
 
 // backoff is the delay before retry attempt+1.

@@ -54,7 +54,7 @@
 // skip) and are counted. Scheduler owns the loop: a failing journey is
 // marked unhealthy and the others go on. Time comes from an injected clock.
 //
-// EngineAdapter lets the store satisfy package channels' Gate,
+// bridge.Adapter lets the store satisfy package channels' Gate,
 // ConsentRecorder and FeedbackSink interfaces (the engine never imports
 // channels).
 package journeys

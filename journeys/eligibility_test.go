@@ -11,6 +11,7 @@ import (
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
 	"github.com/tactcdp/tact/engine/eligibility"
+	"github.com/tactcdp/tact/journeys/bridge"
 )
 
 // combo is one combination of the facts the eligibility decision reads.
@@ -178,7 +179,7 @@ FROM profiles p, (VALUES ('combo', ?::INTEGER), ('combo-tx', ?::INTEGER)) j(name
 		}
 	}
 
-	adapter := NewEngineAdapter(e.store)
+	adapter := bridge.New(e.store)
 	for i, c := range combos {
 		purpose := "marketing"
 		if c.transactional {

@@ -19,7 +19,7 @@ import (
 // since then, and re-decides exactly those people set-based through
 // engine/consent's SQL form; anyone whose consent, flags or suppressions
 // change after that is re-decided one by one through engine/consent
-// (EngineAdapter.Check) when the adapter calls Check right before their
+// (bridge.Adapter.Check) when the adapter calls Check right before their
 // provider call. Everyone else's decision is still current by
 // construction. Check re-reads whenever the store's write epoch moved or
 // the clock reached the next consent transition (an entry taking effect or

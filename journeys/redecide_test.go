@@ -9,6 +9,7 @@ import (
 
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/journeys/bridge"
 )
 
 const oneSMS = `
@@ -159,7 +160,7 @@ func TestTransactionalNeverReachesANumberThatSentSTOP(t *testing.T) {
 		person{User: "ann", Phone: "+14155550101", TZ: "UTC"},
 		person{User: "bob", Phone: "+14155550102", TZ: "UTC"},
 	)
-	changed, err := NewEngineAdapter(e.store).Withdraw(e.ctx, channels.ConsentChange{Channel: channels.SMS, Address: "+14155550101", Source: "sms_inbound"})
+	changed, err := bridge.New(e.store).Withdraw(e.ctx, channels.ConsentChange{Channel: channels.SMS, Address: "+14155550101", Source: "sms_inbound"})
 	require.NoError(t, err)
 	require.True(t, changed)
 	e.publish(`

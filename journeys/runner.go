@@ -18,6 +18,7 @@ import (
 	"github.com/tactcdp/tact/channels/templates"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/clock"
+	"github.com/tactcdp/tact/journeys/bridge"
 )
 
 // Config configures a Runner. The zero value works: no channels (sends stay
@@ -82,7 +83,7 @@ type Runner struct {
 	eval    Evaluator
 	chans   map[string]channels.Channel
 	limits  map[string]*channels.Limiter
-	adapter *EngineAdapter
+	adapter *bridge.Adapter
 	gate    *cachedGate
 	log     *slog.Logger
 
@@ -137,7 +138,7 @@ func New(store *engine.Store, cfg Config) (*Runner, error) {
 		}
 	}
 	r := &Runner{store: store, db: store.DB(), cfg: cfg, clock: cfg.Clock, eval: cfg.Evaluator, log: cfg.Logger,
-		chans: map[string]channels.Channel{}, limits: map[string]*channels.Limiter{}, adapter: NewEngineAdapter(store)}
+		chans: map[string]channels.Channel{}, limits: map[string]*channels.Limiter{}, adapter: bridge.New(store)}
 	r.cfg.Policy.zones = &zoneCache{m: map[string]*time.Location{}}
 	if r.clock == nil {
 		r.clock = store.Clock()

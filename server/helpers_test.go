@@ -22,6 +22,7 @@ import (
 	"github.com/tactcdp/tact/engine/clock"
 	"github.com/tactcdp/tact/engine/consent"
 	"github.com/tactcdp/tact/journeys"
+	"github.com/tactcdp/tact/journeys/bridge"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -150,7 +151,7 @@ func newEnv(t testing.TB, mod ...func(*Config, *Options)) *env {
 		logw = os.Stderr
 	}
 	opts := Options{Store: st, Clock: clk, WallClock: clk, Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Segments: SegmentsAdapter{Store: st}, Journeys: ja, Watcher: ja, Sink: journeys.NewEngineAdapter(st), CodeSender: e.codes}
+		Segments: SegmentsAdapter{Store: st}, Journeys: ja, Watcher: ja, Sink: bridge.New(st), CodeSender: e.codes}
 	for _, m := range mod {
 		m(&cfg, &opts)
 	}

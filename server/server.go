@@ -19,6 +19,7 @@ import (
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/clock"
 	"github.com/tactcdp/tact/journeys"
+	"github.com/tactcdp/tact/journeys/bridge"
 )
 
 // AudienceQuery is a segment expression with an optional consent scope.
@@ -136,7 +137,7 @@ type Options struct {
 	Scheduler Scheduler
 	Privacy   Privacy
 	// Sink receives SMS keywords and delivery feedback. Default: a sink
-	// over the store (StoreSink).
+	// over the store (bridge.Adapter, as the journeys runner uses).
 	Sink channels.FeedbackSink
 	// CodeSender delivers the confirmation code of data downloads from the
 	// preference centre. Nil: downloads are unavailable.
@@ -227,7 +228,7 @@ func New(opts Options) (*Server, error) {
 		s.privacy = EnginePrivacy{Store: opts.Store}
 	}
 	if s.sink == nil {
-		s.sink = &StoreSink{Store: opts.Store}
+		s.sink = bridge.New(opts.Store)
 	}
 	for _, k := range cfg.WriteKeys {
 		s.writeKeys = append(s.writeKeys, secret(k))

@@ -16,6 +16,7 @@ import (
 	"github.com/tactcdp/tact/channels/email"
 	"github.com/tactcdp/tact/channels/sms"
 	"github.com/tactcdp/tact/channels/webhook"
+	"github.com/tactcdp/tact/journeys/bridge"
 )
 
 // formTok reads the link token of a form post (body field or query),
@@ -82,7 +83,7 @@ func (s *Server) handleTwilioInbound(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(sms.TwiML(""))
 		return
 	}
-	reply, err := sms.HandleInbound(r.Context(), inboundRecorder{ConsentRecorder: s.sink, restorer: &StoreSink{Store: s.store}}, s.smsInbound, in)
+	reply, err := sms.HandleInbound(r.Context(), inboundRecorder{ConsentRecorder: s.sink, restorer: bridge.New(s.store)}, s.smsInbound, in)
 	if err != nil {
 		s.releaseWebhook(r, "twilio_inbound", in.MessageSID)
 		s.writeError(w, r, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tactcdp/tact/channels/email"
 	"github.com/tactcdp/tact/journeys"
+	"github.com/tactcdp/tact/journeys/bridge"
 	"github.com/tactcdp/tact/server"
 )
 
@@ -100,7 +101,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		Segments:   server.SegmentsAdapter{Store: st},
 		Journeys:   ja,
 		Watcher:    ja,
-		Sink:       journeys.NewEngineAdapter(st),
+		Sink:       bridge.New(st),
 		CodeSender: codes,
 		Channels:   chset,
 	})

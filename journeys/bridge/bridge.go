@@ -1,4 +1,4 @@
-package journeys
+package bridge
 
 import (
 	"context"
@@ -7,27 +7,30 @@ import (
 	"time"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/channels/sms"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
 	"github.com/tactcdp/tact/engine/eligibility"
 )
 
-// EngineAdapter lets the engine's store satisfy the interfaces package
-// channels declares (the engine never imports channels): the consent Gate
-// every adapter calls right before a provider call, the ConsentRecorder for
-// STOP keywords and provider opt-outs, and the FeedbackSink for delivery
-// feedback. The server reuses it.
-type EngineAdapter struct {
+// Adapter lets the engine's store satisfy the interfaces package channels
+// declares (the engine never imports channels): the Gate every adapter
+// calls right before a provider call, the ConsentRecorder for STOP keywords
+// and provider opt-outs (with sms.StopRestorer for START), and the
+// FeedbackSink for delivery feedback. The journeys runner and the server
+// both use it; it is the only bridge between the two.
+type Adapter struct {
 	Store *engine.Store
 }
 
 var (
-	_ channels.Gate         = (*EngineAdapter)(nil)
-	_ channels.FeedbackSink = (*EngineAdapter)(nil)
+	_ channels.Gate         = (*Adapter)(nil)
+	_ channels.FeedbackSink = (*Adapter)(nil)
+	_ sms.StopRestorer      = (*Adapter)(nil)
 )
 
-// NewEngineAdapter returns the adapter over store.
-func NewEngineAdapter(store *engine.Store) *EngineAdapter { return &EngineAdapter{Store: store} }
+// New returns the adapter over store.
+func New(store *engine.Store) *Adapter { return &Adapter{Store: store} }
 
 // identityKind maps a channel to the identity kind holding its address.
 func identityKind(channel string) string { return eligibility.AddressKind(channel) }
@@ -36,17 +39,17 @@ func identityKind(channel string) string { return eligibility.AddressKind(channe
 // eligibility decision (engine.EligiblePerson) for the address the message
 // goes to. It returns "" to allow, or the reason. Any error refuses the
 // send (fail closed).
-func (a *EngineAdapter) Check(ctx context.Context, channel string, m channels.Message) (string, error) {
+func (a *Adapter) Check(ctx context.Context, channel string, m channels.Message) (string, error) {
 	purpose := m.Purpose
 	if !m.Marketing() {
-		purpose = PurposeTransactional
+		purpose = consent.Transactional
 	}
 	req := eligibility.Request{Purpose: purpose, Channel: channel, At: a.Store.Clock().Now()}
 	return a.Store.EligibleTo(ctx, req, m.ProfileID, m.To)
 }
 
 // profilesHolding lists the profiles holding address on channel.
-func (a *EngineAdapter) profilesHolding(ctx context.Context, channel, address string) ([]int64, error) {
+func (a *Adapter) profilesHolding(ctx context.Context, channel, address string) ([]int64, error) {
 	kind := identityKind(channel)
 	if kind == "" {
 		return nil, fmt.Errorf("channel %q has no address kind", channel)
@@ -71,20 +74,20 @@ func (a *EngineAdapter) profilesHolding(ctx context.Context, channel, address st
 	return ids, rows.Err()
 }
 
-func (a *EngineAdapter) marketingPurposes(list []string) []string {
+func (a *Adapter) marketingPurposes(list []string) []string {
 	if list != nil {
 		return list
 	}
 	var out []string
 	for _, p := range a.Store.Policy().Purposes() {
-		if p.Name != PurposeTransactional {
+		if p.Name != consent.Transactional {
 			out = append(out, p.Name)
 		}
 	}
 	return out
 }
 
-func (a *EngineAdapter) change(ctx context.Context, c channels.ConsentChange, status consent.Status) (bool, error) {
+func (a *Adapter) change(ctx context.Context, c channels.ConsentChange, status consent.Status) (bool, error) {
 	ids, err := a.profilesHolding(ctx, c.Channel, c.Address)
 	if err != nil {
 		return false, err
@@ -131,18 +134,58 @@ func (a *EngineAdapter) change(ctx context.Context, c channels.ConsentChange, st
 			}
 		}
 	case consent.Granted:
-		sup, reason, err := a.Store.Suppressed(ctx, kind, c.Address)
+		return a.liftStop(ctx, kind, c.Address, changed)
+	}
+	return changed, nil
+}
+
+// liftStop removes a STOP suppression of an address (an opt-back-in); it
+// reports changed, or true when there was one to lift. A bounce or a
+// complaint is never lifted.
+func (a *Adapter) liftStop(ctx context.Context, kind, address string, changed bool) (bool, error) {
+	sup, reason, err := a.Store.Suppressed(ctx, kind, address)
+	if err != nil {
+		return false, err
+	}
+	if sup && reason == engine.SuppressStop {
+		if err := a.Store.Unsuppress(ctx, kind, address); err != nil {
+			return false, err
+		}
+		changed = true
+	}
+	return changed, nil
+}
+
+// RestoreStopped implements sms.StopRestorer: for every holder of the
+// address it re-grants the purposes an SMS STOP withdrew (engine's
+// StopWithdrawn), never one the person did not grant, and lifts the STOP
+// suppression of the number.
+func (a *Adapter) RestoreStopped(ctx context.Context, c channels.ConsentChange) (bool, error) {
+	ids, err := a.profilesHolding(ctx, c.Channel, c.Address)
+	if err != nil {
+		return false, err
+	}
+	at := c.At
+	if at.IsZero() {
+		at = a.Store.Clock().Now()
+	}
+	var ins []engine.ConsentInput
+	for _, id := range ids {
+		purposes, err := a.Store.StopWithdrawn(ctx, id, c.Channel, sms.SourcePrefix, at)
 		if err != nil {
 			return false, err
 		}
-		if sup && reason == engine.SuppressStop {
-			changed = true
-			if err := a.Store.Unsuppress(ctx, kind, c.Address); err != nil {
-				return false, err
-			}
+		for _, p := range purposes {
+			ins = append(ins, engine.ConsentInput{ProfileID: id, Purpose: p, Channel: c.Channel, Status: consent.Granted,
+				EffectiveAt: at, Source: orDefault(c.Source, "channel"), Actor: "person"})
 		}
 	}
-	return changed, nil
+	if len(ins) > 0 {
+		if err := a.Store.RecordConsents(ctx, ins); err != nil {
+			return false, err
+		}
+	}
+	return a.liftStop(ctx, identityKind(c.Channel), c.Address, len(ins) > 0)
 }
 
 func orDefault(s, d string) string {
@@ -153,18 +196,18 @@ func orDefault(s, d string) string {
 }
 
 // Withdraw implements channels.ConsentRecorder.
-func (a *EngineAdapter) Withdraw(ctx context.Context, c channels.ConsentChange) (bool, error) {
+func (a *Adapter) Withdraw(ctx context.Context, c channels.ConsentChange) (bool, error) {
 	return a.change(ctx, c, consent.Withdrawn)
 }
 
 // Grant implements channels.ConsentRecorder.
-func (a *EngineAdapter) Grant(ctx context.Context, c channels.ConsentChange) (bool, error) {
+func (a *Adapter) Grant(ctx context.Context, c channels.ConsentChange) (bool, error) {
 	return a.change(ctx, c, consent.Granted)
 }
 
 // RecordEvent implements channels.FeedbackSink: the event is imported
 // through the engine (idempotent by message id).
-func (a *EngineAdapter) RecordEvent(ctx context.Context, e channels.Event) error {
+func (a *Adapter) RecordEvent(ctx context.Context, e channels.Event) error {
 	row := map[string]any{"event": e.Name, "timestamp": e.Timestamp.UTC().Format(time.RFC3339Nano)}
 	if e.MessageID != "" {
 		row["message_id"] = e.MessageID
@@ -199,7 +242,7 @@ func (a *EngineAdapter) RecordEvent(ctx context.Context, e channels.Event) error
 }
 
 // Suppress implements channels.FeedbackSink.
-func (a *EngineAdapter) Suppress(ctx context.Context, s channels.Suppression) error {
+func (a *Adapter) Suppress(ctx context.Context, s channels.Suppression) error {
 	kind := identityKind(s.Channel)
 	if kind == "" {
 		return fmt.Errorf("cannot suppress on channel %q", s.Channel)
@@ -210,7 +253,7 @@ func (a *EngineAdapter) Suppress(ctx context.Context, s channels.Suppression) er
 // DropDeviceToken implements channels.FeedbackSink. The engine has no
 // identity-removal API yet, so the token is suppressed instead: it is never
 // used again, which is what the interface promises callers.
-func (a *EngineAdapter) DropDeviceToken(ctx context.Context, token string, at time.Time, reason string) error {
+func (a *Adapter) DropDeviceToken(ctx context.Context, token string, at time.Time, reason string) error {
 	if strings.TrimSpace(token) == "" {
 		return nil
 	}
