@@ -16,10 +16,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/marcboeker/go-duckdb"
-
 	"github.com/tactcdp/tact/engine/clock"
 	"github.com/tactcdp/tact/engine/consent"
+	"github.com/tactcdp/tact/internal/dbtx"
+	"github.com/tactcdp/tact/internal/sqlblock"
 )
 
 //go:embed migrations/*.sql
@@ -128,7 +128,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, openError(path, err)
 	}
-	queries, err := parseSQLBlocks(queriesSQL)
+	queries, err := sqlblock.Parse(queriesSQL)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -260,41 +260,32 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // writer is one serialised write transaction on a dedicated connection.
+// writer is the store's write transaction: a dbtx.Tx with the method
+// names engine code uses.
 type writer struct {
-	ctx   context.Context
-	conn  *sql.Conn
+	ctx  context.Context
+	conn *sql.Conn
+	tx   *dbtx.Tx
+	// temps are temp tables created with CREATE TEMP TABLE … AS, dropped
+	// when the transaction ends.
 	temps []string
 }
 
 // write runs fn in a transaction that holds the store's write lock. Temp
 // tables fn creates through w.temp are dropped afterwards; if fn fails, the
 // transaction is rolled back and the database is unchanged.
-func (s *Store) write(ctx context.Context, fn func(w *writer) error) (err error) {
+func (s *Store) write(ctx context.Context, fn func(w *writer) error) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
-		return err
+	err := dbtx.Run(ctx, s.db, nil, func(t *dbtx.Tx) error {
+		w := &writer{ctx: t.Ctx, conn: t.Conn, tx: t}
+		defer func() { t.DropAfter(w.temps...) }()
+		return fn(w)
+	})
+	if err == nil {
+		s.epoch.Add(1)
 	}
-	defer conn.Close()
-	w := &writer{ctx: ctx, conn: conn}
-	defer w.dropTemps()
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-	}()
-	if err = fn(w); err != nil {
-		return err
-	}
-	if _, err = conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	s.epoch.Add(1)
-	return nil
+	return err
 }
 
 // WriteEpoch counts the store's committed writes. DuckDB lets one process
@@ -303,81 +294,22 @@ func (s *Store) write(ctx context.Context, fn func(w *writer) error) (err error)
 // re-read exactly when a consent, flag or suppression may have changed.
 func (s *Store) WriteEpoch() uint64 { return s.epoch.Load() }
 
-func (w *writer) exec(q string, args ...any) (sql.Result, error) {
-	return w.conn.ExecContext(w.ctx, q, args...)
-}
+func (w *writer) exec(q string, args ...any) (sql.Result, error) { return w.tx.Exec(q, args...) }
 
-func (w *writer) query(q string, args ...any) (*sql.Rows, error) {
-	return w.conn.QueryContext(w.ctx, q, args...)
-}
+func (w *writer) query(q string, args ...any) (*sql.Rows, error) { return w.tx.Query(q, args...) }
 
-func (w *writer) queryRow(q string, args ...any) *sql.Row {
-	return w.conn.QueryRowContext(w.ctx, q, args...)
-}
+func (w *writer) queryRow(q string, args ...any) *sql.Row { return w.tx.QueryRow(q, args...) }
 
-// temp creates a temporary table local to this write.
-func (w *writer) temp(name, columns string) error {
-	if _, err := w.exec(fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", name, columns)); err != nil {
-		return err
-	}
-	w.temps = append(w.temps, name)
-	return nil
-}
-
-func (w *writer) dropTemps() {
-	for _, t := range w.temps {
-		_, _ = w.conn.ExecContext(context.WithoutCancel(w.ctx), "DROP TABLE IF EXISTS temp."+t)
-	}
-}
-
-// appendFlushRows is how many rows the Appender buffers before a flush; it
-// keeps every row in memory until then.
-const appendFlushRows = 100_000
+// temp creates a temp table dropped when the transaction ends.
+func (w *writer) temp(name, columns string) error { return w.tx.Temp(name, columns) }
 
 // appendRows bulk-loads rows into table with DuckDB's Appender. next returns
 // the next row, or nil when done.
 func (w *writer) appendRows(table string, next func() ([]driver.Value, error)) (int, error) {
-	n := 0
-	err := w.conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
-		if err != nil {
-			return fmt.Errorf("appender %s: %w", table, err)
-		}
-		for {
-			row, err := next()
-			if err != nil {
-				app.Close()
-				return err
-			}
-			if row == nil {
-				break
-			}
-			if err := app.AppendRow(row...); err != nil {
-				app.Close()
-				return fmt.Errorf("append %s: %w", table, err)
-			}
-			n++
-			if n%appendFlushRows == 0 {
-				if err := app.Flush(); err != nil {
-					app.Close()
-					return fmt.Errorf("flush %s: %w", table, err)
-				}
-			}
-		}
-		return app.Close()
-	})
-	return n, err
+	return w.tx.Append(table, next)
 }
 
 // appendSlice is appendRows over an in-memory slice.
 func (w *writer) appendSlice(table string, rows [][]driver.Value) error {
-	i := 0
-	_, err := w.appendRows(table, func() ([]driver.Value, error) {
-		if i == len(rows) {
-			return nil, nil
-		}
-		i++
-		return rows[i-1], nil
-	})
-	return err
+	return w.tx.AppendSlice(table, rows)
 }

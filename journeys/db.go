@@ -1,23 +1,29 @@
 package journeys
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	_ "embed"
 	"fmt"
-	"io"
-	"strings"
 	"time"
 
-	"github.com/marcboeker/go-duckdb"
+	"github.com/tactcdp/tact/internal/dbtx"
+	"github.com/tactcdp/tact/internal/sqlblock"
 )
 
 //go:embed queries.sql
 var queriesSQL string
 
-var queries = mustBlocks(queriesSQL)
+// queries are the named blocks of queries.sql, parsed once: the file is
+// part of the binary, so a parse error fails every test at once.
+var queries = func() map[string]string {
+	b, err := sqlblock.Parse(queriesSQL)
+	if err != nil {
+		panic("journeys: " + err.Error())
+	}
+	return b
+}()
 
 // q returns the named SQL block of queries.sql.
 func q(name string) string {
@@ -28,97 +34,27 @@ func q(name string) string {
 	return s
 }
 
-// mustBlocks splits a .sql file into named blocks ("-- name: NAME" lines,
-// listmonk style); other comment lines are dropped.
-func mustBlocks(src string) map[string]string {
-	blocks := map[string]string{}
-	var name string
-	var body strings.Builder
-	flush := func() {
-		if name != "" {
-			if _, dup := blocks[name]; dup {
-				panic("journeys: sql block defined twice: " + name)
-			}
-			blocks[name] = strings.TrimSpace(body.String())
-		}
-		body.Reset()
-	}
-	sc := bufio.NewScanner(strings.NewReader(src))
-	for sc.Scan() {
-		line := sc.Text()
-		t := strings.TrimSpace(line)
-		if rest, ok := strings.CutPrefix(t, "-- name:"); ok {
-			flush()
-			name = strings.TrimSpace(rest)
-			continue
-		}
-		if strings.HasPrefix(t, "--") {
-			continue
-		}
-		if name != "" {
-			body.WriteString(line)
-			body.WriteByte('\n')
-		}
-	}
-	flush()
-	return blocks
-}
-
-// tx is one write transaction on a dedicated connection.
+// tx is the runner's write transaction: a dbtx.Tx with the method names
+// journeys code uses.
 type tx struct {
-	ctx   context.Context
-	conn  *sql.Conn
-	temps []string
-	trace io.Writer // Config.Trace
+	ctx  context.Context
+	conn *sql.Conn
+	t    *dbtx.Tx
 }
 
 // write runs fn in one transaction, serialised with the runner's other
 // writes. Temp tables created with t.temp are dropped afterwards.
-func (r *Runner) write(ctx context.Context, fn func(t *tx) error) (err error) {
+func (r *Runner) write(ctx context.Context, fn func(t *tx) error) error {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
-	conn, err := r.db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	t := &tx{ctx: ctx, conn: conn, trace: r.cfg.Trace}
-	defer func() {
-		for _, name := range t.temps {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp."+name)
-		}
-	}()
-	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-	}()
-	if err = fn(t); err != nil {
-		return err
-	}
-	if r.cfg.Trace != nil {
-		start := time.Now()
-		defer func() {
-			fmt.Fprintf(r.cfg.Trace, "%8.2fms %.60q\n", float64(time.Since(start).Microseconds())/1000, "COMMIT")
-		}()
-	}
-	if _, err = conn.ExecContext(ctx, "COMMIT"); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
+	return dbtx.Run(ctx, r.db, r.cfg.Trace, func(t *dbtx.Tx) error {
+		return fn(&tx{ctx: t.Ctx, conn: t.Conn, t: t})
+	})
 }
 
+// exec runs a statement and returns the rows it affected.
 func (t *tx) exec(query string, args ...any) (int64, error) {
-	if t.trace != nil {
-		start := time.Now()
-		defer func() {
-			fmt.Fprintf(t.trace, "%8.2fms %.60q\n", float64(time.Since(start).Microseconds())/1000, query)
-		}()
-	}
-	res, err := t.conn.ExecContext(t.ctx, query, args...)
+	res, err := t.t.Exec(query, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -126,40 +62,12 @@ func (t *tx) exec(query string, args ...any) (int64, error) {
 	return n, nil
 }
 
-func (t *tx) temp(name, columns string) error {
-	if _, err := t.exec(fmt.Sprintf("CREATE OR REPLACE TEMP TABLE %s (%s)", name, columns)); err != nil {
-		return err
-	}
-	t.temps = append(t.temps, name)
-	return nil
-}
-
-const appendFlushRows = 100_000
+// temp creates a temp table dropped when the transaction ends.
+func (t *tx) temp(name, columns string) error { return t.t.Temp(name, columns) }
 
 // appendRows bulk-loads rows into table with DuckDB's Appender.
 func (t *tx) appendRows(table string, rows [][]driver.Value) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	return t.conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", table)
-		if err != nil {
-			return fmt.Errorf("appender %s: %w", table, err)
-		}
-		for i, row := range rows {
-			if err := app.AppendRow(row...); err != nil {
-				app.Close()
-				return fmt.Errorf("append %s: %w", table, err)
-			}
-			if (i+1)%appendFlushRows == 0 {
-				if err := app.Flush(); err != nil {
-					app.Close()
-					return fmt.Errorf("flush %s: %w", table, err)
-				}
-			}
-		}
-		return app.Close()
-	})
+	return t.t.AppendSlice(table, rows)
 }
 
 func nullTime(t interface{ IsZero() bool }) driver.Value {

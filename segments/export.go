@@ -16,9 +16,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/marcboeker/go-duckdb"
 
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // Formats accepted by WriteMembers.
@@ -232,25 +232,7 @@ func writeParquet(ctx context.Context, st *engine.Store, a *Audience, path, colu
 	if err != nil {
 		return 0, err
 	}
-	err = conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "seg_export")
-		if err != nil {
-			return err
-		}
-		for i, r := range rows {
-			if err := app.AppendRow(r...); err != nil {
-				app.Close()
-				return err
-			}
-			if (i+1)%100_000 == 0 {
-				if err := app.Flush(); err != nil {
-					app.Close()
-					return err
-				}
-			}
-		}
-		return app.Close()
-	})
+	err = dbtx.AppendSlice(conn, "seg_export", rows)
 	if err != nil {
 		return 0, err
 	}

@@ -11,9 +11,8 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/marcboeker/go-duckdb"
-
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // Saved is a saved segment definition with its membership state.
@@ -259,25 +258,7 @@ func Refresh(ctx context.Context, st *engine.Store, name string) (Diff, error) {
 }
 
 func appendStage(ctx context.Context, conn *sql.Conn, tok string, ids []int64) error {
-	return conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "segment_stage")
-		if err != nil {
-			return err
-		}
-		for i, id := range ids {
-			if err := app.AppendRow(tok, id); err != nil {
-				app.Close()
-				return err
-			}
-			if (i+1)%100_000 == 0 {
-				if err := app.Flush(); err != nil {
-					app.Close()
-					return err
-				}
-			}
-		}
-		return app.Close()
-	})
+	return dbtx.AppendN(conn, "segment_stage", len(ids), func(i int) []driver.Value { return []driver.Value{tok, ids[i]} })
 }
 
 // Changes lists the entries and exits recorded by one computation (0: the

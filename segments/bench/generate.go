@@ -9,9 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/marcboeker/go-duckdb"
-
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/internal/dbtx"
 	"github.com/tactcdp/tact/segments"
 )
 
@@ -77,25 +76,7 @@ FROM (SELECT id, hash(id, 20) % 100 AS h FROM profiles) WHERE h < 85`, []any{now
 }
 
 func appendIDs(conn *sql.Conn, ids []int64) error {
-	return conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "vm_ids")
-		if err != nil {
-			return err
-		}
-		for i, id := range ids {
-			if err := app.AppendRow(id); err != nil {
-				app.Close()
-				return err
-			}
-			if (i+1)%100_000 == 0 {
-				if err := app.Flush(); err != nil {
-					app.Close()
-					return err
-				}
-			}
-		}
-		return app.Close()
-	})
+	return dbtx.AppendN(conn, "vm_ids", len(ids), func(i int) []driver.Value { return []driver.Value{ids[i]} })
 }
 
 // vmEvalOnly times the VM alone: snapshots of the first o.VMSample

@@ -1,4 +1,9 @@
-package engine
+// Package sqlblock reads named SQL blocks from a .sql file, listmonk style:
+// a block starts with a line "-- name: NAME" and runs to the next such line.
+// Comment lines are dropped (so they may mention format verbs); the body is
+// trimmed. Packages keep their SQL in embedded .sql files and look blocks up
+// by name.
+package sqlblock
 
 import (
 	"bufio"
@@ -6,10 +11,8 @@ import (
 	"strings"
 )
 
-// parseSQLBlocks splits a .sql file into named blocks. A block starts with a
-// line "-- name: NAME" and runs to the next such line, listmonk style.
-// Comment lines are dropped, so they may mention format verbs.
-func parseSQLBlocks(src string) (map[string]string, error) {
+// Parse splits src into its named blocks. A name defined twice is an error.
+func Parse(src string) (map[string]string, error) {
 	blocks := map[string]string{}
 	var name string
 	var body strings.Builder
@@ -25,17 +28,19 @@ func parseSQLBlocks(src string) (map[string]string, error) {
 		return nil
 	}
 	sc := bufio.NewScanner(strings.NewReader(src))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "-- name:"); ok {
+		t := strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(t, "-- name:"); ok {
 			if err := flush(); err != nil {
 				return nil, err
 			}
 			name = strings.TrimSpace(rest)
 			continue
 		}
-		if strings.HasPrefix(strings.TrimSpace(line), "--") {
-			continue // comments document the block; they are not sent
+		if strings.HasPrefix(t, "--") {
+			continue
 		}
 		if name != "" {
 			body.WriteString(line)
