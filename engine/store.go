@@ -221,6 +221,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		applied[v] = true
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	entries, err := migrationFS.ReadDir("migrations")
 	if err != nil {
 		return err

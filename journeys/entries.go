@@ -80,14 +80,14 @@ func (r *Runner) Trigger(ctx context.Context, name string, entries []APIEntry) (
 		return 0, err
 	}
 	if st == StatePaused {
-		return 0, fmt.Errorf("journey %s is paused", name)
+		return 0, &StateError{Journey: name, Err: ErrPaused}
 	}
 	spec, err := r.spec(ctx, name, cur)
 	if err != nil {
 		return 0, err
 	}
 	if spec.Entry.Kind != EntryAPI {
-		return 0, fmt.Errorf("journey %s has a %s entry, not api", name, spec.Entry.Kind)
+		return 0, &StateError{Journey: name, Err: ErrNotAPIEntry, Detail: string(spec.Entry.Kind) + " entry"}
 	}
 	now := r.now()
 	cands := make([]entrant, 0, len(entries))
@@ -132,6 +132,9 @@ func (r *Runner) Trigger(ctx context.Context, name string, entries []APIEntry) (
 			used[s] = true
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		for _, c := range cands {
 			if c.Ref == "" || !used[c.Ref] {
 				keep = append(keep, c)
@@ -279,6 +282,9 @@ func (r *Runner) segmentEntries(ctx context.Context, spec *Spec, version int, no
 			cands = append(cands, entrant{ProfileID: id, Slot: now})
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		if n, err = r.enter(t, spec, version, cands, now); err != nil {
 			return err
 		}
@@ -349,6 +355,9 @@ func (r *Runner) ProfilesChanged(ctx context.Context, ids []int64) (int, error) 
 				already[id] = true
 			}
 			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
 			var cands []entrant
 			var members [][]driver.Value
 			for _, id := range in {
@@ -406,6 +415,9 @@ func (r *Runner) scheduleEntries(ctx context.Context, spec *Spec, version int, p
 			members = append(members, id)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, err
+		}
 	}
 	cands := make([]entrant, len(members))
 	for i, id := range members {

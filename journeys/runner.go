@@ -92,8 +92,34 @@ type Runner struct {
 	specs   sync.Map // "name\x00version" → *Spec
 }
 
-// ErrNotFound is returned for an unknown journey.
-var ErrNotFound = errors.New("journeys: no such journey")
+// Errors a caller can act on (errors.Is).
+var (
+	// ErrNotFound: no journey has that name.
+	ErrNotFound = errors.New("journeys: no such journey")
+	// ErrPaused: the journey is paused; nobody enters it.
+	ErrPaused = errors.New("journey is paused")
+	// ErrNotAPIEntry: the journey is not entered through the API.
+	ErrNotAPIEntry = errors.New("journey is not entered through the API")
+)
+
+// StateError is an operation the journey's state refuses; errors.Is its
+// Err (ErrPaused, ErrNotAPIEntry).
+type StateError struct {
+	Journey string
+	Err     error
+	// Detail adds what the state is ("segment entry").
+	Detail string
+}
+
+func (e *StateError) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("%s: %v (%s)", e.Journey, e.Err, e.Detail)
+	}
+	return fmt.Sprintf("%s: %v", e.Journey, e.Err)
+}
+
+// Unwrap is Err.
+func (e *StateError) Unwrap() error { return e.Err }
 
 // NotFoundError names the missing journey; errors.Is(err, ErrNotFound).
 type NotFoundError struct{ Name string }
@@ -385,6 +411,9 @@ func (r *Runner) List(ctx context.Context) ([]Info, error) {
 			out[k].Versions = append(out[k].Versions, v)
 		}
 		vr.Close()
+		if err := vr.Err(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -519,6 +548,9 @@ func (r *Runner) Stats(ctx context.Context, name string) (Stats, error) {
 		}
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Stats{}, err
+	}
 	rows, err = r.db.QueryContext(ctx, q("stats_instances"), name)
 	if err != nil {
 		return Stats{}, err
@@ -543,6 +575,9 @@ func (r *Runner) Stats(ctx context.Context, name string) (Stats, error) {
 		}
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Stats{}, err
+	}
 	rows, err = r.db.QueryContext(ctx, q("stats_pending"), name)
 	if err != nil {
 		return Stats{}, err
@@ -557,6 +592,9 @@ func (r *Runner) Stats(ctx context.Context, name string) (Stats, error) {
 		get(step).Pending += n
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Stats{}, err
+	}
 	for _, id := range order {
 		s := steps[id]
 		if len(s.Skipped) == 0 {

@@ -199,6 +199,9 @@ func (r *Runner) tickJourney(ctx context.Context, name string, now time.Time) (T
 		versions = append(versions, v)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return res, err
+	}
 	for _, v := range versions {
 		vs, err := r.spec(ctx, name, v)
 		if err != nil {

@@ -167,6 +167,9 @@ func (r *Runner) advance(ctx context.Context, spec *Spec, version int, now time.
 			steps = append(steps, s)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return res, err
+		}
 		if len(steps) == 0 {
 			return res, nil
 		}
@@ -212,6 +215,9 @@ func (r *Runner) checkGoalExit(ctx context.Context, spec *Spec, version int, now
 		stepOf = append(stepOf, step)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	if len(due) == 0 {
 		return nil
 	}
@@ -269,6 +275,9 @@ func (r *Runner) sweepWithdrawn(ctx context.Context, spec *Spec, version int, no
 		cands = append(cands, c)
 	}
 	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
 	var moves []move
 	var logs [][]driver.Value
 	for _, c := range cands {
@@ -457,6 +466,9 @@ func (r *Runner) waitStep(ctx context.Context, spec *Spec, version int, st *Step
 			dues = append(dues, nextTimeOfDay(now, zones[0], m))
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 		if len(ids) > 0 {
 			err := r.write(ctx, func(t *tx) error {
 				if err := t.temp("_jwait", "id BIGINT, due_at TIMESTAMP"); err != nil {

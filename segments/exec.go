@@ -112,6 +112,8 @@ func (s *Segment) scanWith(ctx context.Context, st *engine.Store, now time.Time,
 	if err != nil {
 		return err
 	}
+	// The side streams are walked by cursor.each, which checks Err when
+	// each one ends.
 	var evRows, cRows, mRows *sql.Rows
 	if s.uses.events {
 		evRows, err = conn.QueryContext(ctx, `SELECT e.profile_id, e.event, e.ts, CAST(e.properties AS VARCHAR) FROM events e
@@ -119,7 +121,7 @@ WHERE e.profile_id IN (SELECT id FROM temp.seg_candidates) ORDER BY e.profile_id
 		if err != nil {
 			return err
 		}
-		defer evRows.Close()
+		defer evRows.Close() //nolint:rowserrcheck // cursor.each checks Err when the stream ends
 	}
 	if s.uses.consent {
 		cRows, err = conn.QueryContext(ctx, `SELECT profile_id, seq, purpose, channel, status, effective_at, recorded_at, expires_at, notice_version
@@ -127,7 +129,7 @@ FROM consent_ledger WHERE profile_id IN (SELECT id FROM temp.seg_candidates) ORD
 		if err != nil {
 			return err
 		}
-		defer cRows.Close()
+		defer cRows.Close() //nolint:rowserrcheck // cursor.each checks Err when the stream ends
 	}
 	if len(s.uses.segments) > 0 {
 		ph := strings.TrimSuffix(strings.Repeat("?, ", len(s.uses.segments)), ", ")
@@ -140,7 +142,7 @@ WHERE segment IN (`+ph+`) AND profile_id IN (SELECT id FROM temp.seg_candidates)
 		if err != nil {
 			return err
 		}
-		defer mRows.Close()
+		defer mRows.Close() //nolint:rowserrcheck // cursor.each checks Err when the stream ends
 	}
 	evCur := &cursor{rows: evRows}
 	cCur := &cursor{rows: cRows}

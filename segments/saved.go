@@ -71,12 +71,21 @@ func savedNames(ctx context.Context, st *engine.Store) ([]string, error) {
 	return names, rows.Err()
 }
 
+// NameError refuses a saved segment's name: not a valid name, or the
+// segment refers to itself.
+type NameError struct {
+	Name string
+	Msg  string
+}
+
+func (e *NameError) Error() string { return e.Msg }
+
 // Save stores (or replaces) a named segment after compiling it against the
 // store's schema, then computes its membership. A segment may not refer to
 // itself.
 func Save(ctx context.Context, st *engine.Store, name, src string) (Diff, error) {
 	if !segmentNameRE.MatchString(name) {
-		return Diff{}, fmt.Errorf("segment name %q: want lower-case letters, digits, _ or -, starting with a letter", name)
+		return Diff{}, &NameError{Name: name, Msg: fmt.Sprintf("segment name %q: want lower-case letters, digits, _ or -, starting with a letter", name)}
 	}
 	sc, err := SchemaFromStore(ctx, st)
 	if err != nil {
@@ -91,7 +100,7 @@ func Save(ctx context.Context, st *engine.Store, name, src string) (Diff, error)
 	}
 	for _, d := range seg.Dependencies() {
 		if d == name {
-			return Diff{}, fmt.Errorf("segment %q refers to itself", name)
+			return Diff{}, &NameError{Name: name, Msg: fmt.Sprintf("segment %q refers to itself", name)}
 		}
 	}
 	now := evalNow(st)

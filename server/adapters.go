@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -110,7 +109,8 @@ func (a SegmentsAdapter) Save(ctx context.Context, name, expr, actor string) (an
 	}
 	d, err := segments.Save(ctx, a.Store, name, expr)
 	if err != nil {
-		if strings.Contains(err.Error(), "segment name") || strings.Contains(err.Error(), "itself") {
+		var ne *segments.NameError
+		if errors.As(err, &ne) {
 			return nil, badRequest("name", "%v", err)
 		}
 		return nil, exprErr(err)
@@ -149,6 +149,10 @@ func journeyErr(err error) error {
 			ae.Field = ve.Problems[0].Path
 		}
 		return ae
+	}
+	var se *journeys.StateError
+	if errors.As(err, &se) {
+		return errf(http.StatusConflict, "conflict", "name", "%s", se.Error())
 	}
 	if errors.Is(err, journeys.ErrNotFound) {
 		return errf(http.StatusNotFound, "not_found", "name", "%s", err.Error())
@@ -210,9 +214,6 @@ func (a JourneysAdapter) Trigger(ctx context.Context, name string, entries []Tri
 	}
 	n, err := a.Runner.Trigger(ctx, name, in)
 	if err != nil {
-		if msg := err.Error(); strings.Contains(msg, "is paused") || strings.Contains(msg, "not api") {
-			return nil, errf(http.StatusConflict, "conflict", "name", "%s", msg)
-		}
 		return nil, journeyErr(err)
 	}
 	return map[string]any{"journey": name, "entered": n}, nil

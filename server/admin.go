@@ -331,22 +331,10 @@ func (s *Server) handleSegmentCheck(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.segments.Check(r.Context(), req.Expr)
 	if err != nil {
-		s.writeError(w, r, exprError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
-}
-
-// exprError reports a rejected expression as a 400 on field expr.
-func exprError(err error) error {
-	ae := toAPIError(err)
-	if ae.Status == http.StatusInternalServerError && !errors.Is(err, context.Canceled) {
-		var ce interface{ ExprError() bool }
-		if errors.As(err, &ce) && ce.ExprError() {
-			return badRequest("expr", "%s", err.Error())
-		}
-	}
-	return err
 }
 
 func (s *Server) handleSegmentCount(w http.ResponseWriter, r *http.Request) {
@@ -366,7 +354,7 @@ func (s *Server) handleSegmentCount(w http.ResponseWriter, r *http.Request) {
 	res, err := s.segments.Count(r.Context(), AudienceQuery{Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel})
 	s.metrics.ObserveSegmentCompute("count", time.Since(start))
 	if err != nil {
-		s.writeError(w, r, exprError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -434,7 +422,7 @@ func (s *Server) handleSegmentMembers(w http.ResponseWriter, r *http.Request) {
 	s.metrics.ObserveSegmentCompute("members", time.Since(start))
 	if err != nil {
 		if !lw.started {
-			s.writeError(w, r, exprError(err))
+			s.writeError(w, r, err)
 			return
 		}
 		s.log.Error("segment members stream failed", "err", errClass(err))
@@ -473,7 +461,7 @@ func (s *Server) handleSegmentSave(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.segments.Save(r.Context(), req.Name, req.Expr, actor(r))
 	if err != nil {
-		s.writeError(w, r, exprError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -524,23 +512,10 @@ func (s *Server) handleJourneyValidate(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.journeys.Validate(r.Context(), spec)
 	if err != nil {
-		s.writeError(w, r, specError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
-}
-
-// specError reports a refused spec as 400 (the journeys package's errors
-// carry the field in their text).
-func specError(err error) error {
-	ae := toAPIError(err)
-	if ae.Status == http.StatusInternalServerError {
-		var se interface{ SpecError() bool }
-		if errors.As(err, &se) && se.SpecError() {
-			return badRequest("spec", "%s", err.Error())
-		}
-	}
-	return err
 }
 
 func (s *Server) handleJourneyPublish(w http.ResponseWriter, r *http.Request) {
@@ -554,7 +529,7 @@ func (s *Server) handleJourneyPublish(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := s.journeys.Publish(r.Context(), spec, actor(r), caller(r).role.allows(RoleAdmin))
 	if err != nil {
-		s.writeError(w, r, specError(err))
+		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, res)

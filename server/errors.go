@@ -59,15 +59,8 @@ func toAPIError(err error) *apiError {
 	if errors.Is(err, segments.ErrTimeLimit) {
 		return errf(http.StatusServiceUnavailable, "time_limit", "expr", "%s", err.Error())
 	}
-	if errors.Is(err, segments.ErrTimeLimit) {
-		return errf(http.StatusServiceUnavailable, "time_limit", "expr", "%s", err.Error())
-	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return errf(http.StatusServiceUnavailable, "unavailable", "", "request cancelled")
-	}
-	var fe interface{ FieldName() string }
-	if errors.As(err, &fe) {
-		return badRequest(fe.FieldName(), "%s", err.Error())
 	}
 	return errf(http.StatusInternalServerError, "internal", "", "internal error")
 }
