@@ -99,13 +99,13 @@ func NewIdempotencyKey(journey string, version int, step string, profileID int64
 type Status int
 
 const (
-	// StatusDelivered: the provider accepted the message.
+	// StatusDelivered means the provider accepted the message.
 	StatusDelivered Status = iota + 1
-	// StatusTransient: a failure that may succeed later; retry with backoff.
+	// StatusTransient is a failure that may succeed later; retry with backoff.
 	StatusTransient
-	// StatusPermanent: retrying the same message will not help.
+	// StatusPermanent means retrying the same message will not help.
 	StatusPermanent
-	// StatusSkipped: no provider call was made (Gate refused, e.g. consent
+	// StatusSkipped means no provider call was made (Gate refused, e.g. consent
 	// withdrawn or address suppressed); Result.Reason says why.
 	StatusSkipped
 )

@@ -48,7 +48,7 @@ type LINEConfig struct {
 // trailing newline removed). The value is never logged.
 type SecretRef string
 
-// ErrSecretRef: a SecretRef is malformed or its secret is missing.
+// ErrSecretRef means a SecretRef is malformed or its secret is missing.
 var ErrSecretRef = errors.New("channels: bad secret reference")
 
 // Resolve reads the secret; readFile reads file: references (relative

@@ -13,6 +13,7 @@ import (
 // FeedbackKind classifies a delivery feedback event.
 type FeedbackKind string
 
+// Feedback kinds.
 const (
 	FeedbackDelivered    FeedbackKind = "delivered"
 	FeedbackBounceHard   FeedbackKind = "bounce_hard"
@@ -21,7 +22,7 @@ const (
 	FeedbackOpened       FeedbackKind = "opened"
 	FeedbackClicked      FeedbackKind = "clicked"
 	FeedbackUnsubscribed FeedbackKind = "unsubscribed"
-	// FeedbackTokenInvalid: a push token or subscription is gone.
+	// FeedbackTokenInvalid means a push token or subscription is gone.
 	FeedbackTokenInvalid FeedbackKind = "token_invalid"
 )
 

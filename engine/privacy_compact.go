@@ -2,13 +2,10 @@ package engine
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/marcboeker/go-duckdb"
 )
 
 // Compact rewrites a database file so that nothing deleted survives in it.
@@ -88,17 +85,4 @@ func (s *Store) copyTo(ctx context.Context, path string) error {
 		return fmt.Errorf("copy: %w", err)
 	}
 	return detachErr
-}
-
-func openDuckDB(ctx context.Context, path string) (*sql.DB, error) {
-	connector, err := duckdb.NewConnector(path, nil)
-	if err != nil {
-		return nil, openError(path, err)
-	}
-	db := sql.OpenDB(connector)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, openError(path, err)
-	}
-	return db, nil
 }

@@ -112,18 +112,20 @@ WHERE i.kind IN ('user_id', 'email', 'phone')`)
 		}
 		m[p][kind][value] = true
 	}
-	for rows.Next() {
-		var p int64
-		var kind, value string
-		if err := rows.Scan(&p, &kind, &value); err != nil {
-			rows.Close()
-			return err
+	err = func() error {
+		defer rows.Close()
+		for rows.Next() {
+			var p int64
+			var kind, value string
+			if err := rows.Scan(&p, &kind, &value); err != nil {
+				return err
+			}
+			put(before, p, kind, value)
+			put(after, group[p], kind, value)
 		}
-		put(before, p, kind, value)
-		put(after, group[p], kind, value)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return rows.Err()
+	}()
+	if err != nil {
 		return err
 	}
 	line := map[int64]int{}

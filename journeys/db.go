@@ -70,13 +70,6 @@ func (t *tx) appendRows(table string, rows [][]driver.Value) error {
 	return t.t.AppendSlice(table, rows)
 }
 
-func nullTime(t interface{ IsZero() bool }) driver.Value {
-	if t.IsZero() {
-		return nil
-	}
-	return t
-}
-
 func nullStr(s string) driver.Value {
 	if s == "" {
 		return nil

@@ -9,8 +9,7 @@ import (
 
 func TestSegmentsEvaluator(t *testing.T) {
 	t.Parallel()
-	var e *env
-	e = newEnv(t)
+	e := newEnv(t)
 	ids := e.crowd(30, "UTC") // ltv = 10·i
 	ev := NewSegmentsEvaluator(e.store)
 	r, err := New(e.store, Config{Channels: e.r.cfg.Channels, Evaluator: ev})

@@ -134,9 +134,6 @@ var (
 // systemFields are the profile columns expressions may read besides traits.
 var systemFields = []string{"user_id", "email", "phone", "timezone"}
 
-// builtinFuncs are the language's own functions (DESIGN §5).
-var builtinFuncs = []string{"now", "ago", "days_since", "consented", "in_segment", "bucket"}
-
 // allowedBuiltins are the expr builtins enabled; every other is disabled
 // (no I/O, no environment access, nothing the SQL side could not mirror or
 // that could reach outside the profile).

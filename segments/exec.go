@@ -101,7 +101,9 @@ func (s *Segment) scanWith(ctx context.Context, st *engine.Store, now time.Time,
 	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE seg_candidates AS SELECT p.* FROM "+from, args...); err != nil {
 		return fmt.Errorf("segment candidates: %w", err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp.seg_candidates")
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp.seg_candidates")
+	}()
 
 	prof, err := conn.QueryContext(ctx, "SELECT * FROM temp.seg_candidates ORDER BY id")
 	if err != nil {
@@ -116,20 +118,22 @@ func (s *Segment) scanWith(ctx context.Context, st *engine.Store, now time.Time,
 	// each one ends.
 	var evRows, cRows, mRows *sql.Rows
 	if s.uses.events {
+		//nolint:rowserrcheck // cursor.each checks Err when the stream ends
 		evRows, err = conn.QueryContext(ctx, `SELECT e.profile_id, e.event, e.ts, CAST(e.properties AS VARCHAR) FROM events e
 WHERE e.profile_id IN (SELECT id FROM temp.seg_candidates) ORDER BY e.profile_id, e.ts, e.message_id`)
 		if err != nil {
 			return err
 		}
-		defer evRows.Close() //nolint:rowserrcheck // cursor.each checks Err when the stream ends
+		defer evRows.Close()
 	}
 	if s.uses.consent {
+		//nolint:rowserrcheck // cursor.each checks Err when the stream ends
 		cRows, err = conn.QueryContext(ctx, `SELECT profile_id, seq, purpose, channel, status, effective_at, recorded_at, expires_at, notice_version
 FROM consent_ledger WHERE profile_id IN (SELECT id FROM temp.seg_candidates) ORDER BY profile_id, seq`)
 		if err != nil {
 			return err
 		}
-		defer cRows.Close() //nolint:rowserrcheck // cursor.each checks Err when the stream ends
+		defer cRows.Close()
 	}
 	if len(s.uses.segments) > 0 {
 		ph := strings.TrimSuffix(strings.Repeat("?, ", len(s.uses.segments)), ", ")
@@ -137,12 +141,13 @@ FROM consent_ledger WHERE profile_id IN (SELECT id FROM temp.seg_candidates) ORD
 		for i, n := range s.uses.segments {
 			sargs[i] = n
 		}
+		//nolint:rowserrcheck // cursor.each checks Err when the stream ends
 		mRows, err = conn.QueryContext(ctx, `SELECT DISTINCT profile_id, segment FROM segment_members
 WHERE segment IN (`+ph+`) AND profile_id IN (SELECT id FROM temp.seg_candidates) ORDER BY profile_id`, sargs...)
 		if err != nil {
 			return err
 		}
-		defer mRows.Close() //nolint:rowserrcheck // cursor.each checks Err when the stream ends
+		defer mRows.Close()
 	}
 	evCur := &cursor{rows: evRows}
 	cCur := &cursor{rows: cRows}

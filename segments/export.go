@@ -213,7 +213,7 @@ func writeParquet(ctx context.Context, st *engine.Store, a *Audience, path, colu
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE seg_export (profile_id BIGINT, user_id VARCHAR, email VARCHAR, phone VARCHAR, timezone VARCHAR)`); err != nil {
 		return 0, err
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.seg_export`)
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.seg_export`) }()
 	// Collect the batches first: the Arrow query holds its own connection.
 	var rows [][]driver.Value
 	err = a.Records(ctx, st, func(rec arrow.Record) error {

@@ -141,7 +141,7 @@ func ForEventEntry() Option { return func(o *options) { o.journey, o.event = tru
 // names (payload, entered_at) stay refused outside journey conditions.
 func AllowUnknownTraits() Option { return func(o *options) { o.unknownTraits = true } }
 
-// RefuseLikelyTypos, with AllowUnknownTraits, still refuses an unknown
+// RefuseLikelyTypos makes AllowUnknownTraits still refuse an unknown
 // name close to a known one (`countyr`: did you mean `country`?): a name
 // that looks like a typo is one, any other is a trait not imported yet.
 func RefuseLikelyTypos() Option { return func(o *options) { o.refuseTypos = true } }

@@ -203,7 +203,9 @@ func Refresh(ctx context.Context, st *engine.Store, name string) (Diff, error) {
 		return Diff{}, err
 	}
 	defer conn.Close()
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DELETE FROM segment_stage WHERE token = ?`, tok)
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `DELETE FROM segment_stage WHERE token = ?`, tok)
+	}()
 
 	// Stage the new members: one INSERT … SELECT for SQL segments, the
 	// Appender for VM-filtered ones.

@@ -463,11 +463,6 @@ func TestEmailFeedbackWebhooks(t *testing.T) {
 	require.Equal(t, "complaint", reason)
 }
 
-func strconvQuote(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
 // TestFileCodeSender: the code goes out through the file email channel.
 func TestFileCodeSender(t *testing.T) {
 	t.Parallel()

@@ -91,7 +91,7 @@ func readIngestBody(r *http.Request, limit int64) ([]byte, *apiError) {
 		if err != nil {
 			return nil, badRequest("", "body is not valid gzip")
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }()
 		body = zr
 	default:
 		return nil, errf(http.StatusUnsupportedMediaType, "unsupported_encoding", "", "Content-Encoding %q is not supported (want gzip or none)", r.Header.Get("Content-Encoding"))

@@ -92,14 +92,17 @@ type Privacy interface {
 // EnginePrivacy is Privacy over the store.
 type EnginePrivacy struct{ Store *engine.Store }
 
+// Export implements Privacy.
 func (p EnginePrivacy) Export(ctx context.Context, user string, opts engine.PrivacyOptions) (any, error) {
 	return p.Store.ExportPersonalData(ctx, user, opts)
 }
 
+// Rectify implements Privacy.
 func (p EnginePrivacy) Rectify(ctx context.Context, user string, set map[string]string, opts engine.PrivacyOptions) (any, error) {
 	return p.Store.Rectify(ctx, user, set, opts)
 }
 
+// Restrict implements Privacy (on false: unrestrict).
 func (p EnginePrivacy) Restrict(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (any, error) {
 	if on {
 		return p.Store.Restrict(ctx, user, opts)
@@ -107,6 +110,7 @@ func (p EnginePrivacy) Restrict(ctx context.Context, user string, on bool, opts 
 	return p.Store.Unrestrict(ctx, user, opts)
 }
 
+// Object implements Privacy (on false: unobject).
 func (p EnginePrivacy) Object(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (any, error) {
 	if on {
 		return p.Store.Object(ctx, user, opts)
@@ -114,6 +118,7 @@ func (p EnginePrivacy) Object(ctx context.Context, user string, on bool, opts en
 	return p.Store.Unobject(ctx, user, opts)
 }
 
+// Erase implements Privacy.
 func (p EnginePrivacy) Erase(ctx context.Context, user string, opts engine.PrivacyOptions) (any, error) {
 	return p.Store.Erase(ctx, user, engine.EraseOptions{PrivacyOptions: opts})
 }

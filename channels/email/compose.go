@@ -113,7 +113,7 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 	}
 	tpl, err := cfg.Templates.Lookup(m.Template)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", channels.ErrRender, err)
+		return nil, fmt.Errorf("%w: %w", channels.ErrRender, err)
 	}
 	if tpl.Marketing() != m.Marketing() {
 		return nil, fmt.Errorf("%w: template %s has purpose %q, message has purpose %q (transactional=%v)",
@@ -132,7 +132,7 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 	if m.Marketing() {
 		unsubURL, unsubToken, err = cfg.Links.Unsubscribe(m.ProfileID, purpose, channels.Email)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", channels.ErrNoUnsubscribeLink, err)
+			return nil, fmt.Errorf("%w: %w", channels.ErrNoUnsubscribeLink, err)
 		}
 		data.UnsubscribeURL = unsubURL
 	}
@@ -142,9 +142,9 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 	r, err := cfg.Templates.Render(m.Template, templates.ChannelEmail, data)
 	if err != nil {
 		if errors.Is(err, templates.ErrNoUnsubscribeLink) {
-			return nil, fmt.Errorf("%w: %v", channels.ErrNoUnsubscribeLink, err)
+			return nil, fmt.Errorf("%w: %w", channels.ErrNoUnsubscribeLink, err)
 		}
-		return nil, fmt.Errorf("%w: %v", channels.ErrRender, err)
+		return nil, fmt.Errorf("%w: %w", channels.ErrRender, err)
 	}
 	msgID := MessageID(m.IdempotencyKey, cfg.MessageIDDomain)
 	fromName := cfg.From.Name

@@ -3,6 +3,7 @@ package email
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -48,7 +49,7 @@ func ParseReport(r io.Reader, at time.Time) ([]channels.Feedback, error) {
 	var original textproto.MIMEHeader
 	for {
 		p, err := mr.NextPart()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -161,7 +162,7 @@ func TestSMTPMarketingOneClickThaiDKIM(t *testing.T) {
 	var types []string
 	for {
 		p, err := mr.NextPart() // decodes quoted-printable; base64 below
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		require.NoError(t, err)

@@ -102,7 +102,7 @@ type SNSSubscription struct {
 	SubscribeURL string
 }
 
-// ErrNotFeedback: the body is neither an SNS envelope nor an SES notification.
+// ErrNotFeedback means the body is neither an SNS envelope nor an SES notification.
 var ErrNotFeedback = errors.New("email: not an SES/SNS feedback document")
 
 // ParseSES parses an SES notification (see above). For an SNS subscription

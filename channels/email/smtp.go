@@ -394,7 +394,7 @@ func (s *SMTP) dial(ctx context.Context) (*pooledConn, error) {
 	case TLSImplicit:
 		tc := tls.Client(conn, s.smtp.TLSConfig)
 		if err := tc.HandshakeContext(dctx); err != nil {
-			conn.Close()
+			_ = conn.Close()
 			return nil, err
 		}
 		c = smtp.NewClient(tc)

@@ -30,7 +30,7 @@ type Links struct {
 	Signer *Signer
 }
 
-// ErrNoLinks: Links has no BaseURL or Signer.
+// ErrNoLinks means Links has no BaseURL or Signer.
 var ErrNoLinks = errors.New("linktoken: links are not configured (base URL and key required)")
 
 // Unsubscribe returns the one-click unsubscribe URL and its token.

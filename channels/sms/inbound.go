@@ -15,6 +15,7 @@ import (
 // Action is what an inbound message asks for.
 type Action string
 
+// Keyword actions.
 const (
 	ActionNone   Action = ""
 	ActionOptOut Action = "opt_out"

@@ -5,6 +5,7 @@ import "unicode/utf8"
 // Encoding of an SMS body.
 type Encoding string
 
+// SMS encodings.
 const (
 	GSM7 Encoding = "GSM-7"
 	UCS2 Encoding = "UCS-2"

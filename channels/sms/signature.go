@@ -75,7 +75,7 @@ func urlVariants(raw string) []string {
 	return append(out, v.String())
 }
 
-// ErrBadSignature: the webhook is not signed by the provider.
+// ErrBadSignature means the webhook is not signed by the provider.
 var ErrBadSignature = errors.New("sms: invalid or missing X-Twilio-Signature")
 
 // VerifyRequest parses r's form and checks its X-Twilio-Signature. publicURL

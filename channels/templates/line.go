@@ -3,6 +3,7 @@ package templates
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -108,7 +109,8 @@ func checkLINE(rendered string, strict bool) (json.RawMessage, *lineProblem) {
 
 func syntaxProblem(err error, dec *json.Decoder) *lineProblem {
 	off := dec.InputOffset()
-	if se, ok := err.(*json.SyntaxError); ok {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
 		off = se.Offset
 	}
 	return &lineProblem{offset: off, msg: "invalid JSON: " + err.Error()}

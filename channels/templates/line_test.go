@@ -2,6 +2,7 @@ package templates
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -44,7 +45,7 @@ func TestLINETemplateLoadErrorsNameFileAndPosition(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			fs := lineFS(tc.body)
-			if tc.want == ErrFrontMatter {
+			if errors.Is(tc.want, ErrFrontMatter) {
 				fs = fstest.MapFS{"promo.line.json": {Data: []byte("---\npurpose: marketing\nsubject: x\n---\n[]")}}
 			}
 			_, err := LoadFS(fs)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tactcdp/tact/engine"
@@ -276,5 +275,3 @@ func cmdGen(ctx context.Context, a *app, args []string) error {
 // sampleNow is the sample data's reference instant: the demo evaluates
 // consent and time windows there unless --now says otherwise.
 func sampleNow() time.Time { return time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC) }
-
-func joinKinds(ks []string) string { return strings.Join(ks, ", ") }

@@ -119,7 +119,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return r, err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }()
 	start := time.Now()
 	fmt.Fprintf(o.Log, "generating %d profiles with ~%d events each...\n", o.Profiles, o.EventsPerProfile)
 	if err := generate(ctx, st, o); err != nil {
@@ -259,7 +259,7 @@ func audienceOf(ctx context.Context, st *engine.Store, ids []int64, now time.Tim
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE vm_ids (id BIGINT)`); err != nil {
 		return 0, err
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.vm_ids`)
+	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.vm_ids`) }()
 	if err := appendIDs(conn, ids); err != nil {
 		return 0, err
 	}

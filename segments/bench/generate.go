@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -91,7 +92,7 @@ func vmEvalOnly(ctx context.Context, st *engine.Store, seg *segments.Segment, o 
 		}
 		return nil
 	})
-	if err != nil && err != errStop {
+	if err != nil && !errors.Is(err, errStop) {
 		return err
 	}
 	ev := seg.NewEvaluator(segments.Env{Now: o.Now, Policy: st.Policy()})

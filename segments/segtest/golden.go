@@ -75,7 +75,7 @@ func Parse(path string) (*File, error) {
 			if strings.HasPrefix(section, "now ") {
 				t, err := time.Parse(time.RFC3339, strings.TrimSpace(section[4:]))
 				if err != nil {
-					return nil, fmt.Errorf("%s:%d: %v", path, ln, err)
+					return nil, fmt.Errorf("%s:%d: %w", path, ln, err)
 				}
 				g.Now = t
 				section = ""
@@ -95,7 +95,7 @@ func Parse(path string) (*File, error) {
 			dec.UseNumber()
 			var m map[string]any
 			if err := dec.Decode(&m); err != nil {
-				return nil, fmt.Errorf("%s:%d: %v", path, ln, err)
+				return nil, fmt.Errorf("%s:%d: %w", path, ln, err)
 			}
 			switch section {
 			case "profiles":
@@ -172,7 +172,7 @@ func (g *File) Load(t testing.TB) *engine.Store {
 	ctx := context.Background()
 	st, err := engine.Open(ctx, filepath.Join(t.TempDir(), "tact.duckdb"), engine.Options{Clock: clock.Fixed(g.Now)})
 	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { _ = st.Close() })
 	if len(g.Profiles) > 0 {
 		_, err = st.ImportRows(ctx, engine.ImportProfiles, g.Name+":profiles", g.Profiles)
 		require.NoError(t, err)
@@ -261,7 +261,7 @@ func OpenSample(ctx context.Context, dir, path string) (*engine.Store, error) {
 	}
 	for _, f := range SampleFiles() {
 		if _, err := st.Import(ctx, f.Kind, filepath.Join(dir, f.Name)); err != nil {
-			st.Close()
+			_ = st.Close()
 			return nil, fmt.Errorf("%s: %w", f.Name, err)
 		}
 	}
