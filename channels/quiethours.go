@@ -18,7 +18,7 @@ type QuietHours struct {
 }
 
 // DefaultSMSQuietHours holds SMS marketing outside 08:00–21:00 local time.
-var DefaultSMSQuietHours = QuietHours{Start: "21:00", End: "08:00"}
+var DefaultSMSQuietHours = QuietHours{Start: "21:00", End: "08:00"} //nolint:gochecknoglobals // read-only after initialisation
 
 func parseHHMM(s string) (int, error) {
 	var h, m int

@@ -50,7 +50,7 @@ const (
 )
 
 // genesisHash is the prev_hash of the first entry.
-var genesisHash = strings.Repeat("0", 64)
+var genesisHash = strings.Repeat("0", 64) //nolint:gochecknoglobals // read-only after initialisation
 
 // AuditEntry is one entry of the audit log.
 type AuditEntry struct {

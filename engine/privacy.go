@@ -88,7 +88,7 @@ type ExportSuppression struct {
 
 // coreTables are the engine's own tables with a profile_id column, which
 // the export reads through typed accessors.
-var coreTables = map[string]bool{
+var coreTables = map[string]bool{ //nolint:gochecknoglobals // read-only after initialisation
 	"identities": true, "events": true, "consent_ledger": true, "consent_state": true,
 	"merges": true, "privacy_requests": true,
 }
@@ -520,7 +520,7 @@ func (s *Store) Unobject(ctx context.Context, user string, opts PrivacyOptions) 
 	return s.setFlag(ctx, user, RequestUnobject, "objected", false, opts)
 }
 
-var flagActions = map[RequestKind]string{
+var flagActions = map[RequestKind]string{ //nolint:gochecknoglobals // read-only after initialisation
 	RequestRestrict: AuditPrivacyRestrict, RequestUnrestrict: AuditPrivacyUnrestrict,
 	RequestObject: AuditPrivacyObject, RequestUnobject: AuditPrivacyUnobject,
 }

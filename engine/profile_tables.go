@@ -6,7 +6,7 @@ package engine
 // for privacy_requests, keeps the request and unlinks it: see Erase). A
 // test checks the list against the schema, so a migration that adds a
 // table with a profile_id column must add it here.
-var profileTables = []string{
+var profileTables = []string{ //nolint:gochecknoglobals // read-only after initialisation
 	"identities",
 	"events",
 	"consent_ledger",

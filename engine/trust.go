@@ -10,7 +10,7 @@ import (
 // contactKinds are the identifiers an untrusted source may not change or
 // add on a profile that already holds one: they decide where messages,
 // preference links and data-download codes go.
-var contactKinds = [...]string{KindUserID, KindEmail, KindPhone}
+var contactKinds = [...]string{KindUserID, KindEmail, KindPhone} //nolint:gochecknoglobals // read-only after initialisation
 
 func isContactKind(k string) bool {
 	for _, c := range contactKinds {

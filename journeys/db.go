@@ -17,7 +17,7 @@ var queriesSQL string
 
 // queries are the named blocks of queries.sql, parsed once: the file is
 // part of the binary, so a parse error fails every test at once.
-var queries = func() map[string]string {
+var queries = func() map[string]string { //nolint:gochecknoglobals // read-only after initialisation
 	b, err := sqlblock.Parse(queriesSQL)
 	if err != nil {
 		panic("journeys: " + err.Error())
@@ -32,6 +32,24 @@ func q(name string) string {
 		panic("journeys: no sql block named " + name) // caught by every test
 	}
 	return s
+}
+
+// eachRow runs query on q and calls scan for every row; the rows are
+// closed and their Err checked, so a cut-short read is an error.
+func eachRow(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // tx is the runner's write transaction: a dbtx.Tx with the method names

@@ -119,20 +119,14 @@ func (r *Runner) Trigger(ctx context.Context, name string, entries []APIEntry) (
 		if err := t.appendRows("_jrefs", refs); err != nil {
 			return err
 		}
-		rows, err := t.conn.QueryContext(ctx, `SELECT ref FROM _jrefs WHERE ref IN (SELECT entry_ref FROM journey_instances WHERE journey = ?)`, name)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var s string
-			if err := rows.Scan(&s); err != nil {
-				rows.Close()
+		err := eachRow(ctx, t.conn, `SELECT ref FROM _jrefs WHERE ref IN (SELECT entry_ref FROM journey_instances WHERE journey = ?)`, []any{name},
+			func(rows *sql.Rows) error {
+				var s string
+				err := rows.Scan(&s)
+				used[s] = true
 				return err
-			}
-			used[s] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			})
+		if err != nil {
 			return err
 		}
 		for _, c := range cands {
@@ -178,21 +172,16 @@ func (r *Runner) eventEntries(ctx context.Context, spec *Spec, version int, publ
 	} else if err != nil {
 		return 0, err
 	}
-	rows, err := r.db.QueryContext(ctx, q("new_events"), spec.Event(), cursor, now, spec.Name)
-	if err != nil {
-		return 0, err
-	}
 	var cands []entrant
 	var subjects []Subject
 	maxSeen := cursor
-	for rows.Next() {
+	err = eachRow(ctx, r.db, q("new_events"), []any{spec.Event(), cursor, now, spec.Name}, func(rows *sql.Rows) error {
 		var id int64
 		var ts, recv time.Time
 		var props sql.NullString
 		var mid string
 		if err := rows.Scan(&id, &ts, &props, &mid, &recv); err != nil {
-			rows.Close()
-			return 0, err
+			return err
 		}
 		if recv.After(maxSeen) {
 			maxSeen = recv
@@ -204,9 +193,9 @@ func (r *Runner) eventEntries(ctx context.Context, spec *Spec, version int, publ
 		cands = append(cands, entrant{ProfileID: id, Slot: ts, Ref: mid, Payload: props.String})
 		subjects = append(subjects, Subject{ProfileID: id, EnteredAt: now, Payload: pm,
 			Event: &segments.Event{Name: spec.Entry.Event, Timestamp: ts, Properties: pm}})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return 0, err
 	}
 	if cond := spec.Entry.Where; cond != "" && len(cands) > 0 {
@@ -268,21 +257,15 @@ func (r *Runner) segmentEntries(ctx context.Context, spec *Spec, version int, no
 		if err := t.appendRows("_jmembers", mrows); err != nil {
 			return err
 		}
-		rows, err := t.conn.QueryContext(ctx, `SELECT profile_id FROM _jmembers EXCEPT SELECT profile_id FROM journey_segment_members WHERE journey = ? ORDER BY 1`, spec.Name)
-		if err != nil {
-			return err
-		}
 		var cands []entrant
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
+		err = eachRow(ctx, t.conn, `SELECT profile_id FROM _jmembers EXCEPT SELECT profile_id FROM journey_segment_members WHERE journey = ? ORDER BY 1`, []any{spec.Name},
+			func(rows *sql.Rows) error {
+				var id int64
+				err := rows.Scan(&id)
+				cands = append(cands, entrant{ProfileID: id, Slot: now})
 				return err
-			}
-			cands = append(cands, entrant{ProfileID: id, Slot: now})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			})
+		if err != nil {
 			return err
 		}
 		if n, err = r.enter(t, spec, version, cands, now); err != nil {
@@ -341,21 +324,15 @@ func (r *Runner) ProfilesChanged(ctx context.Context, ids []int64) (int, error) 
 			if len(in) == 0 {
 				return nil
 			}
-			rows, err := t.conn.QueryContext(ctx, `SELECT profile_id FROM journey_segment_members WHERE journey = ? AND profile_id IN (`+intList(in)+`)`, name)
-			if err != nil {
-				return err
-			}
 			already := map[int64]bool{}
-			for rows.Next() {
-				var id int64
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
+			err := eachRow(ctx, t.conn, `SELECT profile_id FROM journey_segment_members WHERE journey = ? AND profile_id IN (`+intList(in)+`)`, []any{name},
+				func(rows *sql.Rows) error {
+					var id int64
+					err := rows.Scan(&id)
+					already[id] = true
 					return err
-				}
-				already[id] = true
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+				})
+			if err != nil {
 				return err
 			}
 			var cands []entrant
@@ -402,20 +379,14 @@ func (r *Runner) scheduleEntries(ctx context.Context, spec *Spec, version int, p
 			return 0, fmt.Errorf("audience: %w", err)
 		}
 	} else {
-		rows, err := r.db.QueryContext(ctx, `SELECT id FROM profiles ORDER BY id`)
-		if err != nil {
-			return 0, err
-		}
-		for rows.Next() {
+		if err := eachRow(ctx, r.db, `SELECT id FROM profiles ORDER BY id`, nil, func(rows *sql.Rows) error {
 			var id int64
 			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return 0, err
+				return err
 			}
 			members = append(members, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		}); err != nil {
 			return 0, err
 		}
 	}

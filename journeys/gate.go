@@ -148,23 +148,17 @@ func (g *cachedGate) prepare(ctx context.Context, channel string, since time.Tim
 		if err != nil {
 			return err
 		}
-		rows, err := g.r.db.QueryContext(ctx, fmt.Sprintf(q("gate_decide"), elig, intList(ids)), args...)
-		if err != nil {
-			return err
-		}
 		found := map[int64]bool{}
-		for rows.Next() {
+		if err := eachRow(ctx, g.r.db, fmt.Sprintf(q("gate_decide"), elig, intList(ids)), args, func(rows *sql.Rows) error {
 			var id int64
 			var reason sql.NullString
 			if err := rows.Scan(&id, &reason); err != nil {
-				rows.Close()
 				return err
 			}
 			found[id] = true
 			set(id, purpose, reason.String)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		}); err != nil {
 			return err
 		}
 		for _, id := range ids {

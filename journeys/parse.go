@@ -736,7 +736,7 @@ func ParseCron(spec string) (sched cron.Schedule, err error) {
 	}
 	sched, err = cron.ParseStandard(spec)
 	if err != nil {
-		return nil, fmt.Errorf("invalid cron spec %q: %v", spec, err)
+		return nil, fmt.Errorf("invalid cron spec %q: %w", spec, err)
 	}
 	return sched, nil
 }

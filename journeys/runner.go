@@ -372,19 +372,14 @@ const (
 
 // List describes every journey, by name.
 func (r *Runner) List(ctx context.Context) ([]Info, error) {
-	rows, err := r.db.QueryContext(ctx, q("list_journeys"))
-	if err != nil {
-		return nil, err
-	}
 	var out []Info
-	for rows.Next() {
+	if err := eachRow(ctx, r.db, q("list_journeys"), nil, func(rows *sql.Rows) error {
 		var i Info
 		var lastErr sql.NullString
 		var lastRun sql.NullTime
 		var entry string
 		if err := rows.Scan(&i.Name, &i.CurrentVersion, &i.State, &i.Health, &lastErr, &lastRun, &i.MissedSlots, &i.Purpose, &entry); err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 		i.LastError, i.Entry = lastErr.String, EntryKind(entry)
 		if lastRun.Valid {
@@ -392,26 +387,19 @@ func (r *Runner) List(ctx context.Context) ([]Info, error) {
 			i.LastRunAt = &t
 		}
 		out = append(out, i)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return nil, err
 	}
 	for k := range out {
-		vr, err := r.db.QueryContext(ctx, q("list_versions"), out[k].Name)
-		if err != nil {
-			return nil, err
-		}
-		for vr.Next() {
+		if err := eachRow(ctx, r.db, q("list_versions"), []any{out[k].Name}, func(vr *sql.Rows) error {
 			var v VersionInfo
 			if err := vr.Scan(&v.Version, &v.PublishedAt, &v.Active); err != nil {
-				vr.Close()
-				return nil, err
+				return err
 			}
 			out[k].Versions = append(out[k].Versions, v)
-		}
-		vr.Close()
-		if err := vr.Err(); err != nil {
+			return nil
+		}); err != nil {
 			return nil, err
 		}
 	}
@@ -512,17 +500,12 @@ func (r *Runner) Stats(ctx context.Context, name string) (Stats, error) {
 			get(s.ID).Kind = string(s.Kind)
 		}
 	}
-	rows, err := r.db.QueryContext(ctx, q("stats_log"), name)
-	if err != nil {
-		return Stats{}, err
-	}
-	for rows.Next() {
+	if err := eachRow(ctx, r.db, q("stats_log"), []any{name}, func(rows *sql.Rows) error {
 		var step, kind string
 		var reason sql.NullString
 		var n int64
 		if err := rows.Scan(&step, &kind, &reason, &n); err != nil {
-			rows.Close()
-			return Stats{}, err
+			return err
 		}
 		s := get(step)
 		switch kind {
@@ -546,21 +529,15 @@ func (r *Runner) Stats(ctx context.Context, name string) (Stats, error) {
 		case "completed":
 			s.Completed += n
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return Stats{}, err
 	}
-	rows, err = r.db.QueryContext(ctx, q("stats_instances"), name)
-	if err != nil {
-		return Stats{}, err
-	}
-	for rows.Next() {
+	if err := eachRow(ctx, r.db, q("stats_instances"), []any{name}, func(rows *sql.Rows) error {
 		var step, status string
 		var n int64
 		if err := rows.Scan(&step, &status, &n); err != nil {
-			rows.Close()
-			return Stats{}, err
+			return err
 		}
 		switch status {
 		case "active":
@@ -573,26 +550,19 @@ func (r *Runner) Stats(ctx context.Context, name string) (Stats, error) {
 		case "exited":
 			st.Exited += n
 		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return Stats{}, err
 	}
-	rows, err = r.db.QueryContext(ctx, q("stats_pending"), name)
-	if err != nil {
-		return Stats{}, err
-	}
-	for rows.Next() {
+	if err := eachRow(ctx, r.db, q("stats_pending"), []any{name}, func(rows *sql.Rows) error {
 		var step string
 		var n int64
 		if err := rows.Scan(&step, &n); err != nil {
-			rows.Close()
-			return Stats{}, err
+			return err
 		}
 		get(step).Pending += n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return Stats{}, err
 	}
 	for _, id := range order {

@@ -185,21 +185,15 @@ func (r *Runner) tickJourney(ctx context.Context, name string, now time.Time) (T
 	if err != nil {
 		return res, err
 	}
-	rows, err := r.db.QueryContext(ctx, `SELECT DISTINCT version FROM journey_instances WHERE journey = ? AND status = 'active' ORDER BY 1`, name)
-	if err != nil {
-		return res, err
-	}
 	var versions []int
-	for rows.Next() {
+	if err := eachRow(ctx, r.db, `SELECT DISTINCT version FROM journey_instances WHERE journey = ? AND status = 'active' ORDER BY 1`, []any{name}, func(rows *sql.Rows) error {
 		var v int
 		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return res, err
+			return err
 		}
 		versions = append(versions, v)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return res, err
 	}
 	for _, v := range versions {

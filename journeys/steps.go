@@ -95,7 +95,7 @@ func (r *Runner) moveAllBefore(t *tx, journey string, version int, step, target,
 	return t.exec(`UPDATE journey_instances SET step = ?, seq = seq + 1, due_at = ?, wait_since = NULL, status = ?, exit_reason = ?, finished_at = ? WHERE `+where, args...)
 }
 
-var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) //nolint:gochecknoglobals // read-only after initialisation
 
 // dueRow is an instance due at a step.
 type dueRow struct {
@@ -153,21 +153,15 @@ func (r *Runner) advance(ctx context.Context, spec *Spec, version int, now time.
 		return res, err
 	}
 	for iter := 0; iter < r.cfg.MaxTransitions; iter++ {
-		rows, err := r.db.QueryContext(ctx, q("due_steps"), spec.Name, version, now)
-		if err != nil {
-			return res, err
-		}
 		var steps []string
-		for rows.Next() {
+		if err := eachRow(ctx, r.db, q("due_steps"), []any{spec.Name, version, now}, func(rows *sql.Rows) error {
 			var s string
 			if err := rows.Scan(&s); err != nil {
-				rows.Close()
-				return res, err
+				return err
 			}
 			steps = append(steps, s)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		}); err != nil {
 			return res, err
 		}
 		if len(steps) == 0 {
@@ -194,18 +188,13 @@ func (r *Runner) advance(ctx context.Context, spec *Spec, version int, now time.
 // checkGoalExit converts or exits due instances whose goal or exit
 // expression holds.
 func (r *Runner) checkGoalExit(ctx context.Context, spec *Spec, version int, now time.Time, res *TickResult) error {
-	rows, err := r.db.QueryContext(ctx, `SELECT id, profile_id, step, entered_at, payload FROM journey_instances WHERE journey = ? AND version = ? AND status = 'active' AND due_at <= ? ORDER BY id`, spec.Name, version, now)
-	if err != nil {
-		return err
-	}
 	var due []dueRow
 	var stepOf []string
-	for rows.Next() {
+	if err := eachRow(ctx, r.db, `SELECT id, profile_id, step, entered_at, payload FROM journey_instances WHERE journey = ? AND version = ? AND status = 'active' AND due_at <= ? ORDER BY id`, []any{spec.Name, version, now}, func(rows *sql.Rows) error {
 		var d dueRow
 		var step string
 		var payload sql.NullString
 		if err := rows.Scan(&d.ID, &d.ProfileID, &step, &d.Entered, &payload); err != nil {
-			rows.Close()
 			return err
 		}
 		if payload.Valid {
@@ -213,9 +202,8 @@ func (r *Runner) checkGoalExit(ctx context.Context, spec *Spec, version int, now
 		}
 		due = append(due, d)
 		stepOf = append(stepOf, step)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return err
 	}
 	if len(due) == 0 {
@@ -257,25 +245,19 @@ func (r *Runner) sweepWithdrawn(ctx context.Context, spec *Spec, version int, no
 	if len(chs) == 0 {
 		return 0, nil
 	}
-	rows, err := r.db.QueryContext(ctx, q("withdrawal_candidates"), spec.Name, version, spec.Purpose, now)
-	if err != nil {
-		return 0, err
-	}
 	type cand struct {
 		id, pid int64
 		step    string
 	}
 	var cands []cand
-	for rows.Next() {
+	if err := eachRow(ctx, r.db, q("withdrawal_candidates"), []any{spec.Name, version, spec.Purpose, now}, func(rows *sql.Rows) error {
 		var c cand
 		if err := rows.Scan(&c.id, &c.pid, &c.step); err != nil {
-			rows.Close()
-			return 0, err
+			return err
 		}
 		cands = append(cands, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return nil
+	}); err != nil {
 		return 0, err
 	}
 	var moves []move
@@ -300,7 +282,7 @@ func (r *Runner) sweepWithdrawn(ctx context.Context, spec *Spec, version int, no
 	if len(moves) == 0 {
 		return 0, nil
 	}
-	err = r.write(ctx, func(t *tx) error {
+	err := r.write(ctx, func(t *tx) error {
 		if err := t.appendRows("journey_log", logs); err != nil {
 			return err
 		}
@@ -451,6 +433,7 @@ func (r *Runner) waitStep(ctx context.Context, spec *Spec, version int, st *Step
 		if err != nil {
 			return err
 		}
+		defer rows.Close() // closed after the loop too; this covers the early returns
 		m, _ := parseClock(st.Until)
 		var ids []int64
 		var dues []time.Time
@@ -526,6 +509,7 @@ func (r *Runner) updateStep(ctx context.Context, spec *Spec, version int, st *St
 	if err != nil {
 		return err
 	}
+	defer rows.Close() // closed after the loop too; this covers the early returns
 	var updates []map[string]any
 	var moves []move
 	var logs [][]driver.Value

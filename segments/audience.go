@@ -253,7 +253,7 @@ func (a *Audience) IDs(ctx context.Context, st *engine.Store) ([]int64, error) {
 }
 
 // MemberSchema is the Arrow schema of audience members.
-var MemberSchema = arrow.NewSchema([]arrow.Field{
+var MemberSchema = arrow.NewSchema([]arrow.Field{ //nolint:gochecknoglobals // read-only after initialisation
 	{Name: "profile_id", Type: arrow.PrimitiveTypes.Int64},
 	{Name: "user_id", Type: arrow.BinaryTypes.String, Nullable: true},
 	{Name: "email", Type: arrow.BinaryTypes.String, Nullable: true},

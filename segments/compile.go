@@ -127,17 +127,17 @@ type Event struct {
 // journeyNames are known to journey conditions (ForJourney); eventNames
 // also to event-entry filters (ForEventEntry).
 var (
-	journeyNames = []string{"payload", "entered_at"}
-	eventNames   = []string{"event", "timestamp", "properties"}
+	journeyNames = []string{"payload", "entered_at"}            //nolint:gochecknoglobals // read-only after initialisation
+	eventNames   = []string{"event", "timestamp", "properties"} //nolint:gochecknoglobals // read-only after initialisation
 )
 
 // systemFields are the profile columns expressions may read besides traits.
-var systemFields = []string{"user_id", "email", "phone", "timezone"}
+var systemFields = []string{"user_id", "email", "phone", "timezone"} //nolint:gochecknoglobals // read-only after initialisation
 
 // allowedBuiltins are the expr builtins enabled; every other is disabled
 // (no I/O, no environment access, nothing the SQL side could not mirror or
 // that could reach outside the profile).
-var allowedBuiltins = []string{
+var allowedBuiltins = []string{ //nolint:gochecknoglobals // read-only after initialisation
 	"len", "all", "none", "any", "one", "filter", "map", "count", "sum", "max", "min", "mean",
 	"abs", "ceil", "floor", "round", "int", "float", "string", "trim", "upper", "lower",
 	"first", "last", "hasPrefix", "hasSuffix", "indexOf", "split", "join", "reverse", "uniq",

@@ -22,7 +22,7 @@ import (
 )
 
 // Formats accepted by WriteMembers.
-var Formats = []string{"csv", "jsonl", "parquet", "arrow"}
+var Formats = []string{"csv", "jsonl", "parquet", "arrow"} //nolint:gochecknoglobals // read-only after initialisation
 
 // WriteMembers writes the audience members (MemberSchema columns) to w in
 // a format: csv (with a header), jsonl (one object per line, missing
@@ -33,7 +33,7 @@ func WriteMembers(ctx context.Context, st *engine.Store, a *Audience, format str
 }
 
 // MemberIDSchema is the Arrow schema of a member list of profile ids only.
-var MemberIDSchema = arrow.NewSchema([]arrow.Field{{Name: "profile_id", Type: arrow.PrimitiveTypes.Int64}}, nil)
+var MemberIDSchema = arrow.NewSchema([]arrow.Field{{Name: "profile_id", Type: arrow.PrimitiveTypes.Int64}}, nil) //nolint:gochecknoglobals // read-only after initialisation
 
 // WriteMemberIDs is WriteMembers with the profile_id column only: the
 // member list a caller gets without a purpose (no consent filter), which

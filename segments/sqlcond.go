@@ -90,7 +90,7 @@ func compatible(a, b typ) bool {
 	return a == b || (a.numeric() && b.numeric())
 }
 
-var cmpSQL = map[string]string{"<": "<", "<=": "<=", ">": ">", ">=": ">="}
+var cmpSQL = map[string]string{"<": "<", "<=": "<=", ">": ">", ">=": ">="} //nolint:gochecknoglobals // read-only after initialisation
 
 func (c *sqlc) compare(x *ast.BinaryNode, pos bool) frag {
 	switch x.Operator {

@@ -18,20 +18,20 @@ type nilSafe struct {
 }
 
 // boolHelpers are the helpers that always return a bool.
-var boolHelpers = []string{"_lt", "_le", "_gt", "_ge", "_contains", "_startsWith", "_endsWith", "_matches", "_in", "_eq", "_ne", "_truth"}
+var boolHelpers = []string{"_lt", "_le", "_gt", "_ge", "_contains", "_startsWith", "_endsWith", "_matches", "_in", "_eq", "_ne", "_truth"} //nolint:gochecknoglobals // read-only after initialisation
 
 func call(name string, args ...ast.Node) ast.Node {
 	return &ast.CallNode{Callee: &ast.IdentifierNode{Value: name}, Arguments: args}
 }
 
-var binaryHelpers = map[string]string{
+var binaryHelpers = map[string]string{ //nolint:gochecknoglobals // read-only after initialisation
 	"<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge",
 	"+": "_add", "-": "_sub", "*": "_mul", "/": "_div", "%": "_mod", "**": "_pow", "^": "_pow",
 	"contains": "_contains", "startsWith": "_startsWith", "endsWith": "_endsWith", "matches": "_matches",
 	"in": "_in", "==": "_eq", "!=": "_ne",
 }
 
-var unaryBuiltinHelpers = map[string]string{
+var unaryBuiltinHelpers = map[string]string{ //nolint:gochecknoglobals // read-only after initialisation
 	"lower": "_lower", "upper": "_upper", "trim": "_trim", "len": "_len", "abs": "_abs",
 	"ceil": "_ceil", "floor": "_floor", "round": "_round", "int": "_int", "float": "_float",
 }

@@ -360,7 +360,7 @@ func (s *Server) handleSegmentCount(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-var memberFormats = map[string]string{
+var memberFormats = map[string]string{ //nolint:gochecknoglobals // read-only after initialisation
 	"json":    "application/x-ndjson",
 	"jsonl":   "application/x-ndjson",
 	"csv":     "text/csv; charset=utf-8",

@@ -248,7 +248,7 @@ func (c *Config) Validate() error {
 	for i, k := range c.LinkKeys {
 		b, err := decodeKey(k)
 		if err != nil {
-			return fmt.Errorf("server.link_keys[%d]: %v", i, err)
+			return fmt.Errorf("server.link_keys[%d]: %w", i, err)
 		}
 		if len(b) < 32 {
 			return fmt.Errorf("server.link_keys[%d]: %d bytes, want at least 32", i, len(b))

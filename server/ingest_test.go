@@ -285,7 +285,7 @@ func TestGroupCommit(t *testing.T) {
 				// Acknowledged means durable: the event is readable now.
 				var n int
 				if err := e.store.DB().QueryRow(`SELECT count(*) FROM events WHERE message_id = ?`, fmt.Sprintf("m-%d-%d", c, i)).Scan(&n); err != nil || n != 1 {
-					errs <- fmt.Errorf("acknowledged event m-%d-%d not stored (n=%d, err=%v)", c, i, n, err)
+					errs <- fmt.Errorf("acknowledged event m-%d-%d not stored (n=%d, err=%w)", c, i, n, err)
 				}
 			}
 		}(c)

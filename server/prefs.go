@@ -209,7 +209,7 @@ func (s *Server) verify(tok string) (linktoken.Claims, error) {
 }
 
 // addressKinds maps channels to the identity holding their address.
-var addressKinds = map[string]string{channels.Email: engine.KindEmail, channels.SMS: engine.KindPhone, channels.Push: engine.KindDeviceToken}
+var addressKinds = map[string]string{channels.Email: engine.KindEmail, channels.SMS: engine.KindPhone, channels.Push: engine.KindDeviceToken} //nolint:gochecknoglobals // read-only after initialisation
 
 func purposeText(lang string, p consent.Purpose) (string, string) {
 	label, desc := T(lang, "p."+p.Name), T(lang, "pd."+p.Name)

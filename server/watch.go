@@ -18,7 +18,7 @@ type idPair struct {
 	V string `json:"v"`
 }
 
-var watchedKinds = []string{engine.KindUserID, engine.KindEmail, engine.KindPhone, engine.KindAnonymousID}
+var watchedKinds = []string{engine.KindUserID, engine.KindEmail, engine.KindPhone, engine.KindAnonymousID} //nolint:gochecknoglobals // read-only after initialisation
 
 // afterFlush runs on the ingester goroutine after a commit: it wakes the
 // scheduler (event entries) and hands the identifiers written to the

@@ -27,7 +27,7 @@ type DKIMConfig struct {
 // SignedHeaders are the header fields covered by the signature. Fields that
 // are absent are still listed, which stops them being added later
 // (e.g. a List-Unsubscribe injected into a transactional message).
-var SignedHeaders = []string{
+var SignedHeaders = []string{ //nolint:gochecknoglobals // read-only after initialisation
 	"From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type",
 	"Reply-To", "List-Unsubscribe", "List-Unsubscribe-Post",
 }

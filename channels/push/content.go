@@ -26,7 +26,7 @@ func render(ts *templates.Set, m channels.Message, now time.Time) (Notification,
 		Now: now, Journey: m.Journey, Step: m.Step,
 	})
 	if err != nil {
-		return Notification{}, fmt.Errorf("%w: %v", channels.ErrRender, err)
+		return Notification{}, fmt.Errorf("%w: %w", channels.ErrRender, err)
 	}
 	return Notification{
 		Title: r.Title, Body: r.Text, URL: r.URL, Icon: r.Icon, Tag: m.IdempotencyKey,

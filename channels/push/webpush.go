@@ -147,7 +147,7 @@ func (w *WebPush) sendOne(ctx context.Context, m channels.Message) channels.Resu
 	})
 	if err != nil {
 		if errors.Is(err, webpush.ErrMaxPadExceeded) {
-			return channels.Permanent("too_long", fmt.Errorf("%w: %v", channels.ErrTooLong, err))
+			return channels.Permanent("too_long", fmt.Errorf("%w: %w", channels.ErrTooLong, err))
 		}
 		if ctx.Err() != nil {
 			return channels.Transient("context", ctx.Err())
@@ -157,7 +157,7 @@ func (w *WebPush) sendOne(ctx context.Context, m channels.Message) channels.Resu
 			return channels.Transient("webpush:network", &channels.ProviderError{Provider: "webpush", Err: err})
 		}
 		// Key decoding and encryption errors: the subscription is unusable.
-		r := channels.Permanent("invalid_address", fmt.Errorf("%w: %v", channels.ErrInvalidAddress, err))
+		r := channels.Permanent("invalid_address", fmt.Errorf("%w: %w", channels.ErrInvalidAddress, err))
 		return r
 	}
 	defer resp.Body.Close()

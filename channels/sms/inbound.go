@@ -25,9 +25,9 @@ const (
 
 // Keyword lists (CTIA / Twilio Advanced Opt-Out defaults).
 var (
-	StopWords  = []string{"STOP", "STOPALL", "END", "CANCEL", "UNSUBSCRIBE", "QUIT", "REVOKE", "OPT OUT", "OPTOUT"}
-	StartWords = []string{"START", "UNSTOP", "YES"}
-	HelpWords  = []string{"HELP", "INFO"}
+	StopWords  = []string{"STOP", "STOPALL", "END", "CANCEL", "UNSUBSCRIBE", "QUIT", "REVOKE", "OPT OUT", "OPTOUT"} //nolint:gochecknoglobals // read-only after initialisation
+	StartWords = []string{"START", "UNSTOP", "YES"}                                                                 //nolint:gochecknoglobals // read-only after initialisation
+	HelpWords  = []string{"HELP", "INFO"}                                                                           //nolint:gochecknoglobals // read-only after initialisation
 )
 
 // InboundConfig configures inbound keyword handling.

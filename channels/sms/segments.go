@@ -28,7 +28,7 @@ const gsmBasic = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\
 // gsmExtended characters take an escape plus one septet.
 const gsmExtended = "\f^{}\\[~]|€"
 
-var gsmWidth = func() map[rune]int {
+var gsmWidth = func() map[rune]int { //nolint:gochecknoglobals // read-only after initialisation
 	m := map[rune]int{}
 	for _, r := range gsmBasic {
 		m[r] = 1

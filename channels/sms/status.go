@@ -10,7 +10,7 @@ import (
 )
 
 // Twilio delivery error codes that mean the number cannot receive SMS.
-var statusHardBounce = map[string]bool{
+var statusHardBounce = map[string]bool{ //nolint:gochecknoglobals // read-only after initialisation
 	"30003": true, // Unreachable destination handset
 	"30005": true, // Unknown destination handset
 	"30006": true, // Landline or unreachable carrier

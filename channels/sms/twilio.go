@@ -130,7 +130,7 @@ func (t *Twilio) Render(m channels.Message) (string, SegmentInfo, error) {
 	}
 	r, err := t.cfg.Templates.Render(m.Template, templates.ChannelSMS, data)
 	if err != nil {
-		return "", SegmentInfo{}, fmt.Errorf("%w: %v", channels.ErrRender, err)
+		return "", SegmentInfo{}, fmt.Errorf("%w: %w", channels.ErrRender, err)
 	}
 	seg := CountSegments(r.Text)
 	if seg.Segments > t.cfg.MaxSegments {
@@ -226,7 +226,7 @@ type TwilioError struct {
 // Twilio error codes with a specific meaning for Tact.
 var (
 	// Recipient address is invalid or cannot receive SMS: suppress.
-	twilioSuppress = map[int]bool{
+	twilioSuppress = map[int]bool{ //nolint:gochecknoglobals // read-only after initialisation
 		21211: true, // Invalid 'To' Phone Number
 		21217: true, // Phone number does not appear to be valid
 		21401: true, // Invalid Phone Number
@@ -235,7 +235,7 @@ var (
 	}
 	// Our configuration is wrong (sender, account): retrying later after a
 	// fix can succeed, and it is not the recipient's fault.
-	twilioConfig = map[int]bool{
+	twilioConfig = map[int]bool{ //nolint:gochecknoglobals // read-only after initialisation
 		20003: true, // Authentication error
 		20005: true, // Account not active
 		21606: true, // 'From' number is not a valid message-capable number

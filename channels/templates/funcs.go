@@ -159,7 +159,7 @@ func decimal(n int, v any) (string, error) {
 	return group(f, n), nil
 }
 
-var currencies = map[string]struct {
+var currencies = map[string]struct { //nolint:gochecknoglobals // read-only after initialisation
 	symbol   string
 	decimals int
 }{
@@ -184,7 +184,7 @@ func currency(code string, v any) (string, error) {
 	return c.symbol + s, nil
 }
 
-var namedLayouts = map[string]string{
+var namedLayouts = map[string]string{ //nolint:gochecknoglobals // read-only after initialisation
 	"date":     "2 Jan 2006",
 	"datetime": "2 Jan 2006 15:04",
 	"time":     "15:04",

@@ -5,13 +5,13 @@ import (
 	"strings"
 )
 
-var blockTags = map[string]bool{
+var blockTags = map[string]bool{ //nolint:gochecknoglobals // read-only after initialisation
 	"p": true, "div": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true,
 	"tr": true, "table": true, "ul": true, "ol": true, "blockquote": true, "section": true,
 	"header": true, "footer": true, "hr": true,
 }
 
-var droppedTags = map[string]bool{"head": true, "style": true, "script": true, "title": true}
+var droppedTags = map[string]bool{"head": true, "style": true, "script": true, "title": true} //nolint:gochecknoglobals // read-only after initialisation
 
 // HTMLToText derives a plain-text part from an email's HTML: it drops the
 // head, styles, scripts and hidden (display:none) preheaders, turns links

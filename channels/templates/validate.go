@@ -20,7 +20,7 @@ type Fields struct {
 }
 
 // Root field names always available to templates.
-var rootFields = []string{"traits", "payload", "profile_id", "unsubscribe_url", "preferences_url", "timezone", "now", "journey", "step"}
+var rootFields = []string{"traits", "payload", "profile_id", "unsubscribe_url", "preferences_url", "timezone", "now", "journey", "step"} //nolint:gochecknoglobals // read-only after initialisation
 
 type fieldRef struct {
 	part, file string

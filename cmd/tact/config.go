@@ -68,10 +68,10 @@ func parseConfig(name string, b []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("config %s: %v", name, err)
+		return nil, fmt.Errorf("config %s: %w", name, err)
 	}
 	if _, err := consent.NewPolicy(cfg.Purposes); err != nil {
-		return nil, fmt.Errorf("config %s: %v", name, err)
+		return nil, fmt.Errorf("config %s: %w", name, err)
 	}
 	return &cfg, nil
 }
