@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/bucket"
 	"github.com/tactcdp/tact/engine/eligibility"
 )
@@ -21,81 +20,6 @@ const (
 	StatusConverted = "converted"
 	StatusExited    = "exited"
 )
-
-// move is one instance's transition, applied in bulk by applyMoves.
-type move struct {
-	ID, ProfileID int64
-	Step          string // target step (or the current one when finishing or staying)
-	Status        string
-	Reason        string
-	Kind          string // log kind: step, held, completed, exited, converted ("" = none)
-	Stay          bool   // held at the same step: seq unchanged
-	Due           time.Time
-}
-
-// to builds the move of an instance from step `from` to `target` ("" = end).
-func to(id, pid int64, from, target string, now time.Time) move {
-	if target == "" {
-		return move{ID: id, ProfileID: pid, Step: from, Status: StatusCompleted, Kind: "completed", Due: now}
-	}
-	return move{ID: id, ProfileID: pid, Step: target, Status: StatusActive, Kind: "step", Due: now}
-}
-
-func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, now time.Time) error {
-	if len(moves) == 0 {
-		return nil
-	}
-	if err := t.temp("_jmove", "id BIGINT, profile_id BIGINT, step VARCHAR, status VARCHAR, reason VARCHAR, kind VARCHAR, stay BOOLEAN, due_at TIMESTAMP"); err != nil {
-		return err
-	}
-	rows := make([][]driver.Value, len(moves))
-	for i, m := range moves {
-		rows[i] = []driver.Value{m.ID, m.ProfileID, m.Step, m.Status, nullStr(m.Reason), nullStr(m.Kind), m.Stay, m.Due.UTC()}
-	}
-	if err := t.appendRows("_jmove", rows); err != nil {
-		return err
-	}
-	if _, err := t.exec(q("apply_moves"), now); err != nil {
-		return fmt.Errorf("apply moves: %w", err)
-	}
-	_, err := t.exec(q("log_moves"), now, journey, version)
-	return err
-}
-
-// moveAll moves every due instance at step (matching extra) to target in
-// one UPDATE: the path a million-person wait step takes.
-func (r *Runner) moveAll(t *tx, journey string, version int, step, target, status, reason, kind, extra string, extraArgs []any, now time.Time) (int64, error) {
-	return r.moveAllBefore(t, journey, version, step, target, status, reason, kind, extra, extraArgs, now, now)
-}
-
-// moveAllBefore is moveAll for instances due at or before dueBefore.
-func (r *Runner) moveAllBefore(t *tx, journey string, version int, step, target, status, reason, kind, extra string, extraArgs []any, now, dueBefore time.Time) (int64, error) {
-	logStep := target
-	if target == "" || status != StatusActive {
-		logStep = step
-	}
-	if target == "" && status == StatusActive {
-		status, kind = StatusCompleted, "completed"
-	}
-	newStep := target
-	if newStep == "" {
-		newStep = step
-	}
-	var finished any
-	if status != StatusActive {
-		finished = now
-	}
-	where := fmt.Sprintf(q("due_at_step"), extra)
-	base := []any{journey, version, step, dueBefore}
-	args := append(append([]any{now, logStep, kind, nullStr(reason)}, base...), extraArgs...)
-	if _, err := t.exec(`INSERT INTO journey_log SELECT ?::TIMESTAMP, journey, version, ?::VARCHAR, profile_id, id, ?::VARCHAR, ?::VARCHAR, NULL FROM journey_instances WHERE `+where, args...); err != nil {
-		return 0, err
-	}
-	args = append(append([]any{newStep, now, status, nullStr(reason), finished}, base...), extraArgs...)
-	return t.exec(`UPDATE journey_instances SET step = ?, seq = seq + 1, due_at = ?, wait_since = NULL, status = ?, exit_reason = ?, finished_at = ? WHERE `+where, args...)
-}
-
-var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) //nolint:gochecknoglobals // read-only after initialisation
 
 // dueRow is an instance due at a step.
 type dueRow struct {
@@ -295,48 +219,6 @@ func logRow(at time.Time, journey string, version int, step string, pid, iid int
 	return []driver.Value{at, journey, int32(version), step, pid, iid, kind, nullStr(reason), nullStr(channel)}
 }
 
-// resolveWaits ends event and condition waits that are satisfied.
-func (r *Runner) resolveWaits(ctx context.Context, spec *Spec, version int, now time.Time, res *TickResult) error {
-	for i := range spec.Steps {
-		st := &spec.Steps[i]
-		if st.Kind != StepWait {
-			continue
-		}
-		switch st.WaitKind() {
-		case "event":
-			err := r.write(ctx, func(t *tx) error {
-				n, err := r.moveAllBefore(t, spec.Name, version, st.ID, spec.NextOf(st.ID), StatusActive, "", "step",
-					q("event_arrived"), []any{st.Event}, now, farFuture)
-				res.Moved += int(n)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-		case "condition":
-			waiting, err := r.loadDue(ctx, spec.Name, version, st.ID, farFuture, "AND wait_since IS NOT NULL")
-			if err != nil || len(waiting) == 0 {
-				return err
-			}
-			m, err := r.eval.Match(ctx, st.Condition, subjectsOf(waiting), now)
-			if err != nil {
-				return err
-			}
-			var moves []move
-			for k, ok := range m {
-				if ok {
-					moves = append(moves, to(waiting[k].ID, waiting[k].ProfileID, st.ID, spec.NextOf(st.ID), now))
-				}
-			}
-			res.Moved += len(moves)
-			if err := r.write(ctx, func(t *tx) error { return r.applyMoves(t, spec.Name, version, moves, now) }); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 func (r *Runner) processStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
 	switch st.Kind {
 	case StepWait:
@@ -345,7 +227,8 @@ func (r *Runner) processStep(ctx context.Context, spec *Spec, version int, st *S
 		return r.sendStep(ctx, spec, version, st, now, res)
 	case StepExit:
 		return r.write(ctx, func(t *tx) error {
-			n, err := r.moveAll(t, spec.Name, version, st.ID, st.ID, StatusExited, "exit_step", "exited", "", nil, now)
+			n, err := r.moveAll(t, bulkMove{Journey: spec.Name, Version: version, Step: st.ID, Target: st.ID, Status: StatusExited,
+				Reason: "exit_step", Kind: "exited"}, now)
 			res.Exited += int(n)
 			return err
 		})
@@ -422,150 +305,6 @@ func (r *Runner) processStep(ctx context.Context, spec *Spec, version int, st *S
 		return r.updateStep(ctx, spec, version, st, now, res)
 	}
 	return fmt.Errorf("unknown step kind %q", st.Kind)
-}
-
-func (r *Runner) waitStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
-	// Arrivals: start the wait.
-	switch st.WaitKind() {
-	case "until":
-		rows, err := r.db.QueryContext(ctx, `SELECT i.id, p.timezone, p.phone FROM journey_instances i JOIN profiles p ON p.id = i.profile_id WHERE `+
-			fmt.Sprintf(q("due_at_step_i"), "AND i.wait_since IS NULL"), spec.Name, version, st.ID, now)
-		if err != nil {
-			return err
-		}
-		defer rows.Close() // closed after the loop too; this covers the early returns
-		m, _ := parseClock(st.Until)
-		var ids []int64
-		var dues []time.Time
-		for rows.Next() {
-			var id int64
-			var tz, phone sql.NullString
-			if err := rows.Scan(&id, &tz, &phone); err != nil {
-				rows.Close()
-				return err
-			}
-			zones := r.cfg.Policy.zonesFor(tz.String, phone.String)
-			ids = append(ids, id)
-			dues = append(dues, nextTimeOfDay(now, zones[0], m))
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if len(ids) > 0 {
-			err := r.write(ctx, func(t *tx) error {
-				if err := t.temp("_jwait", "id BIGINT, due_at TIMESTAMP"); err != nil {
-					return err
-				}
-				rows := make([][]driver.Value, len(ids))
-				for i := range ids {
-					rows[i] = []driver.Value{ids[i], dues[i]}
-				}
-				if err := t.appendRows("_jwait", rows); err != nil {
-					return err
-				}
-				_, err := t.exec(`UPDATE journey_instances SET wait_since = ?, due_at = w.due_at FROM _jwait w WHERE journey_instances.id = w.id`, now)
-				return err
-			})
-			if err != nil {
-				return err
-			}
-		}
-	default:
-		d := st.Duration
-		if st.WaitKind() != "duration" {
-			d = st.Timeout
-		}
-		err := r.write(ctx, func(t *tx) error {
-			_, err := t.exec(`UPDATE journey_instances SET wait_since = ?, due_at = ? WHERE `+fmt.Sprintf(q("due_at_step"), "AND wait_since IS NULL"),
-				now, now.Add(d), spec.Name, version, st.ID, now)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	}
-	// Waits that are over (elapsed, or timed out).
-	target := spec.NextOf(st.ID)
-	if (st.Event != "" || st.Condition != "") && st.OnTimeout != "" {
-		target = st.OnTimeout
-		if target == EndStep {
-			target = ""
-		}
-	}
-	return r.write(ctx, func(t *tx) error {
-		n, err := r.moveAll(t, spec.Name, version, st.ID, target, StatusActive, "", "step", "AND wait_since IS NOT NULL", nil, now)
-		res.Moved += int(n)
-		return err
-	})
-}
-
-// updateStep writes the step's traits to everyone due. It never writes to
-// a restricted person (held until the restriction is lifted) or to one who
-// objected (profiling: skipped with reason objected).
-func (r *Runner) updateStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
-	rows, err := r.db.QueryContext(ctx, `SELECT i.id, i.profile_id, p.user_id, p.email, p.phone, p.restricted, p.objected FROM journey_instances i JOIN profiles p ON p.id = i.profile_id WHERE `+
-		fmt.Sprintf(q("due_at_step_i"), ""), spec.Name, version, st.ID, now)
-	if err != nil {
-		return err
-	}
-	defer rows.Close() // closed after the loop too; this covers the early returns
-	var updates []map[string]any
-	var moves []move
-	var logs [][]driver.Value
-	next := spec.NextOf(st.ID)
-	for rows.Next() {
-		var id, pid int64
-		var uid, email, phone sql.NullString
-		var restricted, objected bool
-		if err := rows.Scan(&id, &pid, &uid, &email, &phone, &restricted, &objected); err != nil {
-			rows.Close()
-			return err
-		}
-		switch {
-		case restricted:
-			moves = append(moves, hold(id, pid, st.ID, ReasonRestricted, farFuture))
-			res.Held++
-			continue
-		case objected:
-			logs = append(logs, logRow(now, spec.Name, version, st.ID, pid, id, "skipped", ReasonObjected, ""))
-			res.Skipped++
-			moves = append(moves, to(id, pid, st.ID, next, now))
-			continue
-		}
-		row := map[string]any{}
-		switch {
-		case uid.Valid:
-			row["user_id"] = uid.String
-		case email.Valid:
-			row["email"] = email.String
-		case phone.Valid:
-			row["phone"] = phone.String
-		}
-		if len(row) > 0 {
-			for k, v := range st.Set {
-				row[k] = v
-			}
-			updates = append(updates, row)
-		}
-		moves = append(moves, to(id, pid, st.ID, next, now))
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(updates) > 0 {
-		if _, err := r.store.ImportRows(ctx, engine.ImportProfiles, "journey:"+spec.Name+"/"+st.ID, updates); err != nil {
-			return fmt.Errorf("update traits: %w", err)
-		}
-	}
-	res.Moved += len(moves)
-	return r.write(ctx, func(t *tx) error {
-		if err := t.appendRows("journey_log", logs); err != nil {
-			return err
-		}
-		return r.applyMoves(t, spec.Name, version, moves, now)
-	})
 }
 
 // String renders a TickResult for logs.

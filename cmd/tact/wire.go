@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/channels/email"
+	"github.com/tactcdp/tact/channels/linktoken"
+	"github.com/tactcdp/tact/channels/setup"
+	"github.com/tactcdp/tact/channels/templates"
+	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/clock"
+	"github.com/tactcdp/tact/journeys"
+)
+
+// journeyRunner builds a runner. With channels, the adapters configured in
+// tact.yaml's channels: section send (the set is kept on a and closed with
+// it); without that section the email channel writes .eml files into --out.
+func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bool) (*journeys.Runner, *engine.Store, error) {
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	jc := journeys.Config{Policy: cfg.Journeys, Logger: s.Logger(), Evaluator: journeys.NewSegmentsEvaluator(s)}
+	if a.getenv("TACT_JOURNEYS_TRACE") != "" {
+		jc.Trace = a.stderr
+	}
+	var set *templates.Set
+	if dirs := templateDirs(f); len(dirs) > 0 {
+		if set, err = journeys.LoadTemplates(dirs...); err != nil {
+			return nil, nil, err
+		}
+		jc.Templates = set
+	}
+	var r *journeys.Runner
+	gate := channels.GateFunc(func(ctx context.Context, c string, m channels.Message) (string, error) {
+		return r.Gate().Check(ctx, c, m)
+	})
+	switch {
+	case withChannels && channelsConfigured(cfg.Channels):
+		// The configured adapters (SMTP, SMS, push, webhook) send, each
+		// asking the runner's gate right before its provider call.
+		lookup := func(k string) (string, bool) { v := a.getenv(k); return v, v != "" }
+		chset, err := setup.Build(cfg.Channels, setup.Deps{LookupEnv: lookup, Now: s.Clock().Now, Gate: gate})
+		if err != nil {
+			return nil, nil, err
+		}
+		a.channelSet = chset
+		for _, w := range chset.Warnings {
+			fmt.Fprintln(a.stderr, "tact: "+w)
+		}
+		for _, name := range slices.Sorted(maps.Keys(chset.Channels)) {
+			jc.Channels = append(jc.Channels, chset.Channels[name])
+		}
+		if jc.Templates == nil {
+			jc.Templates = chset.Templates
+		}
+		// Quiet hours set on a channel apply unless the journeys policy
+		// sets its own for that channel.
+		jc.Policy.QuietHours = maps.Clone(jc.Policy.QuietHours)
+		for ch, qh := range chset.QuietHours {
+			if _, ok := jc.Policy.QuietHours[ch]; !ok {
+				if jc.Policy.QuietHours == nil {
+					jc.Policy.QuietHours = map[string]channels.QuietHours{}
+				}
+				jc.Policy.QuietHours[ch] = qh
+			}
+		}
+	case withChannels:
+		if set == nil {
+			return nil, nil, errors.New("journey run: no templates found; give --templates DIR")
+		}
+		key := []byte(a.getenv("TACT_LINK_KEY"))
+		if len(key) < linktoken.MinKeyLen {
+			key = make([]byte, 32)
+			_, _ = rand.Read(key)
+			fmt.Fprintln(a.stderr, "tact: TACT_LINK_KEY is not set (at least 32 bytes); unsubscribe links of this run use a throw-away key")
+		}
+		ch, err := fileEmail(set, *f.out, *f.publicURL, key, s.Clock(), gate)
+		if err != nil {
+			return nil, nil, err
+		}
+		jc.Channels = []channels.Channel{ch}
+	}
+	r, err = journeys.New(s, jc)
+	return r, s, err
+}
+
+// channelsConfigured reports whether tact.yaml configures any adapter.
+func channelsConfigured(cc channels.Config) bool {
+	return cc.Email != nil || cc.SMS != nil || cc.Push != nil || cc.Webhook != nil
+}
+
+func fileEmail(set *templates.Set, dir, publicURL string, key []byte, clk clock.Clock, gate channels.Gate) (*email.File, error) {
+	signer, err := linktoken.New(linktoken.Config{Keys: [][]byte{key}, Now: clk.Now})
+	if err != nil {
+		return nil, err
+	}
+	return email.NewFile(email.Config{
+		From:      email.Address{Name: "Tact Coffee", Address: "hello@coffee.example.com"},
+		Templates: set,
+		Links:     linktoken.Links{BaseURL: publicURL, Signer: signer},
+		Gate:      gate,
+		Now:       clk.Now,
+	}, email.FileConfig{Dir: dir})
+}

@@ -1,0 +1,96 @@
+package journeys
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"time"
+)
+
+// move is one instance's transition, applied in bulk by applyMoves.
+type move struct {
+	ID, ProfileID int64
+	Step          string // target step (or the current one when finishing or staying)
+	Status        string
+	Reason        string
+	Kind          string // log kind: step, held, completed, exited, converted ("" = none)
+	Stay          bool   // held at the same step: seq unchanged
+	Due           time.Time
+}
+
+// to builds the move of an instance from step `from` to `target` ("" = end).
+func to(id, pid int64, from, target string, now time.Time) move {
+	if target == "" {
+		return move{ID: id, ProfileID: pid, Step: from, Status: StatusCompleted, Kind: "completed", Due: now}
+	}
+	return move{ID: id, ProfileID: pid, Step: target, Status: StatusActive, Kind: "step", Due: now}
+}
+
+func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, now time.Time) error {
+	if len(moves) == 0 {
+		return nil
+	}
+	if err := t.temp("_jmove", "id BIGINT, profile_id BIGINT, step VARCHAR, status VARCHAR, reason VARCHAR, kind VARCHAR, stay BOOLEAN, due_at TIMESTAMP"); err != nil {
+		return err
+	}
+	rows := make([][]driver.Value, len(moves))
+	for i, m := range moves {
+		rows[i] = []driver.Value{m.ID, m.ProfileID, m.Step, m.Status, nullStr(m.Reason), nullStr(m.Kind), m.Stay, m.Due.UTC()}
+	}
+	if err := t.appendRows("_jmove", rows); err != nil {
+		return err
+	}
+	if _, err := t.exec(q("apply_moves"), now); err != nil {
+		return fmt.Errorf("apply moves: %w", err)
+	}
+	_, err := t.exec(q("log_moves"), now, journey, version)
+	return err
+}
+
+// bulkMove moves every instance of (Journey, Version) due at Step by
+// DueBefore (and matching Extra, an SQL fragment of queries.sql with its
+// ExtraArgs) to Target in one UPDATE, logging each move: the path a
+// million-person wait step takes.
+type bulkMove struct {
+	Journey   string
+	Version   int
+	Step      string
+	Target    string // "" finishes the journey
+	Status    string // the instances' new status
+	Reason    string // exit or log reason ("" = none)
+	Kind      string // log kind
+	Extra     string
+	ExtraArgs []any
+	DueBefore time.Time // zero: now
+}
+
+// moveAll applies m at now.
+func (r *Runner) moveAll(t *tx, m bulkMove, now time.Time) (int64, error) {
+	if m.DueBefore.IsZero() {
+		m.DueBefore = now
+	}
+	logStep := m.Target
+	if m.Target == "" || m.Status != StatusActive {
+		logStep = m.Step
+	}
+	if m.Target == "" && m.Status == StatusActive {
+		m.Status, m.Kind = StatusCompleted, "completed"
+	}
+	newStep := m.Target
+	if newStep == "" {
+		newStep = m.Step
+	}
+	var finished any
+	if m.Status != StatusActive {
+		finished = now
+	}
+	where := fmt.Sprintf(q("due_at_step"), m.Extra)
+	base := []any{m.Journey, m.Version, m.Step, m.DueBefore}
+	args := append(append([]any{now, logStep, m.Kind, nullStr(m.Reason)}, base...), m.ExtraArgs...)
+	if _, err := t.exec(`INSERT INTO journey_log SELECT ?::TIMESTAMP, journey, version, ?::VARCHAR, profile_id, id, ?::VARCHAR, ?::VARCHAR, NULL FROM journey_instances WHERE `+where, args...); err != nil {
+		return 0, err
+	}
+	args = append(append([]any{newStep, now, m.Status, nullStr(m.Reason), finished}, base...), m.ExtraArgs...)
+	return t.exec(`UPDATE journey_instances SET step = ?, seq = seq + 1, due_at = ?, wait_since = NULL, status = ?, exit_reason = ?, finished_at = ? WHERE `+where, args...)
+}
+
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) //nolint:gochecknoglobals // read-only after initialisation
