@@ -4,8 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"time"
+
+	"github.com/tactcdp/tact/engine/eligibility"
 )
+
+// AddressKindList names the address kinds for messages: "email, phone,
+// device_token or line_user_id".
+func AddressKindList() string {
+	return orList(eligibility.AddressKinds())
+}
 
 // Suppression reasons.
 const (
@@ -26,11 +35,12 @@ type Suppression struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Suppress records that an address (email, phone or device token) must
-// never be contacted. Suppressing an address twice keeps the first record.
+// Suppress records that an address (of a kind in eligibility.AddressKinds:
+// email, phone, device token, LINE user id) must never be contacted.
+// Suppressing an address twice keeps the first record.
 func (s *Store) Suppress(ctx context.Context, kind, address, reason, source string) error {
-	if kind != KindEmail && kind != KindPhone && kind != KindDeviceToken {
-		return &ValidationError{Field: "kind", Msg: "want email, phone or device_token"}
+	if !slices.Contains(eligibility.AddressKinds(), kind) {
+		return &ValidationError{Field: "kind", Msg: "want " + AddressKindList()}
 	}
 	if reason == "" {
 		return &ValidationError{Field: "reason", Msg: "required"}
