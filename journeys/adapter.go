@@ -29,9 +29,6 @@ var (
 // NewEngineAdapter returns the adapter over store.
 func NewEngineAdapter(store *engine.Store) *EngineAdapter { return &EngineAdapter{Store: store} }
 
-// identityKind maps a channel to the identity kind holding its address.
-func identityKind(channel string) string { return eligibility.AddressKind(channel) }
-
 // Check decides one send right now with the per-person form of the
 // eligibility decision (engine.EligiblePerson) for the address the message
 // goes to. It returns "" to allow, or the reason. Any error refuses the
@@ -47,7 +44,7 @@ func (a *EngineAdapter) Check(ctx context.Context, channel string, m channels.Me
 
 // profilesHolding lists the profiles holding address on channel.
 func (a *EngineAdapter) profilesHolding(ctx context.Context, channel, address string) ([]int64, error) {
-	kind := identityKind(channel)
+	kind := eligibility.AddressKind(channel)
 	if kind == "" {
 		return nil, fmt.Errorf("channel %q has no address kind", channel)
 	}
@@ -93,7 +90,7 @@ func (a *EngineAdapter) change(ctx context.Context, c channels.ConsentChange, st
 	if at.IsZero() {
 		at = a.Store.Clock().Now()
 	}
-	kind := identityKind(c.Channel)
+	kind := eligibility.AddressKind(c.Channel)
 	changed := false
 	var ins []engine.ConsentInput
 	for _, id := range ids {
@@ -192,7 +189,7 @@ func (a *EngineAdapter) RecordEvent(ctx context.Context, e channels.Event) error
 		if err != nil || len(ids) == 0 {
 			return nil
 		}
-		row[identityKind(e.Channel)] = e.Address
+		row[eligibility.AddressKind(e.Channel)] = e.Address
 	}
 	_, err := a.Store.ImportRows(ctx, engine.ImportEvents, "feedback", []map[string]any{row})
 	return err
@@ -200,7 +197,7 @@ func (a *EngineAdapter) RecordEvent(ctx context.Context, e channels.Event) error
 
 // Suppress implements channels.FeedbackSink.
 func (a *EngineAdapter) Suppress(ctx context.Context, s channels.Suppression) error {
-	kind := identityKind(s.Channel)
+	kind := eligibility.AddressKind(s.Channel)
 	if kind == "" {
 		return fmt.Errorf("cannot suppress on channel %q", s.Channel)
 	}

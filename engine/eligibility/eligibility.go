@@ -180,14 +180,15 @@ func ChannelKindSQL(channelCol, kindCol string) string {
 }
 
 // UsableAddressSQL is the rule that picks a person's address of a kind with
-// several addresses: a relation (profile_id, usable) with one row per
-// person in people (a table or CTE name, code) holding an address of the
-// kind given as its one bind parameter; usable is the newest (greatest)
-// unsuppressed address, NULL when every one is suppressed. SQL and the
-// journeys' outbox both read it, so a send goes to the address the
-// decision was made for.
+// several addresses: a relation (profile_id, usable, held) with one row
+// per person in people (a table or CTE name, code) holding an address of
+// the kind given as its one bind parameter; usable is the newest
+// (greatest) unsuppressed address, NULL when every one is suppressed, and
+// held the newest of all (what a send names when none is usable, so that
+// the gate says suppressed). SQL and the journeys' outbox both read it, so
+// a send goes to the address the decision was made for.
 func UsableAddressSQL(people string) string {
-	return `SELECT i.profile_id, max(i.value) FILTER (WHERE x.addr_hash IS NULL) AS usable
+	return `SELECT i.profile_id, max(i.value) FILTER (WHERE x.addr_hash IS NULL) AS usable, max(i.value) AS held
   FROM identities i LEFT JOIN (SELECT DISTINCT addr_hash FROM suppressions) x ON x.addr_hash = i.value_hash
   WHERE i.kind = ? AND i.profile_id IN (SELECT id FROM ` + people + `) GROUP BY i.profile_id`
 }
