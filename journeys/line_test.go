@@ -39,10 +39,14 @@ func newLINEAdapter(t *testing.T, fake *linetest.Server) *line.Adapter {
 func (e *env) linePeople(n int, tz string) []int64 {
 	e.t.Helper()
 	rows := make([]map[string]any, n)
+	grants := make([]map[string]any, n)
 	for i := range rows {
 		rows[i] = map[string]any{"user_id": fmt.Sprintf("u%d", i), "line_user_id": lineUser(i), "timezone": tz}
+		grants[i] = map[string]any{"line_user_id": lineUser(i), "purpose": "marketing", "channel": "line", "status": "granted", "timestamp": t0.Add(-time.Hour)}
 	}
 	_, err := e.store.ImportRows(e.ctx, engine.ImportProfiles, "test", rows)
+	require.NoError(e.t, err)
+	_, err = e.store.ImportRows(e.ctx, engine.ImportConsents, "test", grants)
 	require.NoError(e.t, err)
 	rs, err := e.store.DB().Query(`SELECT profile_id FROM identities WHERE kind = 'line_user_id' ORDER BY value`)
 	require.NoError(e.t, err)
@@ -55,11 +59,6 @@ func (e *env) linePeople(n int, tz string) []int64 {
 	}
 	require.NoError(e.t, rs.Err())
 	require.Len(e.t, ids, n)
-	ins := make([]engine.ConsentInput, n)
-	for i, id := range ids {
-		ins[i] = engine.ConsentInput{ProfileID: id, Purpose: "marketing", Channel: "line", Status: consent.Granted, Source: "test"}
-	}
-	require.NoError(e.t, e.store.RecordConsents(e.ctx, ins))
 	return ids
 }
 
