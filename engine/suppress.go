@@ -10,6 +10,10 @@ import (
 	"github.com/tactcdp/tact/engine/eligibility"
 )
 
+// IsAddressKind reports whether kind is an address on some channel (a kind
+// a suppression may name).
+func IsAddressKind(kind string) bool { return slices.Contains(eligibility.AddressKinds(), kind) }
+
 // AddressKindList names the address kinds for messages: "email, phone,
 // device_token or line_user_id".
 func AddressKindList() string {
@@ -24,6 +28,9 @@ const (
 	SuppressErased     = "erased"
 	SuppressManual     = "manual"
 	SuppressInvalid    = "invalid_token"
+	// SuppressUnfollow: the person blocked the LINE account (webhook
+	// unfollow); a later follow lifts it (UnsuppressReason).
+	SuppressUnfollow = "unfollow"
 )
 
 // Suppression is one suppressed address, known only by its keyed hash.
@@ -39,7 +46,7 @@ type Suppression struct {
 // email, phone, device token, LINE user id) must never be contacted.
 // Suppressing an address twice keeps the first record.
 func (s *Store) Suppress(ctx context.Context, kind, address, reason, source string) error {
-	if !slices.Contains(eligibility.AddressKinds(), kind) {
+	if !IsAddressKind(kind) {
 		return &ValidationError{Field: "kind", Msg: "want " + AddressKindList()}
 	}
 	if reason == "" {
@@ -55,6 +62,25 @@ func (s *Store) Suppress(ctx context.Context, kind, address, reason, source stri
 			hash, kind, reason, source, s.now(), hash)
 		return err
 	})
+}
+
+// UnsuppressReason removes an address's suppression only when it was
+// recorded for reason (a LINE follow lifts an unfollow, never an erasure or
+// a manual suppression). It reports whether one was removed.
+func (s *Store) UnsuppressReason(ctx context.Context, kind, address, reason string) (bool, error) {
+	v, err := s.NormaliseIdentifier(kind, address)
+	if err != nil {
+		return false, &ValidationError{Field: "address", Msg: err.Error()}
+	}
+	var n int64
+	err = s.write(ctx, func(w *writer) error {
+		r, err := w.exec(`DELETE FROM suppressions WHERE addr_hash = ? AND reason = ?`, s.HashIdentifier(kind, v), reason)
+		if err == nil {
+			n, err = r.RowsAffected()
+		}
+		return err
+	})
+	return n > 0, err
 }
 
 // Unsuppress removes an address from the suppression list.
