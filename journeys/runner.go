@@ -18,6 +18,7 @@ import (
 	"github.com/tactcdp/tact/channels/templates"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/clock"
+	"github.com/tactcdp/tact/engine/consent"
 )
 
 // Config configures a Runner. The zero value works: no channels (sends stay
@@ -176,7 +177,7 @@ func (r *Runner) ValidateConfig() ValidateConfig {
 	for _, p := range r.store.Policy().Purposes() {
 		vc.Purposes = append(vc.Purposes, p.Name)
 	}
-	vc.Channels = []string{channels.Email, channels.SMS, channels.Push, channels.Webhook}
+	vc.Channels = consent.Channels()
 	for n := range r.chans {
 		if !contains(vc.Channels, n) {
 			vc.Channels = append(vc.Channels, n)
