@@ -50,6 +50,18 @@ func ProfileColumns() []string {
 	return []string{"id", KindUserID, KindEmail, KindPhone, "timezone", "restricted", "objected", "first_seen_at", "updated_at"}
 }
 
+// rowKinds lists the identity kinds also kept on the profile row (one
+// value per profile), in ProfileColumns order.
+func rowKinds() []string {
+	var out []string
+	for _, c := range ProfileColumns() {
+		if isIdentityKind(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // SystemNames lists every name that is not a trait: the profile columns and
 // every identity kind. Journeys' update steps and the trait catalog refuse
 // them.

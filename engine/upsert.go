@@ -181,7 +181,7 @@ func (s *Store) writeProfileRows(w *writer, stage string, traits []Trait, now an
 		inStage[t.Name] = true
 	}
 	var stageSel, existSel, agg, same []string
-	for _, c := range []string{"user_id", "email", "phone", "timezone"} {
+	for _, c := range append(rowKinds(), "timezone") {
 		agg = append(agg, fmt.Sprintf("arg_max(%[1]s, _rank) FILTER (WHERE %[1]s IS NOT NULL) AS %[1]s", c))
 		same = append(same, fmt.Sprintf("f.%[1]s IS NOT DISTINCT FROM p.%[1]s", c))
 	}
