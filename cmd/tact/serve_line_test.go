@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tactcdp/tact/channels/line"
+)
+
+// TestServeWiresLINE: a tact.yaml whose only channel is LINE gives a server
+// with the LINE webhook (signature checked) and the LINE channel in
+// /readyz.
+func TestServeWiresLINE(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tact.yaml")
+	tpl, err := filepath.Abs("../../testdata/templates")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg, []byte(`channels:
+  templates:
+    dir: `+tpl+`
+  line:
+    channel_access_token: env:LINE_TOKEN
+    channel_secret: env:LINE_SECRET
+    provider_id: "2001234567"
+`), 0o600))
+	env := map[string]string{"LINE_TOKEN": "line-token", "LINE_SECRET": "line-secret"}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := &signalWriter{addr: make(chan string, 1)}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--db", filepath.Join(dir, "t.duckdb"), "--config", cfg, "serve", "--addr", "127.0.0.1:0"},
+			io.Discard, stderr, func(k string) string { return env[k] })
+	}()
+	var addr string
+	select {
+	case addr = <-stderr.addr:
+	case code := <-done:
+		t.Fatalf("serve exited early with %d: %s", code, stderr.buf.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	body := []byte(`{"destination":"Ubot","events":[]}`)
+	for _, tc := range []struct {
+		name, sig string
+		status    int
+	}{
+		{"signed", line.Sign([]byte("line-secret"), body), http.StatusOK},
+		{"signed with another secret", line.Sign([]byte("other"), body), http.StatusUnauthorized},
+	} {
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/line", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set(line.SignatureHeader, tc.sig)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, tc.status, resp.StatusCode, tc.name)
+	}
+	resp, err := http.Get("http://" + addr + "/readyz")
+	require.NoError(t, err)
+	ready, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Contains(t, string(ready), `"line":{"paused":false`)
+	cancel()
+	select {
+	case code := <-done:
+		require.Equal(t, 0, code, stderr.buf.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
