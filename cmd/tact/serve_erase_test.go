@@ -33,20 +33,8 @@ func TestServeKeepsWorkingAfterErasure(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &signalWriter{addr: make(chan string, 1)}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--db", db, "serve", "--addr", "127.0.0.1:0", "--templates", "../../testdata/templates", "--out", out},
-			io.Discard, logs, func(k string) string { return env[k] })
-	}()
-	var addr string
-	select {
-	case addr = <-logs.addr:
-	case c := <-done:
-		t.Fatalf("serve exited early with %d: %s", c, logs.buf.String())
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	srv := startServe(ctx, t, env, "--db", db, "serve", "--addr", "127.0.0.1:0", "--templates", "../../testdata/templates", "--out", out)
+	addr, logs := srv.addr, srv.logs
 	call := func(method, path, body string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, strings.NewReader(body))
@@ -88,10 +76,5 @@ func TestServeKeepsWorkingAfterErasure(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &ready))
 	require.Equal(t, true, ready["scheduler"].(map[string]any)["healthy"], body)
 	cancel()
-	select {
-	case c := <-done:
-		require.Equal(t, 0, c, logs.buf.String())
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	srv.wait(t)
 }

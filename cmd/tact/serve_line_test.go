@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -35,20 +34,8 @@ func TestServeWiresLINE(t *testing.T) {
 	env := map[string]string{"LINE_TOKEN": "line-token", "LINE_SECRET": "line-secret"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := &signalWriter{addr: make(chan string, 1)}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--db", filepath.Join(dir, "t.duckdb"), "--config", cfg, "serve", "--addr", "127.0.0.1:0"},
-			io.Discard, stderr, func(k string) string { return env[k] })
-	}()
-	var addr string
-	select {
-	case addr = <-stderr.addr:
-	case code := <-done:
-		t.Fatalf("serve exited early with %d: %s", code, stderr.buf.String())
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	srv := startServe(ctx, t, env, "--db", filepath.Join(dir, "t.duckdb"), "--config", cfg, "serve", "--addr", "127.0.0.1:0")
+	addr := srv.addr
 	body := []byte(`{"destination":"Ubot","events":[]}`)
 	for _, tc := range []struct {
 		name, sig string
@@ -72,10 +59,5 @@ func TestServeWiresLINE(t *testing.T) {
 	require.NoError(t, err)
 	require.Contains(t, string(ready), `"line":{"paused":false`)
 	cancel()
-	select {
-	case code := <-done:
-		require.Equal(t, 0, code, stderr.buf.String())
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	srv.wait(t)
 }
