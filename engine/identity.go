@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -21,11 +23,56 @@ const (
 	KindPhone       = "phone"
 	KindAnonymousID = "anonymous_id"
 	KindDeviceToken = "device_token"
+	// KindLINEUserID is a LINE user id ("U" and 32 lower-case hex digits,
+	// line.ValidUserID's rule). A LINE user id is only meaningful within
+	// one LINE provider; a deployment talks to exactly one provider
+	// (channels.line.provider_id), so the stored value is the bare user id
+	// and the provider is the deployment's: the key is (provider of this
+	// store, value). Moving to another provider means erasing or
+	// re-importing these identities, never reusing them.
+	KindLINEUserID = "line_user_id"
 )
 
-// IdentityKinds lists the identity kinds in resolution order.
+// numKinds is the number of identity kinds (the length of per-record
+// identifier arrays, indexed like IdentityKinds()).
+const numKinds = 6
+
+// IdentityKinds lists the identity kinds in resolution order. It is the one
+// list of identity columns: import headers, staging tables, reserved trait
+// names and log redaction derive from it.
 func IdentityKinds() []string {
-	return []string{KindUserID, KindEmail, KindPhone, KindAnonymousID, KindDeviceToken}
+	return []string{KindUserID, KindEmail, KindPhone, KindAnonymousID, KindDeviceToken, KindLINEUserID}
+}
+
+// ProfileColumns lists the columns of the profiles table that are not
+// traits (ids, flags, times and the identities kept on the row).
+func ProfileColumns() []string {
+	return []string{"id", KindUserID, KindEmail, KindPhone, "timezone", "restricted", "objected", "first_seen_at", "updated_at"}
+}
+
+// rowKinds lists the identity kinds also kept on the profile row (one
+// value per profile), in ProfileColumns order.
+func rowKinds() []string {
+	var out []string
+	for _, c := range ProfileColumns() {
+		if isIdentityKind(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// SystemNames lists every name that is not a trait: the profile columns and
+// every identity kind. Journeys' update steps and the trait catalog refuse
+// them.
+func SystemNames() []string {
+	out := ProfileColumns()
+	for _, k := range IdentityKinds() {
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 func isIdentityKind(k string) bool {
@@ -90,6 +137,23 @@ func NormalisePhone(raw, region string) (string, error) {
 	return phonenumbers.Format(num, phonenumbers.E164), nil
 }
 
+// lineUserIDRE is line.ValidUserID's rule (the engine imports no channel).
+var lineUserIDRE = regexp.MustCompile(`^U[0-9a-f]{32}$`)
+
+// NormaliseLINEUserID trims a LINE user id and checks its form: "U" and 32
+// lower-case hex digits, as the Messaging API gives it. Case is kept (LINE
+// ids are case-sensitive), so an upper-case hex digit is refused.
+func NormaliseLINEUserID(raw string) (string, error) {
+	v := strings.TrimSpace(raw)
+	if v == "" {
+		return "", errors.New("empty line_user_id")
+	}
+	if !lineUserIDRE.MatchString(v) {
+		return "", errors.New("line_user_id is not a LINE user id (want U and 32 lower-case hex digits)")
+	}
+	return v, nil
+}
+
 func validRegion(r string) bool {
 	return phonenumbers.GetSupportedRegions()[strings.ToUpper(r)]
 }
@@ -101,6 +165,8 @@ func normaliseIdentifier(kind, raw, region string) (string, error) {
 		return NormaliseEmail(raw)
 	case KindPhone:
 		return NormalisePhone(raw, region)
+	case KindLINEUserID:
+		return NormaliseLINEUserID(raw)
 	}
 	if at, msg := badText(raw); at >= 0 {
 		return "", fmt.Errorf("%s %s", kind, msg)

@@ -90,7 +90,7 @@ type header struct {
 	kind   ImportKind
 	names  []string // normalised names, by input column
 	seen   map[string]int
-	idCols [5]int // input column of each identity kind, -1 if absent
+	idCols [numKinds]int // input column of each identity kind, -1 if absent
 	roles  map[string]int
 	memo   *normMemo
 }
@@ -206,6 +206,14 @@ func (h *header) hasIdentity() bool {
 	return false
 }
 
+// identityList names the identity kinds for messages: "a, b or c".
+func identityList() string { return orList(IdentityKinds()) }
+
+// orList joins names for a message: "a, b or c".
+func orList(k []string) string {
+	return strings.Join(k[:len(k)-1], ", ") + " or " + k[len(k)-1]
+}
+
 func kindIndex(name string) int {
 	for i, k := range IdentityKinds() {
 		if k == name {
@@ -245,8 +253,8 @@ func (rc *rowCtx) errRow(msg string) error {
 
 // identities reads and normalises the row's identifiers. region is the
 // country used for phones without a country code.
-func (rc *rowCtx) identities(region string) ([5]string, error) {
-	var ids [5]string
+func (rc *rowCtx) identities(region string) ([numKinds]string, error) {
+	var ids [numKinds]string
 	any := false
 	for k, col := range rc.h.idCols {
 		c := cellAt(rc.cells, col)
@@ -265,7 +273,7 @@ func (rc *rowCtx) identities(region string) ([5]string, error) {
 		any = true
 	}
 	if !any {
-		return ids, rc.errRow("row has no identity (user_id, email, phone, anonymous_id or device_token)")
+		return ids, rc.errRow("row has no identity (" + identityList() + ")")
 	}
 	return ids, nil
 }
@@ -300,7 +308,7 @@ func forEachRow(ctx context.Context, src source, h *header, fn func(rc *rowCtx) 
 			return n, err
 		}
 		if !h.hasIdentity() {
-			return n, &ImportError{File: src.name(), Line: 1, Msg: "no identity column (need user_id, email, phone, anonymous_id or device_token)"}
+			return n, &ImportError{File: src.name(), Line: 1, Msg: "no identity column (need " + identityList() + ")"}
 		}
 		n++
 		rc := &rowCtx{h: h, r: r, line: line, cells: cells}
@@ -312,7 +320,7 @@ func forEachRow(ctx context.Context, src source, h *header, fn func(rc *rowCtx) 
 		}
 	}
 	if n == 0 && !h.hasIdentity() {
-		return 0, &ImportError{File: src.name(), Line: 1, Msg: "no identity column (need user_id, email, phone, anonymous_id or device_token)"}
+		return 0, &ImportError{File: src.name(), Line: 1, Msg: "no identity column (need " + identityList() + ")"}
 	}
 	return n, nil
 }
@@ -320,13 +328,13 @@ func forEachRow(ctx context.Context, src source, h *header, fn func(rc *rowCtx) 
 // idTuples collects the distinct identifier sets of an events or consents
 // input, in order of first appearance.
 type idTuples struct {
-	index   map[[5]string]int
+	index   map[[numKinds]string]int
 	records []idRecord
 }
 
-func (t *idTuples) add(ids [5]string, line int) {
+func (t *idTuples) add(ids [numKinds]string, line int) {
 	if t.index == nil {
-		t.index = map[[5]string]int{}
+		t.index = map[[numKinds]string]int{}
 	}
 	if _, ok := t.index[ids]; ok {
 		return
@@ -337,7 +345,7 @@ func (t *idTuples) add(ids [5]string, line int) {
 
 // primary is the identifier an event or consent row is attached by: the
 // first present in resolution order, which resolution never refuses.
-func primary(ids [5]string) (string, string) {
+func primary(ids [numKinds]string) (string, string) {
 	for k, v := range ids {
 		if v != "" {
 			return IdentityKinds()[k], v

@@ -90,7 +90,7 @@ func (s *Store) appendLedger(w *writer, stage string, now time.Time) (int, error
 	return after - before, err
 }
 
-func (s *Store) consentRow(rc *rowCtx, ids [5]string, rowNo int, file string) ([]driver.Value, error) {
+func (s *Store) consentRow(rc *rowCtx, ids [numKinds]string, rowNo int, file string) ([]driver.Value, error) {
 	h := rc.h
 	if err := h.require("status", "timestamp"); err != nil {
 		return nil, err

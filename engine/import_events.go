@@ -130,7 +130,7 @@ func (s *Store) stream(ctx context.Context, src source, h *header, fn func(rc *r
 	return pull, wait
 }
 
-func eventRow(rc *rowCtx, ids [5]string, rowNo int, checkTime func(time.Time) error) ([]driver.Value, error) {
+func eventRow(rc *rowCtx, ids [numKinds]string, rowNo int, checkTime func(time.Time) error) ([]driver.Value, error) {
 	h := rc.h
 	if err := h.require("event", "timestamp"); err != nil {
 		return nil, err
@@ -222,7 +222,7 @@ func jsonObject(c cell) (string, error) {
 // stageIdentityOnly stages one profile row per distinct identifier set,
 // carrying no traits and no recency: such rows only fill missing values.
 func (s *Store) stageIdentityOnly(w *writer, records []idRecord) error {
-	if err := w.temp("_pstage", "_row BIGINT, _ord TIMESTAMP, user_id VARCHAR, email VARCHAR, phone VARCHAR, anonymous_id VARCHAR, device_token VARCHAR, timezone VARCHAR"); err != nil {
+	if err := w.temp("_pstage", strings.Join(stageColumns(), ", ")); err != nil {
 		return err
 	}
 	i := 0

@@ -64,7 +64,7 @@ func (s *Store) importProfiles(ctx context.Context, src source) (ImportResult, e
 			}
 			res.TraitsAdded = append(res.TraitsAdded, c.trait)
 		}
-		stageCols := []string{"_row BIGINT", "_ord TIMESTAMP", "user_id VARCHAR", "email VARCHAR", "phone VARCHAR", "anonymous_id VARCHAR", "device_token VARCHAR", "timezone VARCHAR"}
+		stageCols := stageColumns()
 		traits := make([]Trait, len(cols))
 		for i, c := range cols {
 			stageCols = append(stageCols, quoteIdent(c.trait.Name)+" "+string(c.trait.Type))
@@ -174,6 +174,17 @@ func profileSpecials(rc *rowCtx, checkTime func(time.Time) error) (time.Time, st
 		}
 	}
 	return upd, tz, nil
+}
+
+// stageColumns are the leading columns of a profile stage: the row index,
+// its recency, one column per identity kind (in IdentityKinds order) and
+// the time zone.
+func stageColumns() []string {
+	cols := []string{"_row BIGINT", "_ord TIMESTAMP"}
+	for _, k := range IdentityKinds() {
+		cols = append(cols, k+" VARCHAR")
+	}
+	return append(cols, "timezone VARCHAR")
 }
 
 func (s *Store) stageProfileRow(rc *rowCtx, cols []traitColumn, now time.Time, rowNo int) ([]driver.Value, idRecord, error) {

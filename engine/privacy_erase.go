@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/tactcdp/tact/engine/eligibility"
 )
 
 // ErasureResult says what an erasure removed and kept. It holds no
@@ -99,10 +101,15 @@ func (s *Store) Erase(ctx context.Context, user string, opts EraseOptions) (Eras
 		if _, err := w.exec(`INSERT INTO erasure_hashes SELECT DISTINCT ?::BIGINT, kind, value_hash, ?::TIMESTAMP FROM identities WHERE profile_id = ?`, req.ID, now, id); err != nil {
 			return fmt.Errorf("erasure hashes: %w", err)
 		}
+		addrKinds := eligibility.AddressKinds()
+		args := []any{now, id}
+		for _, k := range addrKinds {
+			args = append(args, k)
+		}
 		r, err := w.exec(`INSERT INTO suppressions
 SELECT DISTINCT value_hash, kind, 'erased', 'erasure', ?::TIMESTAMP FROM identities
-WHERE profile_id = ? AND kind IN ('email', 'phone', 'device_token')
-  AND value_hash NOT IN (SELECT addr_hash FROM suppressions)`, now, id)
+WHERE profile_id = ? AND kind IN (`+strings.TrimSuffix(strings.Repeat("?, ", len(addrKinds)), ", ")+`)
+  AND value_hash NOT IN (SELECT addr_hash FROM suppressions)`, args...)
 		if err != nil {
 			return fmt.Errorf("suppress erased addresses: %w", err)
 		}

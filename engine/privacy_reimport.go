@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"time"
+
+	"github.com/tactcdp/tact/engine/eligibility"
 )
 
 // applyErasures runs inside every ledger append (appendLedger), after the
@@ -15,8 +17,8 @@ import (
 //     decides "granted" again: consent.Evaluate and consent.GrantSQL pick
 //     the latest effective entry, and that is the withdrawal;
 //  2. lifts the "erased" suppression of the profile's addresses on each
-//     channel that a new grant effective after the erasure covers (email →
-//     email, sms → phone, push → device_token, * → all three), so a fresh
+//     channel that a new grant effective after the erasure covers (the
+//     channel's eligibility.AddressKind; * → all of them), so a fresh
 //     grant makes the person reachable again.
 //
 // Both steps are audited. Returns the number of withdrawal entries added.
@@ -62,8 +64,7 @@ FROM _erm`); err != nil {
   JOIN identities i ON i.profile_id = m.profile_id
   JOIN consent_ledger l ON l.profile_id = m.profile_id
   WHERE l.seq > ? AND l.status = 'granted' AND l.effective_at > m.erased_at
-    AND (l.channel = '*' OR (l.channel = 'email' AND i.kind = 'email')
-         OR (l.channel = 'sms' AND i.kind = 'phone') OR (l.channel = 'push' AND i.kind = 'device_token')))`, afterSeq)
+    AND (l.channel = '*' OR `+eligibility.ChannelKindSQL("l.channel", "i.kind")+`))`, afterSeq)
 	if err != nil {
 		return 0, fmt.Errorf("lift erased suppressions: %w", err)
 	}

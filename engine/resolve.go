@@ -13,7 +13,7 @@ type idKey struct {
 // idRecord is the identifiers of one input row, indexed like IdentityKinds();
 // "" where absent.
 type idRecord struct {
-	ids  [5]string
+	ids  [numKinds]string
 	line int // input line, for the merge log
 }
 
@@ -37,7 +37,7 @@ type resolution struct {
 	recordProfile []int64
 	// refused[i][k]: record i's identifier of kind k was not linked to its
 	// profile because that would give the profile two user_ids.
-	refused [][5]bool
+	refused [][numKinds]bool
 	// newProfiles are ids allocated for people not seen before.
 	newProfiles []int64
 	// newIdentities are identifiers not held by anyone before this input.
@@ -127,7 +127,7 @@ func resolve(records []idRecord, existing map[idKey]owner, nextID int64) resolut
 	r := &resolver{owners: map[idKey]int{}, nodeOf: map[int64]int{}, existing: existing}
 	kinds := IdentityKinds()
 	recNode := make([]int, len(records))
-	refused := make([][5]bool, len(records))
+	refused := make([][numKinds]bool, len(records))
 	var events []mergeEvent
 	type attach struct {
 		key  idKey

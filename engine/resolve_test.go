@@ -7,7 +7,7 @@ import (
 )
 
 func rec(uid, email, phone, anon, device string) idRecord {
-	return idRecord{ids: [5]string{uid, email, phone, anon, device}, line: 1}
+	return idRecord{ids: [numKinds]string{uid, email, phone, anon, device}, line: 1}
 }
 
 func TestResolve(t *testing.T) {

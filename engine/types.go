@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,13 +50,12 @@ type Trait struct {
 	Type TraitType `json:"type"`
 }
 
-// reservedNames cannot be trait names: system columns, and the names the
-// expression language gives to its own functions and operators.
+// reservedNames cannot be trait names: system columns (SystemNames, added
+// by isReservedName), and the names the expression language gives to its
+// own functions and operators.
 var reservedNames = map[string]bool{
-	"id": true, "restricted": true, "objected": true, "first_seen_at": true, "events": true,
-	"user_id": true, "email": true, "phone": true, "anonymous_id": true, "device_token": true,
-	"timezone": true, "updated_at": true,
-	"now": true, "ago": true, "days_since": true, "consented": true, "in_segment": true, "bucket": true,
+	"events": true,
+	"now":    true, "ago": true, "days_since": true, "consented": true, "in_segment": true, "bucket": true,
 	"true": true, "false": true, "nil": true, "not": true, "and": true, "or": true, "in": true,
 	"matches": true, "contains": true, "startswith": true, "endswith": true, "let": true, "if": true, "else": true,
 	"len": true, "all": true, "none": true, "any": true, "one": true, "filter": true, "map": true, "count": true,
@@ -92,7 +92,7 @@ func checkTraitName(name string) error {
 	if !traitNameRE.MatchString(name) {
 		return fmt.Errorf("%q is not a valid trait name (start with a letter; letters, digits and _ only; at most 63 characters)", name)
 	}
-	if reservedNames[name] {
+	if reservedNames[name] || slices.Contains(SystemNames(), name) {
 		return fmt.Errorf("%q is reserved and cannot be a trait name", name)
 	}
 	return nil

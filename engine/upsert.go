@@ -14,8 +14,8 @@ import (
 // profile rows themselves, all set-based inside w's transaction.
 //
 // stage holds one row per record (_row = index into records) with the
-// columns _ord, user_id, email, phone, anonymous_id, device_token, timezone
-// and the given traits. _ord is the row's recency; NULL means the row only
+// columns of stageColumns (_ord, one per identity kind, timezone) and the
+// given traits. _ord is the row's recency; NULL means the row only
 // fills values that are missing.
 func (s *Store) upsertProfiles(w *writer, stage string, traits []Trait, records []idRecord, label string, res *ImportResult) error {
 	existing, err := s.owners(w, records)
@@ -181,7 +181,7 @@ func (s *Store) writeProfileRows(w *writer, stage string, traits []Trait, now an
 		inStage[t.Name] = true
 	}
 	var stageSel, existSel, agg, same []string
-	for _, c := range []string{"user_id", "email", "phone", "timezone"} {
+	for _, c := range append(rowKinds(), "timezone") {
 		agg = append(agg, fmt.Sprintf("arg_max(%[1]s, _rank) FILTER (WHERE %[1]s IS NOT NULL) AS %[1]s", c))
 		same = append(same, fmt.Sprintf("f.%[1]s IS NOT DISTINCT FROM p.%[1]s", c))
 	}

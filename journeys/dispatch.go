@@ -11,12 +11,9 @@ import (
 	"time"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/eligibility"
 )
-
-// systemColumns are profile columns that are not traits.
-var systemColumns = map[string]bool{"id": true, "user_id": true, "email": true, "phone": true, "timezone": true,
-	"restricted": true, "objected": true, "first_seen_at": true, "updated_at": true}
 
 // outRow is one outbox row due for a provider call.
 type outRow struct {
@@ -101,11 +98,6 @@ func channelOf(o outRow) string { return o.msg.Traits["\x00channel"].(string) }
 
 func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, now time.Time, cursor int64) ([]outRow, error) {
 	ph := strings.TrimSuffix(strings.Repeat("?,", len(names)), ",")
-	join, tokenCol := "", "NULL::VARCHAR"
-	if _, ok := r.chans[channels.Push]; ok {
-		join = `LEFT JOIN (SELECT profile_id, max(value) AS token FROM identities WHERE kind = 'device_token' GROUP BY profile_id) tok ON tok.profile_id = o.profile_id`
-		tokenCol = "tok.token"
-	}
 	filter := ""
 	args := []any{cursor, cursor, now}
 	for _, n := range names {
@@ -116,6 +108,27 @@ func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, no
 		args = append(args, only)
 	}
 	args = append(args, r.cfg.PageSize)
+	// Channels with several addresses (push, line) send to the address the
+	// eligibility decision picks (eligibility.UsableAddressSQL), or, when
+	// every one is suppressed, to the newest, which the gate refuses as
+	// suppressed.
+	var joins, tokens []string
+	for i, n := range names {
+		kind := eligibility.AddressKind(n)
+		if kind == "" || eligibility.OneAddress(kind) {
+			continue
+		}
+		a := fmt.Sprintf("addr%d", i)
+		joins = append(joins, fmt.Sprintf("LEFT JOIN (%s) %s ON %s.profile_id = o.profile_id AND o.channel = '%s'",
+			eligibility.UsableAddressSQL("(SELECT profile_id AS id FROM page)"), a, a, n))
+		tokens = append(tokens, fmt.Sprintf("WHEN '%[1]s' THEN coalesce(%[2]s.usable, %[2]s.held)", n, a))
+		args = append(args, kind)
+	}
+	tokenCol := "NULL::VARCHAR"
+	if len(tokens) > 0 {
+		tokenCol = "CASE o.channel " + strings.Join(tokens, " ") + " END"
+	}
+	join := strings.Join(joins, "\n")
 	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(q("outbox_due"), tokenCol, join, ph, filter), args...)
 	if err != nil {
 		return nil, err
@@ -130,6 +143,10 @@ func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, no
 	ptrs := make([]any, len(cols))
 	for i := range vals {
 		ptrs[i] = &vals[i]
+	}
+	system := map[string]bool{}
+	for _, c := range engine.ProfileColumns() {
+		system[c] = true
 	}
 	var out []outRow
 	for rows.Next() {
@@ -161,30 +178,27 @@ func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, no
 		if payload != "" {
 			_ = json.Unmarshal([]byte(payload), &m.Payload)
 		}
+		kind := eligibility.AddressKind(channel)
 		for i := fixed; i < len(cols); i++ {
 			c := cols[i]
 			switch c {
-			case "email":
-				if channel == channels.Email {
-					m.To = str(i)
-				}
-			case "phone":
-				o.phone = str(i)
-				if channel == channels.SMS {
-					m.To = str(i)
-				}
+			case kind: // email, phone: one address, on the profile row
+				m.To = str(i)
 			case "timezone":
 				m.Timezone = str(i)
 			}
-			if !systemColumns[c] && vals[i] != nil {
+			if c == engine.KindPhone {
+				o.phone = str(i)
+			}
+			if !system[c] && vals[i] != nil {
 				m.Traits[c] = plain(vals[i])
 			}
 		}
-		switch channel {
-		case channels.Push:
-			m.To = token
-		case channels.Webhook:
+		switch {
+		case channel == channels.Webhook:
 			m.To = url
+		case kind != "" && !eligibility.OneAddress(kind):
+			m.To = token
 		}
 		if fn, ok := m.Traits["first_name"].(string); ok {
 			m.ToName = fn

@@ -13,6 +13,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tactcdp/tact/channels/templates"
+	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/consent"
 )
 
 // Problem is one thing wrong with a journey file.
@@ -61,8 +63,8 @@ type ValidateConfig struct {
 	// Templates, when set, must hold every template a send step names, for
 	// the step's channel.
 	Templates *templates.Set
-	// Channels are the channel names that exist. Default: email, sms, push,
-	// webhook.
+	// Channels are the channel names that exist. Default: the consent
+	// channels (email, sms, push, line, webhook).
 	Channels []string
 	// Purposes are the known consent purposes. Default: marketing,
 	// transactional, analytics, personalisation.
@@ -94,7 +96,7 @@ func (p *parser) addf(n *yaml.Node, path, format string, args ...any) {
 func Parse(file string, src []byte, cfg ValidateConfig) (*Spec, error) {
 	p := &parser{cfg: cfg}
 	if len(p.cfg.Channels) == 0 {
-		p.cfg.Channels = []string{"email", "sms", "push", "webhook"}
+		p.cfg.Channels = consent.Channels()
 	}
 	if len(p.cfg.Purposes) == 0 {
 		p.cfg.Purposes = []string{"marketing", "transactional", "analytics", "personalisation"}
@@ -537,7 +539,7 @@ func (p *parser) step(n *yaml.Node, path string) Step {
 		st.Set = map[string]any{}
 		for i := 0; i+1 < len(v.Content); i += 2 {
 			k, val := v.Content[i], v.Content[i+1]
-			if contains([]string{"id", "user_id", "email", "phone", "anonymous_id", "device_token", "timezone", "restricted", "objected", "first_seen_at", "updated_at"}, k.Value) {
+			if contains(engine.SystemNames(), k.Value) {
 				p.addf(k, join(bp, "set."+k.Value), "%q is not a trait an update step may set", k.Value)
 				continue
 			}

@@ -23,7 +23,7 @@ func TestExampleSpecsValidate(t *testing.T) {
 	cfg := testTemplates(t)
 	files, err := filepath.Glob("../testdata/journeys/*.yaml")
 	require.NoError(t, err)
-	require.Len(t, files, 5)
+	require.Len(t, files, 6)
 	kinds := map[EntryKind]bool{}
 	for _, f := range files {
 		src, err := os.ReadFile(f)

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/consent"
 )
 
 // ValidateConfig is what Validate and Publish check specs against.
@@ -20,7 +20,7 @@ func (r *Runner) ValidateConfig() ValidateConfig {
 	for _, p := range r.store.Policy().Purposes() {
 		vc.Purposes = append(vc.Purposes, p.Name)
 	}
-	vc.Channels = []string{channels.Email, channels.SMS, channels.Push, channels.Webhook}
+	vc.Channels = consent.Channels()
 	for n := range r.chans {
 		if !contains(vc.Channels, n) {
 			vc.Channels = append(vc.Channels, n)

@@ -28,7 +28,8 @@ func TestExampleJourneysOnTheSample(t *testing.T) {
 	}
 	set, err := LoadTemplates("../testdata/templates", "../testdata/journeys/templates")
 	require.NoError(t, err)
-	r, err := New(e.store, Config{Channels: e.r.cfg.Channels, Evaluator: NewSegmentsEvaluator(e.store), Templates: set})
+	lineRec := &recorder{name: "line"}
+	r, err := New(e.store, Config{Channels: append(e.r.cfg.Channels, lineRec), Evaluator: NewSegmentsEvaluator(e.store), Templates: set})
 	require.NoError(t, err)
 	e.r = r
 	files, err := filepath.Glob("../testdata/journeys/*.yaml")
@@ -62,7 +63,7 @@ func TestExampleJourneysOnTheSample(t *testing.T) {
 	}
 	list, err := r.List(e.ctx)
 	require.NoError(t, err)
-	require.Len(t, list, 5)
+	require.Len(t, list, 6)
 	for _, j := range list {
 		require.Equal(t, "ok", j.Health, j.Name)
 		st := e.stats(j.Name)
@@ -72,5 +73,9 @@ func TestExampleJourneysOnTheSample(t *testing.T) {
 			sent += s.Sent
 		}
 		require.Greater(t, sent, int64(0), j.Name)
+	}
+	require.NotEmpty(t, lineRec.sent(), "the LINE journey reaches the sample's LINE followers")
+	for _, m := range lineRec.sent() {
+		require.Regexp(t, `^U[0-9a-f]{32}$`, m.To)
 	}
 }

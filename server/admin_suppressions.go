@@ -18,13 +18,13 @@ func (s *Server) suppressionReq(w http.ResponseWriter, r *http.Request, needReas
 	if !s.decode(w, r, &req) {
 		return req, "", false
 	}
-	switch req.Kind {
-	case engine.KindEmail, engine.KindPhone, engine.KindDeviceToken:
-	case "":
-		s.writeError(w, r, badRequest("kind", "required (email, phone or device_token)"))
+	switch {
+	case engine.IsAddressKind(req.Kind):
+	case req.Kind == "":
+		s.writeError(w, r, badRequest("kind", "required (%s)", engine.AddressKindList()))
 		return req, "", false
 	default:
-		s.writeError(w, r, badRequest("kind", "want email, phone or device_token"))
+		s.writeError(w, r, badRequest("kind", "want %s", engine.AddressKindList()))
 		return req, "", false
 	}
 	addr, err := s.store.NormaliseIdentifier(req.Kind, req.Address)

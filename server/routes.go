@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 type ctxKey int
@@ -137,6 +139,9 @@ func (s *Server) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	s.metrics.reg.MustRegister(newDroppedEvents(s.store))
+	if a := s.line.adapter; a != nil {
+		s.metrics.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tact_line_paused", Help: "1 while the LINE channel is paused (monthly quota exhausted)."}, a.PausedGauge))
+	}
 	mux.Handle("GET /metrics", s.metrics.handler())
 
 	writeKey := func(r *http.Request) string {
@@ -178,6 +183,7 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("POST /webhooks/ses", s.rateLimited("webhook", s.ipLimit, s.tokLimit, nil, s.handleSES))
 	mux.HandleFunc("POST /webhooks/ses/{key}", s.rateLimited("webhook", s.ipLimit, s.tokLimit, nil, s.handleSES))
+	mux.HandleFunc("POST /webhooks/line", s.rateLimited("webhook", s.ipLimit, s.tokLimit, nil, s.handleLINE))
 	mux.HandleFunc("POST /webhooks/email/report", s.rateLimited("webhook", s.ipLimit, s.tokLimit, nil, s.handleEmailReport))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -198,6 +204,9 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := map[string]any{"status": "ready", "queue_depth": s.ingest.queued.Load()}
+	if st := s.lineHealth(); st != nil {
+		body["line"] = st // a paused channel holds its sends; the server is still ready
+	}
 	if sc := s.currentScheduler(); sc != nil {
 		h := sc.Health()
 		body["scheduler"] = h

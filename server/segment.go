@@ -519,12 +519,12 @@ func (s *Server) profileRow(ids map[string]any, traits, ctx map[string]any, ts t
 			if name == "" {
 				return badRequest(k, "empty trait name")
 			}
-			switch name {
-			case "user_id", "anonymous_id", "id":
+			switch {
+			case name == engine.KindUserID || name == engine.KindAnonymousID || name == "id":
 				// Identifiers come from userId/anonymousId; the traits
 				// copy (Segment's traits.id) is not a trait.
 				continue
-			case "email", "phone":
+			case engine.IsAddressKind(name): // email, phone, device_token, line_user_id
 				sv, ok := v.(string)
 				if v == nil {
 					continue
@@ -532,18 +532,13 @@ func (s *Server) profileRow(ids map[string]any, traits, ctx map[string]any, ts t
 				if !ok {
 					return badRequest(k, "want a string")
 				}
-				var err error
-				if name == "email" {
-					sv, err = engine.NormaliseEmail(sv)
-				} else {
-					sv, err = s.store.NormaliseIdentifier(engine.KindPhone, sv)
-				}
+				sv, err := s.store.NormaliseIdentifier(name, sv)
 				if err != nil {
 					return badRequest(k, "%v", err)
 				}
 				row[name] = sv
 				continue
-			case "timezone":
+			case name == "timezone":
 				if tz, ok := v.(string); ok {
 					if _, err := time.LoadLocation(tz); err != nil {
 						return badRequest(k, "not an IANA time zone")

@@ -194,6 +194,7 @@ type Server struct {
 	codes                                      *codeStore
 	sns                                        *snsVerifier
 	pages                                      *pages
+	line                                       lineHook
 
 	handler   http.Handler
 	draining  atomic.Bool
@@ -257,6 +258,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s.twilioToken = secret(cfg.TwilioAuthToken)
 	s.smsInbound = sms.InboundConfig{HelpText: cfg.SMSHelpText, StopText: cfg.SMSStopText, StartText: cfg.SMSStartText}
+	s.line = newLINEHook(opts.Channels)
 	if cs := opts.Channels; cs != nil {
 		if cs.Signer != nil {
 			s.verifiers = append(s.verifiers, cs.Signer)

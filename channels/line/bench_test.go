@@ -91,7 +91,7 @@ func BenchmarkSend(b *testing.B) {
 						if i >= len(reqs) {
 							return
 						}
-						hr, _ := http.NewRequest(http.MethodPost, f.srv.URL+reqs[i].path, bytes.NewReader(reqs[i].body))
+						hr, _ := http.NewRequest(http.MethodPost, f.URL()+reqs[i].path, bytes.NewReader(reqs[i].body))
 						hr.Header.Set("Authorization", "Bearer "+fakeToken)
 						hr.Header.Set("Content-Type", "application/json")
 						hr.Header.Set(HeaderRetryKey, PushRetryKey(fmt.Sprint(i)))

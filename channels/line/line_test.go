@@ -79,7 +79,7 @@ func testTemplates(t testing.TB) *templates.Set {
 func newAdapter(t testing.TB, f *fakeLINE, c *clock, mod func(*Config)) *Adapter {
 	t.Helper()
 	cfg := Config{
-		ChannelAccessToken: fakeToken, ProviderID: "2000000001", BaseURL: f.srv.URL,
+		ChannelAccessToken: fakeToken, ProviderID: "2000000001", BaseURL: f.URL(),
 		Templates: testTemplates(t), Concurrency: 4, Now: c.Now, Sleep: c.Sleep,
 	}
 	if mod != nil {
@@ -149,7 +149,7 @@ func TestSendGroupsIntoMulticastAndPush(t *testing.T) {
 			res := a.Send(context.Background(), msgs)
 			require.Len(t, res, len(msgs))
 			requireAll(t, res, channels.StatusDelivered)
-			calls, delivered, sizes := f.snapshot()
+			calls, delivered, sizes := f.Snapshot()
 			require.Equal(t, len(tc.wantMulticast), calls[pathMulticast])
 			require.Equal(t, tc.wantPush, calls[pathPush])
 			sortDesc(sizes)
@@ -209,15 +209,15 @@ func TestResendAfterCrashSendsNothingTwice(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFakeLINE(t)
-			f.set(func(f *fakeLINE) { f.dropAfterAccept = true })
+			f.Set(func(f *fakeLINE) { f.DropAfterAccept = true })
 			c := &clock{now: t0}
 			first := newAdapter(t, f, c, func(cfg *Config) { cfg.MaxAttempts = 1 })
 			res := first.Send(context.Background(), tc.msgs)
 			requireAll(t, res, channels.StatusTransient)
-			_, delivered, _ := f.snapshot()
+			_, delivered, _ := f.Snapshot()
 			require.Len(t, delivered, len(tc.msgs), "the provider accepted everything")
 
-			f.set(func(f *fakeLINE) { f.dropAfterAccept = false })
+			f.Set(func(f *fakeLINE) { f.DropAfterAccept = false })
 			again := append([]channels.Message(nil), tc.msgs...)
 			rand.New(rand.NewPCG(1, 2)).Shuffle(len(again), func(i, j int) { again[i], again[j] = again[j], again[i] })
 			restarted := newAdapter(t, f, c, nil)
@@ -227,7 +227,7 @@ func TestResendAfterCrashSendsNothingTwice(t *testing.T) {
 				require.Equal(t, "line:retry_key_accepted", r.Reason)
 				require.Regexp(t, `^req-\d+$`, r.ProviderMessageID, "the accepted request's id")
 			}
-			_, delivered, _ = f.snapshot()
+			_, delivered, _ = f.Snapshot()
 			for u, n := range delivered {
 				require.Equal(t, 1, n, "%s got a second message", u)
 			}
@@ -240,13 +240,13 @@ func TestRetriesKeepTheRetryKey(t *testing.T) {
 	f := newFakeLINE(t)
 	// The first attempt is accepted but its answer lost; the adapter's own
 	// retry (same key) gets 409 and reports delivered.
-	f.set(func(f *fakeLINE) { f.dropAfterAccept = true })
+	f.Set(func(f *fakeLINE) { f.DropAfterAccept = true })
 	c := &clock{now: t0}
 	a := newAdapter(t, f, c, nil)
 	res := a.Send(context.Background(), batch(1, "line_winback", true))
 	require.Equal(t, channels.StatusDelivered, res[0].Status, "%v", res[0].Err)
 	require.Equal(t, "line:retry_key_accepted", res[0].Reason)
-	calls, delivered, _ := f.snapshot()
+	calls, delivered, _ := f.Snapshot()
 	require.Equal(t, 2, calls[pathPush])
 	require.Equal(t, 1, delivered[userID(0)])
 	require.Equal(t, []time.Duration{500 * time.Millisecond}, c.Sleeps())
@@ -271,17 +271,17 @@ func TestProviderAnswers(t *testing.T) {
 			message: "The request body has 1 error(s): messages[0].emojis Invalid emoji", wantCalls: 1},
 		{name: "401 wrong token", mod: func(c *Config) { c.ChannelAccessToken = "revoked" }, want: channels.StatusPermanent,
 			reason: "line:unauthorized", errIs: ErrUnauthorized, http: 401, message: "channel access token is invalid", wantCalls: 1},
-		{name: "403 forbidden", setup: func(f *fakeLINE) { f.forbidden = true }, want: channels.StatusPermanent,
+		{name: "403 forbidden", setup: func(f *fakeLINE) { f.Forbidden = true }, want: channels.StatusPermanent,
 			reason: "line:forbidden", errIs: ErrUnauthorized, http: 403, message: "not available for your account", wantCalls: 1},
-		{name: "429 rate limit then accepted, Retry-After honoured", setup: func(f *fakeLINE) { f.rateLimited, f.retryAfter = 2, "3" },
+		{name: "429 rate limit then accepted, Retry-After honoured", setup: func(f *fakeLINE) { f.RateLimited, f.RetryAfter = 2, "3" },
 			want: channels.StatusDelivered, sleeps: []time.Duration{3 * time.Second, 3 * time.Second}, wantCalls: 3},
-		{name: "429 rate limit on every attempt", setup: func(f *fakeLINE) { f.rateLimited = 9 }, want: channels.StatusTransient,
+		{name: "429 rate limit on every attempt", setup: func(f *fakeLINE) { f.RateLimited = 9 }, want: channels.StatusTransient,
 			reason: "line:rate_limited", errIs: ErrRateLimited, http: 429, sleeps: []time.Duration{500 * time.Millisecond, time.Second}, wantCalls: 3},
-		{name: "Retry-After beyond MaxBackoff ends the attempts", setup: func(f *fakeLINE) { f.rateLimited, f.retryAfter = 9, "120" },
+		{name: "Retry-After beyond MaxBackoff ends the attempts", setup: func(f *fakeLINE) { f.RateLimited, f.RetryAfter = 9, "120" },
 			want: channels.StatusTransient, reason: "line:rate_limited", errIs: ErrRateLimited, http: 429, wantCalls: 1},
-		{name: "500 is retried, then transient", setup: func(f *fakeLINE) { f.serverErrors = 9 }, want: channels.StatusTransient,
+		{name: "500 is retried, then transient", setup: func(f *fakeLINE) { f.ServerErrors = 9 }, want: channels.StatusTransient,
 			reason: "line:500", http: 500, sleeps: []time.Duration{500 * time.Millisecond, time.Second}, wantCalls: 3},
-		{name: "500 once", setup: func(f *fakeLINE) { f.serverErrors = 1 }, want: channels.StatusDelivered,
+		{name: "500 once", setup: func(f *fakeLINE) { f.ServerErrors = 1 }, want: channels.StatusDelivered,
 			sleeps: []time.Duration{500 * time.Millisecond}, wantCalls: 2},
 	}
 	for _, tc := range tests {
@@ -289,7 +289,7 @@ func TestProviderAnswers(t *testing.T) {
 			t.Parallel()
 			f := newFakeLINE(t)
 			if tc.setup != nil {
-				f.set(tc.setup)
+				f.Set(tc.setup)
 			}
 			c := &clock{now: t0}
 			a := newAdapter(t, f, c, tc.mod)
@@ -303,7 +303,7 @@ func TestProviderAnswers(t *testing.T) {
 			require.Equal(t, tc.want, r.Status, "%s %v", r.Reason, r.Err)
 			require.Equal(t, tc.reason, r.Reason)
 			require.Equal(t, tc.sleeps, nilIfNone(c.Sleeps()))
-			calls, _, _ := f.snapshot()
+			calls, _, _ := f.Snapshot()
 			require.Equal(t, tc.wantCalls, calls[pathPush])
 			if tc.want == channels.StatusDelivered {
 				return
@@ -353,7 +353,7 @@ func TestAddressesRenderingGateAndContext(t *testing.T) {
 	require.ErrorIs(t, res[4].Err, channels.ErrNoAddress)
 	require.ErrorIs(t, res[5].Err, channels.ErrRender)
 	require.Equal(t, channels.StatusPermanent, res[5].Status)
-	calls, delivered, sizes := f.snapshot()
+	calls, delivered, sizes := f.Snapshot()
 	require.Equal(t, 1, calls[pathMulticast])
 	require.Equal(t, []int{2}, sizes, "the refused person is left out of the call")
 	require.NotContains(t, delivered, userID(1))
@@ -432,7 +432,7 @@ func TestWireFormat(t *testing.T) {
 			f := newFakeLINE(t)
 			a := newAdapter(t, f, &clock{now: t0}, func(c *Config) { c.NotificationDisabled = tc.silent })
 			requireAll(t, a.Send(context.Background(), tc.msgs), channels.StatusDelivered)
-			got, err := json.Marshal(f.lastBody())
+			got, err := json.Marshal(f.LastBody())
 			require.NoError(t, err)
 			require.JSONEq(t, tc.want, string(got))
 		})

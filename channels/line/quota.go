@@ -16,21 +16,21 @@ import (
 type QuotaState struct {
 	// Paused: the monthly quota is exhausted and Send makes no provider
 	// call (it returns transient results with RetryAfter set to ResumeAt).
-	Paused bool
+	Paused bool `json:"paused"`
 	// PausedAt is when the channel was paused (zero when not paused).
-	PausedAt time.Time
+	PausedAt time.Time `json:"paused_at"`
 	// ResumeAt is when a paused channel reads the quota again and resumes
 	// if it has been reset: the next reset (ResetTime), then every
 	// QuotaProbeInterval while the quota is still used up.
-	ResumeAt time.Time
+	ResumeAt time.Time `json:"resume_at"`
 	// Limited reports a monthly limit (quota type "limited"), Limit its
 	// value; without a limit (type "none") Limited is false.
-	Limited bool
-	Limit   int64
+	Limited bool  `json:"limited"`
+	Limit   int64 `json:"limit"`
 	// Usage is the number of messages sent this month (quota/consumption).
-	Usage int64
+	Usage int64 `json:"usage"`
 	// CheckedAt is when the quota endpoints were last read (zero = never).
-	CheckedAt time.Time
+	CheckedAt time.Time `json:"checked_at"`
 }
 
 // quota is the adapter's pause state.

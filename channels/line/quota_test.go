@@ -37,7 +37,7 @@ func TestResetTime(t *testing.T) {
 func TestQuotaExhaustionPausesUntilReset(t *testing.T) {
 	t.Parallel()
 	f := newFakeLINE(t)
-	f.set(func(f *fakeLINE) { f.limit = 1000 })
+	f.Set(func(f *fakeLINE) { f.Limit = 1000 })
 	c := &clock{now: t0}
 	a := newAdapter(t, f, c, nil)
 	ctx := context.Background()
@@ -73,16 +73,16 @@ func TestQuotaExhaustionPausesUntilReset(t *testing.T) {
 
 	// After the reset time LINE still reports the quota used up (its
 	// reset came later): stay paused and probe again in an hour.
-	f.set(func(f *fakeLINE) { f.usage = 1000 })
+	f.Set(func(f *fakeLINE) { f.Usage = 1000 })
 	c.Set(resumeAt.Add(time.Minute))
 	requireAll(t, a.Send(ctx, shift(batch(2, "line_winback", true), 7000)), channels.StatusTransient)
 	require.True(t, a.Paused())
 	require.True(t, a.State().ResumeAt.Equal(resumeAt.Add(time.Hour+time.Minute)))
-	calls, _, _ := f.snapshot()
+	calls, _, _ := f.Snapshot()
 	require.Equal(t, 2, calls[pathQuotaConsumption], "the pause's own read and one probe")
 
 	// LINE resets the month; the next probe resumes the channel.
-	f.set(func(f *fakeLINE) { f.usage = 0 })
+	f.Set(func(f *fakeLINE) { f.Usage = 0 })
 	c.Set(resumeAt.Add(2 * time.Hour))
 	res = a.Send(ctx, shift(batch(2, "line_winback", true), 7000))
 	requireAll(t, res, channels.StatusDelivered)
@@ -95,7 +95,7 @@ func TestQuotaExhaustionPausesUntilReset(t *testing.T) {
 func TestCheckQuotaPausesAnExhaustedAccount(t *testing.T) {
 	t.Parallel()
 	f := newFakeLINE(t)
-	f.set(func(f *fakeLINE) { f.limit, f.usage = 200, 200 })
+	f.Set(func(f *fakeLINE) { f.Limit, f.Usage = 200, 200 })
 	c := &clock{now: t0}
 	a := newAdapter(t, f, c, nil)
 	st, err := a.CheckQuota(context.Background())
@@ -103,16 +103,16 @@ func TestCheckQuotaPausesAnExhaustedAccount(t *testing.T) {
 	require.True(t, st.Paused)
 	require.EqualValues(t, 200, st.Usage)
 	require.Equal(t, t0, st.CheckedAt)
-	calls, _, _ := f.snapshot()
+	calls, _, _ := f.Snapshot()
 	requireAll(t, a.Send(context.Background(), batch(3, "line_welcome", false)), channels.StatusTransient)
-	after, _, _ := f.snapshot()
+	after, _, _ := f.Snapshot()
 	require.Equal(t, calls, after, "no call while paused")
 	_, err = a.CheckQuota(context.Background())
 	require.NoError(t, err)
 	require.True(t, a.Paused(), "CheckQuota never resumes")
 
 	// The operator raises the plan's limit and resumes by hand.
-	f.set(func(f *fakeLINE) { f.limit = 5000 })
+	f.Set(func(f *fakeLINE) { f.Limit = 5000 })
 	a.Resume()
 	requireAll(t, a.Send(context.Background(), batch(3, "line_welcome", false)), channels.StatusDelivered)
 
@@ -130,7 +130,7 @@ func TestCheckQuotaPausesAnExhaustedAccount(t *testing.T) {
 func TestPauseOnTheFirstDayProbesHourly(t *testing.T) {
 	t.Parallel()
 	f := newFakeLINE(t)
-	f.set(func(f *fakeLINE) { f.limit, f.usage = 10, 10 })
+	f.Set(func(f *fakeLINE) { f.Limit, f.Usage = 10, 10 })
 	firstDay := time.Date(2025, 3, 31, 16, 0, 0, 0, time.UTC) // 1 April 01:00 JST
 	c := &clock{now: firstDay}
 	a := newAdapter(t, f, c, nil)

@@ -35,24 +35,49 @@ func (w *signalWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// served is a tact serve started by startServe.
+type served struct {
+	addr string
+	logs *signalWriter
+	done chan int
+}
+
+// startServe runs tact with args (a serve command) until ctx ends, with
+// env as its environment, and waits until it listens.
+func startServe(ctx context.Context, t *testing.T, env map[string]string, args ...string) *served {
+	t.Helper()
+	s := &served{logs: &signalWriter{addr: make(chan string, 1)}, done: make(chan int, 1)}
+	go func() {
+		s.done <- run(ctx, args, io.Discard, s.logs, func(k string) string { return env[k] })
+	}()
+	select {
+	case s.addr = <-s.logs.addr:
+	case code := <-s.done:
+		t.Fatalf("serve exited early with %d: %s", code, s.logs.buf.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return s
+}
+
+// wait waits for a stopped serve to exit with 0.
+func (s *served) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case code := <-s.done:
+		require.Equal(t, 0, code, s.logs.buf.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
 func TestServeStartsAndStopsGracefully(t *testing.T) {
 	t.Parallel()
 	db := filepath.Join(t.TempDir(), "t.duckdb")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stderr := &signalWriter{addr: make(chan string, 1)}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--db", db, "serve", "--addr", "127.0.0.1:0"}, io.Discard, stderr, func(string) string { return "" })
-	}()
-	var addr string
-	select {
-	case addr = <-stderr.addr:
-	case code := <-done:
-		t.Fatalf("serve exited early with %d: %s", code, stderr.buf.String())
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not start")
-	}
+	srv := startServe(ctx, t, nil, "--db", db, "serve", "--addr", "127.0.0.1:0")
+	addr := srv.addr
 	resp, err := http.Get("http://" + addr + "/healthz")
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -62,12 +87,7 @@ func TestServeStartsAndStopsGracefully(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
 	cancel()
-	select {
-	case code := <-done:
-		require.Equal(t, 0, code, stderr.buf.String())
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	srv.wait(t)
 }
 
 func TestServeUsage(t *testing.T) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -44,7 +45,9 @@ func TestMembersSameBytesFromCLIAndAPI(t *testing.T) {
 		}
 	}
 	cfg := write(t, dir, "tact.yaml", "server:\n  tokens:\n    - {name: ops, role: admin, token: \""+admin+"\"}\n    - {name: crm, role: marketer, token: \""+reader+"\"}\n")
-	srv := startServe(t, nil, "--db", db, "--config", cfg, "serve", "--addr", "127.0.0.1:0")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := startServe(ctx, t, nil, "--db", db, "--config", cfg, "serve", "--addr", "127.0.0.1:0")
 	for name, want := range cli {
 		format, kind, _ := strings.Cut(name, ".")
 		tok := admin
@@ -52,7 +55,7 @@ func TestMembersSameBytesFromCLIAndAPI(t *testing.T) {
 			tok = reader
 		}
 		body := `{"expr":` + quoteJSON(expr) + `,"format":"` + format + `"}`
-		req, err := http.NewRequestWithContext(srv.ctx, "POST", "http://"+srv.addr+"/api/v1/segments/members", strings.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, "POST", "http://"+srv.addr+"/api/v1/segments/members", strings.NewReader(body))
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		req.Header.Set("Content-Type", "application/json")
@@ -64,7 +67,8 @@ func TestMembersSameBytesFromCLIAndAPI(t *testing.T) {
 		require.Equal(t, 200, resp.StatusCode, string(got))
 		require.True(t, bytes.Equal(want, got), "%s: CLI and API bytes differ", name)
 	}
-	srv.stop(t)
+	cancel()
+	srv.wait(t)
 }
 
 func quoteJSON(s string) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -30,8 +31,10 @@ func TestServeKeepsWorkingAfterErasure(t *testing.T) {
 		"user_id,purpose,channel,status,timestamp\nu1,marketing,email,granted,2026-01-01T00:00:00Z\nu2,marketing,email,granted,2026-01-01T00:00:00Z\nu3,marketing,email,granted,2026-01-01T00:00:00Z\n"))
 	require.Equal(t, 0, code, stderr)
 
-	srv := startServe(t, env, "--db", db, "serve", "--addr", "127.0.0.1:0", "--templates", "../../testdata/templates", "--out", out)
-	ctx, addr, logs := srv.ctx, srv.addr, srv.logs
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := startServe(ctx, t, env, "--db", db, "serve", "--addr", "127.0.0.1:0", "--templates", "../../testdata/templates", "--out", out)
+	addr, logs := srv.addr, srv.logs
 	call := func(method, path, body string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, strings.NewReader(body))
@@ -72,5 +75,6 @@ func TestServeKeepsWorkingAfterErasure(t *testing.T) {
 	var ready map[string]any
 	require.NoError(t, json.Unmarshal([]byte(body), &ready))
 	require.Equal(t, true, ready["scheduler"].(map[string]any)["healthy"], body)
-	srv.stop(t)
+	cancel()
+	srv.wait(t)
 }

@@ -97,7 +97,7 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 
 // channelsConfigured reports whether tact.yaml configures any adapter.
 func channelsConfigured(cc channels.Config) bool {
-	return cc.Email != nil || cc.SMS != nil || cc.Push != nil || cc.Webhook != nil
+	return cc.Email != nil || cc.SMS != nil || cc.Push != nil || cc.Webhook != nil || cc.LINE != nil
 }
 
 func fileEmail(set *templates.Set, dir, publicURL string, key []byte, clk clock.Clock, gate channels.Gate) (*email.File, error) {

@@ -133,22 +133,64 @@ func Decide(r Request, pol Policy, profileID int64, person string, s Sending) De
 	return Decision{}
 }
 
+// channelAddresses is the one map from a channel to the identity kind
+// holding a person's address on it, in channel order.
+func channelAddresses() [][2]string {
+	return [][2]string{{"email", "email"}, {"sms", "phone"}, {"push", "device_token"}, {"line", "line_user_id"}}
+}
+
 // AddressKind is the identity kind holding a person's address on channel:
 // email → email, sms → phone, push → device_token, line → line_user_id.
 // A webhook carries no address of the person (""): it is always reachable
-// and never suppressed.
+// and never suppressed. Every other copy of this map derives from it.
 func AddressKind(channel string) string {
-	switch channel {
-	case "email":
-		return "email"
-	case "sms":
-		return "phone"
-	case "push":
-		return "device_token"
-	case "line":
-		return "line_user_id"
+	for _, ck := range channelAddresses() {
+		if ck[0] == channel {
+			return ck[1]
+		}
 	}
 	return ""
+}
+
+// AddressKinds lists the identity kinds that are addresses on some
+// channel (the kinds a suppression may name), in channel order.
+func AddressKinds() []string {
+	var out []string
+	for _, ck := range channelAddresses() {
+		out = append(out, ck[1])
+	}
+	return out
+}
+
+// OneAddress reports whether a person holds at most one address of kind,
+// kept on the profile row (email, phone); other address kinds (device
+// tokens, LINE users) may be several, of which the newest usable one is
+// used (see UsableAddressSQL).
+func OneAddress(kind string) bool { return kind == "email" || kind == "phone" }
+
+// ChannelKindSQL is a SQL condition true when the identity kind in kindCol
+// is the address kind of the channel in channelCol (both code, never user
+// text), e.g. for lifting suppressions per consented channel.
+func ChannelKindSQL(channelCol, kindCol string) string {
+	var parts []string
+	for _, ck := range channelAddresses() {
+		parts = append(parts, "("+channelCol+" = '"+ck[0]+"' AND "+kindCol+" = '"+ck[1]+"')")
+	}
+	return "(" + strings.Join(parts, " OR ") + ")"
+}
+
+// UsableAddressSQL is the rule that picks a person's address of a kind with
+// several addresses: a relation (profile_id, usable, held) with one row
+// per person in people (a table or CTE name, code) holding an address of
+// the kind given as its one bind parameter; usable is the newest
+// (greatest) unsuppressed address, NULL when every one is suppressed, and
+// held the newest of all (what a send names when none is usable, so that
+// the gate says suppressed). SQL and the journeys' outbox both read it, so
+// a send goes to the address the decision was made for.
+func UsableAddressSQL(people string) string {
+	return `SELECT i.profile_id, max(i.value) FILTER (WHERE x.addr_hash IS NULL) AS usable, max(i.value) AS held
+  FROM identities i LEFT JOIN (SELECT DISTINCT addr_hash FROM suppressions) x ON x.addr_hash = i.value_hash
+  WHERE i.kind = ? AND i.profile_id IN (SELECT id FROM ` + people + `) GROUP BY i.profile_id`
 }
 
 // SQL is Person for a set of people: a query yielding one row (profile_id,
@@ -173,10 +215,10 @@ func SQL(r Request, people string, grant string, grantArgs []any) (string, []any
 		args = append(args, grantArgs...)
 	}
 	address := "NULL::VARCHAR"
-	switch kind := AddressKind(r.Channel); kind {
-	case "":
+	switch kind := AddressKind(r.Channel); {
+	case kind == "":
 		// A webhook: always reachable, never suppressed.
-	case "email", "phone":
+	case OneAddress(kind): // a column of the profile row
 		address = "p." + kind
 		joins += ` LEFT JOIN (SELECT DISTINCT i.profile_id, i.value FROM identities i JOIN suppressions x ON x.addr_hash = i.value_hash
   WHERE i.kind = ? AND i.profile_id IN (SELECT id FROM ` + people + `)) s ON s.profile_id = p.id AND s.value = p.` + kind
@@ -186,9 +228,7 @@ func SQL(r Request, people string, grant string, grantArgs []any) (string, []any
 		// Several addresses (device tokens, LINE users): the newest usable
 		// one; suppressed when every one is.
 		address = "a.usable"
-		joins += ` LEFT JOIN (SELECT i.profile_id, max(i.value) FILTER (WHERE x.addr_hash IS NULL) AS usable
-  FROM identities i LEFT JOIN (SELECT DISTINCT addr_hash FROM suppressions) x ON x.addr_hash = i.value_hash
-  WHERE i.kind = ? AND i.profile_id IN (SELECT id FROM ` + people + `) GROUP BY i.profile_id) a ON a.profile_id = p.id`
+		joins += ` LEFT JOIN (` + UsableAddressSQL(people) + `) a ON a.profile_id = p.id`
 		args = append(args, kind)
 		cases = append(cases, "WHEN a.profile_id IS NULL THEN 'unreachable'", "WHEN a.usable IS NULL THEN 'suppressed'")
 	}

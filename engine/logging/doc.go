@@ -2,7 +2,7 @@
 // never prints an email address, a phone number or a trait value:
 //
 //   - attributes whose key names personal data (email, phone, user_id,
-//     anonymous_id, device_token, address, identifier, value, trait(s),
+//     anonymous_id, device_token, line_user_id, address, identifier, value, trait(s),
 //     properties, old/new values, …; see SensitiveKeys) are replaced by
 //     "[redacted]", at any depth of groups;
 //   - every other string — the message, string attributes, errors,

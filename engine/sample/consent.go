@@ -233,6 +233,19 @@ func (g *generator) genConsents(p *person, a *rand.Rand, pushTime int64, emailKe
 		}
 	}
 
+	// marketing/line: asked when they follow the LINE account, some time
+	// after sign-up; drawn from the index alone (not from a), so the other
+	// entries stay as they were.
+	if p.line != "" {
+		if t, ok := lineConsentAt(s, end, g.unit(p.idx, saltLINEConsent)); ok {
+			st := denied
+			if g.unit(p.idx+g.n, saltLINEConsent) < 0.7 {
+				st = granted
+			}
+			e = append(e, mkt(t, "line", st, "line_follow"))
+		}
+	}
+
 	// Entries that can decide the same (purpose, channel) question never
 	// share an instant, except the deliberate tie; several purposes given on
 	// one form do.
@@ -261,12 +274,27 @@ func (g *generator) genConsents(p *person, a *rand.Rand, pushTime int64, emailKe
 	}
 	g.entries = e
 
+	if p.line != "" {
+		g.cases.Counts.LINEUsers++
+		if ok, _ := evaluate(e, "marketing", "line", g.now); ok {
+			g.cases.Counts.MarketingLINEGranted++
+		}
+	}
 	if ok, dec := evaluate(e, "marketing", "email", g.now); ok {
 		g.cases.Counts.MarketingEmailGranted++
 		if dec.version == "2026-06" {
 			g.cases.Counts.MarketingEmailGranted2026++
 		}
 	}
+}
+
+// lineConsentAt is when a LINE follower answered: u of the way from
+// sign-up to end.
+func lineConsentAt(signup, end int64, u float64) (int64, bool) {
+	if signup >= end {
+		return 0, false
+	}
+	return signup + int64(u*float64(end-signup)), true
 }
 
 // overlaps reports whether one (purpose, channel) query can match both entries.

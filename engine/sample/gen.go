@@ -33,6 +33,9 @@ const (
 	saltDup
 	saltPhone
 	saltOrder
+	saltLINE        // whether a customer follows the LINE account
+	saltLINEConsent // their LINE marketing answer and its time
+	saltLINEID      // their LINE user id
 	numSalts
 )
 
@@ -71,6 +74,7 @@ type person struct {
 	family     int
 	domain     string
 	emailStyle int
+	line       string // LINE user id ("" when they do not follow the account)
 }
 
 type anon struct {
@@ -289,6 +293,23 @@ func (g *generator) deviceToken(i int) string {
 	return string(appendHex64(b, mix64(mix64(k^0x5851f42d4c957f2d)+uint64(i))))
 }
 
+// lineUserID is the LINE user id of customer i ("" for one who does not
+// follow the account): most Thai customers and a few others follow it.
+// Drawn from the index alone, so no other decision moves.
+func (g *generator) lineUserID(i int, country string) string {
+	share := 0.05
+	if country == "TH" {
+		share = 0.45
+	}
+	if g.unit(i, saltLINE) >= share {
+		return ""
+	}
+	k := g.keys[saltLINEID]
+	b := append(make([]byte, 0, 33), 'U')
+	b = appendHex64(b, mix64(k+uint64(i)))
+	return string(appendHex64(b, mix64(mix64(k^0x5851f42d4c957f2d)+uint64(i))))
+}
+
 // phone returns the national significant number for numbering index idx in
 // plan pl. The index goes through a keyed permutation of [0, pl.space), so
 // distinct indexes below pl.space give distinct, unrelated-looking numbers.
@@ -404,6 +425,7 @@ func (g *generator) genCore(p *person, i int) {
 			p.email = fn.ascii + "_" + ln.ascii + num + "@" + p.domain
 		}
 	}
+	p.line = g.lineUserID(i, p.c.code)
 	if hasPhone {
 		nat := g.phone(planOf(p.c, p.zone), i)
 		p.phoneE164 = "+" + planOf(p.c, p.zone).cc + nat
@@ -467,6 +489,8 @@ func (g *generator) writeCRM(p *person, email, plan string, ltv float64, updated
 	b = strconv.AppendBool(b, p.vip)
 	b = append(b, ',')
 	b = appendTime(b, updated)
+	b = append(b, ',')
+	b = append(b, p.line...)
 	b = append(b, '\n')
 	g.out[outCRM].row(b)
 	g.buf = b

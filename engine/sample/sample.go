@@ -136,6 +136,11 @@ type CaseCounts struct {
 	// is configured requires_reconsent).
 	MarketingEmailGranted     int
 	MarketingEmailGranted2026 int
+	// LINEUsers is the number of CRM customers with a LINE user id
+	// (line_user_id in crm_profiles.csv); MarketingLINEGranted of them
+	// have marketing/line consent granted at Now.
+	LINEUsers            int
+	MarketingLINEGranted int
 }
 
 // SharedEmail is one family address.
@@ -195,7 +200,7 @@ func fileSpecs() []struct {
 } {
 	return []struct{ name, kind, header string }{
 		{FileCRMProfiles, KindProfiles,
-			"user_id,email,phone,first_name,last_name,country,timezone,age,plan,ltv,signup_at,vip,updated_at\n"},
+			"user_id,email,phone,first_name,last_name,country,timezone,age,plan,ltv,signup_at,vip,updated_at,line_user_id\n"},
 		{FileWebIdentify, KindProfiles, ""},
 		{FileWebEvents, KindEvents, ""},
 		{FileStorePurchases, KindEvents, "phone,event,timestamp,properties,message_id\n"},

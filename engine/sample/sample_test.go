@@ -164,6 +164,7 @@ type crmRow struct {
 	line                                       int
 	userID, email, phone, first, last, country string
 	tz, age, plan, ltv, signup, vip, updated   string
+	lineUserID                                 string
 }
 
 type dataset struct {
@@ -227,9 +228,9 @@ func loadDataset(t *testing.T) *dataset {
 		byPhone: map[string]string{}, anonUser: map[string]string{}}
 	header, rows := readCSV(t, filepath.Join(dir, FileCRMProfiles))
 	require.Equal(t, []string{"user_id", "email", "phone", "first_name", "last_name", "country", "timezone",
-		"age", "plan", "ltv", "signup_at", "vip", "updated_at"}, header)
+		"age", "plan", "ltv", "signup_at", "vip", "updated_at", "line_user_id"}, header)
 	for i, r := range rows {
-		d.crm = append(d.crm, crmRow{i + 2, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12]})
+		d.crm = append(d.crm, crmRow{i + 2, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13]})
 	}
 	for i := range d.crm {
 		r := &d.crm[i]
@@ -588,10 +589,10 @@ func TestConsents(t *testing.T) {
 			require.Contains(t, d.first, user)
 		}
 		assert.Contains(t, versions, r[2])
-		assert.Contains(t, []string{"email", "sms", "push", "*"}, r[3])
+		assert.Contains(t, []string{"email", "sms", "push", "line", "*"}, r[3])
 		assert.Contains(t, []string{"granted", "denied", "withdrawn"}, r[4])
 		assert.Contains(t, versions[r[2]], r[6], "line %d", i+2)
-		assert.Contains(t, []string{"signup_form", "preference_centre", "pos", "import"}, r[7])
+		assert.Contains(t, []string{"signup_form", "preference_centre", "pos", "import", "line_follow"}, r[7])
 		sources[r[7]] = true
 		cr := consentRow{line: i + 2, user: user, purpose: r[2], channel: r[3], status: r[4], version: r[6],
 			source: r[7], at: parseTime(t, r[5])}
@@ -614,7 +615,7 @@ func TestConsents(t *testing.T) {
 		used := slices.ContainsFunc(rows, func(r []string) bool { return r[1] == v.Variant })
 		assert.Equal(t, slices.Contains(v.Files, FileConsents), used, "%s in %s", v.Variant, FileConsents)
 	}
-	assert.Len(t, sources, 4)
+	assert.Len(t, sources, 5)
 	assert.Positive(t, byEmailRows)
 
 	var ties []ConsentTie
