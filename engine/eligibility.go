@@ -96,8 +96,9 @@ func (s *Store) eligible(ctx context.Context, r eligibility.Request, id int64, a
 		// Several addresses: the newest usable one; suppressed when every
 		// one is (as the SQL form decides).
 		var usable, held sql.NullString
-		if err := s.db.QueryRowContext(ctx, `SELECT max(value) FILTER (WHERE value_hash NOT IN (SELECT addr_hash FROM suppressions)), max(value)
-FROM identities WHERE profile_id = ? AND kind = ?`, id, kind).Scan(&usable, &held); err != nil {
+		err := s.db.QueryRowContext(ctx, `WITH one AS (SELECT ?::BIGINT AS id) SELECT usable, held FROM (`+eligibility.UsableAddressSQL("one")+`)`,
+			id, kind).Scan(&usable, &held)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return "", "", err
 		}
 		f.Address = usable.String

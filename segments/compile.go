@@ -16,6 +16,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/consent"
 	"github.com/tactcdp/tact/engine/duration"
 )
 
@@ -322,8 +323,8 @@ func (s *Segment) validate(root ast.Node, schema Schema) error {
 				if str, ok := x.Arguments[0].(*ast.StringNode); ok && schema.Purposes != nil && str.Value != "*" && !contains(schema.Purposes, str.Value) {
 					fail(x.Arguments[0], "consented: unknown purpose %q (known: %s)", str.Value, strings.Join(schema.Purposes, ", "))
 				}
-				if str, ok := x.Arguments[1].(*ast.StringNode); ok && !contains([]string{"email", "sms", "push", "webhook"}, str.Value) {
-					fail(x.Arguments[1], "consented: unknown channel %q (want email, sms, push or webhook)", str.Value)
+				if str, ok := x.Arguments[1].(*ast.StringNode); ok && !consent.KnownChannel(str.Value) {
+					fail(x.Arguments[1], "consented: unknown channel %q (want %s)", str.Value, strings.Join(consent.Channels(), ", "))
 				}
 			case "in_segment":
 				if str, ok := x.Arguments[0].(*ast.StringNode); ok {
