@@ -4,13 +4,14 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 	"time"
 )
 
 // contactKinds are the identifiers an untrusted source may not change or
 // add on a profile that already holds one: they decide where messages,
 // preference links and data-download codes go.
-var contactKinds = [...]string{KindUserID, KindEmail, KindPhone} //nolint:gochecknoglobals // read-only after initialisation
+var contactKinds = [...]string{KindUserID, KindEmail, KindPhone, KindLINEUserID} //nolint:gochecknoglobals // read-only after initialisation
 
 func isContactKind(k string) bool {
 	for _, c := range contactKinds {
@@ -97,7 +98,7 @@ func (s *Store) checkTrust(w *writer, r resolution, label string) error {
 		return err
 	}
 	rows, err := w.query(`SELECT i.profile_id, i.kind, i.value FROM identities i JOIN _trustp t USING (profile_id)
-WHERE i.kind IN ('user_id', 'email', 'phone')`)
+WHERE i.kind IN ('` + strings.Join(contactKinds[:], "', '") + `')`)
 	if err != nil {
 		return err
 	}

@@ -25,6 +25,7 @@ func TestUntrustedImportKeepsContacts(t *testing.T) {
 		{"new email on a profile with one", []map[string]any{{"user_id": "victim", "email": "evil@example.com"}}, engine.KindEmail},
 		{"chain within one input", []map[string]any{{"anonymous_id": "x", "email": "evil@example.com"}, {"anonymous_id": "x", "user_id": "victim"}}, engine.KindEmail},
 		{"new phone on a profile with one", []map[string]any{{"user_id": "victim", "phone": "+66812345670"}}, engine.KindPhone},
+		{"new LINE user on a profile with one", []map[string]any{{"user_id": "victim", "line_user_id": "U0123456789abcdef0123456789abcdef"}}, engine.KindLINEUserID},
 		{"anonymous id and traits", []map[string]any{{"user_id": "victim", "anonymous_id": "a1", "plan": "pro"}}, ""},
 		{"same email again", []map[string]any{{"user_id": "victim", "email": "Victim@Example.com"}}, ""},
 		{"a new person", []map[string]any{{"anonymous_id": "a9", "email": "new@example.com", "phone": "+66812345679"}}, ""},
@@ -33,7 +34,7 @@ func TestUntrustedImportKeepsContacts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s, _, _ := openStore(t)
-			mustImport(t, s, engine.ImportProfiles, writeFile(t, "p.csv", "user_id,email,phone\nvictim,victim@example.com,+66812345678\n"))
+			mustImport(t, s, engine.ImportProfiles, writeFile(t, "p.csv", "user_id,email,phone,line_user_id\nvictim,victim@example.com,+66812345678,Ufedcba9876543210fedcba9876543210\n"))
 			before := counts(t, s)
 			_, err := s.ImportRowsUntrusted(ctx, engine.ImportProfiles, "client", tc.rows)
 			if tc.kind == "" {
