@@ -129,7 +129,7 @@ func NormalisePhone(raw, region string) (string, error) {
 	}
 	num, err := phonenumbers.Parse(p, region)
 	if err != nil {
-		return "", fmt.Errorf("phone %q: %v", raw, err)
+		return "", fmt.Errorf("phone %q: %w", raw, err)
 	}
 	if !phonenumbers.IsPossibleNumber(num) {
 		return "", fmt.Errorf("phone %q is not a possible number", raw)

@@ -144,7 +144,7 @@ func newHeader(file string, kind ImportKind) *header {
 }
 
 // fixed columns of events and consents files, besides identities.
-var fixedColumns = map[ImportKind][]string{
+var fixedColumns = map[ImportKind][]string{ //nolint:gochecknoglobals // read-only after initialisation
 	ImportEvents:   {"event", "timestamp", "properties", "message_id"},
 	ImportConsents: {"purpose", "channel", "status", "timestamp", "version", "source", "expires_at", "actor"},
 }
@@ -288,7 +288,7 @@ func forEachRow(ctx context.Context, src source, h *header, fn func(rc *rowCtx) 
 		}
 		return 0, &ImportError{File: src.name(), Msg: err.Error()}
 	}
-	defer r.close()
+	defer func() { _ = r.close() }()
 	if err := h.update(r.header(), r.pos); err != nil {
 		return 0, err
 	}

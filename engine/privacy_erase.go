@@ -39,7 +39,7 @@ type EraseOptions struct {
 
 // retainedTables hold a profile_id that erasure sets to NULL instead of
 // deleting the row: the record that a request was made and honoured.
-var retainedTables = map[string]bool{"privacy_requests": true}
+var retainedTables = map[string]bool{"privacy_requests": true} //nolint:gochecknoglobals // read-only after initialisation
 
 // Erase removes everything held about the person user identifies.
 //

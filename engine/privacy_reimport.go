@@ -75,15 +75,18 @@ ORDER BY m.profile_id`, beforeSeq)
 	if err != nil {
 		return 0, err
 	}
+	defer rows.Close()
 	type match struct{ profile, erasure int64 }
 	var ms []match
 	for rows.Next() {
 		var m match
 		if err := rows.Scan(&m.profile, &m.erasure); err != nil {
-			rows.Close()
 			return 0, err
 		}
 		ms = append(ms, m)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
 	}
 	rows.Close()
 	if len(ms) > 0 {

@@ -113,7 +113,7 @@ func (c *csvReader) next() (int, []cell, error) {
 			if errors.Is(pe.Err, csv.ErrFieldCount) {
 				return pe.Line, nil, fmt.Errorf("wrong number of fields (the header has %d)", len(c.cols))
 			}
-			return pe.Line, nil, fmt.Errorf("column %d: %v", pe.Column, pe.Err)
+			return pe.Line, nil, fmt.Errorf("column %d: %w", pe.Column, pe.Err)
 		}
 		return 0, nil, err
 	}
@@ -160,9 +160,9 @@ func (j *jsonlReader) next() (int, []cell, error) {
 		if err := json.Unmarshal(b, &obj); err != nil {
 			var se *json.SyntaxError
 			if errors.As(err, &se) {
-				return j.line, nil, fmt.Errorf("invalid JSON at byte %d: %v", se.Offset, err)
+				return j.line, nil, fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
 			}
-			return j.line, nil, fmt.Errorf("want one JSON object per line: %v", err)
+			return j.line, nil, fmt.Errorf("want one JSON object per line: %w", err)
 		}
 		keys := make([]string, 0, len(obj))
 		for k := range obj {
@@ -204,13 +204,13 @@ func openParquet(ctx context.Context, db *sql.DB, path string) (rowReader, error
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT * FROM read_parquet(?)`, path)
+	rows, err := db.QueryContext(ctx, `SELECT * FROM read_parquet(?)`, path) //nolint:rowserrcheck,sqlclosecheck // the reader owns the rows: its close checks Err
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	cols, err := rows.Columns()
 	if err != nil {
-		rows.Close()
+		_ = rows.Close() //nolint:sqlclosecheck // on success the reader owns the rows
 		return nil, err
 	}
 	return &parquetReader{rows: rows, cols: cols}, nil

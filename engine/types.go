@@ -36,14 +36,6 @@ func (t TraitType) IsList() bool { return strings.HasSuffix(string(t), "[]") }
 // Elem is the element type of a list type.
 func (t TraitType) Elem() TraitType { return TraitType(strings.TrimSuffix(string(t), "[]")) }
 
-func validTraitType(t string) bool {
-	switch TraitType(t) {
-	case TypeString, TypeInt, TypeFloat, TypeBool, TypeTimestamp, TypeStringList, TypeIntList, TypeFloatList, TypeBoolList:
-		return true
-	}
-	return false
-}
-
 // Trait is one typed profile attribute.
 type Trait struct {
 	Name string    `json:"name"`
@@ -53,7 +45,7 @@ type Trait struct {
 // reservedNames cannot be trait names: system columns (SystemNames, added
 // by isReservedName), and the names the expression language gives to its
 // own functions and operators.
-var reservedNames = map[string]bool{
+var reservedNames = map[string]bool{ //nolint:gochecknoglobals // read-only after initialisation
 	"events": true,
 	"now":    true, "ago": true, "days_since": true, "consented": true, "in_segment": true, "bucket": true,
 	"true": true, "false": true, "nil": true, "not": true, "and": true, "or": true, "in": true,

@@ -384,7 +384,7 @@ func (p *parser) reentry(n *yaml.Node) Reentry {
 	return Reentry{Mode: ReentryAfter, After: durationOf(p.duration(v, "reentry.after"))}
 }
 
-var stepKinds = []string{"send", "wait", "branch", "split", "update", "webhook", "exit"}
+var stepKinds = []string{"send", "wait", "branch", "split", "update", "webhook", "exit"} //nolint:gochecknoglobals // read-only after initialisation
 
 func (p *parser) step(n *yaml.Node, path string) Step {
 	var st Step

@@ -55,8 +55,10 @@ purpose: marketing
 }
 
 func ExampleMulticastRetryKey() {
-	fmt.Println(line.MulticastRetryKey([]string{"ik-1", "ik-3"}) == line.MulticastRetryKey([]string{"ik-3", "ik-1"}))
-	fmt.Println(line.PushRetryKey("ik-1") == line.PushRetryKey("ik-1"), len(line.PushRetryKey("ik-1")))
+	a, b := line.MulticastRetryKey([]string{"ik-1", "ik-3"}), line.MulticastRetryKey([]string{"ik-3", "ik-1"})
+	p1, p2 := line.PushRetryKey("ik-1"), line.PushRetryKey("ik-1")
+	fmt.Println(a == b)
+	fmt.Println(p1 == p2, len(p1))
 	// Output:
 	// true
 	// true 36

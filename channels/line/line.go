@@ -181,7 +181,7 @@ func (a *Adapter) Render(m channels.Message) ([]byte, error) {
 		Now: a.cfg.Now(), Journey: m.Journey, Step: m.Step,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", channels.ErrRender, err)
+		return nil, fmt.Errorf("%w: %w", channels.ErrRender, err)
 	}
 	return r.Messages, nil
 }

@@ -9,7 +9,7 @@ import (
 
 // retryNamespace is the UUID namespace of Tact's LINE retry keys (a random
 // UUID fixed once; changing it would break idempotency across versions).
-var retryNamespace = [16]byte{0x6f, 0x2d, 0x41, 0x8a, 0x93, 0x5c, 0x4e, 0x07, 0xb1, 0x62, 0x0d, 0xe8, 0x7a, 0x34, 0xc9, 0x15}
+var retryNamespace = [16]byte{0x6f, 0x2d, 0x41, 0x8a, 0x93, 0x5c, 0x4e, 0x07, 0xb1, 0x62, 0x0d, 0xe8, 0x7a, 0x34, 0xc9, 0x15} //nolint:gochecknoglobals // read-only after initialisation
 
 // PushRetryKey is the X-Line-Retry-Key of a push: a name-based UUID
 // (version 5, RFC 9562) of the message's idempotency key, so a retry of the

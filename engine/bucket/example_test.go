@@ -11,7 +11,8 @@ import (
 // per step, journey splits.
 func ExampleOf() {
 	fmt.Println(bucket.Of(42, 100), bucket.Of(42, 100), bucket.Of(42, 20))
-	fmt.Println(bucket.Salted(42, "welcome/ab", 100) == bucket.Salted(42, "welcome/ab", 100))
+	first, again := bucket.Salted(42, "welcome/ab", 100), bucket.Salted(42, "welcome/ab", 100)
+	fmt.Println(first == again)
 	// Output:
 	// 18 18 18
 	// true

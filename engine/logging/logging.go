@@ -14,7 +14,7 @@ const Redacted = "[redacted]"
 
 // SensitiveKeys are attribute keys (compared case-insensitively, after the
 // last "." of a group path) whose values are always redacted.
-var SensitiveKeys = []string{
+var SensitiveKeys = []string{ //nolint:gochecknoglobals // read-only after initialisation
 	"email", "emails", "phone", "phones", "user_id", "userid", "anonymous_id", "device_token", "line_user_id", "token",
 	"address", "addr", "identifier", "identifiers", "ident", "recipient", "to", "from",
 	"value", "values", "old", "new", "old_value", "new_value", "trait", "traits", "trait_value",

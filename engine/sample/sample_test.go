@@ -466,11 +466,6 @@ func TestWebEvents(t *testing.T) {
 	assert.InDelta(t, 0.2, float64(only)/float64(len(anons)), 0.05, "anonymous-only share of anonymous ids")
 }
 
-type purchaseRow struct {
-	user string
-	at   time.Time
-}
-
 func TestStorePurchases(t *testing.T) {
 	d := loadDataset(t)
 	dir := d.dir

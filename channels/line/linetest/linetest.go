@@ -171,7 +171,7 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if f.DropAfterAccept {
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
-				conn.Close()
+				_ = conn.Close()
 				return
 			}
 		}
