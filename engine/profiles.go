@@ -11,8 +11,14 @@ import (
 )
 
 // Traits lists the trait catalog in the order traits were added.
-func (s *Store) Traits(ctx context.Context) ([]Trait, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, type FROM traits ORDER BY rowid`)
+func (s *Store) Traits(ctx context.Context) ([]Trait, error) { return readTraits(ctx, s.db) }
+
+// readTraits reads the trait catalogue in creation order, through the
+// pool or a write transaction's connection.
+func readTraits(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}) ([]Trait, error) {
+	rows, err := q.QueryContext(ctx, `SELECT name, type FROM traits ORDER BY rowid`)
 	if err != nil {
 		return nil, err
 	}

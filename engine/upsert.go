@@ -252,22 +252,7 @@ WHERE p.id = f.id AND f.id NOT IN (SELECT survivor FROM _merge) AND %s`, strings
 }
 
 // traitsOf reads the trait catalog inside a write.
-func traitsOf(w *writer) ([]Trait, error) {
-	rows, err := w.query(`SELECT name, type FROM traits ORDER BY rowid`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Trait
-	for rows.Next() {
-		var t Trait
-		if err := rows.Scan(&t.Name, &t.Type); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
+func traitsOf(w *writer) ([]Trait, error) { return readTraits(w.ctx, w.conn) }
 
 // RebuildConsentState recomputes the whole current-state table from the
 // ledger, for tools that write the ledger with SQL of their own (benchmark
