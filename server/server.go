@@ -148,6 +148,8 @@ type Options struct {
 	Channels *setup.Set
 	// Importer overrides the store's ImportRows for ingestion (tests).
 	Importer Importer
+	// Console configures the marketer's console under /console/.
+	Console ConsoleConfig
 }
 
 // Server is the HTTP server. Create it with New; serve Handler or call
@@ -184,6 +186,7 @@ type Server struct {
 	codes                                      *codeStore
 	sns                                        *snsVerifier
 	pages                                      *pages
+	consoleCfg                                 ConsoleConfig
 
 	handler   http.Handler
 	draining  atomic.Bool
@@ -291,6 +294,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	s.consoleCfg = opts.Console
 	imp := opts.Importer
 	if imp == nil {
 		imp = opts.Store
