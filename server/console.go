@@ -60,6 +60,9 @@ func newConsole(s *Server, cfg ConsoleConfig) (*console, error) {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 8 * time.Hour
 	}
+	if ja, ok := s.journeys.(JourneysAdapter); ok && cfg.Runner == nil {
+		cfg.Runner = ja.Runner
+	}
 	c := &console{s: s, cfg: cfg, pages: map[string]*template.Template{}, sessions: newSessionStore(cfg.SessionTTL)}
 	names, err := fs.Glob(consoleFS, "web/console/*.html")
 	if err != nil {

@@ -53,8 +53,9 @@ type previewData struct {
 	Sent      string
 }
 
-// marker stands for a missing trait in the flagging render.
-func marker(name string) string { return "\u27e6" + name + "\u27e7" }
+// marker stands for the i-th missing trait in the flagging renders: digits
+// between brackets survive case changes and most formatting.
+func marker(i int) string { return "\u27e6" + strconv.Itoa(i) + "\u27e7" }
 
 func (c *console) handlePreview(w http.ResponseWriter, r *http.Request) {
 	v := c.newView(r, "preview", "c.preview")
@@ -145,7 +146,7 @@ func (c *console) preview(r *http.Request, d *previewData, admin bool) error {
 	if err != nil {
 		return err
 	}
-	d.Empty = c.emptyFields(ctx, tpl, data, out)
+	d.Empty = c.emptyFields(ctx, tpl, data)
 	switch tpl.Channel {
 	case templates.ChannelEmail:
 		d.Subject, d.Preheader, d.HTML, d.Text = out.Subject, out.Preheader, out.HTML, out.Text
@@ -173,32 +174,53 @@ func (c *console) preview(r *http.Request, d *previewData, admin bool) error {
 	return nil
 }
 
-// emptyFields renders again with a marker for every trait the person
-// lacks; the markers that reach the output are the empty fields.
-func (c *console) emptyFields(ctx context.Context, tpl *templates.Template, data templates.Data, real *templates.Rendered) []string {
+// emptyFields finds the traits a template uses that this person lacks:
+// it renders again with a marker for every missing trait, and the markers
+// that reach the output are the empty fields. A trait a typed function
+// refuses as text (a date) is found by marking it alone.
+func (c *console) emptyFields(ctx context.Context, tpl *templates.Template, data templates.Data) []string {
 	traits, err := c.s.store.Traits(ctx)
 	if err != nil {
 		return nil
 	}
-	marked := map[string]any{}
-	for k, v := range data.Traits {
-		marked[k] = v
-	}
+	var missing []string
 	for _, t := range traits {
-		if v, ok := marked[t.Name]; !ok || v == nil {
-			marked[t.Name] = marker(t.Name)
+		if v, ok := data.Traits[t.Name]; !ok || v == nil {
+			missing = append(missing, t.Name)
 		}
 	}
-	data.Traits = marked
-	out, err := tpl.Render(data)
-	if err != nil {
-		return nil
+	render := func(mark []int) (string, error) {
+		marked := make(map[string]any, len(data.Traits)+len(mark))
+		for k, v := range data.Traits {
+			marked[k] = v
+		}
+		for _, i := range mark {
+			marked[missing[i]] = marker(i)
+		}
+		d := data
+		d.Traits = marked
+		out, err := tpl.Render(d)
+		if err != nil {
+			return "", err
+		}
+		return out.Subject + out.Preheader + out.HTML + out.Text + out.Title + out.URL, nil
 	}
-	all := out.Subject + out.Preheader + out.HTML + out.Text + out.Title + out.URL
+	all := make([]int, len(missing))
+	for i := range all {
+		all[i] = i
+	}
 	var empty []string
-	for _, t := range traits {
-		if strings.Contains(all, marker(t.Name)) {
-			empty = append(empty, t.Name)
+	if text, err := render(all); err == nil {
+		for i, name := range missing {
+			if strings.Contains(text, marker(i)) {
+				empty = append(empty, name)
+			}
+		}
+	} else if len(missing) <= 200 {
+		for i, name := range missing {
+			if text, err := render([]int{i}); err != nil || strings.Contains(text, marker(i)) {
+				empty = append(empty, name)
+			}
 		}
 	}
 	sort.Strings(empty)
@@ -221,6 +243,9 @@ func (c *console) emailHeaders(msg channels.Message, admin bool) []kv {
 		ec.Links = c.s.links
 	}
 	ec.Now = c.s.clock.Now
+	if ec.MessageIDDomain == "" {
+		ec.MessageIDDomain = ec.From.Address[strings.LastIndexByte(ec.From.Address, '@')+1:]
+	}
 	comp, err := email.Compose(&ec, msg)
 	if err != nil {
 		return []kv{{"error", err.Error()}}
