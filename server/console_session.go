@@ -174,6 +174,7 @@ func (c *console) handleSignInPage(w http.ResponseWriter, r *http.Request) {
 	pre := randomToken()
 	c.setCookie(w, r, preCookie, pre, 600)
 	v := c.newView(r, "", "c.signin")
+	v.Notice = noticeFrom(v.Lang, r.URL.Query())
 	v.Data = signinData{Next: safeNext(r.URL.Query().Get("next")), Pre: pre}
 	c.render(w, http.StatusOK, "signin", v)
 }
