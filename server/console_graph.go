@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tactcdp/tact/journeys"
 )
@@ -92,7 +93,7 @@ func stepDetail(st journeys.Step) string {
 		case "until":
 			return "until " + st.Until + " local time"
 		}
-		return "for " + st.Duration.String()
+		return "for " + humanDuration(st.Duration)
 	case journeys.StepWebhook:
 		return shorten(st.URL, 50)
 	case journeys.StepUpdate:
@@ -104,6 +105,19 @@ func stepDetail(st journeys.Step) string {
 		return "set " + strings.Join(keys, ", ")
 	}
 	return ""
+}
+
+// humanDuration writes d as a journey spec would: 3d, 12h, 90m.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d > 0 && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	case d > 0 && d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d > 0 && d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
 }
 
 func sumCounts(m map[string]int64) int64 {
