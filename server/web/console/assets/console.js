@@ -13,14 +13,17 @@
   var bar = document.getElementById("bar");
   var saveExpr = document.getElementById("save-expr");
   var lang = document.documentElement.lang;
-  var timer = null, seq = 0;
+  var timer = null, seq = 0, inflight = null;
   var fmt = function (n) { return Number(n).toLocaleString(lang === "th" ? "th-TH" : "en-US"); };
   var text = function (el, s, cls) { el.textContent = ""; var sp = document.createElement("span"); sp.className = cls || ""; sp.textContent = s; el.appendChild(sp); return sp; };
   function update() {
     if (saveExpr) { saveExpr.value = expr.value; }
     var mine = ++seq;
+    // A newer keystroke cancels the count in flight (the server stops it).
+    if (inflight) { inflight.abort(); }
+    inflight = new AbortController();
     var q = new URLSearchParams({ expr: expr.value, purpose: purpose.value, channel: channel.value });
-    fetch("/console/segments/live?" + q.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin" })
+    fetch("/console/segments/live?" + q.toString(), { headers: { Accept: "application/json" }, credentials: "same-origin", signal: inflight.signal })
       .then(function (r) { return r.json(); })
       .then(function (res) {
         if (mine !== seq) { return; }
