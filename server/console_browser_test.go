@@ -30,6 +30,18 @@ func textOf(t *testing.T, ctx context.Context, sel string) string {
 	return strings.TrimSpace(s)
 }
 
+// publishInBrowser posts yaml from the publish page and waits for sel.
+func publishInBrowser(t *testing.T, ctx context.Context, e *env, yaml, sel string) {
+	t.Helper()
+	require.NoError(t, chromedp.Do(ctx,
+		chromedp.Navigate(e.ts.URL+"/console/journeys/new"),
+		chromedp.WaitVisible(chromedp.ID("yaml")),
+		chromedp.SetValue(chromedp.ID("yaml"), yaml),
+		chromedp.Click(chromedp.ID("publish")),
+		chromedp.WaitVisible(chromedp.CSS(sel)),
+	))
+}
+
 // waitText polls until the element's text differs from before.
 func waitText(t *testing.T, ctx context.Context, sel, before string) string {
 	t.Helper()
@@ -81,13 +93,7 @@ func TestBrowserConsoleMarketer(t *testing.T) {
 
 	// Publish: a validation error first, at its line, then success.
 	bad := strings.Replace(welcomePro, "channel: email", "channel: pigeon", 1)
-	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(e.ts.URL+"/console/journeys/new"),
-		chromedp.WaitVisible(chromedp.ID("yaml")),
-		chromedp.SetValue(chromedp.ID("yaml"), bad),
-		chromedp.Click(chromedp.ID("publish")),
-		chromedp.WaitVisible(chromedp.ID("problems")),
-	))
+	publishInBrowser(t, ctx, e, bad, "#problems")
 	require.Contains(t, textOf(t, ctx, "#problems"), "line 8")
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.ID("yaml"), welcomePro),
@@ -134,13 +140,7 @@ func TestBrowserConsoleMarketer(t *testing.T) {
 
 	// A marketer cannot publish a transactional journey.
 	consoleSignIn(t, ctx, e, tokMarketer)
-	require.NoError(t, chromedp.Do(ctx,
-		chromedp.Navigate(e.ts.URL+"/console/journeys/new"),
-		chromedp.WaitVisible(chromedp.ID("yaml")),
-		chromedp.SetValue(chromedp.ID("yaml"), txReceipt),
-		chromedp.Click(chromedp.ID("publish")),
-		chromedp.WaitVisible(chromedp.ID("page-error")),
-	))
+	publishInBrowser(t, ctx, e, txReceipt, "#page-error")
 	require.Contains(t, textOf(t, ctx, "#page-error"), "only be published by an admin")
 	_, err = e.runner.Get(e.ctx, "tx-receipt")
 	require.Error(t, err, "nothing was published")
