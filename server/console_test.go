@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/channels/templates"
 )
 
@@ -326,4 +327,31 @@ func TestConsoleReportsAndLanguage(t *testing.T) {
 	_, body, _ = u.do(http.MethodGet, "/console/reports", nil)
 	require.Contains(t, body, `lang="th"`)
 	require.Contains(t, body, "คำขอด้านความเป็นส่วนตัว")
+}
+
+func TestConsoleTestSendGoesToSeedsOnly(t *testing.T) {
+	seeds := &recorder{name: "email"}
+	tpls, err := templates.Load("../testdata/templates")
+	require.NoError(t, err)
+	e := newEnv(t, func(c *Config, o *Options) {
+		o.Console = ConsoleConfig{Templates: tpls, SeedList: []string{"seed@example.com"}, Channels: map[string]channels.Channel{"email": seeds}}
+	})
+	id := e.person(map[string]any{"user_id": "ada", "email": "ada@example.com", "first_name": "Ada"}, "marketing/email")
+	u := signIn(t, e, tokMarketer)
+	code, _, _ := u.post("/console/preview/test", url.Values{"template": {"welcome"}, "person": {"ada"}, "to": {"ada@example.com"}})
+	require.Equal(t, http.StatusForbidden, code)
+	code, body, resp := u.post("/console/preview/test", url.Values{"template": {"welcome"}, "person": {"ada"}, "to": {"seed@example.com"}})
+	require.Equal(t, http.StatusSeeOther, code, body)
+	require.Contains(t, resp.Header.Get("Location"), "sent=seed%40example.com")
+	require.Len(t, seeds.msgs, 1)
+	m := seeds.msgs[0]
+	require.Equal(t, "seed@example.com", m.To)
+	require.Equal(t, id, m.ProfileID)
+	require.Equal(t, "console-test", m.Journey)
+	require.Equal(t, true, m.Payload["test"])
+	require.Equal(t, 0, e.email.sentTo(id), "nothing went through the journeys' channel")
+
+	reader := signIn(t, e, tokRead)
+	code, _, _ = reader.post("/console/preview/test", url.Values{"template": {"welcome"}, "person": {"ada"}, "to": {"seed@example.com"}})
+	require.Equal(t, http.StatusForbidden, code)
 }
