@@ -204,7 +204,9 @@ func journeyGraph(lang string, spec *journeys.Spec, stats journeys.Stats) string
 		ty := yOf(e.to) + hOf(e.to)/2
 		fmt.Fprintf(&b, `<path class="edge jump" d="M%g %g H%g V%g H%g" marker-end="url(#arrow)"/>`, gLeft+gNodeW, sy, x, ty, gLeft+gNodeW+2)
 		if e.label != "" {
-			fmt.Fprintf(&b, `<text class="elabel" x="%g" y="%g">%s</text>`, x+4, sy+(ty-sy)/2, esc(e.label))
+			// Just right of the lane where it leaves its step, on a light
+			// backdrop so crossing lanes do not hide it.
+			fmt.Fprintf(&b, `<text class="elabel jl" x="%g" y="%g">%s</text>`, x+4, sy+14, esc(e.label))
 		}
 	}
 	// entry and end

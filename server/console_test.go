@@ -1,10 +1,13 @@
 package server
 
 import (
+	"encoding/xml"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/channels/templates"
+	"github.com/tactcdp/tact/journeys"
 )
 
 const txReceipt = `
@@ -354,4 +358,37 @@ func TestConsoleTestSendGoesToSeedsOnly(t *testing.T) {
 	reader := signIn(t, e, tokRead)
 	code, _, _ = reader.post("/console/preview/test", url.Values{"template": {"welcome"}, "person": {"ada"}, "to": {"seed@example.com"}})
 	require.Equal(t, http.StatusForbidden, code)
+}
+
+// TestConsoleGraphsOfSampleJourneys draws every sample journey: the SVG is
+// well-formed XML with one node per step plus the entry and the end, and
+// every jump (branch, split, timeout) is labelled.
+func TestConsoleGraphsOfSampleJourneys(t *testing.T) {
+	files, err := filepath.Glob("../testdata/journeys/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		require.NoError(t, err)
+		spec, err := journeys.Parse(f, src, journeys.ValidateConfig{})
+		require.NoError(t, err, f)
+		st := journeys.Stats{Steps: []journeys.StepStats{{Step: spec.Steps[0].ID, Entered: 7, Sent: 5, Skipped: map[string]int64{"no_consent": 2}}}}
+		for _, lang := range []string{langEN, langTH} {
+			svg := journeyGraph(lang, spec, st)
+			dec := xml.NewDecoder(strings.NewReader(svg))
+			groups := 0
+			for {
+				tok, err := dec.Token()
+				if err == io.EOF {
+					break
+				}
+				require.NoError(t, err, "%s: %s", f, svg)
+				if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "g" {
+					groups++
+				}
+			}
+			require.Equal(t, len(spec.Steps)+2, groups, f)
+			require.Contains(t, svg, "no_consent 2")
+		}
+	}
 }
