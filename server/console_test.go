@@ -392,3 +392,33 @@ func TestConsoleGraphsOfSampleJourneys(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleCatalogue checks that every console text the templates and
+// handlers name exists in English and Thai.
+func TestConsoleCatalogue(t *testing.T) {
+	keyRE := regexp.MustCompile(`"(c\.[a-z_]+)"`)
+	var used []string
+	for _, glob := range []string{"console*.go", "web/console/*.html"} {
+		files, err := filepath.Glob(glob)
+		require.NoError(t, err)
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			require.NoError(t, err)
+			for _, m := range keyRE.FindAllStringSubmatch(string(b), -1) {
+				if !strings.HasSuffix(m[1], "_") { // prefixes completed at run time
+					used = append(used, m[1])
+				}
+			}
+		}
+	}
+	require.NotEmpty(t, used)
+	for _, k := range append(used, "c.state_active", "c.state_paused", "c.op_export", "c.op_erase", "c.notice_saved") {
+		for _, lang := range []string{langEN, langTH} {
+			_, ok := messages[lang][k]
+			require.True(t, ok, "%s has no %s text", k, lang)
+		}
+	}
+}
