@@ -32,6 +32,8 @@ type ConsoleConfig struct {
 	Runner *journeys.Runner
 	// SessionTTL is how long a session lasts without activity. Default 8h.
 	SessionTTL time.Duration
+	// SessionMaxAge ends a session however active it is. Default 24h.
+	SessionMaxAge time.Duration
 	// SeedList holds the addresses a test send may go to (and no others).
 	SeedList []string
 	// Templates are the message templates the preview renders (the
@@ -60,10 +62,13 @@ func newConsole(s *Server, cfg ConsoleConfig) (*console, error) {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 8 * time.Hour
 	}
+	if cfg.SessionMaxAge <= 0 {
+		cfg.SessionMaxAge = 24 * time.Hour
+	}
 	if ja, ok := s.journeys.(JourneysAdapter); ok && cfg.Runner == nil {
 		cfg.Runner = ja.Runner
 	}
-	c := &console{s: s, cfg: cfg, pages: map[string]*template.Template{}, sessions: newSessionStore(cfg.SessionTTL)}
+	c := &console{s: s, cfg: cfg, pages: map[string]*template.Template{}, sessions: newSessionStore(cfg.SessionTTL, cfg.SessionMaxAge)}
 	names, err := fs.Glob(consoleFS, "web/console/*.html")
 	if err != nil {
 		return nil, err

@@ -39,11 +39,22 @@ type liveResult struct {
 	Labels  map[string]string `json:"labels,omitempty"`
 }
 
-// exprProblem is a compile error with its position (1-based).
+// exprProblem is a compile error with its position (1-based) and the
+// source line with a caret under the column.
 type exprProblem struct {
 	Line    int    `json:"line"`
 	Column  int    `json:"column"`
 	Message string `json:"message"`
+	Caret   string `json:"caret,omitempty"`
+}
+
+// caretAt shows line n of src with a caret under column col.
+func caretAt(src string, n, col int) string {
+	lines := strings.Split(src, "\n")
+	if n < 1 || n > len(lines) || col < 1 {
+		return ""
+	}
+	return lines[n-1] + "\n" + strings.Repeat(" ", col-1) + "^"
 }
 
 // consoleCompile compiles expr with the server's expression limits.
@@ -66,7 +77,7 @@ func (c *console) consoleCompile(ctx context.Context, expr string) (*segments.Se
 		if _, rest, ok := strings.Cut(msg, ": "); ok {
 			msg = rest
 		}
-		return nil, &exprProblem{Line: se.Line, Column: se.Column, Message: msg}, nil
+		return nil, &exprProblem{Line: se.Line, Column: se.Column, Message: msg, Caret: caretAt(expr, se.Line, se.Column)}, nil
 	}
 	return seg, nil, err
 }

@@ -29,18 +29,20 @@ type session struct {
 	csrf    string
 	lang    string
 	expires time.Time
+	// ends is the absolute end of the session, however active it is.
+	ends time.Time
 }
 
 // sessionStore keeps sessions in memory; they end at sign-out, after TTL
 // without use, or when the process restarts.
 type sessionStore struct {
-	ttl time.Duration
-	mu  sync.Mutex
-	m   map[string]*session
+	ttl, maxAge time.Duration
+	mu          sync.Mutex
+	m           map[string]*session
 }
 
-func newSessionStore(ttl time.Duration) *sessionStore {
-	return &sessionStore{ttl: ttl, m: map[string]*session{}}
+func newSessionStore(ttl, maxAge time.Duration) *sessionStore {
+	return &sessionStore{ttl: ttl, maxAge: maxAge, m: map[string]*session{}}
 }
 
 func randomToken() string {
@@ -57,7 +59,7 @@ func (st *sessionStore) open(p principal, lang string, now time.Time) session {
 			delete(st.m, id)
 		}
 	}
-	se := &session{id: randomToken(), p: p, csrf: randomToken(), lang: lang, expires: now.Add(st.ttl)}
+	se := &session{id: randomToken(), p: p, csrf: randomToken(), lang: lang, expires: now.Add(st.ttl), ends: now.Add(st.maxAge)}
 	st.m[se.id] = se
 	return *se
 }
@@ -70,7 +72,7 @@ func (st *sessionStore) get(id string, now time.Time) (session, bool) {
 	if !ok {
 		return session{}, false
 	}
-	if now.After(se.expires) {
+	if now.After(se.expires) || now.After(se.ends) {
 		delete(st.m, id)
 		return session{}, false
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -132,9 +133,20 @@ func TestConsoleSignInAndOut(t *testing.T) {
 func TestConsoleSessionExpires(t *testing.T) {
 	e := consoleEnv(t)
 	u := signIn(t, e, tokRead)
-	e.clk.Advance(9 * 60 * 60 * 1e9) // past the default 8h without use
+	e.clk.Advance(9 * time.Hour) // past the default 8h without use
 	code, _, _ := u.do(http.MethodGet, "/console/segments", nil)
 	require.Equal(t, http.StatusSeeOther, code)
+
+	// An active session still ends after 24h.
+	u = signIn(t, e, tokRead)
+	for i := 0; i < 5; i++ {
+		e.clk.Advance(5 * time.Hour)
+		code, _, _ = u.do(http.MethodGet, "/console/segments", nil)
+		if i < 4 {
+			require.Equal(t, http.StatusOK, code, "hour %d", 5*(i+1))
+		}
+	}
+	require.Equal(t, http.StatusSeeOther, code, "25h after sign-in")
 }
 
 func TestConsoleCSRF(t *testing.T) {
@@ -176,6 +188,7 @@ func TestConsoleSegmentLiveAndSave(t *testing.T) {
 	code, body, _ = u.do(http.MethodGet, "/console/segments/live?"+url.Values{"expr": {`plan == `}}.Encode(), nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, `"line":1`)
+	require.Contains(t, body, `"caret":"plan == \n       ^"`)
 	require.Contains(t, body, `"column":`)
 
 	// Without JavaScript: the form re-renders with the count and a sample.

@@ -30,6 +30,7 @@
         if (res.error) {
           var at = res.error.line ? (lang === "th" ? "บรรทัด " + res.error.line + " คอลัมน์ " + res.error.column + ": " : "Line " + res.error.line + ", column " + res.error.column + ": ") : "";
           var e = text(status, at + res.error.message, "bad"); e.id = "expr-error";
+          if (res.error.caret) { var pre = document.createElement("pre"); pre.className = "caret"; pre.id = "expr-caret"; pre.textContent = res.error.caret; status.appendChild(pre); }
           count.textContent = "—"; size.textContent = "—"; bar.textContent = "";
           return;
         }
