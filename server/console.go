@@ -93,6 +93,7 @@ var consoleFuncs = template.FuncMap{
 	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
 	"add":  func(a, b int) int { return a + b },
 	"list": func(xs ...string) []string { return xs },
+	"total": sumCounts,
 }
 
 // formatInt writes n with thousands separators.

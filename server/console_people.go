@@ -289,6 +289,7 @@ func (c *console) handlePrivacyAction(w http.ResponseWriter, r *http.Request) {
 	}
 	if op == "export" {
 		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="profile-%d.json"`, id))
+		w.Header().Set("Cache-Control", "no-store")
 		writeJSON(w, http.StatusOK, res)
 		return
 	}
