@@ -435,3 +435,31 @@ func TestConsoleCatalogue(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleCookieSecureBehindTLS(t *testing.T) {
+	e := newEnv(t, func(c *Config, o *Options) { c.PublicURL = "https://tact.example.com" })
+	jar, _ := cookiejar.New(nil)
+	u := &consoleUser{e: e, c: &http.Client{Jar: jar, CheckRedirect: noRedirect.CheckRedirect}}
+	_, _, resp := u.do(http.MethodGet, "/console/signin", nil)
+	pre := resp.Cookies()
+	require.Len(t, pre, 1)
+	require.True(t, pre[0].Secure && pre[0].HttpOnly)
+	// The jar keeps Secure cookies away from plain http; post the pair by hand.
+	form := url.Values{"token": {tokRead}, "csrf": {u.csrf}}
+	req, err := http.NewRequest(http.MethodPost, e.ts.URL+"/console/signin", strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: preCookie, Value: pre[0].Value})
+	resp, err = noRedirect.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie {
+			require.True(t, c.Secure, "the session cookie is Secure behind TLS")
+			require.Equal(t, "/console", c.Path)
+			return
+		}
+	}
+	t.Fatal("no session cookie")
+}
