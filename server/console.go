@@ -88,11 +88,11 @@ func newConsole(s *Server, cfg ConsoleConfig) (*console, error) {
 }
 
 var consoleFuncs = template.FuncMap{
-	"svg":  func(s string) template.HTML { return template.HTML(s) }, // only for SVG built by console_svg.go (escaped there)
-	"num":  formatInt,
-	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
-	"add":  func(a, b int) int { return a + b },
-	"list": func(xs ...string) []string { return xs },
+	"svg":   func(s string) template.HTML { return template.HTML(s) }, // only for SVG built by console_svg.go (escaped there)
+	"num":   formatInt,
+	"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+	"add":   func(a, b int) int { return a + b },
+	"list":  func(xs ...string) []string { return xs },
 	"total": sumCounts,
 }
 
