@@ -78,7 +78,7 @@ func newConsole(s *Server, cfg ConsoleConfig) (*console, error) {
 		if base == "layout" {
 			continue
 		}
-		t, err := template.New(base).Funcs(consoleFuncs).ParseFS(consoleFS, "web/console/layout.html", n)
+		t, err := template.New(base).Funcs(consoleFuncs()).ParseFS(consoleFS, "web/console/layout.html", n)
 		if err != nil {
 			return nil, fmt.Errorf("server: console template %s: %w", base, err)
 		}
@@ -87,13 +87,16 @@ func newConsole(s *Server, cfg ConsoleConfig) (*console, error) {
 	return c, nil
 }
 
-var consoleFuncs = template.FuncMap{
-	"svg":   func(s string) template.HTML { return template.HTML(s) }, // only for SVG built by console_svg.go (escaped there)
-	"num":   formatInt,
-	"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
-	"add":   func(a, b int) int { return a + b },
-	"list":  func(xs ...string) []string { return xs },
-	"total": sumCounts,
+// consoleFuncs are the helpers of the console templates.
+func consoleFuncs() template.FuncMap {
+	return template.FuncMap{
+		"svg":   func(s string) template.HTML { return template.HTML(s) }, // only for SVG built by console_svg.go (escaped there)
+		"num":   formatInt,
+		"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") },
+		"add":   func(a, b int) int { return a + b },
+		"list":  func(xs ...string) []string { return xs },
+		"total": sumCounts,
+	}
 }
 
 // formatInt writes n with thousands separators.

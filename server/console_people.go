@@ -26,8 +26,14 @@ func (c *console) mountPeople(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/people/{id}/privacy", c.need(RoleAdmin, c.handlePrivacyAction))
 }
 
-// contactKinds are identity kinds masked below admin.
-var contactKinds = map[string]bool{"email": true, "phone": true, "device_token": true, "line_user_id": true}
+// contactKind reports identity kinds masked below admin.
+func contactKind(kind string) bool {
+	switch kind {
+	case "email", "phone", "device_token", "line_user_id":
+		return true
+	}
+	return false
+}
 
 // maskContact hides most of an address: "a•••@example.com", "+66•••••78".
 func maskContact(kind, v string) string {
@@ -156,7 +162,7 @@ func (c *console) loadPerson(r *http.Request, id int64) (*personView, error) {
 	} else {
 		pv.Email, pv.Phone = maskContact("email", p.Email), maskContact("phone", p.Phone)
 		for i, idn := range pv.Identities {
-			if contactKinds[idn.Kind] {
+			if contactKind(idn.Kind) {
 				pv.Identities[i].Value = maskContact(idn.Kind, idn.Value)
 			}
 		}
@@ -245,8 +251,14 @@ WHERE o.profile_id = ? ORDER BY o.created_at DESC LIMIT 50`, id)
 	return ins, msgs, rows.Err()
 }
 
-// privacyOps are the admin actions on a profile page.
-var privacyOps = map[string]bool{"export": true, "restrict": true, "unrestrict": true, "object": true, "unobject": true, "erase": true}
+// privacyOp reports the admin actions on a profile page.
+func privacyOp(op string) bool {
+	switch op {
+	case "export", "restrict", "unrestrict", "object", "unobject", "erase":
+		return true
+	}
+	return false
+}
 
 // handlePrivacyAction carries out a privacy action through the server's
 // Privacy (the API's), after a confirmation step: the first post shows
@@ -254,7 +266,7 @@ var privacyOps = map[string]bool{"export": true, "restrict": true, "unrestrict":
 func (c *console) handlePrivacyAction(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	op := r.PostForm.Get("op")
-	if err != nil || !privacyOps[op] {
+	if err != nil || !privacyOp(op) {
 		c.fail(w, r, http.StatusBadRequest, "c.err_generic")
 		return
 	}
