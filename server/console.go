@@ -236,6 +236,11 @@ func (c *console) fail(w http.ResponseWriter, r *http.Request, status int, msgKe
 	c.render(w, status, "message", v)
 }
 
+// pageError is a failure shown to the user as the translated text Key.
+type pageError struct{ Key string }
+
+func (e *pageError) Error() string { return "console: " + e.Key }
+
 // redirect sends the browser to a console path after a successful post.
 func redirect(w http.ResponseWriter, r *http.Request, path string, q url.Values) {
 	if len(q) > 0 {

@@ -75,7 +75,16 @@ func (c *console) handlePreview(w http.ResponseWriter, r *http.Request) {
 	}
 	if set != nil && d.Template != "" {
 		if err := c.preview(r, &d, v.IsAdmin); err != nil {
-			d.Failure = err.Error()
+			var pe *pageError
+			var te *templates.Error
+			switch {
+			case errors.As(err, &pe):
+				d.Failure = T(v.Lang, pe.Key)
+			case errors.As(err, &te):
+				d.Failure = te.Error() // the template's own problem, for its author
+			default:
+				d.Failure = c.failureText(v.Lang, err)
+			}
 		}
 	}
 	v.Data = d
@@ -106,18 +115,23 @@ func (c *console) resolvePerson(ctx context.Context, person string) (int64, bool
 // preview renders d.Template for the chosen person into d.
 func (c *console) preview(r *http.Request, d *previewData, admin bool) error {
 	ctx := r.Context()
-	lang := c.lang(r)
 	tpl, err := c.cfg.Templates.Lookup(d.Template)
 	if err != nil {
-		return errors.New(T(lang, "c.err_notfound"))
+		return &pageError{Key: "c.err_notfound"}
 	}
 	id, sample, err := c.resolvePerson(ctx, d.Person)
+	if err == nil {
+		_, err = c.s.store.Profile(ctx, id)
+	}
+	if errors.Is(err, engine.ErrNotFound) {
+		return &pageError{Key: "c.no_match"}
+	}
 	if err != nil {
-		return errors.New(T(lang, "c.no_match"))
+		return err
 	}
 	p, err := c.s.store.Profile(ctx, id)
 	if err != nil {
-		return errors.New(T(lang, "c.no_match"))
+		return err
 	}
 	d.ProfileID, d.Sample, d.Channel, d.Purpose = id, sample, tpl.Channel, tpl.Purpose
 	if d.Purpose == "" {
