@@ -328,6 +328,8 @@ func TestConsolePreview(t *testing.T) {
 	code, body, _ = u.do(http.MethodGet, "/console/preview?template=flash_sale&person=ada", nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, `id="sms-encoding">UCS-2`)
+	_, body, _ = u.do(http.MethodGet, "/console/preview?template=welcome&person=nobody@example.com", nil)
+	require.Contains(t, body, "No one matches that identifier.")
 	code, _, _ = u.post("/console/preview/test", url.Values{"template": {"welcome"}, "person": {"ada"}, "to": {"ada@example.com"}})
 	require.Equal(t, http.StatusForbidden, code, "test sends only go to the seed list")
 }
