@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tactcdp/tact/engine"
@@ -291,6 +292,8 @@ type savedData struct {
 	History string
 	Changes []segments.Change
 	Sizes   []sizePoint
+	// Computation is the one whose changes are listed.
+	Computation int64
 }
 
 func (c *console) handleSavedSegment(w http.ResponseWriter, r *http.Request) {
@@ -307,7 +310,11 @@ func (c *console) handleSavedSegment(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, http.StatusInternalServerError, "c.err_generic")
 		return
 	}
-	changes, err := segments.Changes(ctx, c.s.store, name, 0)
+	comp, _ := strconv.ParseInt(r.URL.Query().Get("computation"), 10, 64)
+	if comp <= 0 || comp > sv.Computation {
+		comp = sv.Computation
+	}
+	changes, err := segments.Changes(ctx, c.s.store, name, comp)
 	if err != nil {
 		c.fail(w, r, http.StatusInternalServerError, "c.err_generic")
 		return
@@ -317,7 +324,7 @@ func (c *console) handleSavedSegment(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Title = sv.Name
 	v.Notice = noticeFrom(v.Lang, r.URL.Query())
-	v.Data = savedData{Segment: sv, History: sizeChart(v.Lang, sizes), Changes: changes, Sizes: sizes}
+	v.Data = savedData{Segment: sv, History: sizeChart(v.Lang, sizes), Changes: changes, Sizes: sizes, Computation: comp}
 	c.render(w, http.StatusOK, "saved", v)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/channels/templates"
 	"github.com/tactcdp/tact/journeys"
+	"github.com/tactcdp/tact/segments"
 )
 
 const txReceipt = `
@@ -209,9 +210,14 @@ func TestConsoleSegmentLiveAndSave(t *testing.T) {
 
 	code, _, _ = u.post("/console/segments/save", url.Values{"name": {"thai"}, "expr": {`country == "TH"`}})
 	require.Equal(t, http.StatusSeeOther, code)
+	e.person(map[string]any{"user_id": "dee", "plan": "free", "country": "TH"})
+	_, err = segments.Refresh(e.ctx, e.store, "thai")
+	require.NoError(t, err)
 	code, body, _ = u.do(http.MethodGet, "/console/segments/saved/thai", nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, `<svg class="chart"`)
+	require.Contains(t, body, `href="?computation=1"`)
+	require.Contains(t, body, `#2: 4`, "the size after the second computation")
 	require.Contains(t, body, "entered")
 }
 
