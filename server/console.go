@@ -54,6 +54,9 @@ type console struct {
 	cfg      ConsoleConfig
 	pages    map[string]*template.Template
 	sessions *sessionStore
+	// counting bounds the live counts running at once: typing by many
+	// marketers queues here instead of swamping the database.
+	counting chan struct{}
 }
 
 const consolePrefix = "/console"
@@ -68,7 +71,8 @@ func newConsole(s *Server, cfg ConsoleConfig) (*console, error) {
 	if ja, ok := s.journeys.(JourneysAdapter); ok && cfg.Runner == nil {
 		cfg.Runner = ja.Runner
 	}
-	c := &console{s: s, cfg: cfg, pages: map[string]*template.Template{}, sessions: newSessionStore(cfg.SessionTTL, cfg.SessionMaxAge)}
+	c := &console{s: s, cfg: cfg, pages: map[string]*template.Template{}, sessions: newSessionStore(cfg.SessionTTL, cfg.SessionMaxAge),
+		counting: make(chan struct{}, 2)}
 	names, err := fs.Glob(consoleFS, "web/console/*.html")
 	if err != nil {
 		return nil, err

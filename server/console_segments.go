@@ -111,6 +111,12 @@ func (c *console) live(ctx context.Context, lang, expr, purpose, channel string)
 		res.Error = &exprProblem{Message: err.Error()}
 		return res, nil, nil
 	}
+	select {
+	case c.counting <- struct{}{}:
+		defer func() { <-c.counting }()
+	case <-ctx.Done():
+		return res, nil, ctx.Err()
+	}
 	counts, err := aud.Count(ctx, c.s.store)
 	if err != nil {
 		return res, nil, err
@@ -175,6 +181,9 @@ func (c *console) handleSegmentLive(w http.ResponseWriter, r *http.Request) {
 	lang := c.lang(r)
 	res, _, err := c.live(r.Context(), lang, q.Get("expr"), purpose, channel)
 	w.Header().Set("Cache-Control", "no-store")
+	if r.Context().Err() != nil {
+		return // superseded by a newer keystroke: nobody is waiting
+	}
 	if err != nil {
 		writeJSON(w, toAPIError(err).Status, map[string]any{"valid": false, "failure": c.failureText(lang, err)})
 		return
