@@ -62,9 +62,11 @@ func TestConsoleLiveCountLatency(t *testing.T) {
 	// Each request asks a different expression (the age bound moves), as
 	// typing does, so nothing can be answered from a cache.
 	require.Contains(t, bench.Expression, "age >= 25")
+	exprFor := func(i int) string {
+		return strings.Replace(bench.Expression, "age >= 25", "age >= "+strconv.Itoa(20+i), 1)
+	}
 	get := func(i int) time.Duration {
-		expr := strings.Replace(bench.Expression, "age >= 25", "age >= "+strconv.Itoa(20+i), 1)
-		q := url.Values{"expr": {expr}, "purpose": {"marketing"}, "channel": {"email"}}.Encode()
+		q := url.Values{"expr": {exprFor(i)}, "purpose": {"marketing"}, "channel": {"email"}}.Encode()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/console/segments/live?"+q, nil)
 		require.NoError(t, err)
 		req.Header.Set("Accept", "application/json")
@@ -83,11 +85,10 @@ func TestConsoleLiveCountLatency(t *testing.T) {
 	// alternately, so the figure separates the console's overhead from
 	// DuckDB's time and from a busy machine.
 	direct := func(i int) time.Duration {
-		expr := strings.Replace(bench.Expression, "age >= 25", "age >= "+strconv.Itoa(20+i), 1)
 		t0 := time.Now()
 		sc, err := segments.SchemaFromStore(ctx, st)
 		require.NoError(t, err)
-		seg, err := segments.Compile(expr, sc)
+		seg, err := segments.Compile(exprFor(i), sc)
 		require.NoError(t, err)
 		aud, err := segments.NewAudience(st, seg, "marketing", "email")
 		require.NoError(t, err)
