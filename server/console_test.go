@@ -17,6 +17,7 @@ import (
 
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/channels/templates"
+	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/journeys"
 	"github.com/tactcdp/tact/segments"
 )
@@ -342,11 +343,26 @@ func TestConsolePreview(t *testing.T) {
 
 func TestConsoleReportsAndLanguage(t *testing.T) {
 	e := consoleEnv(t)
+	e.person(map[string]any{"user_id": "ada", "email": "ada@example.com"})
+	_, err := e.store.ImportRows(e.ctx, engine.ImportEvents, "test", []map[string]any{
+		{"user_id": "ada", "event": "email_bounced", "timestamp": t0.Add(-time.Hour).Format(time.RFC3339), "message_id": "b1"},
+		{"user_id": "ada", "event": "email_complained", "timestamp": t0.Add(-25 * time.Hour).Format(time.RFC3339), "message_id": "c1"},
+	})
+	require.NoError(t, err)
+	_, err = e.store.OpenRequest(e.ctx, engine.RequestAccess, "ada", t0.Add(-40*24*time.Hour), "test")
+	require.NoError(t, err)
 	u := signIn(t, e, tokAdmin)
 	code, body, _ := u.do(http.MethodGet, "/console/reports", nil)
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, `<svg class="chart"`)
+	require.Contains(t, body, "2026-03-02 Bounces: 1")
+	require.Contains(t, body, "2026-03-01 Complaints: 1")
 	require.Contains(t, body, "Privacy requests")
+	require.Contains(t, body, `class="overdue"`, "a request received 40 days ago is overdue")
+
+	reader := signIn(t, e, tokRead)
+	_, body, _ = reader.do(http.MethodGet, "/console/reports", nil)
+	require.NotContains(t, body, "Privacy requests", "requests are for admins")
 	code, _, _ = u.post("/console/lang", url.Values{"lang": {"th"}, "back": {"/console/reports"}})
 	require.Equal(t, http.StatusSeeOther, code)
 	_, body, _ = u.do(http.MethodGet, "/console/reports", nil)
