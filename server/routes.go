@@ -177,6 +177,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /unsubscribe", s.rateLimited("unsubscribe", s.ipLimit, s.tokLimit, linkTok, s.handleUnsubscribePage))
 	mux.HandleFunc("POST /unsubscribe", s.rateLimited("unsubscribe", s.ipLimit, s.tokLimit, linkTok, s.handleUnsubscribePost))
 	mux.Handle("GET /assets/", s.assetHandler())
+	s.mountConsole(mux)
 
 	mux.HandleFunc("POST /webhooks/twilio/sms", s.rateLimited("webhook", s.ipLimit, s.tokLimit, formAccount, s.handleTwilioInbound))
 	mux.HandleFunc("POST /webhooks/twilio/status", s.rateLimited("webhook", s.ipLimit, s.tokLimit, formAccount, s.handleTwilioStatus))

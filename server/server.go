@@ -158,6 +158,8 @@ type Options struct {
 	Channels *setup.Set
 	// Importer overrides the store's ImportRows for ingestion (tests).
 	Importer Importer
+	// Console configures the marketer's console under /console/.
+	Console ConsoleConfig
 }
 
 // Server is the HTTP server. Create it with New; serve Handler or call
@@ -195,6 +197,7 @@ type Server struct {
 	sns                                        *snsVerifier
 	pages                                      *pages
 	line                                       lineHook
+	consoleCfg                                 ConsoleConfig
 
 	handler   http.Handler
 	draining  atomic.Bool
@@ -303,6 +306,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.pages = p
+	s.consoleCfg = opts.Console
 	imp := opts.Importer
 	if imp == nil {
 		imp = opts.Store

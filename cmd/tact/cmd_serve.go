@@ -96,6 +96,21 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 	}
+	// The console previews the journeys' templates and test-sends through
+	// the configured channels to TACT_CONSOLE_SEEDS (comma-separated) only.
+	console := server.ConsoleConfig{Runner: runner}
+	for _, seed := range strings.Split(a.getenv("TACT_CONSOLE_SEEDS"), ",") {
+		if seed = strings.TrimSpace(seed); seed != "" {
+			console.SeedList = append(console.SeedList, seed)
+		}
+	}
+	if chset != nil {
+		console.Templates, console.Channels = chset.Templates, chset.Channels
+	} else if dirs := templateDirs(jf); len(dirs) > 0 {
+		if console.Templates, err = journeys.LoadTemplates(dirs...); err != nil {
+			return err
+		}
+	}
 	srv, err := server.New(server.Options{
 		Config: sc, Store: st, Clock: clk, Logger: log,
 		Segments:   server.SegmentsAdapter{Store: st},
@@ -104,6 +119,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		Sink:       bridge.New(st),
 		CodeSender: codes,
 		Channels:   chset,
+		Console:    console,
 	})
 	if err != nil {
 		return err
