@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -120,7 +121,7 @@ func TestConsoleGraphsOfSampleJourneys(t *testing.T) {
 			groups := 0
 			for {
 				tok, err := dec.Token()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					break
 				}
 				require.NoError(t, err, "%s: %s", f, svg)

@@ -210,45 +210,55 @@ type messageRow struct {
 }
 
 // personJourneys reads a person's journey instances and sends from the
-// journey tables.
+// journey tables (the person's rows only: both queries are narrowed to the
+// profile before anything is grouped).
 func (c *console) personJourneys(ctx context.Context, id int64) ([]instanceRow, []messageRow, error) {
-	db := c.s.store.DB()
-	rows, err := db.QueryContext(ctx, `SELECT journey, version, step, status, entered_at, finished_at, coalesce(exit_reason, '')
-FROM journey_instances WHERE profile_id = ? ORDER BY entered_at DESC LIMIT 50`, id)
+	ins, err := c.personInstances(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
+	msgs, err := c.personMessages(ctx, id)
+	return ins, msgs, err
+}
+
+func (c *console) personInstances(ctx context.Context, id int64) ([]instanceRow, error) {
+	rows, err := c.s.store.DB().QueryContext(ctx, `SELECT journey, version, step, status, entered_at, finished_at, coalesce(exit_reason, '')
+FROM journey_instances WHERE profile_id = ? ORDER BY entered_at DESC LIMIT 50`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var ins []instanceRow
 	for rows.Next() {
 		var i instanceRow
 		if err := rows.Scan(&i.Journey, &i.Version, &i.Step, &i.Status, &i.Entered, &i.Finished, &i.Reason); err != nil {
-			rows.Close()
-			return nil, nil, err
+			return nil, err
 		}
 		ins = append(ins, i)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, err
-	}
-	rows, err = db.QueryContext(ctx, `SELECT o.journey, o.step, o.channel, coalesce(o.template, ''), o.created_at,
-  coalesce(l.status, 'pending'), coalesce(l.reason, '')
-FROM journey_outbox o
-LEFT JOIN (SELECT outbox_id, arg_max(status, attempt) AS status, arg_max(reason, attempt) AS reason FROM journey_results GROUP BY outbox_id) l ON l.outbox_id = o.id
-WHERE o.profile_id = ? ORDER BY o.created_at DESC LIMIT 50`, id)
+	return ins, rows.Err()
+}
+
+func (c *console) personMessages(ctx context.Context, id int64) ([]messageRow, error) {
+	rows, err := c.s.store.DB().QueryContext(ctx, `WITH mine AS (SELECT * FROM journey_outbox WHERE profile_id = ? ORDER BY created_at DESC LIMIT 50)
+SELECT o.journey, o.step, o.channel, coalesce(o.template, ''), o.created_at, coalesce(l.status, 'pending'), coalesce(l.reason, '')
+FROM mine o
+LEFT JOIN (SELECT outbox_id, arg_max(status, attempt) AS status, arg_max(reason, attempt) AS reason
+           FROM journey_results WHERE outbox_id IN (SELECT id FROM mine) GROUP BY outbox_id) l ON l.outbox_id = o.id
+ORDER BY o.created_at DESC`, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer rows.Close()
 	var msgs []messageRow
 	for rows.Next() {
 		var m messageRow
 		if err := rows.Scan(&m.Journey, &m.Step, &m.Channel, &m.Template, &m.At, &m.Status, &m.Reason); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		msgs = append(msgs, m)
 	}
-	return ins, msgs, rows.Err()
+	return msgs, rows.Err()
 }
 
 // privacyOp reports the admin actions on a profile page.

@@ -112,12 +112,15 @@ WHERE event IN (?, ?, ?) AND ts >= ? AND ts < ? GROUP BY 1, 2`,
 	return days, ss, rows.Err()
 }
 
-// failedSends lists the latest 50 sends whose last attempt failed.
+// failedSends lists the latest 50 sends whose last attempt, within the
+// report's window, failed (only the window's results are grouped).
 func (c *console) failedSends(ctx context.Context) ([]failedSend, error) {
+	since := c.s.clock.Now().Add(-reportDays * 24 * time.Hour)
 	rows, err := c.s.store.DB().QueryContext(ctx, `SELECT l.at, o.journey, o.step, o.channel, o.profile_id, coalesce(l.reason, '')
-FROM journey_outbox o
-JOIN (SELECT outbox_id, max(at) AS at, arg_max(status, attempt) AS status, arg_max(reason, attempt) AS reason FROM journey_results GROUP BY outbox_id) l ON l.outbox_id = o.id
-WHERE l.status = 'failed' ORDER BY l.at DESC LIMIT 50`)
+FROM (SELECT outbox_id, max(at) AS at, arg_max(status, attempt) AS status, arg_max(reason, attempt) AS reason
+      FROM journey_results WHERE at >= ? GROUP BY outbox_id) l
+JOIN journey_outbox o ON o.id = l.outbox_id
+WHERE l.status = 'failed' ORDER BY l.at DESC LIMIT 50`, since)
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func normLang(tag string) string {
 }
 
 // messages are the page texts by language.
-var messages = map[string]map[string]string{
+var messages = map[string]map[string]string{ //nolint:gochecknoglobals // read-only after initialisation
 	langEN: {
 		"title":              "Your communication preferences",
 		"intro":              "Choose what we may contact you about, and how. You can change your mind at any time; a change takes effect for the very next message.",
