@@ -9,11 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tactcdp/tact/channels/templates"
-	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
 )
 
@@ -425,144 +423,19 @@ func (p *parser) step(n *yaml.Node, path string) Step {
 	bp := join(path, kinds[0])
 	switch st.Kind {
 	case StepSend:
-		f := p.fields(body, bp, "channel", "template")
-		st.Channel = p.required(f, body, bp, "channel")
-		st.Template = p.required(f, body, bp, "template")
-		if st.Channel != "" && (!contains(p.cfg.Channels, st.Channel) || st.Channel == "webhook") {
-			p.addf(f["channel"], join(bp, "channel"), "unknown channel %q (want one of %s; use a webhook step for webhooks)", st.Channel, strings.Join(without(p.cfg.Channels, "webhook"), ", "))
-		} else if st.Template != "" && p.cfg.Templates != nil {
-			t, err := p.cfg.Templates.Lookup(st.Template)
-			if err != nil {
-				p.addf(f["template"], join(bp, "template"), "template %q does not exist", st.Template)
-			} else if t.Channel != st.Channel {
-				p.addf(f["template"], join(bp, "template"), "template %q is for %s, not %s", st.Template, t.Channel, st.Channel)
-			} else if tx := p.purpose == PurposeTransactional; t.Marketing() == tx {
-				p.addf(f["template"], join(bp, "template"), "template %q is a %s template; a %s journey sends only %s templates",
-					st.Template, t.Purpose, p.purpose, map[bool]string{true: "transactional", false: "marketing"}[tx])
-			}
-		}
+		p.sendStepSpec(&st, body, bp)
 	case StepWait:
-		f := p.fields(body, bp, "duration", "until", "event", "condition", "timeout", "on_timeout")
-		n := 0
-		for _, k := range []string{"duration", "until", "event", "condition"} {
-			if _, ok := f[k]; ok {
-				n++
-			}
-		}
-		if n != 1 {
-			p.addf(body, bp, "want exactly one of duration, until, event or condition")
-		}
-		if v, ok := f["duration"]; ok {
-			st.Duration = durationOf(p.duration(v, join(bp, "duration")))
-		}
-		if v, ok := f["until"]; ok {
-			st.Until = p.str(v, join(bp, "until"))
-			if _, err := parseClock(st.Until); err != nil {
-				p.addf(v, join(bp, "until"), "%v (a time of day in the person's zone)", err)
-			}
-		}
-		if v, ok := f["event"]; ok {
-			st.Event = p.str(v, join(bp, "event"))
-		}
-		st.Condition = p.expr(f["condition"], join(bp, "condition"))
-		if st.Event != "" || st.Condition != "" {
-			v, ok := f["timeout"]
-			if !ok {
-				p.addf(body, join(bp, "timeout"), "required for an event or condition wait")
-			} else {
-				st.Timeout = durationOf(p.duration(v, join(bp, "timeout")))
-			}
-			st.OnTimeout = p.str(f["on_timeout"], join(bp, "on_timeout"))
-		} else {
-			for _, k := range []string{"timeout", "on_timeout"} {
-				if v, ok := f[k]; ok {
-					p.addf(v, join(bp, k), "only for event or condition waits")
-				}
-			}
-		}
+		p.waitStepSpec(&st, body, bp)
 	case StepBranch:
-		if body.Kind != yaml.SequenceNode || len(body.Content) == 0 {
-			p.addf(body, bp, "want a list of {if: EXPR, goto: STEP} and an optional final {else: STEP}")
-			break
-		}
-		for i, an := range body.Content {
-			ap := fmt.Sprintf("%s[%d]", bp, i)
-			f := p.fields(an, ap, "if", "goto", "else")
-			if v, ok := f["else"]; ok {
-				if i != len(body.Content)-1 || len(f) != 1 {
-					p.addf(an, ap, "else must be alone and last")
-				}
-				st.Else = p.str(v, join(ap, "else"))
-				continue
-			}
-			a := Arm{If: p.expr(f["if"], join(ap, "if")), Goto: p.str(f["goto"], join(ap, "goto"))}
-			if a.If == "" {
-				p.addf(an, join(ap, "if"), "required")
-			}
-			if a.Goto == "" {
-				p.addf(an, join(ap, "goto"), "required")
-			}
-			st.Branches = append(st.Branches, a)
-		}
+		p.branchStepSpec(&st, body, bp)
 	case StepSplit:
-		if body.Kind != yaml.SequenceNode || len(body.Content) < 2 {
-			p.addf(body, bp, "want a list of at least two {percent: N, goto: STEP}")
-			break
-		}
-		total := 0
-		for i, an := range body.Content {
-			ap := fmt.Sprintf("%s[%d]", bp, i)
-			f := p.fields(an, ap, "percent", "goto")
-			a := SplitArm{Goto: p.required(f, an, ap, "goto")}
-			if v, ok := f["percent"]; ok {
-				pc, err := strconv.Atoi(strings.TrimSuffix(v.Value, "%"))
-				if err != nil || pc <= 0 || pc > 100 {
-					p.addf(v, join(ap, "percent"), "want an integer 1..100, got %q", v.Value)
-				}
-				a.Percent = pc
-				total += pc
-			} else {
-				p.addf(an, join(ap, "percent"), "required")
-			}
-			st.Split = append(st.Split, a)
-		}
-		if total != 100 {
-			p.addf(body, bp, "percentages add up to %d, not 100", total)
-		}
+		p.splitStepSpec(&st, body, bp)
 	case StepUpdate:
-		f := p.fields(body, bp, "set")
-		v, ok := f["set"]
-		if !ok || v.Kind != yaml.MappingNode || len(v.Content) == 0 {
-			p.addf(body, join(bp, "set"), "want a mapping of trait: value")
-			break
-		}
-		st.Set = map[string]any{}
-		for i := 0; i+1 < len(v.Content); i += 2 {
-			k, val := v.Content[i], v.Content[i+1]
-			if contains(engine.SystemNames(), k.Value) {
-				p.addf(k, join(bp, "set."+k.Value), "%q is not a trait an update step may set", k.Value)
-				continue
-			}
-			var x any
-			if err := val.Decode(&x); err != nil || val.Kind != yaml.ScalarNode {
-				p.addf(val, join(bp, "set."+k.Value), "want a scalar value")
-				continue
-			}
-			st.Set[k.Value] = x
-		}
+		p.updateStepSpec(&st, body, bp)
 	case StepWebhook:
-		f := p.fields(body, bp, "url")
-		st.URL = p.required(f, body, bp, "url")
-		if st.URL != "" && !strings.HasPrefix(st.URL, "https://") && !strings.HasPrefix(st.URL, "http://") {
-			p.addf(f["url"], join(bp, "url"), "want an http(s) URL")
-		}
-		if !contains(p.cfg.Channels, "webhook") {
-			p.addf(body, bp, "no webhook channel is configured")
-		}
+		p.webhookStepSpec(&st, body, bp)
 	case StepExit:
-		if !(body.Kind == yaml.ScalarNode && (body.Value == "true" || body.Value == "")) && !(body.Kind == yaml.MappingNode && len(body.Content) == 0) {
-			p.addf(body, bp, "write exit: {} or exit: true")
-		}
+		p.exitStepSpec(&st, body, bp)
 	}
 	return st
 }
@@ -578,167 +451,3 @@ func without(list []string, s string) []string {
 }
 
 func durationOf(ns int64) time.Duration { return time.Duration(ns) }
-
-// graph checks targets, reachability and cycles without a wait.
-func (p *parser) graph(s *Spec, stepsNode *yaml.Node) {
-	s.buildIndex()
-	node := func(i int) *yaml.Node { return stepsNode.Content[i] }
-	check := func(i int, field, target string) {
-		if target == "" || target == EndStep {
-			return
-		}
-		if s.Step(target) == nil {
-			p.addf(lookup(node(i), strings.Split(field, ".")...), fmt.Sprintf("steps[%d].%s", i, field), "no step with id %q", target)
-		}
-	}
-	for i, st := range s.Steps {
-		check(i, "next", st.Next)
-		check(i, "wait.on_timeout", st.OnTimeout)
-		check(i, "branch.else", st.Else)
-		for j, a := range st.Branches {
-			check(i, fmt.Sprintf("branch[%d].goto", j), a.Goto)
-		}
-		for j, a := range st.Split {
-			check(i, fmt.Sprintf("split[%d].goto", j), a.Goto)
-		}
-	}
-	// Reachability from the first step.
-	seen := map[string]bool{}
-	var stack []string
-	if first := s.First(); first != "" {
-		stack = append(stack, first)
-	}
-	for len(stack) > 0 {
-		id := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[id] || s.Step(id) == nil {
-			continue
-		}
-		seen[id] = true
-		stack = append(stack, s.successors(id)...)
-	}
-	for i, st := range s.Steps {
-		if st.ID != "" && !seen[st.ID] {
-			p.addf(node(i), fmt.Sprintf("steps[%d]", i), "step %q is unreachable", st.ID)
-		}
-	}
-	// A cycle through no wait step would loop forever within one tick.
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := map[string]int{}
-	var visit func(id string, path []string)
-	reported := false
-	visit = func(id string, path []string) {
-		st := s.Step(id)
-		if st == nil || st.Kind == StepWait || reported {
-			return
-		}
-		switch color[id] {
-		case grey:
-			i := s.index[id]
-			p.addf(node(i), fmt.Sprintf("steps[%d]", i), "cycle with no wait: %s", strings.Join(append(path, id), " → "))
-			reported = true
-			return
-		case black:
-			return
-		}
-		color[id] = grey
-		for _, n := range s.successors(id) {
-			visit(n, append(path, id))
-		}
-		color[id] = black
-	}
-	for _, st := range s.Steps {
-		if st.ID != "" {
-			visit(st.ID, nil)
-		}
-	}
-}
-
-// lookup finds the value node at a key path under n, or the deepest node
-// found on the way (for positions).
-func lookup(n *yaml.Node, keys ...string) *yaml.Node {
-	for _, k := range keys {
-		if n.Kind != yaml.MappingNode {
-			return n
-		}
-		found := false
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == k {
-				n, found = n.Content[i+1], true
-				break
-			}
-		}
-		if !found {
-			return n
-		}
-	}
-	return n
-}
-
-// successors lists every step id a person may go to from id.
-func (s *Spec) successors(id string) []string {
-	st := s.Step(id)
-	if st == nil {
-		return nil
-	}
-	var out []string
-	add := func(t string) {
-		if t != "" && t != EndStep {
-			out = append(out, t)
-		}
-	}
-	switch st.Kind {
-	case StepExit:
-		return nil
-	case StepBranch:
-		for _, a := range st.Branches {
-			add(a.Goto)
-		}
-		if st.Else != "" {
-			add(st.Else)
-		} else {
-			add(s.NextOf(id))
-		}
-		return out
-	case StepSplit:
-		for _, a := range st.Split {
-			add(a.Goto)
-		}
-		return out
-	case StepWait:
-		if st.OnTimeout != "" {
-			add(st.OnTimeout)
-		}
-	}
-	add(s.NextOf(id))
-	return out
-}
-
-// ParseCron parses a standard 5-field cron spec (descriptors like @daily and
-// a CRON_TZ= or TZ= prefix allowed). It never panics: robfig/cron panics on
-// some malformed specs, which come back as errors.
-func ParseCron(spec string) (sched cron.Schedule, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			sched, err = nil, fmt.Errorf("invalid cron spec %q: %v", spec, r)
-		}
-	}()
-	if strings.TrimSpace(spec) == "" {
-		return nil, fmt.Errorf("empty cron spec")
-	}
-	f := strings.Fields(spec)
-	if strings.HasPrefix(f[0], "CRON_TZ=") || strings.HasPrefix(f[0], "TZ=") {
-		if len(f) == 1 {
-			return nil, fmt.Errorf("invalid cron spec %q: time zone without a schedule", spec)
-		}
-	}
-	sched, err = cron.ParseStandard(spec)
-	if err != nil {
-		return nil, fmt.Errorf("invalid cron spec %q: %w", spec, err)
-	}
-	return sched, nil
-}
