@@ -11,6 +11,12 @@ const (
 	// AuditJourneyRefused: a publish was refused by a rule (details:
 	// journey, purpose, rule).
 	AuditJourneyRefused = "journey.refused"
+	// AuditJourneyState: a journey was paused or resumed (details: journey,
+	// state).
+	AuditJourneyState = "journey.state"
+	// AuditSegmentSaved: a named segment was saved (details: segment,
+	// members).
+	AuditSegmentSaved = "segment.saved"
 )
 
 // RecordAudit appends one entry to the audit log in its own transaction,

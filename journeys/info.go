@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"github.com/tactcdp/tact/engine"
 )
 
 // VersionInfo is one version in a listing.
@@ -82,6 +84,23 @@ func (r *Runner) Get(ctx context.Context, name string) (Info, error) {
 		}
 	}
 	return Info{}, &NotFoundError{Name: name}
+}
+
+// PauseAs is Pause on behalf of actor, written to the audit log.
+func (r *Runner) PauseAs(ctx context.Context, name, actor string) error {
+	return r.setStateAs(ctx, name, StatePaused, actor)
+}
+
+// ResumeAs is Resume on behalf of actor, written to the audit log.
+func (r *Runner) ResumeAs(ctx context.Context, name, actor string) error {
+	return r.setStateAs(ctx, name, StateActive, actor)
+}
+
+func (r *Runner) setStateAs(ctx context.Context, name, state, actor string) error {
+	if err := r.setState(ctx, name, state); err != nil {
+		return err
+	}
+	return r.store.RecordAudit(ctx, actor, engine.AuditJourneyState, "journey:"+name, map[string]any{"journey": name, "state": state})
 }
 
 // Pause stops entries and step processing of a journey; sends already in

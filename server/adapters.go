@@ -60,23 +60,23 @@ func (a SegmentsAdapter) audience(ctx context.Context, q AudienceQuery) (*segmen
 }
 
 // Check implements Segments.
-func (a SegmentsAdapter) Check(ctx context.Context, expr string) (any, error) {
+func (a SegmentsAdapter) Check(ctx context.Context, expr string) (CheckResult, error) {
 	seg, err := a.compile(ctx, expr)
 	if err != nil {
-		return nil, err
+		return CheckResult{}, err
 	}
-	return map[string]any{"path": seg.Path(), "sql": seg.SQL(), "reasons": nonNil(seg.Reasons())}, nil
+	return CheckResult{Path: seg.Path(), SQL: seg.SQL(), Reasons: nonNil(seg.Reasons())}, nil
 }
 
 // Count implements Segments.
-func (a SegmentsAdapter) Count(ctx context.Context, q AudienceQuery) (any, error) {
+func (a SegmentsAdapter) Count(ctx context.Context, q AudienceQuery) (segments.Counts, error) {
 	aud, err := a.audience(ctx, q)
 	if err != nil {
-		return nil, err
+		return segments.Counts{}, err
 	}
 	c, err := aud.Count(ctx, a.Store)
 	if err != nil {
-		return nil, exprErr(err)
+		return segments.Counts{}, exprErr(err)
 	}
 	if q.Purpose == "" {
 		c.Removed = nil
@@ -103,28 +103,31 @@ func (a SegmentsAdapter) Members(ctx context.Context, q AudienceQuery, format st
 }
 
 // Save implements Segments.
-func (a SegmentsAdapter) Save(ctx context.Context, name, expr, actor string) (any, error) {
+func (a SegmentsAdapter) Save(ctx context.Context, name, expr, actor string) (segments.Diff, error) {
 	if _, err := a.compile(ctx, expr); err != nil {
-		return nil, err
+		return segments.Diff{}, err
 	}
 	d, err := segments.Save(ctx, a.Store, name, expr)
 	if err != nil {
 		var ne *segments.NameError
 		if errors.As(err, &ne) {
-			return nil, badRequest("name", "%v", err)
+			return segments.Diff{}, badRequest("name", "%v", err)
 		}
-		return nil, exprErr(err)
+		return segments.Diff{}, exprErr(err)
+	}
+	if err := a.Store.RecordAudit(ctx, actor, engine.AuditSegmentSaved, "segment:"+name, map[string]any{"segment": name, "members": d.Members}); err != nil {
+		return segments.Diff{}, err
 	}
 	return d, nil
 }
 
 // List implements Segments.
-func (a SegmentsAdapter) List(ctx context.Context) (any, error) {
+func (a SegmentsAdapter) List(ctx context.Context) (SegmentList, error) {
 	l, err := segments.List(ctx, a.Store)
 	if err != nil {
-		return nil, err
+		return SegmentList{}, err
 	}
-	return map[string]any{"segments": nonNil(l)}, nil
+	return SegmentList{Segments: nonNil(l)}, nil
 }
 
 // JourneysAdapter is Journeys over a journeys.Runner.
@@ -161,62 +164,62 @@ func journeyErr(err error) error {
 }
 
 // Validate implements Journeys.
-func (a JourneysAdapter) Validate(ctx context.Context, spec []byte) (any, error) {
+func (a JourneysAdapter) Validate(ctx context.Context, spec []byte) (ValidateResult, error) {
 	s, err := a.Runner.Validate("request", spec)
 	if err != nil {
-		return nil, journeyErr(err)
+		return ValidateResult{}, journeyErr(err)
 	}
-	return map[string]any{"valid": true, "journey": s.Name, "purpose": s.Purpose}, nil
+	return ValidateResult{Valid: true, Journey: s.Name, Purpose: s.Purpose}, nil
 }
 
 // Publish implements Journeys.
-func (a JourneysAdapter) Publish(ctx context.Context, spec []byte, actor string, admin bool) (any, error) {
+func (a JourneysAdapter) Publish(ctx context.Context, spec []byte, actor string, admin bool) (journeys.Version, error) {
 	v, err := a.Runner.PublishAs(ctx, "request", spec, journeys.Publisher{Actor: actor, Admin: admin})
 	if err != nil {
-		return nil, journeyErr(err)
+		return journeys.Version{}, journeyErr(err)
 	}
 	return v, nil
 }
 
 // Pause implements Journeys.
 func (a JourneysAdapter) Pause(ctx context.Context, name, actor string) error {
-	return journeyErr(a.Runner.Pause(ctx, name))
+	return journeyErr(a.Runner.PauseAs(ctx, name, actor))
 }
 
 // Resume implements Journeys.
 func (a JourneysAdapter) Resume(ctx context.Context, name, actor string) error {
-	return journeyErr(a.Runner.Resume(ctx, name))
+	return journeyErr(a.Runner.ResumeAs(ctx, name, actor))
 }
 
 // Stats implements Journeys.
-func (a JourneysAdapter) Stats(ctx context.Context, name string) (any, error) {
+func (a JourneysAdapter) Stats(ctx context.Context, name string) (journeys.Stats, error) {
 	st, err := a.Runner.Stats(ctx, name)
 	if err != nil {
-		return nil, journeyErr(err)
+		return journeys.Stats{}, journeyErr(err)
 	}
 	return st, nil
 }
 
 // List implements Journeys.
-func (a JourneysAdapter) List(ctx context.Context) (any, error) {
+func (a JourneysAdapter) List(ctx context.Context) (JourneyList, error) {
 	l, err := a.Runner.List(ctx)
 	if err != nil {
-		return nil, err
+		return JourneyList{}, err
 	}
-	return map[string]any{"journeys": nonNil(l)}, nil
+	return JourneyList{Journeys: nonNil(l)}, nil
 }
 
 // Trigger implements Journeys.
-func (a JourneysAdapter) Trigger(ctx context.Context, name string, entries []TriggerEntry) (any, error) {
+func (a JourneysAdapter) Trigger(ctx context.Context, name string, entries []TriggerEntry) (TriggerResult, error) {
 	in := make([]journeys.APIEntry, len(entries))
 	for i, e := range entries {
 		in[i] = journeys.APIEntry{ProfileID: e.ProfileID, Payload: e.Payload, Ref: e.Ref}
 	}
 	n, err := a.Runner.Trigger(ctx, name, in)
 	if err != nil {
-		return nil, journeyErr(err)
+		return TriggerResult{}, journeyErr(err)
 	}
-	return map[string]any{"journey": name, "entered": n}, nil
+	return TriggerResult{Journey: name, Entered: n}, nil
 }
 
 // ObserveTick records a scheduler tick's counts (journeys.SchedulerConfig's

@@ -20,6 +20,7 @@ import (
 	"github.com/tactcdp/tact/engine/clock"
 	"github.com/tactcdp/tact/journeys"
 	"github.com/tactcdp/tact/journeys/bridge"
+	"github.com/tactcdp/tact/segments"
 )
 
 // AudienceQuery is a segment expression with an optional consent scope.
@@ -35,30 +36,61 @@ type AudienceQuery struct {
 // Segments is what the admin API needs from the segments package.
 type Segments interface {
 	// Check reports how expr is evaluated (path, SQL, reason).
-	Check(ctx context.Context, expr string) (any, error)
+	Check(ctx context.Context, expr string) (CheckResult, error)
 	// Count counts an audience, with the removal breakdown when scoped.
-	Count(ctx context.Context, q AudienceQuery) (any, error)
+	Count(ctx context.Context, q AudienceQuery) (segments.Counts, error)
 	// Members writes an audience in format (json, csv, parquet, arrow).
 	// It returns the number of rows written.
 	Members(ctx context.Context, q AudienceQuery, format string, w io.Writer) (int64, error)
-	// Save stores a named segment.
-	Save(ctx context.Context, name, expr, actor string) (any, error)
+	// Save stores a named segment for actor.
+	Save(ctx context.Context, name, expr, actor string) (segments.Diff, error)
 	// List lists saved segments.
-	List(ctx context.Context) (any, error)
+	List(ctx context.Context) (SegmentList, error)
+}
+
+// CheckResult says how an expression is evaluated.
+type CheckResult struct {
+	Path    segments.Path `json:"path"`
+	SQL     string        `json:"sql"`
+	Reasons []string      `json:"reasons"`
+}
+
+// SegmentList is the saved segments.
+type SegmentList struct {
+	Segments []segments.Saved `json:"segments"`
+}
+
+// ValidateResult is a valid journey spec.
+type ValidateResult struct {
+	Valid   bool   `json:"valid"`
+	Journey string `json:"journey"`
+	Purpose string `json:"purpose"`
+}
+
+// JourneyList is every journey.
+type JourneyList struct {
+	Journeys []journeys.Info `json:"journeys"`
+}
+
+// TriggerResult is how many people entered an api-entry journey.
+type TriggerResult struct {
+	Journey string `json:"journey"`
+	Entered int    `json:"entered"`
 }
 
 // Journeys is what the admin API needs from the journeys package.
 type Journeys interface {
-	Validate(ctx context.Context, spec []byte) (any, error)
+	Validate(ctx context.Context, spec []byte) (ValidateResult, error)
 	// Publish publishes a spec for actor; admin says they hold the admin
 	// role (a transactional journey needs it).
-	Publish(ctx context.Context, spec []byte, actor string, admin bool) (any, error)
+	Publish(ctx context.Context, spec []byte, actor string, admin bool) (journeys.Version, error)
+	// Pause and Resume change a journey's state for actor (audited).
 	Pause(ctx context.Context, name, actor string) error
 	Resume(ctx context.Context, name, actor string) error
-	Stats(ctx context.Context, name string) (any, error)
-	List(ctx context.Context) (any, error)
+	Stats(ctx context.Context, name string) (journeys.Stats, error)
+	List(ctx context.Context) (JourneyList, error)
 	// Trigger enters people into an api-entry journey.
-	Trigger(ctx context.Context, name string, entries []TriggerEntry) (any, error)
+	Trigger(ctx context.Context, name string, entries []TriggerEntry) (TriggerResult, error)
 }
 
 // TriggerEntry is one person entering an api-entry journey.
@@ -82,28 +114,28 @@ type Scheduler interface {
 // Privacy carries out data-subject requests for a person named by any
 // identifier. The default is the store's own operations (EnginePrivacy).
 type Privacy interface {
-	Export(ctx context.Context, user string, opts engine.PrivacyOptions) (any, error)
-	Rectify(ctx context.Context, user string, set map[string]string, opts engine.PrivacyOptions) (any, error)
-	Restrict(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (any, error)
-	Object(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (any, error)
-	Erase(ctx context.Context, user string, opts engine.PrivacyOptions) (any, error)
+	Export(ctx context.Context, user string, opts engine.PrivacyOptions) (*engine.PersonalDataExport, error)
+	Rectify(ctx context.Context, user string, set map[string]string, opts engine.PrivacyOptions) (engine.RectifyResult, error)
+	Restrict(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (engine.Request, error)
+	Object(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (engine.Request, error)
+	Erase(ctx context.Context, user string, opts engine.PrivacyOptions) (engine.ErasureResult, error)
 }
 
 // EnginePrivacy is Privacy over the store.
 type EnginePrivacy struct{ Store *engine.Store }
 
 // Export implements Privacy.
-func (p EnginePrivacy) Export(ctx context.Context, user string, opts engine.PrivacyOptions) (any, error) {
+func (p EnginePrivacy) Export(ctx context.Context, user string, opts engine.PrivacyOptions) (*engine.PersonalDataExport, error) {
 	return p.Store.ExportPersonalData(ctx, user, opts)
 }
 
 // Rectify implements Privacy.
-func (p EnginePrivacy) Rectify(ctx context.Context, user string, set map[string]string, opts engine.PrivacyOptions) (any, error) {
+func (p EnginePrivacy) Rectify(ctx context.Context, user string, set map[string]string, opts engine.PrivacyOptions) (engine.RectifyResult, error) {
 	return p.Store.Rectify(ctx, user, set, opts)
 }
 
 // Restrict implements Privacy (on false: unrestrict).
-func (p EnginePrivacy) Restrict(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (any, error) {
+func (p EnginePrivacy) Restrict(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (engine.Request, error) {
 	if on {
 		return p.Store.Restrict(ctx, user, opts)
 	}
@@ -111,7 +143,7 @@ func (p EnginePrivacy) Restrict(ctx context.Context, user string, on bool, opts 
 }
 
 // Object implements Privacy (on false: unobject).
-func (p EnginePrivacy) Object(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (any, error) {
+func (p EnginePrivacy) Object(ctx context.Context, user string, on bool, opts engine.PrivacyOptions) (engine.Request, error) {
 	if on {
 		return p.Store.Object(ctx, user, opts)
 	}
@@ -119,7 +151,7 @@ func (p EnginePrivacy) Object(ctx context.Context, user string, on bool, opts en
 }
 
 // Erase implements Privacy.
-func (p EnginePrivacy) Erase(ctx context.Context, user string, opts engine.PrivacyOptions) (any, error) {
+func (p EnginePrivacy) Erase(ctx context.Context, user string, opts engine.PrivacyOptions) (engine.ErasureResult, error) {
 	return p.Store.Erase(ctx, user, engine.EraseOptions{PrivacyOptions: opts})
 }
 
