@@ -128,6 +128,8 @@ func (a *Audience) classify(ctx context.Context, st *engine.Store, now time.Time
 		segJoins + " WHERE " + where + ")\n"
 	args = append(args, wargs...)
 	if a.Purpose == "" {
+		// Without a purpose only profiling applies (eligibility.Profiled):
+		// the reason is restricted or objected, in that order.
 		q += "SELECT p.id, CASE WHEN p.restricted THEN 'restricted' WHEN p.objected THEN 'objected' END AS removed, p.user_id, p.email, p.phone, p.timezone FROM seg p"
 		return q, args, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/eligibility"
 	"github.com/tactcdp/tact/internal/dbtx"
 )
 
@@ -226,6 +227,12 @@ func Refresh(ctx context.Context, st *engine.Store, name string) (Diff, error) {
 			return Diff{}, err
 		}
 	}
+	// Restricted people and objectors are not profiled: they leave (or never
+	// enter) every saved segment.
+	if _, err := conn.ExecContext(ctx, `DELETE FROM segment_stage WHERE token = ? AND profile_id NOT IN (SELECT p.id FROM profiles p WHERE `+
+		eligibility.ProfilingSQL("p")+`)`, tok); err != nil {
+		return Diff{}, fmt.Errorf("segment %s: %w", name, err)
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return Diff{}, err
@@ -312,6 +319,13 @@ func Recheck(ctx context.Context, st *engine.Store, name string, id int64) (stri
 	in, err := seg.Match(ctx, st, id)
 	if err != nil {
 		return "", err
+	}
+	if in {
+		p, err := st.Profile(ctx, id)
+		if err != nil {
+			return "", err
+		}
+		in = eligibility.Profiled(p.Restricted, p.Objected)
 	}
 	now := evalNow(st)
 	tx, err := st.DB().BeginTx(ctx, nil)

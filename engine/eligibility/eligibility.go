@@ -70,6 +70,16 @@ func Person(r Request, f Facts) string {
 	return ""
 }
 
+// Profiled reports whether a person may be profiled at all (kept in saved
+// segments and member lists for no stated purpose): not restricted, not
+// objected. ProfilingSQL is its SQL form.
+func Profiled(restricted, objected bool) bool { return !restricted && !objected }
+
+// ProfilingSQL is Profiled over a profiles relation aliased alias (code).
+func ProfilingSQL(alias string) string {
+	return "NOT " + alias + ".restricted AND NOT " + alias + ".objected"
+}
+
 // ConsentReason maps a consent decision's reason to an eligibility reason.
 func ConsentReason(r consent.Reason) string {
 	switch r {
