@@ -17,6 +17,8 @@ const (
 	// AuditSegmentSaved: a named segment was saved (details: segment,
 	// members).
 	AuditSegmentSaved = "segment.saved"
+	// AuditSegmentDeleted: a named segment was deleted (details: segment).
+	AuditSegmentDeleted = "segment.deleted"
 )
 
 // RecordAudit appends one entry to the audit log in its own transaction,

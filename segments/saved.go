@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/tactcdp/tact/engine"
@@ -277,6 +278,63 @@ func Refresh(ctx context.Context, st *engine.Store, name string) (Diff, error) {
 
 func appendStage(ctx context.Context, conn *sql.Conn, tok string, ids []int64) error {
 	return dbtx.AppendN(conn, "segment_stage", len(ids), func(i int) []driver.Value { return []driver.Value{tok, ids[i]} })
+}
+
+// InUseError refuses to delete a saved segment another one refers to
+// (in_segment).
+type InUseError struct {
+	Name string
+	By   []string
+}
+
+func (e *InUseError) Error() string {
+	return fmt.Sprintf("segment %q is used by %s", e.Name, strings.Join(e.By, ", "))
+}
+
+// Delete removes a saved segment with its membership and change history.
+// A segment another saved segment refers to is refused (*InUseError); an
+// unknown name is an engine.NotFoundError.
+func Delete(ctx context.Context, st *engine.Store, name string) error {
+	all, err := List(ctx, st)
+	if err != nil {
+		return err
+	}
+	sc, err := SchemaFromStore(ctx, st)
+	if err != nil {
+		return err
+	}
+	found := false
+	var by []string
+	for _, s := range all {
+		if s.Name == name {
+			found = true
+			continue
+		}
+		seg, err := Compile(s.Expression, sc, AllowUnknownTraits())
+		if err != nil {
+			continue // a segment that no longer compiles refers to nothing
+		}
+		if contains(seg.Dependencies(), name) {
+			by = append(by, s.Name)
+		}
+	}
+	if !found {
+		return &engine.NotFoundError{What: fmt.Sprintf("saved segment %q", name)}
+	}
+	if len(by) > 0 {
+		return &InUseError{Name: name, By: by}
+	}
+	tx, err := st.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`DELETE FROM segment_changes WHERE segment = ?`, `DELETE FROM segment_members WHERE segment = ?`, `DELETE FROM segments WHERE name = ?`} {
+		if _, err := tx.ExecContext(ctx, q, name); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Changes lists the entries and exits recorded by one computation (0: the

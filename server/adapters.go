@@ -115,10 +115,23 @@ func (a SegmentsAdapter) Save(ctx context.Context, name, expr, actor string) (se
 		}
 		return segments.Diff{}, exprErr(err)
 	}
-	if err := a.Store.RecordAudit(ctx, actor, engine.AuditSegmentSaved, "segment:"+name, map[string]any{"segment": name, "members": d.Members}); err != nil {
+	if err := a.Store.RecordAudit(ctx, actor, engine.AuditSegmentSaved, "segment:"+name,
+		map[string]any{"segment": name, "members": d.Members, "expr": engine.MaskExpression(expr)}); err != nil {
 		return segments.Diff{}, err
 	}
 	return d, nil
+}
+
+// Delete implements Segments.
+func (a SegmentsAdapter) Delete(ctx context.Context, name, actor string) error {
+	if err := segments.Delete(ctx, a.Store, name); err != nil {
+		var ue *segments.InUseError
+		if errors.As(err, &ue) {
+			return errf(http.StatusConflict, "conflict", "name", "%s", ue.Error())
+		}
+		return err
+	}
+	return a.Store.RecordAudit(ctx, actor, engine.AuditSegmentDeleted, "segment:"+name, map[string]any{"segment": name})
 }
 
 // List implements Segments.

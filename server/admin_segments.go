@@ -184,6 +184,23 @@ func (s *Server) handleSegmentMembers(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func (s *Server) handleSegmentDelete(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if !validName(name) {
+		s.writeError(w, r, badRequest("name", "not a segment name"))
+		return
+	}
+	if s.segments == nil {
+		s.writeError(w, r, errNotAvailable("segments"))
+		return
+	}
+	if err := s.segments.Delete(r.Context(), name, actor(r)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"segment": name, "deleted": true})
+}
+
 func (s *Server) handleSegmentList(w http.ResponseWriter, r *http.Request) {
 	if s.segments == nil {
 		s.writeError(w, r, errNotAvailable("segments"))

@@ -23,6 +23,7 @@ func (c *console) mountSegments(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/segments/live", c.need(RoleRead, c.handleSegmentLive))
 	mux.HandleFunc("POST /console/segments/save", c.need(RoleMarketer, c.handleSegmentSave))
 	mux.HandleFunc("GET /console/segments/saved/{name}", c.need(RoleRead, c.handleSavedSegment))
+	mux.HandleFunc("POST /console/segments/saved/{name}/delete", c.need(RoleMarketer, c.handleSegmentDelete))
 }
 
 // liveResult is the editor's answer for one expression: JSON for the
@@ -291,8 +292,23 @@ func (c *console) handleSegmentSave(w http.ResponseWriter, r *http.Request) {
 		c.render(w, ae.Status, "segments", v)
 		return
 	}
-	_ = c.s.store.RecordAudit(r.Context(), consoleActor(r), "console.segment_saved", "segment:"+name, map[string]any{"expr": engine.MaskExpression(expr)})
 	redirect(w, r, consolePrefix+"/segments/saved/"+url.PathEscape(name), url.Values{"saved": {"1"}})
+}
+
+// handleSegmentDelete deletes a saved segment once the form's confirmation
+// box is ticked (the segments adapter audits it).
+func (c *console) handleSegmentDelete(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if r.PostForm.Get("confirm") != "yes" {
+		redirect(w, r, consolePrefix+"/segments/saved/"+url.PathEscape(name), url.Values{"confirm": {"1"}})
+		return
+	}
+	if err := c.s.segments.Delete(r.Context(), name, consoleActor(r)); err != nil {
+		ae := toAPIError(err)
+		c.fail(w, r, ae.Status, "c.err_generic")
+		return
+	}
+	redirect(w, r, consolePrefix+"/segments", url.Values{"deleted": {name}})
 }
 
 // savedData feeds saved.html.

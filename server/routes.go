@@ -114,6 +114,7 @@ func (s *Server) adminRoutes() []adminRoute {
 		{"POST /api/v1/segments/members", RoleMarketer, s.handleSegmentMembers},
 		{"GET /api/v1/segments", RoleRead, s.handleSegmentList},
 		{"POST /api/v1/segments", RoleMarketer, s.handleSegmentSave},
+		{"DELETE /api/v1/segments/{name}", RoleMarketer, s.handleSegmentDelete},
 		{"GET /api/v1/journeys", RoleRead, s.handleJourneyList},
 		{"POST /api/v1/journeys/validate", RoleMarketer, s.handleJourneyValidate},
 		{"POST /api/v1/journeys", RoleMarketer, s.handleJourneyPublish},

@@ -46,6 +46,8 @@ type Segments interface {
 	Save(ctx context.Context, name, expr, actor string) (segments.Diff, error)
 	// List lists saved segments.
 	List(ctx context.Context) (SegmentList, error)
+	// Delete removes a saved segment for actor.
+	Delete(ctx context.Context, name, actor string) error
 }
 
 // CheckResult says how an expression is evaluated.
