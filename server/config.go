@@ -187,7 +187,6 @@ func (c *Config) withDefaults() Config {
 // secret resolves "env:NAME" references (of a write key too, whatever its
 // trust level).
 func secret(v string) string {
-	_, v = writeKeyTrust(v)
 	if name, ok := strings.CutPrefix(v, "env:"); ok {
 		return os.Getenv(name)
 	}
@@ -212,8 +211,8 @@ func decodeKey(v string) ([]byte, error) {
 // Validate checks the configuration.
 func (c *Config) Validate() error {
 	seen := map[string]bool{}
-	for i, k := range c.WriteKeys {
-		k = secret(k)
+	for i, wk := range c.WriteKeys {
+		k := secret(wk.Key)
 		if len(k) < 8 {
 			return fmt.Errorf("server.write_keys[%d]: too short (at least 8 characters)", i)
 		}

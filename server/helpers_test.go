@@ -132,7 +132,7 @@ func newEnv(t testing.TB, mod ...func(*Config, *Options)) *env {
 	}))
 	cfg := Config{
 		PublicURL: e.ts.URL,
-		WriteKeys: []string{testWriteKey},
+		WriteKeys: WriteKeyList{{Key: testWriteKey}},
 		Tokens: []TokenConfig{
 			{Name: "reader", Role: RoleRead, Token: tokRead},
 			{Name: "marketer", Role: RoleMarketer, Token: tokMarketer},

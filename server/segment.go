@@ -135,9 +135,9 @@ func (s *Server) writeKey(k string) (Trust, bool) {
 	if found < 0 {
 		return "", false
 	}
-	trust := TrustClient
-	if found < len(s.cfg.WriteKeys) {
-		trust, _ = writeKeyTrust(s.cfg.WriteKeys[found])
+	trust := s.cfg.WriteKeys[found].Trust
+	if trust == "" {
+		trust = TrustClient
 	}
 	return trust, true
 }

@@ -274,7 +274,7 @@ func New(opts Options) (*Server, error) {
 		s.sink = bridge.New(opts.Store)
 	}
 	for _, k := range cfg.WriteKeys {
-		s.writeKeys = append(s.writeKeys, secret(k))
+		s.writeKeys = append(s.writeKeys, secret(k.Key))
 	}
 	for _, t := range cfg.Tokens {
 		s.tokens = append(s.tokens, principal{name: t.Name, role: t.Role, token: secret(t.Token)})

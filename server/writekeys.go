@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -21,26 +20,18 @@ const (
 	TrustServer Trust = "server"
 )
 
-// serverKeyMark prefixes a server-trust entry of a WriteKeyList. It cannot
-// appear in YAML by accident (a NUL byte) and secret() removes it.
-const serverKeyMark = "\x00trust=server\x00"
+// WriteKey is one write key and its trust level.
+type WriteKey struct {
+	// Key is the key or a reference to it ("env:NAME").
+	Key string
+	// Trust is client (the default) or server.
+	Trust Trust
+}
 
 // WriteKeyList is server.write_keys. In YAML each entry is a plain string
 // (a client key, "env:NAME" allowed) or an object {key: "...", trust:
-// client|server}. In Go, entries are strings: ServerWriteKey marks one as
-// a server key.
-type WriteKeyList []string
-
-// ServerWriteKey makes a WriteKeyList entry for a server-trust key.
-func ServerWriteKey(ref string) string { return serverKeyMark + ref }
-
-// writeKeyTrust splits an entry into its trust level and key reference.
-func writeKeyTrust(entry string) (Trust, string) {
-	if ref, ok := strings.CutPrefix(entry, serverKeyMark); ok {
-		return TrustServer, ref
-	}
-	return TrustClient, entry
-}
+// client|server}.
+type WriteKeyList []WriteKey
 
 // UnmarshalYAML reads plain strings and {key, trust} objects, refusing
 // unknown fields and trust levels with their line.
@@ -52,7 +43,7 @@ func (l *WriteKeyList) UnmarshalYAML(n *yaml.Node) error {
 	for i, item := range n.Content {
 		switch item.Kind {
 		case yaml.ScalarNode:
-			out = append(out, item.Value)
+			out = append(out, WriteKey{Key: item.Value, Trust: TrustClient})
 		case yaml.MappingNode:
 			var key string
 			trust := TrustClient
@@ -73,10 +64,7 @@ func (l *WriteKeyList) UnmarshalYAML(n *yaml.Node) error {
 			if key == "" {
 				return fmt.Errorf("line %d: server.write_keys[%d].key: required", item.Line, i)
 			}
-			if trust == TrustServer {
-				key = ServerWriteKey(key)
-			}
-			out = append(out, key)
+			out = append(out, WriteKey{Key: key, Trust: trust})
 		default:
 			return fmt.Errorf("line %d: server.write_keys[%d]: want a string or {key, trust}", item.Line, i)
 		}

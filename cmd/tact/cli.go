@@ -267,3 +267,12 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// resolve reads a configuration value that may reference the environment
+// ("env:NAME"), as the server resolves its credentials.
+func (a *app) resolve(v string) string {
+	if name, ok := strings.CutPrefix(v, "env:"); ok {
+		return a.getenv(name)
+	}
+	return v
+}

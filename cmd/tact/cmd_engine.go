@@ -129,7 +129,10 @@ func cmdConsent(ctx context.Context, a *app, args []string) error {
 		if err := s.RecordConsent(ctx, in); err != nil {
 			return err
 		}
-		d, err := s.EvaluateConsent(ctx, id, orDefault(*purpose, "marketing"), orDefault(*channel, "email"), now)
+		// Decide at an instant no earlier than the entry just recorded (it
+		// takes effect when recorded): under the real clock `now` above is
+		// already in the past.
+		d, err := s.EvaluateConsent(ctx, id, orDefault(*purpose, "marketing"), orDefault(*channel, "email"), s.Clock().Now())
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/tactcdp/tact/channels/email"
@@ -48,10 +49,12 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		sc.Addr = ":8080"
 	}
 	// Quick starts without a config file: credentials from the environment.
-	if k := a.getenv("TACT_WRITE_KEY"); k != "" {
-		sc.WriteKeys = append(sc.WriteKeys, k)
+	// A configuration that already names the variable (env:TACT_ADMIN_TOKEN)
+	// or its value is not given it twice.
+	if k := a.getenv("TACT_WRITE_KEY"); k != "" && !slices.ContainsFunc(sc.WriteKeys, func(w server.WriteKey) bool { return a.resolve(w.Key) == k }) {
+		sc.WriteKeys = append(sc.WriteKeys, server.WriteKey{Key: k, Trust: server.TrustClient})
 	}
-	if k := a.getenv("TACT_ADMIN_TOKEN"); k != "" {
+	if k := a.getenv("TACT_ADMIN_TOKEN"); k != "" && !slices.ContainsFunc(sc.Tokens, func(t server.TokenConfig) bool { return a.resolve(t.Token) == k }) {
 		sc.Tokens = append(sc.Tokens, server.TokenConfig{Name: "env-admin", Role: server.RoleAdmin, Token: k})
 	}
 	jf.publicURL = &sc.PublicURL
