@@ -60,7 +60,9 @@ func (e *env) emails(id int64) []string {
 // source reported.
 func TestClientKeyCannotTakeOverAPerson(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(c *Config, _ *Options) { c.WriteKeys = append(c.WriteKeys, WriteKey{Key: testServerKey, Trust: TrustServer}) })
+	e := newEnv(t, func(c *Config, _ *Options) {
+		c.WriteKeys = append(c.WriteKeys, WriteKey{Key: testServerKey, Trust: TrustServer})
+	})
 	victim := e.person(map[string]any{"user_id": "victim", "email": "victim@example.com"}, "marketing/email")
 	e.person(map[string]any{"user_id": "carol", "phone": "+66812345671"})
 
