@@ -66,6 +66,20 @@ type Message struct {
 	Traits map[string]any
 	// Payload is the journey's entry payload (api/event entries).
 	Payload map[string]any
+	// Test marks a test send to a seed address: adapters label it (the
+	// email subject, the SMS and push text start with TestLabel).
+	Test bool
+}
+
+// TestLabel starts the subject or text of a test send.
+const TestLabel = "[TEST] "
+
+// Labelled is text with TestLabel in front when m is a test send.
+func (m Message) Labelled(text string) string {
+	if m.Test {
+		return TestLabel + text
+	}
+	return text
 }
 
 // Marketing reports whether the message needs marketing compliance (consent,

@@ -95,6 +95,7 @@ func TestConsoleTestSendGoesToSeedsOnly(t *testing.T) {
 	require.Equal(t, id, m.ProfileID)
 	require.Equal(t, "console-test", m.Journey)
 	require.Equal(t, true, m.Payload["test"])
+	require.True(t, m.Test, "labelled as a test send")
 	require.Equal(t, 0, e.email.sentTo(id), "nothing went through the journeys' channel")
 
 	reader := signIn(t, e, tokRead)

@@ -334,7 +334,7 @@ func (c *console) handleTestSend(w http.ResponseWriter, r *http.Request) {
 	key := "console-test-" + randomToken()[:16]
 	res := ch.Send(ctx, []channels.Message{{IdempotencyKey: key, ProfileID: id, Journey: "console-test", Step: "test-send",
 		Purpose: purpose, Transactional: purpose == "transactional", To: to, Timezone: p.Timezone, Template: tpl.Name, Traits: traits,
-		Payload: map[string]any{"test": true}}})
+		Payload: map[string]any{"test": true}, Test: true}})
 	_ = c.s.store.RecordAudit(ctx, consoleActor(r), "console.test_send", fmt.Sprintf("profile:%d", id),
 		map[string]any{"template": tpl.Name, "channel": tpl.Channel, "seed": c.s.store.KeyedValueHash("seed", to)})
 	if len(res) == 1 && res[0].Err != nil {

@@ -159,7 +159,7 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 	if cfg.ReplyTo != "" {
 		writeHeader(&h, "Reply-To", "<"+cfg.ReplyTo+">")
 	}
-	writeHeader(&h, "Subject", encodeText(r.Subject))
+	writeHeader(&h, "Subject", encodeText(m.Labelled(r.Subject)))
 	writeHeader(&h, "Message-ID", "<"+msgID+">")
 	writeHeader(&h, "MIME-Version", "1.0")
 	if m.IdempotencyKey != "" && isASCII(m.IdempotencyKey) && !strings.ContainsAny(m.IdempotencyKey, "\r\n") {

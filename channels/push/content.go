@@ -29,7 +29,7 @@ func render(ts *templates.Set, m channels.Message, now time.Time) (Notification,
 		return Notification{}, fmt.Errorf("%w: %w", channels.ErrRender, err)
 	}
 	return Notification{
-		Title: r.Title, Body: r.Text, URL: r.URL, Icon: r.Icon, Tag: m.IdempotencyKey,
+		Title: m.Labelled(r.Title), Body: r.Text, URL: r.URL, Icon: r.Icon, Tag: m.IdempotencyKey,
 		Data: map[string]string{"journey": m.Journey, "step": m.Step},
 	}, nil
 }

@@ -132,11 +132,12 @@ func (t *Twilio) Render(m channels.Message) (string, SegmentInfo, error) {
 	if err != nil {
 		return "", SegmentInfo{}, fmt.Errorf("%w: %w", channels.ErrRender, err)
 	}
-	seg := CountSegments(r.Text)
+	text := m.Labelled(r.Text)
+	seg := CountSegments(text)
 	if seg.Segments > t.cfg.MaxSegments {
 		return "", seg, fmt.Errorf("%w: %d segments, limit %d", channels.ErrTooLong, seg.Segments, t.cfg.MaxSegments)
 	}
-	return r.Text, seg, nil
+	return text, seg, nil
 }
 
 func (t *Twilio) sendOne(ctx context.Context, m channels.Message) channels.Result {
