@@ -2,6 +2,7 @@ package channels
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -17,7 +18,7 @@ import (
 //	  templates: {dir: templates}
 //	  links:
 //	    base_url: https://prefs.example.com
-//	    secret_env: TACT_LINK_SECRET
+//	    keys: ["env:TACT_LINK_KEY"]   # optional: derived from the database's key
 //	  email:
 //	    provider: smtp
 //	    from: {name: Tact Coffee, address: hello@coffee.example.com}
@@ -55,11 +56,13 @@ type LinksConfig struct {
 	// BaseURL is the public HTTPS origin of the Tact server. Required for
 	// the smtp email provider; default "http://localhost:8080" otherwise.
 	BaseURL string `yaml:"base_url"`
-	// SecretEnv names the variable holding the HMAC key(s): at least 32
-	// bytes each, several separated by "," for rotation (the first signs).
-	// Required for the smtp provider; without it a random key is generated
-	// at start-up and links stop working after a restart.
-	SecretEnv string `yaml:"secret_env"`
+	// Keys are the HMAC keys that sign and verify links, by reference
+	// ("env:NAME" or "file:PATH"), at least 32 bytes each; the first signs
+	// and every one verifies (list the old key after a new one to rotate).
+	// Default: a key derived from the database's hashing key (see
+	// docs/operations.md), so links keep working across restarts with no
+	// configuration. This is the only place link keys are configured.
+	Keys []SecretRef `yaml:"keys"`
 	// TTL is the token lifetime. Default 2160h (90 days); minimum 1440h.
 	TTL time.Duration `yaml:"ttl"`
 	// UnsubscribePath defaults to "/unsubscribe", PreferencesPath to
@@ -289,7 +292,16 @@ func (c Config) validate(v *validator) {
 	case l.BaseURL != "" && !isHTTPSOrLoopback(l.BaseURL):
 		v.add("links.base_url", "must be an absolute https URL (http only for localhost), got %q", l.BaseURL)
 	}
-	v.secret("links.secret_env", l.SecretEnv, smtpEmail, 32)
+	for i, k := range l.Keys {
+		path := fmt.Sprintf("links.keys[%d]", i)
+		val, err := k.Resolve(v.lookup, os.ReadFile)
+		switch {
+		case err != nil:
+			v.add(path, "%v", err)
+		case len(val) < 32:
+			v.add(path, "shorter than 32 bytes")
+		}
+	}
 	if l.TTL != 0 && l.TTL < 60*24*time.Hour {
 		v.add("links.ttl", "must be at least 1440h (60 days), got %s", l.TTL)
 	}

@@ -14,6 +14,16 @@ import (
 	"strings"
 )
 
+// DerivedKey is a 32-byte key for purpose label derived from the store's
+// hashing key (HMAC-SHA256), so every secret Tact needs besides it lives
+// with it: a key file beside the database, or the environment. It is
+// stable across restarts and reveals nothing about the hashing key.
+func (s *Store) DerivedKey(label string) []byte {
+	m := hmac.New(sha256.New, s.hashKey)
+	m.Write([]byte("tact derived key v1\x00" + label))
+	return m.Sum(nil)
+}
+
 // DefaultHashKeyEnv is the environment variable read for the keyed-hash key
 // when Config.HashKeyEnv is empty.
 const DefaultHashKeyEnv = "TACT_HASH_KEY"

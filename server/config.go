@@ -70,8 +70,10 @@ type Config struct {
 	// Tokens are the admin API bearer tokens.
 	Tokens []TokenConfig `yaml:"tokens"`
 	// LinkKeys sign preference and unsubscribe links (hex or base64, at
-	// least 32 bytes; the first signs, all verify).
-	LinkKeys []string `yaml:"link_keys"`
+	// least 32 bytes; the first signs, all verify). Not read from YAML:
+	// tact wires them from channels.links (the one place link keys are
+	// configured) or the key it derives from the database's key.
+	LinkKeys []string `yaml:"-"`
 	// LinkTTL is the lifetime of issued links; default 90 days, minimum 60.
 	LinkTTL time.Duration `yaml:"link_ttl"`
 	// TwilioAuthToken verifies X-Twilio-Signature on SMS webhooks.

@@ -20,7 +20,6 @@ server:
   write_keys: ["wk_0123456789"]
   tokens:
     - {name: ops, role: admin, token: "tok-admin-0123456789abcdefghijk"}
-  link_keys: ["` + testLinkKey + `"]
   ingest: {flush_interval: 25ms, max_batch: 1000}
   rate_limit: {per_ip: 5, per_ip_burst: 10}
   shutdown_timeout: 5s
@@ -40,7 +39,7 @@ server:
 		{"unknown key", "server: {colour: red}", "colour"},
 		{"bad role", "server: {tokens: [{name: x, role: root, token: tok-0123456789abcdefghijklmn}]}", "role"},
 		{"short token", "server: {tokens: [{name: x, role: read, token: short}]}", "too short"},
-		{"short link key", "server: {link_keys: [abcd]}", "link_keys"},
+		{"link keys live in channels.links", "server: {link_keys: [abcd]}", "link_keys"},
 		{"http public url", "server: {public_url: 'http://prefs.example.com'}", "https"},
 	}
 	for _, tc := range bad {

@@ -537,7 +537,7 @@ func TestChannelSetLinks(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "templates"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "templates", CodeTemplate+".email.txt"), []byte(codeTemplateSrc), 0o644))
 	clk := clock.NewManual(t0)
-	set, err := setup.Build(channels.Config{Links: channels.LinksConfig{SecretEnv: "LINKS"}}, setup.Deps{
+	set, err := setup.Build(channels.Config{Links: channels.LinksConfig{Keys: []channels.SecretRef{"env:LINKS"}}}, setup.Deps{
 		BaseDir: dir, Now: clk.Now,
 		LookupEnv: func(k string) (string, bool) {
 			if k == "LINKS" {

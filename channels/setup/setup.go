@@ -1,7 +1,6 @@
 package setup
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +31,10 @@ type Deps struct {
 	Gate channels.Gate
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// LinkKeys sign and verify links when channels.links.keys is empty:
+	// the caller derives them from the database's key. With neither, Build
+	// fails (a random key would kill every link at the next restart).
+	LinkKeys [][]byte
 }
 
 // Set is the built channel set.
@@ -117,18 +120,19 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 	s.Templates = ts
 
 	// Links.
-	var keys [][]byte
-	if cfg.Links.SecretEnv != "" {
-		for _, k := range strings.Split(env(cfg.Links.SecretEnv), ",") {
+	keys := deps.LinkKeys
+	if len(cfg.Links.Keys) > 0 {
+		keys = nil
+		for _, ref := range cfg.Links.Keys {
+			k, err := ref.Resolve(deps.LookupEnv, func(p string) ([]byte, error) { return os.ReadFile(path(p)) })
+			if err != nil {
+				return nil, fmt.Errorf("channels.links.keys: %w", err)
+			}
 			keys = append(keys, []byte(k))
 		}
-	} else {
-		k := make([]byte, 32)
-		if _, err := rand.Read(k); err != nil {
-			return nil, err
-		}
-		keys = [][]byte{k}
-		s.Warnings = append(s.Warnings, "channels.links.secret_env is not set: using a random key; unsubscribe links stop working after a restart")
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("channels.links.keys: no link key (configure one, or let tact derive it from the database's key)")
 	}
 	signer, err := linktoken.New(linktoken.Config{Keys: keys, TTL: cfg.Links.TTL, Now: deps.Now})
 	if err != nil {

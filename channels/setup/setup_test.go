@@ -25,7 +25,7 @@ channels:
   templates: {dir: ../../testdata/templates}
   links:
     base_url: https://prefs.example.com
-    secret_env: TACT_LINK_SECRET
+    keys: ["env:TACT_LINK_SECRET"]
     ttl: 2160h
   email:
     provider: smtp
@@ -114,9 +114,13 @@ func TestBuildZeroConfig(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	require.NoError(t, os.CopyFS(filepath.Join(dir, "templates"), os.DirFS("../../testdata/templates")))
-	set, err := Build(channels.Config{}, Deps{LookupEnv: env(nil), BaseDir: dir})
+	set, err := Build(channels.Config{}, Deps{LookupEnv: env(nil), BaseDir: dir, LinkKeys: [][]byte{[]byte(strings.Repeat("d", 32))}})
 	require.NoError(t, err)
-	require.Len(t, set.Warnings, 2)
+	require.Len(t, set.Warnings, 1)
+	// Without a configured or derived link key Build refuses: a random key
+	// would kill every link already sent at the next restart.
+	_, err = Build(channels.Config{}, Deps{LookupEnv: env(nil), BaseDir: dir})
+	require.ErrorContains(t, err, "channels.links.keys: no link key")
 	ch, ok := set.Get("email")
 	require.True(t, ok)
 	res := ch.Send(context.Background(), []channels.Message{{
@@ -142,12 +146,11 @@ func TestValidateNamesKeys(t *testing.T) {
 channels:
   email: {provider: smtp, from: {address: hello@example.com}}`, nil, []string{
 			"channels.links.base_url: required with the smtp email provider",
-			"channels.links.secret_env: required",
 			"channels.email.smtp.host: required",
 		}},
 		{"wrong values", `
 channels:
-  links: {base_url: "http://prefs.example.com", secret_env: K, ttl: 240h}
+  links: {base_url: "http://prefs.example.com", keys: ["env:K"], ttl: 240h}
   email:
     provider: sendmail
     from: {address: "not an address"}
@@ -166,7 +169,7 @@ channels:
     quota_reset_zone: Mars/Olympus
     quiet_hours: {start: "25:00", end: "08:00"}`, map[string]string{"K": "short", "SHORT": "abc"}, []string{
 			`channels.links.base_url: must be an absolute https URL`,
-			"channels.links.secret_env: value 1 of K is shorter than 32 bytes",
+			"channels.links.keys[0]: shorter than 32 bytes",
 			"channels.links.ttl: must be at least 1440h",
 			`channels.email.provider: must be file or smtp, got "sendmail"`,
 			"channels.email.from.address: not a valid email address",
@@ -188,7 +191,7 @@ channels:
 		}},
 		{"smtp tls none to remote host, password without env", `
 channels:
-  links: {base_url: "https://p.example.com", secret_env: K}
+  links: {base_url: "https://p.example.com", keys: ["env:K"]}
   email:
     provider: smtp
     from: {address: a@example.com}
@@ -238,7 +241,7 @@ channels:
     base_url: `+srv.URL+`
     timeout: 5s
     quota_reset_zone: Asia/Bangkok`)
-	set, err := Build(cfg, Deps{LookupEnv: env(map[string]string{"LINE_TOKEN": "tok-1"}), BaseDir: dir})
+	set, err := Build(cfg, Deps{LookupEnv: env(map[string]string{"LINE_TOKEN": "tok-1"}), BaseDir: dir, LinkKeys: [][]byte{[]byte(strings.Repeat("d", 32))}})
 	require.NoError(t, err)
 	require.NotNil(t, set.LINE)
 	ch, ok := set.Get("line")
@@ -258,7 +261,7 @@ channels:
 	require.NoError(t, err, "the secret comes from the file, newline trimmed")
 
 	require.NoError(t, os.Remove(filepath.Join(dir, "line_secret")))
-	_, err = Build(cfg, Deps{LookupEnv: env(map[string]string{"LINE_TOKEN": "tok-1"}), BaseDir: dir})
+	_, err = Build(cfg, Deps{LookupEnv: env(map[string]string{"LINE_TOKEN": "tok-1"}), BaseDir: dir, LinkKeys: [][]byte{[]byte(strings.Repeat("d", 32))}})
 	require.ErrorIs(t, err, channels.ErrSecretRef)
 	require.Contains(t, err.Error(), "channels.line.channel_secret")
 	require.NotContains(t, err.Error(), "tok-1")

@@ -116,7 +116,7 @@ func TestJourneyRunUsesConfiguredChannels(t *testing.T) {
 	configured, fallback := filepath.Join(dir, "configured"), filepath.Join(dir, "fallback")
 	cfg := write(t, dir, "tact.yaml", `channels:
   templates: {dir: ../../testdata/templates}
-  links: {base_url: https://prefs.example.com, secret_env: TACT_LINK_SECRET}
+  links: {base_url: https://prefs.example.com, keys: ["env:TACT_LINK_SECRET"]}
   email:
     provider: file
     from: {name: Example Shop, address: news@example.com}

@@ -58,17 +58,21 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		sc.Tokens = append(sc.Tokens, server.TokenConfig{Name: "env-admin", Role: server.RoleAdmin, Token: k})
 	}
 	jf.publicURL = &sc.PublicURL
-	// The email channel signs its List-Unsubscribe links with TACT_LINK_KEY;
-	// the server must verify them.
-	if k := a.getenv("TACT_LINK_KEY"); len(k) >= 32 {
-		sc.LinkKeys = append(sc.LinkKeys, hex.EncodeToString([]byte(k)))
-	}
 	if err := sc.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	st, err := a.openStore(ctx)
 	if err != nil {
 		return err
+	}
+	// The server verifies (and, without a channels section, signs) links
+	// with the same keys the channels sign them with: one place.
+	keys, err := a.linkKeys(cfg, st)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		sc.LinkKeys = append(sc.LinkKeys, hex.EncodeToString(k))
 	}
 	clk, err := a.clock()
 	if err != nil {

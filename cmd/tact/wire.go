@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 
 	"github.com/tactcdp/tact/channels"
@@ -50,7 +50,11 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 		// The configured adapters (SMTP, SMS, push, webhook) send, each
 		// asking the runner's gate right before its provider call.
 		lookup := func(k string) (string, bool) { v := a.getenv(k); return v, v != "" }
-		chset, err := setup.Build(cfg.Channels, setup.Deps{LookupEnv: lookup, Now: s.Clock().Now, Gate: gate})
+		keys, err := a.linkKeys(cfg, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		chset, err := setup.Build(cfg.Channels, setup.Deps{LookupEnv: lookup, Now: s.Clock().Now, Gate: gate, LinkKeys: keys})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -79,13 +83,11 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 		if set == nil {
 			return nil, nil, errors.New("journey run: no templates found; give --templates DIR")
 		}
-		key := []byte(a.getenv("TACT_LINK_KEY"))
-		if len(key) < linktoken.MinKeyLen {
-			key = make([]byte, 32)
-			_, _ = rand.Read(key)
-			fmt.Fprintln(a.stderr, "tact: TACT_LINK_KEY is not set (at least 32 bytes); unsubscribe links of this run use a throw-away key")
+		keys, err := a.linkKeys(cfg, s)
+		if err != nil {
+			return nil, nil, err
 		}
-		ch, err := fileEmail(set, *f.out, *f.publicURL, key, s.Clock(), gate)
+		ch, err := fileEmail(set, *f.out, *f.publicURL, keys[0], s.Clock(), gate)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -93,6 +95,28 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 	}
 	r, err = journeys.New(s, jc)
 	return r, s, err
+}
+
+// linkKeys are the keys that sign and verify links: channels.links.keys
+// when configured, else one derived from the database's key (stable across
+// restarts, nothing to configure). Never random per process.
+func (a *app) linkKeys(cfg *Config, st *engine.Store) ([][]byte, error) {
+	if len(cfg.Channels.Links.Keys) == 0 {
+		return [][]byte{st.DerivedKey("links")}, nil
+	}
+	lookup := func(k string) (string, bool) { v := a.getenv(k); return v, v != "" }
+	var out [][]byte
+	for i, ref := range cfg.Channels.Links.Keys {
+		k, err := ref.Resolve(lookup, os.ReadFile)
+		if err != nil {
+			return nil, fmt.Errorf("channels.links.keys[%d]: %w", i, err)
+		}
+		if len(k) < linktoken.MinKeyLen {
+			return nil, fmt.Errorf("channels.links.keys[%d]: shorter than %d bytes", i, linktoken.MinKeyLen)
+		}
+		out = append(out, []byte(k))
+	}
+	return out, nil
 }
 
 // channelsConfigured reports whether tact.yaml configures any adapter.
