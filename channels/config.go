@@ -87,12 +87,10 @@ type EmailConfig struct {
 	// ReplyTo is an optional Reply-To address.
 	ReplyTo string `yaml:"reply_to"`
 	// RatePerSecond limits sends (0 = unlimited).
-	RatePerSecond float64 `yaml:"rate_per_second"`
-	// QuietHours holds marketing email (default: none).
-	QuietHours QuietHours    `yaml:"quiet_hours"`
-	File       FileSettings  `yaml:"file"`
-	SMTP       SMTPSettings  `yaml:"smtp"`
-	DKIM       *DKIMSettings `yaml:"dkim"`
+	RatePerSecond float64       `yaml:"rate_per_second"`
+	File          FileSettings  `yaml:"file"`
+	SMTP          SMTPSettings  `yaml:"smtp"`
+	DKIM          *DKIMSettings `yaml:"dkim"`
 }
 
 // FileSettings configures the file provider.
@@ -147,10 +145,8 @@ type SMSConfig struct {
 	// RatePerSecond limits sends (0 = unlimited).
 	RatePerSecond float64 `yaml:"rate_per_second"`
 	// MaxSegments refuses longer bodies. Default 10.
-	MaxSegments int `yaml:"max_segments"`
-	// QuietHours holds marketing SMS. Default 21:00–08:00 local time.
-	QuietHours QuietHours      `yaml:"quiet_hours"`
-	Inbound    InboundSettings `yaml:"inbound"`
+	MaxSegments int             `yaml:"max_segments"`
+	Inbound     InboundSettings `yaml:"inbound"`
 }
 
 // TwilioSettings configures the Twilio-compatible API.
@@ -185,8 +181,6 @@ type PushConfig struct {
 	FCM     *FCMSettings     `yaml:"fcm"`
 	// RatePerSecond limits sends per provider (0 = unlimited).
 	RatePerSecond float64 `yaml:"rate_per_second"`
-	// QuietHours holds marketing push (default: none).
-	QuietHours QuietHours `yaml:"quiet_hours"`
 	// TTL is how long undelivered notifications are kept. Default 24h.
 	TTL time.Duration `yaml:"ttl"`
 }
@@ -333,9 +327,6 @@ func (c Config) validate(v *validator) {
 		if e.RatePerSecond < 0 {
 			v.add("email.rate_per_second", "must not be negative")
 		}
-		if err := e.QuietHours.Validate(); err != nil {
-			v.add("email.quiet_hours", "%v", err)
-		}
 		if d := e.DKIM; d != nil {
 			if d.Domain == "" {
 				v.add("email.dkim.domain", "required")
@@ -380,9 +371,6 @@ func (c Config) validate(v *validator) {
 		if s.RatePerSecond < 0 {
 			v.add("sms.rate_per_second", "must not be negative")
 		}
-		if err := s.QuietHours.Validate(); err != nil {
-			v.add("sms.quiet_hours", "%v", err)
-		}
 		if strings.TrimSpace(s.Inbound.HelpText) == "" {
 			v.add("sms.inbound.help_text", "required (carriers require a HELP reply)")
 		}
@@ -415,9 +403,6 @@ func (c Config) validate(v *validator) {
 			if f.TokenURL != "" && !isHTTPSOrLoopback(f.TokenURL) {
 				v.add("push.fcm.token_url", "must be an https URL")
 			}
-		}
-		if err := p.QuietHours.Validate(); err != nil {
-			v.add("push.quiet_hours", "%v", err)
 		}
 	}
 	if l := c.LINE; l != nil {

@@ -38,9 +38,6 @@ type LINEConfig struct {
 	NotificationDisabled bool `yaml:"notification_disabled"`
 	// WebhookMaxBytes bounds a webhook body. Default 1048576 (1 MiB).
 	WebhookMaxBytes int64 `yaml:"webhook_max_bytes"`
-	// QuietHours holds marketing LINE messages. Default 21:00–08:00 local
-	// time, as for SMS.
-	QuietHours QuietHours `yaml:"quiet_hours"`
 }
 
 // SecretRef references a secret instead of holding it: "env:NAME" reads
@@ -119,8 +116,5 @@ func (c Config) validateLINE(v *validator, l *LINEConfig) {
 		if _, err := time.LoadLocation(l.QuotaResetZone); err != nil {
 			v.add("line.quota_reset_zone", "unknown time zone %q", l.QuotaResetZone)
 		}
-	}
-	if err := l.QuietHours.Validate(); err != nil {
-		v.add("line.quiet_hours", "%v", err)
 	}
 }

@@ -175,7 +175,6 @@ func TestLINEQuietHoursAndCaps(t *testing.T) {
 	fake := linetest.New(t)
 	e := newEnv(t, func(c *Config) {
 		c.Channels = append(c.Channels, newLINEAdapter(t, fake))
-		c.Policy.QuietHours = map[string]channels.QuietHours{"line": channels.DefaultSMSQuietHours}
 		c.Policy.Caps = map[string]int{"line": 1}
 	})
 	bkk := e.linePeople(1, "Asia/Bangkok") // 09:00 UTC = 16:00 in Bangkok

@@ -33,8 +33,9 @@ type PolicyConfig struct {
 	// Default: no caps.
 	Caps map[string]int `yaml:"caps"`
 	// QuietHours per channel holds marketing sends until the window opens
-	// in the person's zone. Default: sms 21:00–08:00
-	// (channels.DefaultSMSQuietHours); set an empty QuietHours to disable.
+	// in the person's zone. This is the only place quiet hours are set.
+	// Default: sms and line 21:00–08:00 (channels.DefaultSMSQuietHours),
+	// none elsewhere; a channel given {} has none.
 	QuietHours map[string]channels.QuietHours `yaml:"quiet_hours"`
 	// RatePerSecond spreads each channel's sends evenly at this rate
 	// (0 = unlimited). Default: unlimited.
@@ -54,7 +55,7 @@ func (p *PolicyConfig) quiet(channel string) (channels.QuietHours, bool) {
 	if q, ok := p.QuietHours[channel]; ok {
 		return q, q.Start != "" && q.Start != q.End
 	}
-	if channel == channels.SMS {
+	if channel == channels.SMS || channel == "line" {
 		return channels.DefaultSMSQuietHours, true
 	}
 	return channels.QuietHours{}, false

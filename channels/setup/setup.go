@@ -62,8 +62,6 @@ type Set struct {
 	// LINEWebhook verifies and parses LINE webhooks: the server mounts
 	// LINEWebhook.Handler(...) at /webhooks/line.
 	LINEWebhook line.WebhookReceiver
-	// QuietHours per channel name (the journeys send policy applies them).
-	QuietHours map[string]channels.QuietHours
 	// Warnings are non-fatal notes for the start-up log (no secrets).
 	Warnings []string
 
@@ -107,7 +105,7 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 		v, _ := deps.LookupEnv(name)
 		return v
 	}
-	s := &Set{Channels: map[string]channels.Channel{}, QuietHours: map[string]channels.QuietHours{}}
+	s := &Set{Channels: map[string]channels.Channel{}}
 
 	dir := cfg.Templates.Dir
 	if dir == "" {
@@ -165,11 +163,6 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 			ExtraStopWords: c.Inbound.ExtraStopWords, ExtraStartWords: c.Inbound.ExtraStartWords,
 			ExtraHelpWords: c.Inbound.ExtraHelpWords, Now: deps.Now,
 		}
-		qh := c.QuietHours
-		if qh == (channels.QuietHours{}) {
-			qh = channels.DefaultSMSQuietHours
-		}
-		s.QuietHours[channels.SMS] = qh
 	}
 	if c := cfg.Push; c != nil {
 		r := &push.Router{}
@@ -200,7 +193,6 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 			r.FCM = fc
 		}
 		s.Channels[channels.Push] = r
-		s.QuietHours[channels.Push] = c.QuietHours
 	}
 	if c := cfg.LINE; c != nil {
 		if err := s.buildLINE(c, deps, path); err != nil {
@@ -248,7 +240,6 @@ func (s *Set) buildEmail(cfg channels.Config, deps Deps, path func(string) strin
 		}
 		ec.DKIM = &email.DKIMConfig{Domain: d.Domain, Selector: d.Selector, Signer: key}
 	}
-	s.QuietHours[channels.Email] = e.QuietHours
 	switch e.Provider {
 	case "smtp":
 		sc := e.SMTP
@@ -303,10 +294,5 @@ func (s *Set) buildLINE(c *channels.LINEConfig, deps Deps, path func(string) str
 	s.Channels[line.Name] = a
 	s.LINE = a
 	s.LINEWebhook = line.WebhookReceiver{Secret: []byte(secret), MaxBytes: c.WebhookMaxBytes}
-	qh := c.QuietHours
-	if qh == (channels.QuietHours{}) {
-		qh = channels.DefaultSMSQuietHours
-	}
-	s.QuietHours[line.Name] = qh
 	return nil
 }

@@ -98,7 +98,6 @@ func TestBuildFull(t *testing.T) {
 		require.True(t, ok, n)
 		require.Equal(t, n, ch.Name())
 	}
-	require.Equal(t, channels.DefaultSMSQuietHours, set.QuietHours["sms"])
 	require.Equal(t, "tok", set.TwilioAuthToken)
 	require.Equal(t, []string{"ยกเลิก"}, set.SMSInbound.ExtraStopWords)
 	require.Empty(t, set.Warnings)
@@ -158,7 +157,6 @@ channels:
     provider: nexmo
     from: "0812345678"
     twilio: {account_sid: XX1, auth_token_env: MISSING}
-    quiet_hours: {start: "9pm", end: "08:00"}
   push: {}
   webhook: {secret_env: SHORT}
   line:
@@ -167,7 +165,7 @@ channels:
     base_url: "http://api.line.example.com"
     max_attempts: -1
     quota_reset_zone: Mars/Olympus
-    quiet_hours: {start: "25:00", end: "08:00"}`, map[string]string{"K": "short", "SHORT": "abc"}, []string{
+`, map[string]string{"K": "short", "SHORT": "abc"}, []string{
 			`channels.links.base_url: must be an absolute https URL`,
 			"channels.links.keys[0]: shorter than 32 bytes",
 			"channels.links.ttl: must be at least 1440h",
@@ -177,7 +175,6 @@ channels:
 			"channels.sms.from: must be an E.164 number",
 			"channels.sms.twilio.account_sid: must start with AC",
 			"channels.sms.twilio.auth_token_env: environment variable MISSING is not set",
-			`channels.sms.quiet_hours: want HH:MM, got "9pm"`,
 			"channels.sms.inbound.help_text: required",
 			"channels.push: configure web_push, fcm or both",
 			"channels.webhook.secret_env: value 1 of SHORT is shorter than 16 bytes",
@@ -187,7 +184,6 @@ channels:
 			"channels.line.base_url: must be an https URL",
 			"channels.line.max_attempts: must not be negative",
 			`channels.line.quota_reset_zone: unknown time zone "Mars/Olympus"`,
-			"channels.line.quiet_hours: ",
 		}},
 		{"smtp tls none to remote host, password without env", `
 channels:
@@ -247,7 +243,6 @@ channels:
 	ch, ok := set.Get("line")
 	require.True(t, ok)
 	require.Equal(t, "2001234567", set.LINE.ProviderID())
-	require.Equal(t, channels.DefaultSMSQuietHours, set.QuietHours["line"])
 	res := ch.Send(context.Background(), []channels.Message{{
 		IdempotencyKey: "k1", ProfileID: 1, Purpose: "marketing", To: "U0123456789abcdef0123456789abcdef", Template: "line_welcome",
 	}})

@@ -68,17 +68,6 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 		if jc.Templates == nil {
 			jc.Templates = chset.Templates
 		}
-		// Quiet hours set on a channel apply unless the journeys policy
-		// sets its own for that channel.
-		jc.Policy.QuietHours = maps.Clone(jc.Policy.QuietHours)
-		for ch, qh := range chset.QuietHours {
-			if _, ok := jc.Policy.QuietHours[ch]; !ok {
-				if jc.Policy.QuietHours == nil {
-					jc.Policy.QuietHours = map[string]channels.QuietHours{}
-				}
-				jc.Policy.QuietHours[ch] = qh
-			}
-		}
 	case withChannels:
 		if set == nil {
 			return nil, nil, errors.New("journey run: no templates found; give --templates DIR")
