@@ -107,10 +107,10 @@ type SMTPSettings struct {
 	Port int `yaml:"port"`
 	// TLS is "starttls" (default), "implicit" or "none" (loopback only).
 	TLS string `yaml:"tls"`
-	// Username enables AUTH; PasswordEnv (required with it) names the
-	// variable holding the password.
-	Username    string `yaml:"username"`
-	PasswordEnv string `yaml:"password_env"`
+	// Username enables AUTH; Password (required with it) references the
+	// password ("env:NAME" or "file:PATH").
+	Username string    `yaml:"username"`
+	Password SecretRef `yaml:"password"`
 	// PoolSize is the number of connections. Default 4.
 	PoolSize int `yaml:"pool_size"`
 	// MaxMessagesPerConn defaults to 100.
@@ -127,10 +127,9 @@ type SMTPSettings struct {
 type DKIMSettings struct {
 	Domain   string `yaml:"domain"`
 	Selector string `yaml:"selector"`
-	// Exactly one of PrivateKeyFile (a PEM file) and PrivateKeyEnv (a
-	// variable holding the PEM text).
-	PrivateKeyFile string `yaml:"private_key_file"`
-	PrivateKeyEnv  string `yaml:"private_key_env"`
+	// PrivateKey references the PEM private key ("file:PATH" or
+	// "env:NAME"). Required.
+	PrivateKey SecretRef `yaml:"private_key"`
 }
 
 // SMSConfig configures the SMS channel.
@@ -151,11 +150,11 @@ type SMSConfig struct {
 
 // TwilioSettings configures the Twilio-compatible API.
 type TwilioSettings struct {
-	// AccountSID ("AC…") is required; AuthTokenEnv names the variable
-	// holding the auth token (or API key secret with APIKeySID).
-	AccountSID   string `yaml:"account_sid"`
-	AuthTokenEnv string `yaml:"auth_token_env"`
-	APIKeySID    string `yaml:"api_key_sid"`
+	// AccountSID ("AC…") is required; AuthToken references the auth token
+	// (or API key secret with APIKeySID).
+	AccountSID string    `yaml:"account_sid"`
+	AuthToken  SecretRef `yaml:"auth_token"`
+	APIKeySID  string    `yaml:"api_key_sid"`
 	// BaseURL defaults to https://api.twilio.com.
 	BaseURL string `yaml:"base_url"`
 	// StatusCallback is the public URL of the status webhook (optional).
@@ -187,8 +186,9 @@ type PushConfig struct {
 
 // WebPushSettings configures Web Push (VAPID).
 type WebPushSettings struct {
-	VAPIDPublicKey     string `yaml:"vapid_public_key"`
-	VAPIDPrivateKeyEnv string `yaml:"vapid_private_key_env"`
+	VAPIDPublicKey string `yaml:"vapid_public_key"`
+	// VAPIDPrivateKey references the VAPID private key. Required.
+	VAPIDPrivateKey SecretRef `yaml:"vapid_private_key"`
 	// Subscriber is the VAPID contact (email or https URL). Required.
 	Subscriber string `yaml:"subscriber"`
 }
@@ -197,10 +197,9 @@ type WebPushSettings struct {
 type FCMSettings struct {
 	// ProjectID defaults to the credentials' project_id.
 	ProjectID string `yaml:"project_id"`
-	// Exactly one of CredentialsFile (service-account JSON file) and
-	// CredentialsEnv (a variable holding the JSON).
-	CredentialsFile string `yaml:"credentials_file"`
-	CredentialsEnv  string `yaml:"credentials_env"`
+	// Credentials references the service-account JSON ("file:PATH" or
+	// "env:NAME"). Required.
+	Credentials SecretRef `yaml:"credentials"`
 	// Endpoint and TokenURL override Google's (tests, proxies).
 	Endpoint string `yaml:"endpoint"`
 	TokenURL string `yaml:"token_url"`
@@ -208,9 +207,9 @@ type FCMSettings struct {
 
 // WebhookConfig configures the webhook channel.
 type WebhookConfig struct {
-	// SecretEnv names the variable holding the signing secret(s), at least
-	// 16 bytes each, "," separated for rotation. Required.
-	SecretEnv string `yaml:"secret_env"`
+	// Secrets reference the signing secrets, at least 16 bytes each; the
+	// first signs, several allow rotation. Required.
+	Secrets []SecretRef `yaml:"secrets"`
 	// MaxAttempts per send (default 4), Timeout per attempt (default 10s).
 	MaxAttempts int           `yaml:"max_attempts"`
 	Timeout     time.Duration `yaml:"timeout"`
@@ -245,23 +244,27 @@ func (v *validator) add(path, format string, args ...any) {
 }
 
 // secret checks that env names a set, non-empty variable of min bytes.
-func (v *validator) secret(path, env string, required bool, min int) {
-	if env == "" {
-		if required {
-			v.add(path, "required (name of an environment variable)")
-		}
-		return
-	}
-	val, ok := v.lookup(env)
+// ref checks a secret reference: "env:NAME" (the variable must be set,
+// at least min bytes) or "file:PATH" (read by channels/setup, relative to
+// the configuration); never the secret itself.
+func (v *validator) ref(path string, r SecretRef, required bool, min int) {
+	kind, arg, _ := strings.Cut(string(r), ":")
 	switch {
-	case !ok || strings.TrimSpace(val) == "":
-		v.add(path, "environment variable %s is not set", env)
-	case min > 0:
-		for i, part := range strings.Split(val, ",") {
-			if len(part) < min {
-				v.add(path, "value %d of %s is shorter than %d bytes", i+1, env, min)
-			}
+	case r == "":
+		if required {
+			v.add(path, `required ("env:NAME" or "file:PATH")`)
 		}
+	case kind == "env" && arg != "":
+		val, err := r.Resolve(v.lookup, nil)
+		switch {
+		case err != nil:
+			v.add(path, "environment variable %s is not set", arg)
+		case len(val) < min:
+			v.add(path, "the value of %s is shorter than %d bytes", arg, min)
+		}
+	case kind == "file" && arg != "":
+	default:
+		v.add(path, `must be "env:NAME" or "file:PATH" (never the secret itself)`)
 	}
 }
 
@@ -287,14 +290,7 @@ func (c Config) validate(v *validator) {
 		v.add("links.base_url", "must be an absolute https URL (http only for localhost), got %q", l.BaseURL)
 	}
 	for i, k := range l.Keys {
-		path := fmt.Sprintf("links.keys[%d]", i)
-		val, err := k.Resolve(v.lookup, os.ReadFile)
-		switch {
-		case err != nil:
-			v.add(path, "%v", err)
-		case len(val) < 32:
-			v.add(path, "shorter than 32 bytes")
-		}
+		v.ref(fmt.Sprintf("links.keys[%d]", i), k, true, 32)
 	}
 	if l.TTL != 0 && l.TTL < 60*24*time.Hour {
 		v.add("links.ttl", "must be at least 1440h (60 days), got %s", l.TTL)
@@ -335,12 +331,8 @@ func (c Config) validate(v *validator) {
 				v.add("email.dkim.selector", "required")
 			}
 			switch {
-			case d.PrivateKeyFile == "" && d.PrivateKeyEnv == "":
-				v.add("email.dkim.private_key_file", "required (or private_key_env)")
-			case d.PrivateKeyFile != "" && d.PrivateKeyEnv != "":
-				v.add("email.dkim.private_key_env", "set only one of private_key_file and private_key_env")
-			case d.PrivateKeyEnv != "":
-				v.secret("email.dkim.private_key_env", d.PrivateKeyEnv, true, 0)
+			default:
+				v.ref("email.dkim.private_key", d.PrivateKey, true, 0)
 			}
 		}
 	}
@@ -358,7 +350,7 @@ func (c Config) validate(v *validator) {
 		} else if !strings.HasPrefix(s.Twilio.AccountSID, "AC") {
 			v.add("sms.twilio.account_sid", "must start with AC")
 		}
-		v.secret("sms.twilio.auth_token_env", s.Twilio.AuthTokenEnv, true, 0)
+		v.ref("sms.twilio.auth_token", s.Twilio.AuthToken, true, 0)
 		if s.Twilio.BaseURL != "" && !isHTTPSOrLoopback(s.Twilio.BaseURL) {
 			v.add("sms.twilio.base_url", "must be an https URL")
 		}
@@ -383,19 +375,15 @@ func (c Config) validate(v *validator) {
 			if w.VAPIDPublicKey == "" {
 				v.add("push.web_push.vapid_public_key", "required")
 			}
-			v.secret("push.web_push.vapid_private_key_env", w.VAPIDPrivateKeyEnv, true, 0)
+			v.ref("push.web_push.vapid_private_key", w.VAPIDPrivateKey, true, 0)
 			if w.Subscriber == "" {
 				v.add("push.web_push.subscriber", "required (contact email or https URL)")
 			}
 		}
 		if f := p.FCM; f != nil {
 			switch {
-			case f.CredentialsFile == "" && f.CredentialsEnv == "":
-				v.add("push.fcm.credentials_file", "required (or credentials_env)")
-			case f.CredentialsFile != "" && f.CredentialsEnv != "":
-				v.add("push.fcm.credentials_env", "set only one of credentials_file and credentials_env")
-			case f.CredentialsEnv != "":
-				v.secret("push.fcm.credentials_env", f.CredentialsEnv, true, 0)
+			default:
+				v.ref("push.fcm.credentials", f.Credentials, true, 0)
 			}
 			if f.Endpoint != "" && !isHTTPSOrLoopback(f.Endpoint) {
 				v.add("push.fcm.endpoint", "must be an https URL")
@@ -409,7 +397,12 @@ func (c Config) validate(v *validator) {
 		c.validateLINE(v, l)
 	}
 	if w := c.Webhook; w != nil {
-		v.secret("webhook.secret_env", w.SecretEnv, true, 16)
+		if len(w.Secrets) == 0 {
+			v.add("webhook.secrets", `required (a list of "env:NAME" or "file:PATH")`)
+		}
+		for i, r := range w.Secrets {
+			v.ref(fmt.Sprintf("webhook.secrets[%d]", i), r, true, 16)
+		}
 		if w.MaxAttempts < 0 {
 			v.add("webhook.max_attempts", "must not be negative")
 		}
@@ -434,9 +427,9 @@ func (c Config) validateSMTP(v *validator, e *EmailConfig) {
 		v.add("email.smtp.tls", "must be starttls, implicit or none, got %q", s.TLS)
 	}
 	if s.Username != "" {
-		v.secret("email.smtp.password_env", s.PasswordEnv, true, 0)
-	} else if s.PasswordEnv != "" {
-		v.add("email.smtp.username", "required when password_env is set")
+		v.ref("email.smtp.password", s.Password, true, 0)
+	} else if s.Password != "" {
+		v.add("email.smtp.username", "required when password is set")
 	}
 	if s.PoolSize < 0 {
 		v.add("email.smtp.pool_size", "must not be negative")

@@ -79,22 +79,8 @@ func (r SecretRef) Resolve(lookup LookupFunc, readFile func(string) ([]byte, err
 }
 
 func (c Config) validateLINE(v *validator, l *LINEConfig) {
-	for _, s := range []struct {
-		path string
-		ref  SecretRef
-	}{{"line.channel_access_token", l.ChannelAccessToken}, {"line.channel_secret", l.ChannelSecret}} {
-		switch kind, arg, _ := strings.Cut(string(s.ref), ":"); {
-		case s.ref == "":
-			v.add(s.path, `required ("env:NAME" or "file:PATH")`)
-		case kind == "env" && arg != "":
-			if _, err := s.ref.Resolve(v.lookup, nil); err != nil {
-				v.add(s.path, "environment variable %s is not set", arg)
-			}
-		case kind == "file" && arg != "": // read by channels/setup, relative to the config
-		default:
-			v.add(s.path, `must be "env:NAME" or "file:PATH" (never the secret itself)`)
-		}
-	}
+	v.ref("line.channel_access_token", l.ChannelAccessToken, true, 0)
+	v.ref("line.channel_secret", l.ChannelSecret, true, 0)
 	if strings.TrimSpace(l.ProviderID) == "" {
 		v.add("line.provider_id", "required (LINE user ids are only meaningful within one provider)")
 	}

@@ -43,11 +43,14 @@ type HashKeyError struct {
 func (e *HashKeyError) Error() string { return fmt.Sprintf("hash key %s: %s", e.Source, e.Msg) }
 
 // HashKeyFile is the file that holds the keyed-hash key of the database at
-// path: cfg.HashKeyFile, or the database path with ".key" appended. It is
-// empty for an in-memory database.
+// path: cfg.HashKey's file, or the database path with ".key" appended. It
+// is empty for an in-memory database and for a key from the environment.
 func HashKeyFile(path string, cfg Config) string {
-	if cfg.HashKeyFile != "" {
-		return cfg.HashKeyFile
+	if f, ok := strings.CutPrefix(cfg.HashKey, "file:"); ok {
+		return f
+	}
+	if strings.HasPrefix(cfg.HashKey, "env:") {
+		return ""
 	}
 	if path == MemoryPath {
 		return ""
@@ -74,13 +77,22 @@ func decodeHashKey(source, text string) ([]byte, error) {
 // externalHashKey reads the key from the environment variable or the key
 // file; nil when neither holds one.
 func (s *Store) externalHashKey() ([]byte, string, error) {
-	env := s.cfg.HashKeyEnv
-	if env == "" {
-		env = DefaultHashKeyEnv
-	}
-	if v := os.Getenv(env); v != "" {
+	env, named := strings.CutPrefix(s.cfg.HashKey, "env:")
+	switch {
+	case named:
+		v := os.Getenv(env)
+		if v == "" {
+			return nil, "$" + env, &HashKeyError{Source: "$" + env, Msg: "not set"}
+		}
 		key, err := decodeHashKey("$"+env, v)
 		return key, "$" + env, err
+	case s.cfg.HashKey == "":
+		if v := os.Getenv(DefaultHashKeyEnv); v != "" {
+			key, err := decodeHashKey("$"+DefaultHashKeyEnv, v)
+			return key, "$" + DefaultHashKeyEnv, err
+		}
+	case !strings.HasPrefix(s.cfg.HashKey, "file:"):
+		return nil, "hash_key", &HashKeyError{Source: "hash_key", Msg: `want "env:NAME" or "file:PATH"`}
 	}
 	file := HashKeyFile(s.path, s.cfg)
 	if file == "" {

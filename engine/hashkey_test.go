@@ -96,9 +96,10 @@ func TestHashKeyLivesOutsideTheDatabase(t *testing.T) {
 	// A key from the environment: no file is written.
 	envPath := filepath.Join(t.TempDir(), "env.duckdb")
 	envOpts := opts
-	envOpts.Config.HashKeyEnv = "TACT_TEST_HASH_KEY_" + hex.EncodeToString([]byte(t.Name()))[:8]
-	require.NoError(t, os.Setenv(envOpts.Config.HashKeyEnv, string(bytes.TrimSpace(keyHex))))
-	t.Cleanup(func() { os.Unsetenv(envOpts.Config.HashKeyEnv) })
+	envName := "TACT_TEST_HASH_KEY_" + hex.EncodeToString([]byte(t.Name()))[:8]
+	envOpts.Config.HashKey = "env:" + envName
+	require.NoError(t, os.Setenv(envName, string(bytes.TrimSpace(keyHex))))
+	t.Cleanup(func() { os.Unsetenv(envName) })
 	s, err = engine.Open(ctx, envPath, envOpts)
 	require.NoError(t, err)
 	require.Equal(t, hash, s.HashIdentifier("email", "a@example.com"))

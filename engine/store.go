@@ -43,15 +43,13 @@ type Config struct {
 	// Retention gives how long events (by name) and traits are kept; see
 	// RetentionPolicy. Empty: everything is kept.
 	Retention RetentionPolicy `yaml:"retention"`
-	// HashKeyFile holds the key of the keyed hashes (suppressions, merge
-	// log, audit values) outside the database, as 64 hex characters.
-	// Default: the database path with ".key" appended, created with mode
-	// 0600 on first open. A backup needs this file (or the variable below)
-	// as well as the database: without it the hashes cannot be matched.
-	HashKeyFile string `yaml:"hash_key_file"`
-	// HashKeyEnv names an environment variable that, when set, holds the
-	// key instead of the file (64 hex characters). Default TACT_HASH_KEY.
-	HashKeyEnv string `yaml:"hash_key_env"`
+	// HashKey references the key of the keyed hashes (suppressions, merge
+	// log, audit values), kept outside the database as 64 hex characters:
+	// "file:PATH" (created with mode 0600 on first open) or "env:NAME".
+	// Default: $TACT_HASH_KEY when set, else the file at the database path
+	// with ".key" appended. A backup needs the key as well as the
+	// database: without it the hashes cannot be matched.
+	HashKey string `yaml:"hash_key"`
 	// EventSkew is how far ahead of now an event timestamp (or a profile's
 	// updated_at) may be; later ones are refused. Default 24h.
 	EventSkew time.Duration `yaml:"event_skew"`

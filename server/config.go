@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/tactcdp/tact/channels"
 )
 
 // Role is what a credential may do. Write keys only ingest; bearer tokens
@@ -186,11 +188,17 @@ func (c *Config) withDefaults() Config {
 	return out
 }
 
-// secret resolves "env:NAME" references (of a write key too, whatever its
-// trust level).
+// secret resolves a credential given by reference ("env:NAME" or
+// "file:PATH"); any other value is the credential itself.
 func secret(v string) string {
-	if name, ok := strings.CutPrefix(v, "env:"); ok {
-		return os.Getenv(name)
+	if strings.HasPrefix(v, "env:") || strings.HasPrefix(v, "file:") {
+		// The one syntax of secret references; a missing one reads as ""
+		// and Validate names the key.
+		r, err := channels.SecretRef(v).Resolve(os.LookupEnv, os.ReadFile)
+		if err != nil {
+			return ""
+		}
+		return r
 	}
 	return v
 }

@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -54,4 +56,17 @@ server:
 		}
 		require.ErrorContains(t, err, tc.want, tc.name)
 	}
+}
+
+// TestSecretsByReference: server credentials take the same references as
+// every other secret, env:NAME and file:PATH.
+func TestSecretsByReference(t *testing.T) {
+	t.Parallel()
+	f := filepath.Join(t.TempDir(), "token")
+	require.NoError(t, os.WriteFile(f, []byte("tok-from-a-file-0123456789abcdef\n"), 0o600))
+	c := Config{Tokens: []TokenConfig{{Name: "ops", Role: RoleAdmin, Token: "file:" + f}}}
+	require.NoError(t, c.Validate())
+	require.Equal(t, "tok-from-a-file-0123456789abcdef", secret(c.Tokens[0].Token))
+	missing := Config{Tokens: []TokenConfig{{Name: "ops", Role: RoleAdmin, Token: "file:" + f + ".missing"}}}
+	require.ErrorContains(t, missing.Validate(), "server.tokens[0].token: too short")
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/tactcdp/tact/channels"
@@ -101,10 +100,6 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 		}
 		return filepath.Join(deps.BaseDir, p)
 	}
-	env := func(name string) string {
-		v, _ := deps.LookupEnv(name)
-		return v
-	}
 	s := &Set{Channels: map[string]channels.Channel{}}
 
 	dir := cfg.Templates.Dir
@@ -143,12 +138,23 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 	s.Signer = signer
 	s.Links = linktoken.Links{BaseURL: base, UnsubscribePath: cfg.Links.UnsubscribePath, PreferencesPath: cfg.Links.PreferencesPath, Signer: signer}
 
-	if err := s.buildEmail(cfg, deps, path, env); err != nil {
+	if err := s.buildEmail(cfg, deps, path); err != nil {
 		return nil, err
 	}
+	secret := func(field string, r channels.SecretRef) (string, error) {
+		v, err := r.Resolve(deps.LookupEnv, func(p string) ([]byte, error) { return os.ReadFile(path(p)) })
+		if err != nil {
+			return "", fmt.Errorf("channels.%s: %w", field, err)
+		}
+		return v, nil
+	}
 	if c := cfg.SMS; c != nil {
+		token, err := secret("sms.twilio.auth_token", c.Twilio.AuthToken)
+		if err != nil {
+			return nil, err
+		}
 		tw, err := sms.NewTwilio(sms.TwilioConfig{
-			AccountSID: c.Twilio.AccountSID, AuthToken: env(c.Twilio.AuthTokenEnv), APIKeySID: c.Twilio.APIKeySID,
+			AccountSID: c.Twilio.AccountSID, AuthToken: token, APIKeySID: c.Twilio.APIKeySID,
 			From: c.From, MessagingServiceSID: c.MessagingServiceSID, BaseURL: c.Twilio.BaseURL,
 			StatusCallback: c.Twilio.StatusCallback, Templates: ts, Links: s.Links, MaxSegments: c.MaxSegments,
 			RatePerSecond: c.RatePerSecond, Gate: deps.Gate, Now: deps.Now,
@@ -157,7 +163,7 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 			return nil, fmt.Errorf("channels.sms: %w", err)
 		}
 		s.Channels[channels.SMS] = tw
-		s.TwilioAuthToken = env(c.Twilio.AuthTokenEnv)
+		s.TwilioAuthToken = token
 		s.SMSInbound = sms.InboundConfig{
 			HelpText: c.Inbound.HelpText, StopText: c.Inbound.StopText, StartText: c.Inbound.StartText,
 			ExtraStopWords: c.Inbound.ExtraStopWords, ExtraStartWords: c.Inbound.ExtraStartWords,
@@ -167,8 +173,12 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 	if c := cfg.Push; c != nil {
 		r := &push.Router{}
 		if w := c.WebPush; w != nil {
+			vapid, err := secret("push.web_push.vapid_private_key", w.VAPIDPrivateKey)
+			if err != nil {
+				return nil, err
+			}
 			wp, err := push.NewWebPush(push.WebPushConfig{
-				VAPIDPublicKey: w.VAPIDPublicKey, VAPIDPrivateKey: env(w.VAPIDPrivateKeyEnv), Subscriber: w.Subscriber,
+				VAPIDPublicKey: w.VAPIDPublicKey, VAPIDPrivateKey: vapid, Subscriber: w.Subscriber,
 				TTL: c.TTL, Templates: ts, RatePerSecond: c.RatePerSecond, Gate: deps.Gate, Now: deps.Now,
 			})
 			if err != nil {
@@ -177,14 +187,12 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 			r.WebPush = wp
 		}
 		if f := c.FCM; f != nil {
-			creds := []byte(env(f.CredentialsEnv))
-			if f.CredentialsFile != "" {
-				if creds, err = os.ReadFile(path(f.CredentialsFile)); err != nil {
-					return nil, fmt.Errorf("channels.push.fcm.credentials_file: %w", err)
-				}
+			creds, err := secret("push.fcm.credentials", f.Credentials)
+			if err != nil {
+				return nil, err
 			}
 			fc, err := push.NewFCM(push.FCMConfig{
-				CredentialsJSON: creds, ProjectID: f.ProjectID, Endpoint: f.Endpoint, TokenURL: f.TokenURL,
+				CredentialsJSON: []byte(creds), ProjectID: f.ProjectID, Endpoint: f.Endpoint, TokenURL: f.TokenURL,
 				TTL: c.TTL, Templates: ts, RatePerSecond: c.RatePerSecond, Gate: deps.Gate, Now: deps.Now,
 			})
 			if err != nil {
@@ -200,7 +208,11 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 		}
 	}
 	if c := cfg.Webhook; c != nil {
-		for _, k := range strings.Split(env(c.SecretEnv), ",") {
+		for i, r := range c.Secrets {
+			k, err := secret(fmt.Sprintf("webhook.secrets[%d]", i), r)
+			if err != nil {
+				return nil, err
+			}
 			s.WebhookSecrets = append(s.WebhookSecrets, []byte(k))
 		}
 		wh, err := webhook.New(webhook.Config{
@@ -215,7 +227,7 @@ func Build(cfg channels.Config, deps Deps) (*Set, error) {
 	return s, nil
 }
 
-func (s *Set) buildEmail(cfg channels.Config, deps Deps, path func(string) string, env func(string) string) error {
+func (s *Set) buildEmail(cfg channels.Config, deps Deps, path func(string) string) error {
 	e := cfg.Email
 	if e == nil {
 		e = &channels.EmailConfig{Provider: "file"}
@@ -227,14 +239,11 @@ func (s *Set) buildEmail(cfg channels.Config, deps Deps, path func(string) strin
 	}
 	ec := email.Config{From: from, ReplyTo: e.ReplyTo, Templates: s.Templates, Links: s.Links, Gate: deps.Gate, Now: deps.Now}
 	if d := e.DKIM; d != nil {
-		pemText := []byte(env(d.PrivateKeyEnv))
-		if d.PrivateKeyFile != "" {
-			var err error
-			if pemText, err = os.ReadFile(path(d.PrivateKeyFile)); err != nil {
-				return fmt.Errorf("channels.email.dkim.private_key_file: %w", err)
-			}
+		pemText, err := d.PrivateKey.Resolve(deps.LookupEnv, func(p string) ([]byte, error) { return os.ReadFile(path(p)) })
+		if err != nil {
+			return fmt.Errorf("channels.email.dkim.private_key: %w", err)
 		}
-		key, err := email.ParseDKIMKey(pemText)
+		key, err := email.ParseDKIMKey([]byte(pemText))
 		if err != nil {
 			return fmt.Errorf("channels.email.dkim: %w", err)
 		}
@@ -243,8 +252,15 @@ func (s *Set) buildEmail(cfg channels.Config, deps Deps, path func(string) strin
 	switch e.Provider {
 	case "smtp":
 		sc := e.SMTP
+		var password string
+		if sc.Password != "" {
+			var err error
+			if password, err = sc.Password.Resolve(deps.LookupEnv, func(p string) ([]byte, error) { return os.ReadFile(path(p)) }); err != nil {
+				return fmt.Errorf("channels.email.smtp.password: %w", err)
+			}
+		}
 		ch, err := email.NewSMTP(ec, email.SMTPConfig{
-			Host: sc.Host, Port: sc.Port, TLS: email.TLSMode(sc.TLS), Username: sc.Username, Password: env(sc.PasswordEnv),
+			Host: sc.Host, Port: sc.Port, TLS: email.TLSMode(sc.TLS), Username: sc.Username, Password: password,
 			LocalName: sc.LocalName, EnvelopeFrom: sc.EnvelopeFrom, PoolSize: sc.PoolSize,
 			MaxMessagesPerConn: sc.MaxMessagesPerConn, CommandTimeout: sc.Timeout, RatePerSecond: e.RatePerSecond,
 		})

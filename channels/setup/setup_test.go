@@ -36,12 +36,12 @@ channels:
       port: 2525
       tls: none
       username: tact
-      password_env: SMTP_PASSWORD
+      password: env:SMTP_PASSWORD
       pool_size: 8
   sms:
     provider: twilio
     from: "+15005550006"
-    twilio: {account_sid: AC123, auth_token_env: TWILIO_AUTH_TOKEN}
+    twilio: {account_sid: AC123, auth_token: "env:TWILIO_AUTH_TOKEN"}
     inbound:
       help_text: "Tact Coffee: reply STOP to cancel"
       stop_text: "Unsubscribed."
@@ -49,10 +49,10 @@ channels:
   push:
     web_push:
       vapid_public_key: BExamplePublicKey
-      vapid_private_key_env: VAPID_PRIVATE_KEY
+      vapid_private_key: env:VAPID_PRIVATE_KEY
       subscriber: ops@coffee.example.com
   webhook:
-    secret_env: WEBHOOK_SECRET
+    secrets: ["env:WEBHOOK_SECRET"]
   line:
     channel_access_token: env:LINE_TOKEN
     channel_secret: env:LINE_SECRET
@@ -156,9 +156,9 @@ channels:
   sms:
     provider: nexmo
     from: "0812345678"
-    twilio: {account_sid: XX1, auth_token_env: MISSING}
+    twilio: {account_sid: XX1, auth_token: "env:MISSING"}
   push: {}
-  webhook: {secret_env: SHORT}
+  webhook: {secrets: ["env:SHORT"]}
   line:
     channel_access_token: "a-token-pasted-inline"
     channel_secret: env:NOPE
@@ -167,17 +167,17 @@ channels:
     quota_reset_zone: Mars/Olympus
 `, map[string]string{"K": "short", "SHORT": "abc"}, []string{
 			`channels.links.base_url: must be an absolute https URL`,
-			"channels.links.keys[0]: shorter than 32 bytes",
+			"channels.links.keys[0]: the value of K is shorter than 32 bytes",
 			"channels.links.ttl: must be at least 1440h",
 			`channels.email.provider: must be file or smtp, got "sendmail"`,
 			"channels.email.from.address: not a valid email address",
 			`channels.sms.provider: must be twilio, got "nexmo"`,
 			"channels.sms.from: must be an E.164 number",
 			"channels.sms.twilio.account_sid: must start with AC",
-			"channels.sms.twilio.auth_token_env: environment variable MISSING is not set",
+			"channels.sms.twilio.auth_token: environment variable MISSING is not set",
 			"channels.sms.inbound.help_text: required",
 			"channels.push: configure web_push, fcm or both",
-			"channels.webhook.secret_env: value 1 of SHORT is shorter than 16 bytes",
+			"channels.webhook.secrets[0]: the value of SHORT is shorter than 16 bytes",
 			`channels.line.channel_access_token: must be "env:NAME" or "file:PATH" (never the secret itself)`,
 			"channels.line.channel_secret: environment variable NOPE is not set",
 			"channels.line.provider_id: required",
@@ -194,9 +194,9 @@ channels:
     smtp: {host: smtp.example.com, tls: none, username: u}
     dkim: {domain: example.com}`, map[string]string{"K": strings.Repeat("k", 32)}, []string{
 			"channels.email.smtp.tls: none is only allowed for a loopback host",
-			"channels.email.smtp.password_env: required",
+			"channels.email.smtp.password: required",
 			"channels.email.dkim.selector: required",
-			"channels.email.dkim.private_key_file: required (or private_key_env)",
+			"channels.email.dkim.private_key: required",
 		}},
 	}
 	for _, tc := range tests {
@@ -260,4 +260,31 @@ channels:
 	require.ErrorIs(t, err, channels.ErrSecretRef)
 	require.Contains(t, err.Error(), "channels.line.channel_secret")
 	require.NotContains(t, err.Error(), "tok-1")
+}
+
+// TestSecretsByFile: every secret is a reference, "env:NAME" or
+// "file:PATH" (relative to the configuration), in every section.
+func TestSecretsByFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(filepath.Join(dir, "templates"), os.DirFS("../../testdata/templates")))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "twilio.token"), []byte("twilio-token-from-a-file\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "hook.secret"), []byte("a-webhook-secret-from-a-file"), 0o600))
+	cfg := parse(t, `
+channels:
+  sms:
+    provider: twilio
+    from: "+15005550006"
+    twilio: {account_sid: AC123, auth_token: "file:twilio.token"}
+    inbound: {help_text: "help"}
+  webhook: {secrets: ["file:hook.secret"]}
+`)
+	set, err := Build(cfg, Deps{LookupEnv: env(nil), BaseDir: dir, LinkKeys: [][]byte{[]byte(strings.Repeat("d", 32))}})
+	require.NoError(t, err)
+	require.Equal(t, "twilio-token-from-a-file", set.TwilioAuthToken)
+	require.Equal(t, [][]byte{[]byte("a-webhook-secret-from-a-file")}, set.WebhookSecrets)
+	// A secret written inline is refused with its key.
+	bad := parse(t, "channels:\n  webhook: {secrets: [\"a-webhook-secret-inline\"]}\n")
+	err = bad.ValidateWith(env(nil))
+	require.ErrorContains(t, err, `channels.webhook.secrets[0]: must be "env:NAME" or "file:PATH"`)
 }

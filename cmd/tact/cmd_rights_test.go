@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/tactcdp/tact/engine"
 )
 
 // TestMembersWithoutPurposeAreIDsAndAudited (item 5): `segment members`
@@ -47,12 +48,12 @@ func TestMembersWithoutPurposeAreIDsAndAudited(t *testing.T) {
 // TestRightsConfigKeys: the top-level keys of the rights work parse.
 func TestRightsConfigKeys(t *testing.T) {
 	t.Parallel()
-	cfg, err := parseConfig("t.yaml", []byte("event_skew: 2h\nhash_key_file: /tmp/k.key\nhash_key_env: MY_KEY\nserver:\n  write_keys: [\"wk_abcdefgh\", {key: \"wk_server_1\", trust: server}]\n  webhook_freshness: 30m\n"))
+	cfg, err := parseConfig("t.yaml", []byte("event_skew: 2h\nhash_key: file:/tmp/k.key\nserver:\n  write_keys: [\"wk_abcdefgh\", {key: \"wk_server_1\", trust: server}]\n  webhook_freshness: 30m\n"))
 	require.NoError(t, err)
 	e := cfg.Engine()
 	require.Equal(t, "2h0m0s", e.EventSkew.String())
-	require.Equal(t, "/tmp/k.key", e.HashKeyFile)
-	require.Equal(t, "MY_KEY", e.HashKeyEnv)
+	require.Equal(t, "file:/tmp/k.key", e.HashKey)
+	require.Equal(t, "/tmp/k.key", engine.HashKeyFile("t.duckdb", e))
 	require.Len(t, cfg.Server.WriteKeys, 2)
 	require.NoError(t, cfg.Server.Validate())
 }

@@ -27,11 +27,10 @@ type Config struct {
 	// Retention deletes events and traits older than their period
 	// (tact privacy purge).
 	Retention engine.RetentionPolicy `yaml:"retention"`
-	// HashKeyFile is the file holding the keyed-hash key (default: the
-	// database path + ".key"); HashKeyEnv names a variable that holds it
-	// instead (default TACT_HASH_KEY). See engine.Config.
-	HashKeyFile string `yaml:"hash_key_file"`
-	HashKeyEnv  string `yaml:"hash_key_env"`
+	// HashKey references the keyed-hash key ("file:PATH" or "env:NAME";
+	// default $TACT_HASH_KEY, else the database path + ".key"). See
+	// engine.Config.
+	HashKey string `yaml:"hash_key"`
 	// EventSkew is how far ahead of now an event timestamp may be
 	// (default 24h); see engine.Config.
 	EventSkew time.Duration `yaml:"event_skew"`
@@ -47,7 +46,7 @@ type Config struct {
 // Engine is the engine's part of the configuration.
 func (c *Config) Engine() engine.Config {
 	return engine.Config{Purposes: c.Purposes, DefaultRegion: c.DefaultRegion, Retention: c.Retention,
-		HashKeyFile: c.HashKeyFile, HashKeyEnv: c.HashKeyEnv, EventSkew: c.EventSkew}
+		HashKey: c.HashKey, EventSkew: c.EventSkew}
 }
 
 // loadConfig reads path. A missing file is an error only when the path was
