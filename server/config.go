@@ -77,7 +77,8 @@ type Config struct {
 	// configured) or the key it derives from the database's key.
 	LinkKeys []string `yaml:"-"`
 	// LinkTTL is the lifetime of issued links; default 90 days, minimum 60.
-	LinkTTL time.Duration `yaml:"link_ttl"`
+	// Not read from YAML: tact wires it from channels.links.ttl.
+	LinkTTL time.Duration `yaml:"-"`
 	// TwilioAuthToken verifies X-Twilio-Signature on SMS webhooks.
 	TwilioAuthToken string `yaml:"twilio_auth_token"`
 	// SESTopicARNs are the SNS topics /webhooks/ses accepts (required for

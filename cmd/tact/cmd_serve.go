@@ -74,6 +74,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	for _, k := range keys {
 		sc.LinkKeys = append(sc.LinkKeys, hex.EncodeToString(k))
 	}
+	sc.LinkTTL = cfg.Channels.Links.TTL
 	clk, err := a.clock()
 	if err != nil {
 		return err
