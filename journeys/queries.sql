@@ -214,3 +214,14 @@ SELECT profile_id, reason FROM (%[1]s);
 -- New sends from _jout; a key already in the outbox is never added twice.
 INSERT INTO journey_outbox
 SELECT ?::BIGINT + row_number() OVER (ORDER BY j.instance_id), j.* FROM _jout j WHERE j.idem_key NOT IN (SELECT idem_key FROM journey_outbox);
+
+-- name: failures
+-- Sends whose last attempt failed, newest first: for one journey ("" =
+-- all) since an instant, with the provider's reason.
+SELECT o.journey, o.step, o.channel, o.profile_id, l.at, coalesce(l.reason, '')
+FROM (SELECT outbox_id, max(at) AS at, arg_max(status, attempt) AS status, arg_max(reason, attempt) AS reason
+      FROM journey_results WHERE at >= ? GROUP BY outbox_id) l
+JOIN journey_outbox o ON o.id = l.outbox_id
+WHERE l.status = 'failed' AND (? = '' OR o.journey = ?)
+ORDER BY l.at DESC, o.id
+LIMIT ?;

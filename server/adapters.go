@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -211,6 +212,18 @@ func (a JourneysAdapter) Stats(ctx context.Context, name string) (journeys.Stats
 		return journeys.Stats{}, journeyErr(err)
 	}
 	return st, nil
+}
+
+// Failures implements Journeys.
+func (a JourneysAdapter) Failures(ctx context.Context, name string) (FailureList, error) {
+	if _, err := a.Runner.Get(ctx, name); err != nil {
+		return FailureList{}, journeyErr(err)
+	}
+	fs, err := a.Runner.Failures(ctx, name, time.Time{}, 200)
+	if err != nil {
+		return FailureList{}, err
+	}
+	return FailureList{Journey: name, ByReason: journeys.CountByReason(fs), Failures: nonNil(fs)}, nil
 }
 
 // List implements Journeys.

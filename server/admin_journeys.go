@@ -112,6 +112,19 @@ func (s *Server) handleJourneyResume(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"journey": n, "status": "active"})
 }
 
+func (s *Server) handleJourneyFailures(w http.ResponseWriter, r *http.Request) {
+	n, ok := s.journeyName(w, r)
+	if !ok {
+		return
+	}
+	res, err := s.journeys.Failures(r.Context(), n)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
 func (s *Server) handleJourneyStats(w http.ResponseWriter, r *http.Request) {
 	n, ok := s.journeyName(w, r)
 	if !ok {

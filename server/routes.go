@@ -121,6 +121,7 @@ func (s *Server) adminRoutes() []adminRoute {
 		{"POST /api/v1/journeys/{name}/pause", RoleMarketer, s.handleJourneyPause},
 		{"POST /api/v1/journeys/{name}/resume", RoleMarketer, s.handleJourneyResume},
 		{"GET /api/v1/journeys/{name}/stats", RoleRead, s.handleJourneyStats},
+		{"GET /api/v1/journeys/{name}/failures", RoleRead, s.handleJourneyFailures},
 		{"POST /api/v1/journeys/{name}/trigger", RoleMarketer, s.handleJourneyTrigger},
 		{"POST /api/v1/privacy/{op}", RoleAdmin, s.handlePrivacy},
 		{"GET /api/v1/privacy/requests", RoleAdmin, s.handleRequestsList},

@@ -74,6 +74,14 @@ type JourneyList struct {
 	Journeys []journeys.Info `json:"journeys"`
 }
 
+// FailureList is a journey's failed sends, counted by reason and listed
+// (newest first, at most 200).
+type FailureList struct {
+	Journey  string                  `json:"journey"`
+	ByReason []journeys.FailureCount `json:"by_reason"`
+	Failures []journeys.Failure      `json:"failures"`
+}
+
 // TriggerResult is how many people entered an api-entry journey.
 type TriggerResult struct {
 	Journey string `json:"journey"`
@@ -90,6 +98,8 @@ type Journeys interface {
 	Pause(ctx context.Context, name, actor string) error
 	Resume(ctx context.Context, name, actor string) error
 	Stats(ctx context.Context, name string) (journeys.Stats, error)
+	// Failures lists a journey's failed sends with their reasons.
+	Failures(ctx context.Context, name string) (FailureList, error)
 	List(ctx context.Context) (JourneyList, error)
 	// Trigger enters people into an api-entry journey.
 	Trigger(ctx context.Context, name string, entries []TriggerEntry) (TriggerResult, error)

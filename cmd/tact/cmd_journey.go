@@ -22,7 +22,7 @@ import (
 )
 
 func journeyCommands(m map[string]command) {
-	m["journey"] = command{"journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON]", cmdJourney}
+	m["journey"] = command{"journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | failures NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON]", cmdJourney}
 }
 
 const journeyUsage = "usage: tact journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON]"
@@ -156,6 +156,28 @@ func cmdJourney(ctx context.Context, a *app, args []string) error {
 		}
 		fmt.Fprintf(a.stdout, "%s: %sd\n", pos[0], sub)
 		return nil
+	case "failures":
+		if err := need(1); err != nil {
+			return err
+		}
+		r, _, err := a.journeyRunner(ctx, f, false)
+		if err != nil {
+			return err
+		}
+		fs, err := r.Failures(ctx, pos[0], time.Time{}, 200)
+		if err != nil {
+			return err
+		}
+		if *f.json {
+			return a.printJSON(fs)
+		}
+		for _, c := range journeys.CountByReason(fs) {
+			fmt.Fprintf(a.stdout, "%6d  %s\n", c.Count, c.Reason)
+		}
+		for _, x := range fs {
+			fmt.Fprintf(a.stdout, "%s  %s/%s  %s  profile %d  %s\n", x.At.UTC().Format(time.RFC3339), x.Journey, x.Step, x.Channel, x.ProfileID, x.Reason)
+		}
+		return nil
 	case "stats":
 		if err := need(1); err != nil {
 			return err
@@ -213,19 +235,35 @@ func cmdJourney(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 		if *f.untilIdle {
+			start := r.Store().Clock().Now()
 			res, err := r.RunUntilIdle(ctx, name)
 			if err != nil {
 				return err
 			}
 			if *f.json {
-				return a.printJSON(res)
-			}
-			fmt.Fprintf(a.stdout, "idle: %s\n", res)
-			for j, e := range res.Errors {
-				fmt.Fprintf(a.stdout, "  %s failed: %s\n", j, oneLine(e))
+				if err := a.printJSON(res); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(a.stdout, "idle: %s\n", res)
+				for j, e := range res.Errors {
+					fmt.Fprintf(a.stdout, "  %s failed: %s\n", j, oneLine(e))
+				}
 			}
 			if len(res.Errors) > 0 {
 				return fmt.Errorf("%d journey(s) failed", len(res.Errors))
+			}
+			if res.Failed > 0 {
+				// Failed sends are visible: counted by reason, and a
+				// non-zero exit (tact journey failures NAME lists them).
+				fs, err := r.Failures(ctx, name, start, 10000)
+				if err != nil {
+					return err
+				}
+				for _, c := range journeys.CountByReason(fs) {
+					fmt.Fprintf(a.stderr, "  failed %d: %s\n", c.Count, c.Reason)
+				}
+				return fmt.Errorf("%d send(s) failed; see tact journey failures", res.Failed)
 			}
 			return nil
 		}
@@ -241,11 +279,17 @@ func cmdJourney(ctx context.Context, a *app, args []string) error {
 	return usagef("journey: unknown subcommand %q; %s", sub, journeyUsage)
 }
 
-func templateDirs(f journeyFlags) []string {
-	if *f.templates == "" {
-		return defaultTemplateDirs()
+// templateDirs are the template folders journeys are checked against and
+// sent with: --templates, else tact.yaml's channels.templates.dir, else
+// the conventional folders that exist.
+func (a *app) templateDirs(f journeyFlags) []string {
+	if *f.templates != "" {
+		return strings.Split(*f.templates, ",")
 	}
-	return strings.Split(*f.templates, ",")
+	if cfg, err := a.config(); err == nil && cfg.Channels.Templates.Dir != "" {
+		return []string{cfg.Channels.Templates.Dir}
+	}
+	return defaultTemplateDirs()
 }
 
 func journeyValidate(ctx context.Context, a *app, f journeyFlags, file string) error {
@@ -254,12 +298,14 @@ func journeyValidate(ctx context.Context, a *app, f journeyFlags, file string) e
 		return err
 	}
 	cfg := journeys.ValidateConfig{}
-	if dirs := templateDirs(f); len(dirs) > 0 {
+	if dirs := a.templateDirs(f); len(dirs) > 0 {
 		set, err := journeys.LoadTemplates(dirs...)
 		if err != nil {
 			return err
 		}
 		cfg.Templates = set
+	} else {
+		fmt.Fprintln(a.stderr, "tact: no templates folder found (give --templates DIR or channels.templates.dir): template names are not checked")
 	}
 	// With an existing database, expressions are checked against its traits
 	// (unknown names, types) by package segments.

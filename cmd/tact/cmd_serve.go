@@ -85,7 +85,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	log := newLogger(a.stderr, a.getenv)
 	// With templates, sends go to the file email channel (as in tact
 	// journey run); without, they wait in the outbox.
-	withChannels := len(templateDirs(jf)) > 0 || channelsConfigured(cfg.Channels)
+	withChannels := len(a.templateDirs(jf)) > 0 || channelsConfigured(cfg.Channels)
 	runner, _, err := a.journeyRunner(ctx, jf, withChannels)
 	if err != nil {
 		return err
@@ -114,7 +114,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	}
 	if chset != nil {
 		console.Templates, console.Channels = chset.Templates, chset.Channels
-	} else if dirs := templateDirs(jf); len(dirs) > 0 {
+	} else if dirs := a.templateDirs(jf); len(dirs) > 0 {
 		if console.Templates, err = journeys.LoadTemplates(dirs...); err != nil {
 			return err
 		}

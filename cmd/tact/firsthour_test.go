@@ -40,3 +40,22 @@ func TestServeAcceptsTheREADMEConfigurationWithItsVariables(t *testing.T) {
 	cancel()
 	srv.wait(t)
 }
+
+// TestJourneyChecksTemplatesFromTheConfig: outside the repository folder
+// the templates named in tact.yaml (channels.templates.dir) are the ones a
+// journey is checked against, so a missing template fails validation.
+func TestJourneyChecksTemplatesFromTheConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	abs, err := filepath.Abs("../../testdata/templates")
+	require.NoError(t, err)
+	cfg := write(t, dir, "tact.yaml", "channels:\n  templates: {dir: "+abs+"}\n")
+	spec := write(t, dir, "j.yaml", "name: hello\npurpose: marketing\nentry: api\nsteps:\n  - id: hi\n    send: {channel: email, template: nope}\n")
+	env := map[string]string{"TACT_DB": filepath.Join(dir, "t.duckdb")}
+	stdout, stderr, code := tact(t, env, "--config", cfg, "journey", "validate", spec)
+	require.NotEqual(t, 0, code)
+	require.Contains(t, stdout+stderr, `template "nope" does not exist`)
+	ok := write(t, dir, "ok.yaml", "name: hello\npurpose: marketing\nentry: api\nsteps:\n  - id: hi\n    send: {channel: email, template: welcome}\n")
+	_, stderr, code = tact(t, env, "--config", cfg, "journey", "validate", ok)
+	require.Equal(t, 0, code, stderr)
+}

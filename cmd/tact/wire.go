@@ -35,7 +35,7 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 		jc.Trace = a.stderr
 	}
 	var set *templates.Set
-	if dirs := templateDirs(f); len(dirs) > 0 {
+	if dirs := a.templateDirs(f); len(dirs) > 0 {
 		if set, err = journeys.LoadTemplates(dirs...); err != nil {
 			return nil, nil, err
 		}
