@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -66,6 +67,18 @@ func (s *Store) ResolveUser(ctx context.Context, identifier string) (int64, erro
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return 0, err
+		}
+	}
+	// The internal id other commands print ("#42", "id:42", or 42 when no
+	// identifier matched).
+	num := strings.TrimPrefix(strings.TrimPrefix(ident, "#"), "id:")
+	if id, err := strconv.ParseInt(num, 10, 64); err == nil && id > 0 {
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM profiles WHERE id = ?`, id).Scan(&n); err != nil {
+			return 0, err
+		}
+		if n == 1 {
+			return id, nil
 		}
 	}
 	return 0, &NotFoundError{What: "the given identifier"}

@@ -78,6 +78,12 @@ func cmdSegment(ctx context.Context, a *app, args []string) error {
 		if err != nil {
 			var ce *segments.Error
 			if errors.As(err, &ce) {
+				// An empty database knows no traits: say so instead of
+				// "unknown name plan".
+				if c, cerr := st.Counts(ctx); cerr == nil && c.Profiles == 0 {
+					return nil, fmt.Errorf("expression %s (the database %s holds no profiles yet: import some with tact import profiles FILE, or choose another --db)",
+						oneLine(ce.Error()), st.Path())
+				}
 				return nil, fmt.Errorf("expression %s", oneLine(ce.Error()))
 			}
 			return nil, err

@@ -59,3 +59,14 @@ func TestJourneyChecksTemplatesFromTheConfig(t *testing.T) {
 	_, stderr, code = tact(t, env, "--config", cfg, "journey", "validate", ok)
 	require.Equal(t, 0, code, stderr)
 }
+
+// TestSegmentOnAnEmptyDatabaseSaysSo: an expression over a database with
+// no profiles names the real problem, not only the unknown name.
+func TestSegmentOnAnEmptyDatabaseSaysSo(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"TACT_DB": filepath.Join(t.TempDir(), "empty.duckdb")}
+	_, stderr, code := tact(t, env, "segment", "count", `plan == "pro"`)
+	require.NotEqual(t, 0, code)
+	require.Contains(t, stderr, "unknown name plan")
+	require.Contains(t, stderr, "holds no profiles yet")
+}
