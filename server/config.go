@@ -79,8 +79,6 @@ type Config struct {
 	// LinkTTL is the lifetime of issued links; default 90 days, minimum 60.
 	// Not read from YAML: tact wires it from channels.links.ttl.
 	LinkTTL time.Duration `yaml:"-"`
-	// TwilioAuthToken verifies X-Twilio-Signature on SMS webhooks.
-	TwilioAuthToken string `yaml:"twilio_auth_token"`
 	// SESTopicARNs are the SNS topics /webhooks/ses accepts (required for
 	// SES feedback): SNS signatures prove a message came from SNS, the
 	// topic proves it is ours.
@@ -94,10 +92,6 @@ type Config struct {
 	// CodeFrom is the sender address of preference-centre confirmation
 	// codes. Default privacy@ the public URL's host.
 	CodeFrom string `yaml:"code_from"`
-	// SMSHelpText, SMSStopText and SMSStartText are the keyword replies.
-	SMSHelpText  string `yaml:"sms_help_text"`
-	SMSStopText  string `yaml:"sms_stop_text"`
-	SMSStartText string `yaml:"sms_start_text"`
 	// WebhookFreshness is how old a signed inbound webhook may be (by its
 	// own signed timestamp, where the provider sends one); older ones are
 	// refused as replays. Every webhook is also de-duplicated by the

@@ -42,6 +42,8 @@ server:
 		{"bad role", "server: {tokens: [{name: x, role: root, token: tok-0123456789abcdefghijklmn}]}", "role"},
 		{"short token", "server: {tokens: [{name: x, role: read, token: short}]}", "too short"},
 		{"link keys live in channels.links", "server: {link_keys: [abcd]}", "link_keys"},
+		{"the Twilio token lives in channels.sms", "server: {twilio_auth_token: env:TWILIO_AUTH_TOKEN}", "twilio_auth_token"},
+		{"keyword replies live in channels.sms", "server: {sms_help_text: Reply STOP}", "sms_help_text"},
 		{"http public url", "server: {public_url: 'http://prefs.example.com'}", "https"},
 	}
 	for _, tc := range bad {

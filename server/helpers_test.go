@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/channels/setup"
+	"github.com/tactcdp/tact/channels/sms"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/clock"
 	"github.com/tactcdp/tact/engine/consent"
@@ -138,12 +140,9 @@ func newEnv(t testing.TB, mod ...func(*Config, *Options)) *env {
 			{Name: "marketer", Role: RoleMarketer, Token: tokMarketer},
 			{Name: "admin", Role: RoleAdmin, Token: tokAdmin},
 		},
-		LinkKeys:        []string{testLinkKey},
-		TwilioAuthToken: twilioToken,
-		SMSHelpText:     "Tact: help at example.com. Reply STOP to cancel.",
-		SMSStopText:     "You are unsubscribed.",
-		Ingest:          IngestConfig{FlushInterval: 2 * time.Millisecond},
-		RateLimit:       RateLimitConfig{PerIP: 10000, PerIPBurst: 10000, PerToken: 10000, PerTokBurst: 10000},
+		LinkKeys:  []string{testLinkKey},
+		Ingest:    IngestConfig{FlushInterval: 2 * time.Millisecond},
+		RateLimit: RateLimitConfig{PerIP: 10000, PerIPBurst: 10000, PerToken: 10000, PerTokBurst: 10000},
 	}
 	ja := JourneysAdapter{Runner: e.runner}
 	var logw io.Writer = io.Discard
@@ -151,7 +150,9 @@ func newEnv(t testing.TB, mod ...func(*Config, *Options)) *env {
 		logw = os.Stderr
 	}
 	opts := Options{Store: st, Clock: clk, WallClock: clk, Logger: slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Segments: SegmentsAdapter{Store: st}, Journeys: ja, Watcher: ja, Sink: bridge.New(st), CodeSender: e.codes}
+		Segments: SegmentsAdapter{Store: st}, Journeys: ja, Watcher: ja, Sink: bridge.New(st), CodeSender: e.codes,
+		Channels: &setup.Set{TwilioAuthToken: twilioToken, SMSInbound: sms.InboundConfig{
+			HelpText: "Tact: help at example.com. Reply STOP to cancel.", StopText: "You are unsubscribed."}}}
 	for _, m := range mod {
 		m(&cfg, &opts)
 	}

@@ -195,10 +195,11 @@ type Options struct {
 	// journeys re-check them at once).
 	Watcher ProfileWatcher
 	// Channels is the built channel set (channels/setup): when given, its
-	// link signer also verifies links (and signs them when server.link_keys
-	// is empty), its Twilio auth token and SMS keyword settings apply
-	// unless the server section sets its own, and its email channel sends
-	// confirmation codes when its templates hold CodeTemplate.
+	// link signer also verifies links (and signs them when LinkKeys is
+	// empty), its Twilio auth token verifies SMS webhooks and its keyword
+	// replies answer them (channels.sms is the one place both are
+	// configured), and its email channel sends confirmation codes when its
+	// templates hold CodeTemplate. Nil: no SMS webhooks.
 	Channels *setup.Set
 	// Importer overrides the store's ImportRows for ingestion (tests).
 	Importer Importer
@@ -303,8 +304,6 @@ func New(opts Options) (*Server, error) {
 		s.links = linktoken.Links{BaseURL: cfg.PublicURL, Signer: signer}
 		s.verifiers = append(s.verifiers, signer)
 	}
-	s.twilioToken = secret(cfg.TwilioAuthToken)
-	s.smsInbound = sms.InboundConfig{HelpText: cfg.SMSHelpText, StopText: cfg.SMSStopText, StartText: cfg.SMSStartText}
 	s.line = newLINEHook(opts.Channels)
 	if cs := opts.Channels; cs != nil {
 		if cs.Signer != nil {
@@ -316,12 +315,7 @@ func New(opts Options) (*Server, error) {
 				}
 			}
 		}
-		if s.twilioToken == "" {
-			s.twilioToken = cs.TwilioAuthToken
-		}
-		if s.smsInbound.HelpText == "" && cs.SMSInbound.HelpText != "" {
-			s.smsInbound = cs.SMSInbound
-		}
+		s.twilioToken, s.smsInbound = cs.TwilioAuthToken, cs.SMSInbound
 		if ch, ok := cs.Get(channels.Email); ok && s.codeSender == nil && cs.Templates != nil {
 			if _, err := cs.Templates.Lookup(CodeTemplate); err == nil {
 				s.codeSender = ChannelCodeSender{Channel: ch, Template: CodeTemplate, Clock: s.clock}

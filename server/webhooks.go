@@ -43,7 +43,7 @@ func formAccount(r *http.Request) string {
 func (s *Server) verifyTwilio(w http.ResponseWriter, r *http.Request) bool {
 	tok := s.twilioToken
 	if tok == "" {
-		s.writeError(w, r, errNotAvailable("Twilio webhooks (set server.twilio_auth_token)"))
+		s.writeError(w, r, errNotAvailable("Twilio webhooks (configure channels.sms)"))
 		return false
 	}
 	public := ""
