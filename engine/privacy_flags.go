@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Restrict sets the person's restricted flag (DESIGN §3,
+// Restrict sets the person's restricted flag (docs/data-model.md,
 // profiles.restricted): the person is in no audience, journey
 // or audience export, and their data stays. Object sets profiles.objected:
 // no marketing and no profiling on any channel, whatever grants they hold.

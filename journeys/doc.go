@@ -1,4 +1,4 @@
-// Package journeys runs versioned, multi-step customer journeys (DESIGN §6)
+// Package journeys runs versioned, multi-step customer journeys (docs/journeys.md)
 // set-based over the engine's DuckDB store.
 //
 // # Specs and versions

@@ -23,7 +23,7 @@ type combo struct {
 	transactional        bool
 }
 
-// want is the decision DESIGN §4 gives for a combination, term by term in
+// want is the decision docs/consent.md gives for a combination, term by term in
 // the documented order.
 func (c combo) want() string {
 	switch {
@@ -98,7 +98,7 @@ steps:
 // transactional, and shows that the SQL form (the send step's decision),
 // the per-person form (DecideOne) and the gate right before a provider
 // call (for a retry: the gate, then the send policy again) return the same
-// decision and the same reason, the one DESIGN §4's order gives.
+// decision and the same reason, the one docs/consent.md's order gives.
 func TestEligibilityCombinations(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *Config) { c.Policy.Caps = map[string]int{"sms": 1} })

@@ -20,7 +20,7 @@ type Subject struct {
 	Event *segments.Event
 }
 
-// Evaluator evaluates the expressions of DESIGN §5 for journeys. The one
+// Evaluator evaluates the expressions of docs/expressions.md for journeys. The one
 // implementation is NewSegmentsEvaluator: package segments, from the same
 // checked AST as segments, so a condition means in a journey exactly what
 // it means in a segment. The seam remains for Config.Evaluator (a store
@@ -34,7 +34,7 @@ type Evaluator interface {
 	// audience) is true at `at`.
 	Members(ctx context.Context, src string, at time.Time) ([]int64, error)
 	// Match evaluates a journey condition for each subject at `at`; out[i]
-	// is subjects[i]'s result. A runtime error is false (DESIGN §5's
+	// is subjects[i]'s result. A runtime error is false (docs/expressions.md's
 	// two-valued semantics).
 	Match(ctx context.Context, src string, subjects []Subject, at time.Time) ([]bool, error)
 	// MatchEvents evaluates an event entry's filter for each subject, whose

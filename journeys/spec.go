@@ -71,7 +71,7 @@ type Spec struct {
 	Purpose     string
 	Entry       Entry
 	Reentry     Reentry
-	// Exit is an expression (DESIGN §5); a person for whom it is true
+	// Exit is an expression (docs/expressions.md); a person for whom it is true
 	// leaves the journey at their next step.
 	Exit string
 	// Goal is an expression; a person for whom it is true converts and

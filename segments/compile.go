@@ -170,7 +170,7 @@ func exampleOf(t engine.TraitType) any {
 
 var traitIdentRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
-// checkEnv is the type environment of DESIGN §5 for a schema, with the
+// checkEnv is the type environment of docs/expressions.md for a schema, with the
 // journey instance's names when compiling for journeys.
 func checkEnv(traits map[string]engine.TraitType, o options) map[string]any {
 	env := map[string]any{

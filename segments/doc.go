@@ -1,6 +1,6 @@
-// Package segments is Tact's expression language (DESIGN §5): one typed
+// Package segments is Tact's expression language (docs/expressions.md): one typed
 // front end, a compiler to DuckDB SQL for bulk evaluation, the expr VM for
-// one profile in real time, consent-filtered audiences (DESIGN §4), and
+// one profile in real time, consent-filtered audiences (docs/consent.md), and
 // saved segments with materialised membership and entered/exited diffs.
 //
 // # One front end
@@ -57,7 +57,7 @@
 // see NULL is made two-valued (COALESCE(cmp, FALSE), IS [NOT] DISTINCT
 // FROM) except where it sits only under AND/OR in a WHERE or FILTER, where
 // NULL already acts as false. On the VM the program is patched (expr.Patch)
-// so operators go through nil-safe helpers. The traps of NOTES.md:
+// so operators go through nil-safe helpers. The traps it avoids:
 //
 //   - nil: `==`/`!=` treat nil as a value (nil == nil); ordering, string
 //     operators, `in` and arithmetic with nil are false / nil.

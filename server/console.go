@@ -17,7 +17,7 @@ import (
 	"github.com/tactcdp/tact/journeys"
 )
 
-// The marketer's console (DESIGN §9, docs/console.md): server-rendered
+// The marketer's console (docs/console.md): server-rendered
 // pages under /console/ behind a session cookie opened with a role token.
 
 //go:embed web/console/*.html web/console/assets/*

@@ -303,7 +303,7 @@ func overlaps(x, y *centry) bool {
 		(x.channel == y.channel || x.channel == "*" || y.channel == "*")
 }
 
-// evaluate is DESIGN §4 without notice-version configuration: the latest
+// evaluate is the consent rule of docs/consent.md without notice-version configuration: the latest
 // entry effective at `at` matching (purpose or *, channel or *) decides; a
 // tie goes to withdrawn/denied; an expired grant is not granted.
 func evaluate(es []centry, purpose, channel string, at int64) (bool, *centry) {

@@ -3,7 +3,7 @@
 // histories of a Thai/South-East-Asian retailer with customers worldwide.
 //
 // Write streams six files into a directory, in the formats `tact import`
-// reads (DESIGN §8), and returns a Manifest listing them in import order:
+// reads (docs/cli.md), and returns a Manifest listing them in import order:
 //
 //	crm_profiles.csv      profiles  CRM export keyed by user_id + email
 //	web_identify.jsonl    profiles  identify calls linking anonymous_id (and

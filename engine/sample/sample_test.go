@@ -540,7 +540,7 @@ type consentRow struct {
 	at, expires                               time.Time
 }
 
-// evalConsent re-implements DESIGN §4 for the test (no version config).
+// evalConsent re-implements the consent rule of docs/consent.md for the test (no version config).
 func evalConsent(rows []consentRow, purpose, channel string, at time.Time) (bool, *consentRow) {
 	var dec *consentRow
 	deny := false
