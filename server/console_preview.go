@@ -47,10 +47,13 @@ type previewData struct {
 	SMS       *sms.SegmentInfo
 	Push      string
 	Empty     []string
-	Eligible  string
-	Seeds     []string
-	Failure   string
-	Sent      string
+	// Refused are the fields without a value or default: a send to this
+	// person is refused with reason render (templates.Template.Missing).
+	Refused  []string
+	Eligible string
+	Seeds    []string
+	Failure  string
+	Sent     string
 }
 
 // marker stands for the i-th missing trait in the flagging renders: digits
@@ -151,7 +154,10 @@ func (c *console) preview(r *http.Request, d *previewData, admin bool) error {
 	}
 	msg := channels.Message{IdempotencyKey: "console-preview", ProfileID: id, Journey: "console-preview", Step: "preview",
 		Purpose: d.Purpose, Transactional: d.Purpose == "transactional", Timezone: p.Timezone, Template: d.Template, Traits: p.Traits}
-	data := templates.Data{ProfileID: id, Traits: p.Traits, Timezone: p.Timezone, Now: c.s.clock.Now(), Journey: msg.Journey, Step: msg.Step}
+	// The preview shows the blanks a send would refuse (AllowMissing) and
+	// says so (Refused).
+	data := templates.Data{ProfileID: id, Traits: p.Traits, Timezone: p.Timezone, Now: c.s.clock.Now(), Journey: msg.Journey, Step: msg.Step,
+		AllowMissing: true}
 	if c.s.signer != nil {
 		data.UnsubscribeURL, _, _ = c.s.links.Unsubscribe(id, d.Purpose, d.Channel)
 		data.PreferencesURL, _, _ = c.s.links.Preferences(id, d.Purpose, d.Channel)
@@ -161,6 +167,9 @@ func (c *console) preview(r *http.Request, d *previewData, admin bool) error {
 		return err
 	}
 	d.Empty = c.emptyFields(ctx, tpl, data)
+	if d.Refused, err = tpl.Missing(data); err != nil {
+		return err
+	}
 	switch tpl.Channel {
 	case templates.ChannelEmail:
 		d.Subject, d.Preheader, d.HTML, d.Text = out.Subject, out.Preheader, out.HTML, out.Text

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -389,4 +390,30 @@ func TestParseStatusCallback(t *testing.T) {
 	}
 	_, err := ParseStatusCallback(url.Values{"MessageStatus": {"delivered"}}, t0)
 	require.Error(t, err)
+}
+
+// TestTwilioRefusesAMessageWithABlankField: a template field without a
+// value for the person is a permanent "render" failure, and Twilio is not
+// called: no "Your code is ." goes out.
+func TestTwilioRefusesAMessageWithABlankField(t *testing.T) {
+	t.Parallel()
+	fake := &fakeTwilio{}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "code.sms.txt"), []byte("---\npurpose: transactional\n---\nYour code is {{ .payload.code }}."), 0o600))
+	ts, err := templates.Load(dir)
+	require.NoError(t, err)
+	tw := newTwilio(t, srv, func(c *TwilioConfig) { c.Templates = ts })
+	m := channels.Message{IdempotencyKey: channels.NewIdempotencyKey("otp", 1, "sms", 9, t0), ProfileID: 9,
+		Purpose: "transactional", Transactional: true, To: "+66812345678", Template: "code"}
+	res := tw.Send(context.Background(), []channels.Message{m})
+	require.Equal(t, channels.StatusPermanent, res[0].Status)
+	require.Equal(t, "render", res[0].Reason)
+	require.ErrorContains(t, res[0].Err, "payload.code has no value")
+	require.Empty(t, fake.got, "nothing reached the provider")
+	m.Payload = map[string]any{"code": "482913"}
+	res = tw.Send(context.Background(), []channels.Message{m})
+	require.Equal(t, channels.StatusDelivered, res[0].Status, "%v", res[0].Err)
+	require.Equal(t, "Your code is 482913.", fake.got[0].Get("Body"))
 }

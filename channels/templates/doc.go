@@ -66,8 +66,13 @@
 //	.now               the send time in the person's zone
 //	.journey, .step    journey and step names
 //
-// A missing value renders as the empty string; use default for a fallback:
-// {{ .traits.first_name | default "there" }}.
+// A field the template prints must have a value for the person (not nil,
+// "" or empty) unless the action gives a default,
+// {{ .traits.first_name | default "there" }}, or sits inside an {{if}} or
+// {{with}} that tests it: otherwise Render refuses (ErrRender naming the
+// field; Template.Missing lists them) and the message is not sent, so no
+// one receives "Use code  for 20% off". Data.AllowMissing lets previews
+// render the blanks.
 //
 // # Helpers
 //

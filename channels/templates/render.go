@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -20,6 +21,10 @@ type Data struct {
 	UnsubscribeURL string
 	PreferencesURL string
 	Journey, Step  string
+	// AllowMissing renders even when a field the template prints without a
+	// default has no value (it prints as ""). Only previews set it: a send
+	// never does, so a message with a blank field is refused, not sent.
+	AllowMissing bool
 
 	// loadCheck marks the load-time rendering of a LINE template with every
 	// value missing (see checkLINE).
@@ -86,6 +91,13 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 		return nil, err
 	}
 	data := d.toMap(loc)
+	if !d.AllowMissing && !d.loadCheck {
+		if miss := c.missing(data); len(miss) > 0 {
+			return nil, &Error{Template: t.Name, Kind: ErrRender, Detail: fmt.Sprintf(
+				"%s has no value for this person and the template gives no default (write {{ .%s | default \"…\" }} or guard it with {{ if .%s }})",
+				strings.Join(miss, ", "), miss[0], miss[0])}
+		}
+	}
 	out := &Rendered{Name: t.Name, Channel: t.Channel, Purpose: t.Purpose, FromName: t.FromName, Icon: t.Icon}
 	fail := func(part string, err error) (*Rendered, error) {
 		return nil, &Error{Template: t.Name, Kind: ErrRender, Detail: part + ": " + err.Error()}

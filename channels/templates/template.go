@@ -81,6 +81,8 @@ const (
 type compiled struct {
 	html  *htmltemplate.Template
 	parts map[string]*template.Template
+	// required are the fields printed without a default (requiredFields).
+	required []string
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
@@ -277,6 +279,18 @@ func (t *Template) compile(loc *time.Location) (*compiled, error) {
 		}
 		c.parts[p.name] = tt
 	}
+	var trees []*parse.Tree
+	if c.html != nil {
+		for _, h := range c.html.Templates() {
+			trees = append(trees, h.Tree)
+		}
+	}
+	for _, tt := range c.parts {
+		for _, x := range tt.Templates() {
+			trees = append(trees, x.Tree)
+		}
+	}
+	c.required = requiredFields(trees)
 	got, _ := t.cache.LoadOrStore(loc.String(), c)
 	return got.(*compiled), nil
 }

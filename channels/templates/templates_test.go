@@ -129,7 +129,7 @@ func TestRenderMissingValuesAndDefaults(t *testing.T) {
 	s := loadSamples(t)
 	r, err := s.Render("flash_sale", ChannelSMS, Data{Traits: map[string]any{"first_name": nil}})
 	require.NoError(t, err)
-	require.Equal(t, "Tact Coffee: คุณลูกค้า ลด 30% วันนี้เท่านั้น! ใช้โค้ด  ที่สาขาใกล้คุณ ตอบ STOP เพื่อยกเลิก", r.Text)
+	require.Equal(t, "Tact Coffee: คุณลูกค้า ลด 30% วันนี้เท่านั้น! ใช้โค้ด FLASH30 ที่สาขาใกล้คุณ ตอบ STOP เพื่อยกเลิก", r.Text)
 	require.NotContains(t, r.Text, "no value")
 
 	r, err = s.Render("cart_reminder", ChannelPush, Data{
@@ -191,7 +191,6 @@ func TestHelpers(t *testing.T) {
 		{`{{ truncate 3 "สวัสดีครับ" }}`, "ส…"},
 		{`{{ truncate 4 "สวัสดีครับ" }}`, "สวั…"},
 		{`{{ truncate 20 "short" }}`, "short"},
-		{`{{ .traits.missing }}|{{ .payload.none }}`, "|"},
 		{`{{ .timezone }}`, "America/Los_Angeles"},
 		{`{{ with .traits.f }}{{ . }}{{ end }}`, "-1234.567"},
 	}
@@ -240,4 +239,68 @@ func TestHTMLToTextEdgeCases(t *testing.T) {
 	for _, tc := range tests {
 		require.Equal(t, tc.want, HTMLToText(tc.in), tc.in)
 	}
+}
+
+// TestMissingFieldsRefuseToRender: a field a template prints with no value
+// for the person and no default refuses the rendering, naming the field,
+// instead of sending "Use code  for 20% off".
+func TestMissingFieldsRefuseToRender(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		src, want string
+		missing   []string
+	}{
+		{`{{ .traits.missing }}x`, "", []string{"traits.missing"}},
+		{`{{ date "date" .traits.missing }}x`, "", []string{"traits.missing"}},
+		{`{{ $.payload.none }}x`, "", []string{"payload.none"}},
+		{`code {{ .payload.code }}`, "", []string{"payload.code"}},
+		{`{{ if .traits.a }}{{ .traits.b }}{{ end }}x`, "", []string{"traits.b"}},
+		{`{{ .traits.missing | default "y" }}x`, "yx", nil},
+		{`{{ upper (.traits.missing | default "y") }}x`, "Yx", nil},
+		{`{{ if .traits.missing }}{{ .traits.missing }}{{ end }}x`, "x", nil},
+		{`{{ with .traits.missing }}{{ . }}{{ end }}x`, "x", nil},
+		{`{{ range .payload.items }}{{ .name }}{{ end }}x`, "x", nil},
+		{`{{ .traits.a }}x`, "1x", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.src, func(t *testing.T) {
+			t.Parallel()
+			tpl, err := New("h", ChannelSMS, "h.sms.txt", "---\npurpose: transactional\n---\n"+tc.src, false, "", "")
+			require.NoError(t, err)
+			d := Data{Traits: map[string]any{"a": 1}, Payload: map[string]any{"code": ""}}
+			missing, err := tpl.Missing(d)
+			require.NoError(t, err)
+			require.Equal(t, tc.missing, missing)
+			r, err := tpl.Render(d)
+			if tc.missing != nil {
+				require.ErrorIs(t, err, ErrRender)
+				require.ErrorContains(t, err, tc.missing[0]+" has no value")
+				d.AllowMissing = true
+				_, err = tpl.Render(d)
+				require.NoError(t, err, "a preview renders the blanks")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, r.Text)
+		})
+	}
+}
+
+// TestSampleTemplatesNeverSendBlanks: the shipped templates render for a
+// person with no traits and no payload (the sample journeys set none)
+// without a blank where a value belongs.
+func TestSampleTemplatesNeverSendBlanks(t *testing.T) {
+	t.Parallel()
+	s := loadSamples(t)
+	for _, name := range []string{"welcome", "winback"} {
+		r, err := s.Render(name, ChannelEmail, Data{UnsubscribeURL: "https://prefs.example.com/u/x"})
+		require.NoError(t, err, name)
+		require.NotContains(t, r.Text, " .", name)
+		require.NotContains(t, r.Text, "code  ", name)
+		require.NotContains(t, r.Text, "code=\n", name)
+	}
+	r, err := s.Render("winback", ChannelEmail, Data{UnsubscribeURL: "https://prefs.example.com/u/x"})
+	require.NoError(t, err)
+	require.Contains(t, r.Text, "Use code COMEBACK20 for 20% off")
+	require.NotContains(t, r.Text, "Your last order was on")
 }
