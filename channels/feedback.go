@@ -1,6 +1,7 @@
 package channels
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -164,7 +165,7 @@ func Apply(ctx context.Context, sink FeedbackSink, fbs []Feedback) error {
 			if f.Address == "" {
 				break
 			}
-			if err := sink.DropDeviceToken(ctx, f.Address, f.At, nonEmpty(f.Detail, "unregistered")); err != nil {
+			if err := sink.DropDeviceToken(ctx, f.Address, f.At, cmp.Or(f.Detail, "unregistered")); err != nil {
 				errs = append(errs, fmt.Errorf("drop token: %w", err))
 			}
 		}
@@ -222,11 +223,4 @@ func ApplyResults(ctx context.Context, sink FeedbackSink, channel string, batch 
 		return nil
 	}
 	return Apply(ctx, sink, fbs)
-}
-
-func nonEmpty(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

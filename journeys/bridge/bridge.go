@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -32,9 +33,6 @@ var (
 // New returns the adapter over store.
 func New(store *engine.Store) *Adapter { return &Adapter{Store: store} }
 
-// identityKind maps a channel to the identity kind holding its address.
-func identityKind(channel string) string { return eligibility.AddressKind(channel) }
-
 // Check decides one send right now with the per-person form of the
 // eligibility decision (engine.EligiblePerson) for the address the message
 // goes to. It returns "" to allow, or the reason. Any error refuses the
@@ -50,7 +48,7 @@ func (a *Adapter) Check(ctx context.Context, channel string, m channels.Message)
 
 // profilesHolding lists the profiles holding address on channel.
 func (a *Adapter) profilesHolding(ctx context.Context, channel, address string) ([]int64, error) {
-	kind := identityKind(channel)
+	kind := eligibility.AddressKind(channel)
 	if kind == "" {
 		return nil, fmt.Errorf("channel %q has no address kind", channel)
 	}
@@ -96,7 +94,7 @@ func (a *Adapter) change(ctx context.Context, c channels.ConsentChange, status c
 	if at.IsZero() {
 		at = a.Store.Clock().Now()
 	}
-	kind := identityKind(c.Channel)
+	kind := eligibility.AddressKind(c.Channel)
 	changed := false
 	var ins []engine.ConsentInput
 	for _, id := range ids {
@@ -107,7 +105,7 @@ func (a *Adapter) change(ctx context.Context, c channels.ConsentChange, status c
 			}
 			if (status == consent.Granted) != d.Granted || (status == consent.Withdrawn && d.Reason != consent.ReasonWithdrawn) {
 				changed = true
-				ins = append(ins, engine.ConsentInput{ProfileID: id, Purpose: purpose, Channel: c.Channel, Status: status, EffectiveAt: at, Source: orDefault(c.Source, "channel"), Actor: "person"})
+				ins = append(ins, engine.ConsentInput{ProfileID: id, Purpose: purpose, Channel: c.Channel, Status: status, EffectiveAt: at, Source: cmp.Or(c.Source, "channel"), Actor: "person"})
 			}
 		}
 	}
@@ -128,7 +126,7 @@ func (a *Adapter) change(ctx context.Context, c channels.ConsentChange, status c
 			}
 			if !sup {
 				changed = true
-				if err := a.Store.Suppress(ctx, kind, c.Address, engine.SuppressStop, orDefault(c.Source, "channel")); err != nil {
+				if err := a.Store.Suppress(ctx, kind, c.Address, engine.SuppressStop, cmp.Or(c.Source, "channel")); err != nil {
 					return false, err
 				}
 			}
@@ -177,7 +175,7 @@ func (a *Adapter) RestoreStopped(ctx context.Context, c channels.ConsentChange) 
 		}
 		for _, p := range purposes {
 			ins = append(ins, engine.ConsentInput{ProfileID: id, Purpose: p, Channel: c.Channel, Status: consent.Granted,
-				EffectiveAt: at, Source: orDefault(c.Source, "channel"), Actor: "person"})
+				EffectiveAt: at, Source: cmp.Or(c.Source, "channel"), Actor: "person"})
 		}
 	}
 	if len(ins) > 0 {
@@ -185,14 +183,7 @@ func (a *Adapter) RestoreStopped(ctx context.Context, c channels.ConsentChange) 
 			return false, err
 		}
 	}
-	return a.liftStop(ctx, identityKind(c.Channel), c.Address, len(ins) > 0)
-}
-
-func orDefault(s, d string) string {
-	if s == "" {
-		return d
-	}
-	return s
+	return a.liftStop(ctx, eligibility.AddressKind(c.Channel), c.Address, len(ins) > 0)
 }
 
 // Withdraw implements channels.ConsentRecorder.
@@ -235,7 +226,7 @@ func (a *Adapter) RecordEvent(ctx context.Context, e channels.Event) error {
 		if err != nil || len(ids) == 0 {
 			return nil
 		}
-		row[identityKind(e.Channel)] = e.Address
+		row[eligibility.AddressKind(e.Channel)] = e.Address
 	}
 	_, err := a.Store.ImportRows(ctx, engine.ImportEvents, "feedback", []map[string]any{row})
 	return err
@@ -243,11 +234,11 @@ func (a *Adapter) RecordEvent(ctx context.Context, e channels.Event) error {
 
 // Suppress implements channels.FeedbackSink.
 func (a *Adapter) Suppress(ctx context.Context, s channels.Suppression) error {
-	kind := identityKind(s.Channel)
+	kind := eligibility.AddressKind(s.Channel)
 	if kind == "" {
 		return fmt.Errorf("cannot suppress on channel %q", s.Channel)
 	}
-	return a.Store.Suppress(ctx, kind, s.Address, orDefault(s.Reason, "manual"), orDefault(s.Source, "feedback"))
+	return a.Store.Suppress(ctx, kind, s.Address, cmp.Or(s.Reason, "manual"), cmp.Or(s.Source, "feedback"))
 }
 
 // DropDeviceToken implements channels.FeedbackSink. The engine has no
