@@ -83,8 +83,9 @@ type Store struct {
 	epoch atomic.Uint64
 }
 
-// lockedHint points at the API that works while tact serve holds the file.
-const lockedHint = "/api/v1/..., see server/README.md"
+// lockedHint is the way out while tact serve holds the file: the same
+// command through its API.
+const lockedHint = "add --server URL (with TACT_TOKEN) to run the command through the running tact serve"
 
 // LockedError reports that another process holds the database file.
 type LockedError struct {
@@ -96,9 +97,9 @@ type LockedError struct {
 
 func (e *LockedError) Error() string {
 	if e.Holder != "" {
-		return fmt.Sprintf("database %s is in use by another process (%s); stop it, use the running tact serve's HTTP API (%s), or choose another --db", e.Path, e.Holder, lockedHint)
+		return fmt.Sprintf("database %s is in use by another process (%s); %s, stop it, or choose another --db", e.Path, e.Holder, lockedHint)
 	}
-	return fmt.Sprintf("database %s is in use by another process; stop it, use the running tact serve's HTTP API (%s), or choose another --db", e.Path, lockedHint)
+	return fmt.Sprintf("database %s is in use by another process; %s, stop it, or choose another --db", e.Path, lockedHint)
 }
 
 var lockHolderRE = regexp.MustCompile(`Conflicting lock is held in (.*?)\. See also`)

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"os/exec"
@@ -54,6 +55,16 @@ func TestLockedFileError(t *testing.T) {
 	require.Contains(t, err.Error(), "PID")
 	require.NotContains(t, err.Error(), "IO Error", "DuckDB's own text is not passed through")
 	require.False(t, strings.Contains(err.Error(), "\n"))
+	require.Contains(t, err.Error(), "--server URL", "the error names the way out while tact serve runs")
+
+	// Why the way out is the server's API and not a read-only open: DuckDB
+	// refuses read-only opens of a file another process writes too.
+	ro, err := sql.Open("duckdb", path+"?access_mode=READ_ONLY")
+	if err == nil {
+		err = ro.Ping()
+		ro.Close()
+	}
+	require.ErrorContains(t, err, "Conflicting lock")
 }
 
 func TestReopenKeepsDataAndAppliesMigrationsOnce(t *testing.T) {

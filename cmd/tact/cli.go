@@ -26,6 +26,8 @@ type app struct {
 	dbExplicit bool
 	configPath string
 	nowFlag    string
+	// server is --server: commands go through that tact serve's API.
+	server string
 
 	cfg   *Config
 	clk   clock.Clock
@@ -103,11 +105,18 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 	if !ok {
 		return usagef("unknown command %q; run tact help", args[0])
 	}
-	return c.run(ctx, a, args[1:])
+	rest, err := a.takeServerFlag(args[1:])
+	if err != nil {
+		return err
+	}
+	if a.serverURL() != "" && args[0] != "gen" { // gen writes files, not the database
+		return a.dispatchRemote(ctx, args[0], rest)
+	}
+	return c.run(ctx, a, rest)
 }
 
 func (a *app) printUsage(cmds map[string]command) {
-	fmt.Fprintln(a.stdout, "usage: tact [--db PATH] [--config PATH] [--now RFC3339] COMMAND ...")
+	fmt.Fprintln(a.stdout, "usage: tact [--db PATH | --server URL] [--config PATH] [--now RFC3339] COMMAND ...")
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
 		names = append(names, n)
@@ -131,6 +140,8 @@ func (a *app) globalFlag(args []string) (int, error) {
 		dst = &a.configPath
 	case "now":
 		dst = &a.nowFlag
+	case "server":
+		dst = &a.server
 	default:
 		return 0, nil
 	}
@@ -143,6 +154,27 @@ func (a *app) globalFlag(args []string) (int, error) {
 	}
 	*dst = args[1]
 	return 2, nil
+}
+
+// takeServerFlag removes --server wherever it stands among a command's
+// arguments: it decides whether the command runs here or on the server.
+func (a *app) takeServerFlag(args []string) ([]string, error) {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--" {
+			return append(out, args[i:]...), nil
+		}
+		if name, _, _ := strings.Cut(strings.TrimLeft(args[i], "-"), "="); name == "server" && strings.HasPrefix(args[i], "-") {
+			n, err := a.globalFlag(args[i:])
+			if err != nil {
+				return nil, err
+			}
+			i += n - 1
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out, nil
 }
 
 // parse parses a command's flags, which may be interspersed with its
