@@ -14,12 +14,18 @@ import (
 
 // cmdDemo builds a database from the built-in sample (the generator's
 // default output, identical to testdata/sample) and shows what it holds.
-// It uses an in-memory database unless --db is given, and evaluates at the
-// sample's reference instant unless --now is given.
+// It uses an in-memory database unless --db is given, writes its outbox to
+// a temporary folder unless --out is given, and evaluates at the sample's
+// reference instant unless --now is given.
 func cmdDemo(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	if _, err := a.parse(fs, args); err != nil {
+	out := fs.String("out", "", "keep the journey's .eml files in DIR (default: a temporary folder, removed)")
+	pos, err := a.parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("usage: tact %s", commands()["demo"].usage)
 	}
 	if a.nowFlag == "" && a.getenv("TACT_NOW") == "" {
 		a.clk = clock.Fixed(sampleNow())
@@ -94,7 +100,31 @@ func cmdDemo(ctx context.Context, a *app, args []string) error {
 			fmt.Fprintf(a.stdout, "  %-16s %-6s %5d\n", purpose, ch, n)
 		}
 	}
-	return demoExtras(ctx, a, s)
+	if err := demoExtras(ctx, a, s); err != nil {
+		return err
+	}
+	if err := journeyDemo(ctx, a, s, *out); err != nil {
+		return err
+	}
+	printDemoNext(a, *out)
+	return nil
+}
+
+// printDemoNext says what the reader can open now, or how to keep it.
+func printDemoNext(a *app, out string) {
+	fmt.Fprintln(a.stdout)
+	if !a.dbExplicit {
+		fmt.Fprintln(a.stdout, "The database lived in memory and the outbox in a temporary folder: both are gone. To keep them and look inside:")
+		fmt.Fprintln(a.stdout, "  tact --db demo.duckdb demo --out demo-outbox")
+		return
+	}
+	fmt.Fprintf(a.stdout, "The database is in %s. Look inside:\n", a.dbPath)
+	fmt.Fprintf(a.stdout, "  tact --db %s --now 2026-11-01T00:00:00Z segment count 'plan == \"pro\"' --purpose marketing --channel email\n", a.dbPath)
+	fmt.Fprintf(a.stdout, "  tact --db %s journey stats demo-welcome\n", a.dbPath)
+	if out != "" {
+		fmt.Fprintf(a.stdout, "The messages are in %s (open a .eml file in a mail client). Their unsubscribe and preference links\n", out)
+		fmt.Fprintf(a.stdout, "open against `tact --db %s serve` at %s.\n", a.dbPath, demoPublicURL)
+	}
 }
 
 // demoConfig is the demo's embedded configuration: the sample's notice
@@ -153,10 +183,10 @@ func demoExtras(ctx context.Context, a *app, s *engine.Store) error {
 		}
 		fmt.Fprintf(a.stdout, "\nA merged profile (id %d): %d identities from %d sources, %d traits, latest event %q.\n",
 			doc.ID, len(doc.Identities), countSources(doc.Identities), len(doc.Traits), latestEvent(doc))
-		fmt.Fprintf(a.stdout, "Inspect any person with: tact profile show --user <user_id|email|phone>\n")
+		fmt.Fprintf(a.stdout, "Inspect any person with: tact --db PATH profile show --user <user_id|email|phone|#id>, e.g. --user '#%d'\n", doc.ID)
 		break
 	}
-	return journeyDemo(ctx, a, s)
+	return nil
 }
 
 func countSources(ids []engine.Identity) int {

@@ -17,7 +17,7 @@ func engineCommands(m map[string]command) {
 	m["consent"] = command{"consent set --user U [--purpose P --channel C] --status S [--version V] [--expires RFC3339] | show --user U (no purpose or channel: a withdraw-all, withdrawn or denied only)", cmdConsent}
 	m["profile"] = command{"profile show --user U", cmdProfile}
 	m["gen"] = command{"gen --out DIR [--profiles N] [--seed S] [--events-per-profile N]", cmdGen}
-	m["demo"] = command{"demo", cmdDemo}
+	m["demo"] = command{"demo [--out DIR]", cmdDemo}
 }
 
 func (a *app) printJSON(v any) error {
