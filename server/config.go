@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tactcdp/tact/channels"
 )
@@ -89,6 +92,14 @@ type Config struct {
 	// FeedbackSecrets verify X-Tact-Signature on /webhooks/email/report
 	// (RFC 3464 bounces and RFC 5965 complaints relayed by a mail server).
 	FeedbackSecrets []string `yaml:"feedback_secrets"`
+	// BrandName is the organisation people know, shown in the title and
+	// header of the preference centre and unsubscribe pages ("Manage your
+	// preferences for ACME"). Unset, the pages use neutral titles.
+	BrandName string `yaml:"brand_name"`
+	// DefaultLang is the language of those pages when neither the link,
+	// the person's locale trait nor the browser names one they have: en
+	// (the default) or th.
+	DefaultLang string `yaml:"default_lang"`
 	// CodeFrom is the sender address of preference-centre confirmation
 	// codes. Default privacy@ the public URL's host.
 	CodeFrom string `yaml:"code_from"`
@@ -180,6 +191,8 @@ func (c *Config) withDefaults() Config {
 	if out.SchedulerInterval <= 0 {
 		out.SchedulerInterval = time.Second
 	}
+	out.BrandName = strings.TrimSpace(out.BrandName)
+	out.DefaultLang = cmp.Or(normLang(out.DefaultLang), langEN)
 	return out
 }
 
@@ -258,6 +271,12 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("server.link_keys[%d]: %d bytes, want at least 32", i, len(b))
 		}
 	}
+	if err := checkBrandName(c.BrandName); err != nil {
+		return err
+	}
+	if c.DefaultLang != "" && normLang(c.DefaultLang) == "" {
+		return fmt.Errorf("server.default_lang: %q is not a language of the pages (want %s or %s)", c.DefaultLang, langEN, langTH)
+	}
 	if c.PublicURL != "" {
 		if !strings.HasPrefix(c.PublicURL, "https://") && !strings.HasPrefix(c.PublicURL, "http://localhost") && !strings.HasPrefix(c.PublicURL, "http://127.0.0.1") {
 			return fmt.Errorf("server.public_url: must use https")
@@ -276,4 +295,24 @@ func (c *Config) CodeFromAddress() string {
 		host = u.Hostname()
 	}
 	return "privacy@" + host
+}
+
+// maxBrandName bounds server.brand_name: it sits in a page title.
+const maxBrandName = 100
+
+// checkBrandName refuses a brand name that cannot be shown as one line of
+// text.
+func checkBrandName(name string) error {
+	if !utf8.ValidString(name) {
+		return errors.New("server.brand_name: not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(name); n > maxBrandName {
+		return fmt.Errorf("server.brand_name: %d characters, at most %d", n, maxBrandName)
+	}
+	for i, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("server.brand_name: control character U+%04X at byte %d", r, i)
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,8 @@ server:
   ingest: {flush_interval: 25ms, max_batch: 1000}
   rate_limit: {per_ip: 5, per_ip_burst: 10}
   shutdown_timeout: 5s
+  brand_name: "ACME Coffee"
+  default_lang: th
 `
 	var doc struct {
 		Server Config `yaml:"server"`
@@ -36,6 +39,9 @@ server:
 	require.Equal(t, 25*time.Millisecond, doc.Server.Ingest.FlushInterval)
 	require.Equal(t, RoleAdmin, doc.Server.Tokens[0].Role)
 	require.Equal(t, "privacy@prefs.example.com", doc.Server.CodeFromAddress())
+	require.Equal(t, "ACME Coffee", doc.Server.BrandName)
+	require.Equal(t, langTH, doc.Server.withDefaults().DefaultLang)
+	require.Equal(t, langEN, (&Config{}).withDefaults().DefaultLang)
 
 	bad := []struct{ name, yaml, want string }{
 		{"unknown key", "server: {colour: red}", "colour"},
@@ -45,6 +51,9 @@ server:
 		{"the Twilio token lives in channels.sms", "server: {twilio_auth_token: env:TWILIO_AUTH_TOKEN}", "twilio_auth_token"},
 		{"keyword replies live in channels.sms", "server: {sms_help_text: Reply STOP}", "sms_help_text"},
 		{"http public url", "server: {public_url: 'http://prefs.example.com'}", "https"},
+		{"a language the pages do not have", "server: {default_lang: fr}", `server.default_lang: "fr"`},
+		{"a brand name on two lines", `server: {brand_name: "ACME\nCoffee"}`, "server.brand_name: control character U+000A at byte 4"},
+		{"a brand name too long", "server: {brand_name: " + strings.Repeat("A", 101) + "}", "server.brand_name: 101 characters, at most 100"},
 	}
 	for _, tc := range bad {
 		var d struct {

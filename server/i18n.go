@@ -1,59 +1,10 @@
 package server
 
-import (
-	"net/http"
-	"strconv"
-	"strings"
-)
-
-// Languages of the public pages.
-const (
-	langEN = "en"
-	langTH = "th"
-)
-
-// pickLang chooses the page language: ?lang= (or the form's lang) first,
-// then Accept-Language by quality, then English.
-func pickLang(r *http.Request) string {
-	if l := normLang(r.URL.Query().Get("lang")); l != "" {
-		return l
-	}
-	if r.Form != nil {
-		if l := normLang(r.Form.Get("lang")); l != "" {
-			return l
-		}
-	}
-	best, bestQ := langEN, -1.0
-	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
-		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		q := 1.0
-		if v, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				q = f
-			}
-		}
-		if l := normLang(tag); l != "" && q > bestQ {
-			best, bestQ = l, q
-		}
-	}
-	return best
-}
-
-func normLang(tag string) string {
-	tag = strings.ToLower(strings.TrimSpace(tag))
-	switch {
-	case tag == "th" || strings.HasPrefix(tag, "th-"):
-		return langTH
-	case tag == "en" || strings.HasPrefix(tag, "en-"):
-		return langEN
-	}
-	return ""
-}
-
 // messages are the page texts by language.
 var messages = map[string]map[string]string{ //nolint:gochecknoglobals // read-only after initialisation
 	langEN: {
 		"title":              "Your communication preferences",
+		"title_brand":        "Manage your preferences for %s",
 		"intro":              "Choose what we may contact you about, and how. You can change your mind at any time; a change takes effect for the very next message.",
 		"saved":              "Your choices are saved.",
 		"yes":                "Yes",
@@ -72,6 +23,7 @@ var messages = map[string]map[string]string{ //nolint:gochecknoglobals // read-o
 		"code_wrong":         "That code is not right or has expired. Ask for a new one.",
 		"no_code_channel":    "Downloads are not available for this account. Please contact us.",
 		"unsub_title":        "Unsubscribe",
+		"unsub_title_brand":  "Unsubscribe from %s",
 		"unsub_confirm":      "Stop receiving %s by %s?",
 		"unsub_button":       "Unsubscribe",
 		"unsub_done":         "You are unsubscribed. You will not receive %s by %s any more.",
@@ -261,6 +213,7 @@ var messages = map[string]map[string]string{ //nolint:gochecknoglobals // read-o
 	},
 	langTH: {
 		"title":              "การตั้งค่าการติดต่อของคุณ",
+		"title_brand":        "จัดการการตั้งค่าการติดต่อจาก %s",
 		"intro":              "เลือกว่าเราจะติดต่อคุณเรื่องใดและผ่านช่องทางใด คุณเปลี่ยนใจได้ทุกเมื่อ และการเปลี่ยนแปลงจะมีผลตั้งแต่ข้อความถัดไป",
 		"saved":              "บันทึกตัวเลือกของคุณแล้ว",
 		"yes":                "ยินยอม",
@@ -279,6 +232,7 @@ var messages = map[string]map[string]string{ //nolint:gochecknoglobals // read-o
 		"code_wrong":         "รหัสไม่ถูกต้องหรือหมดอายุแล้ว โปรดขอรหัสใหม่",
 		"no_code_channel":    "บัญชีนี้ไม่สามารถดาวน์โหลดข้อมูลได้ โปรดติดต่อเรา",
 		"unsub_title":        "ยกเลิกการรับข่าวสาร",
+		"unsub_title_brand":  "ยกเลิกการรับข่าวสารจาก %s",
 		"unsub_confirm":      "หยุดรับ%sทาง%sใช่หรือไม่",
 		"unsub_button":       "ยกเลิกการรับ",
 		"unsub_done":         "ยกเลิกเรียบร้อยแล้ว คุณจะไม่ได้รับ%sทาง%sอีก",

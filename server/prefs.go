@@ -83,32 +83,38 @@ func (s *Server) prefsPage(w http.ResponseWriter, r *http.Request, status int, c
 		s.renderError(w, r, http.StatusInternalServerError, "error_generic")
 		return
 	}
-	d.Lang, d.Title, d.Token, d.Purposes = lang, T(lang, "title"), tok, views
+	d.Lang, d.Title, d.Token, d.Purposes = lang, s.pageTitle(lang, "title"), tok, views
 	d.Langs = langLinks(lang, "/preferences", url.Values{"token": {tok}})
 	_, _, d.CanDownload = s.codeAddress(r.Context(), c.ProfileID)
 	s.render(w, status, "preferences", d)
 }
 
-// profileOf checks that the link's person still exists.
-func (s *Server) profileOf(w http.ResponseWriter, r *http.Request, c linktoken.Claims) bool {
-	if _, err := s.store.Profile(r.Context(), c.ProfileID); err != nil {
+// profileOf reads the link's person (their locale trait chooses the page's
+// language), answering the request itself when they no longer exist.
+func (s *Server) profileOf(w http.ResponseWriter, r *http.Request, c linktoken.Claims) (engine.Profile, bool) {
+	p, err := s.store.Profile(r.Context(), c.ProfileID)
+	if err != nil {
 		if errors.Is(err, engine.ErrNotFound) {
 			s.renderError(w, r, http.StatusGone, "error_gone")
 		} else {
 			s.renderError(w, r, http.StatusInternalServerError, "error_generic")
 		}
-		return false
+		return p, false
 	}
-	return true
+	return p, true
 }
 
 func (s *Server) handlePrefsPage(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
 	c, ok := s.verifyLink(w, r, tok, true)
-	if !ok || !s.profileOf(w, r, c) {
+	if !ok {
 		return
 	}
-	lang := pickLang(r)
+	p, ok := s.profileOf(w, r, c)
+	if !ok {
+		return
+	}
+	lang := s.pageLang(r, p.Traits)
 	d := pageData{}
 	if r.URL.Query().Get("saved") == "1" {
 		d.Notice = T(lang, "saved")
@@ -135,10 +141,14 @@ func (s *Server) linkForm(w http.ResponseWriter, r *http.Request) (c linktoken.C
 		return c, "", "", false
 	}
 	tok = r.PostForm.Get("token")
-	if c, ok = s.verifyLink(w, r, tok, true); !ok || !s.profileOf(w, r, c) {
+	if c, ok = s.verifyLink(w, r, tok, true); !ok {
 		return c, "", "", false
 	}
-	return c, tok, pickLang(r), true
+	p, ok := s.profileOf(w, r, c)
+	if !ok {
+		return c, "", "", false
+	}
+	return c, tok, s.pageLang(r, p.Traits), true
 }
 
 func (s *Server) handlePrefsSave(w http.ResponseWriter, r *http.Request) {

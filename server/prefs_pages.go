@@ -40,7 +40,9 @@ func (s *Server) assetHandler() http.Handler {
 
 // pageData feeds the page templates.
 type pageData struct {
-	Lang   string
+	Lang string
+	// Brand is server.brand_name ("" shows none); Title names it when set.
+	Brand  string
 	Title  string
 	Langs  []langLink
 	Token  string
@@ -91,7 +93,17 @@ func langLinks(current, path string, q url.Values) []langLink {
 	return out
 }
 
+// pageTitle is the title under key, naming the brand when one is
+// configured (key+"_brand" takes it as %s).
+func (s *Server) pageTitle(lang, key string) string {
+	if s.cfg.BrandName == "" {
+		return T(lang, key)
+	}
+	return fmt.Sprintf(T(lang, key+"_brand"), s.cfg.BrandName)
+}
+
 func (s *Server) render(w http.ResponseWriter, status int, name string, d pageData) {
+	d.Brand = s.cfg.BrandName
 	var buf bytes.Buffer
 	if err := s.pages.byName[name].ExecuteTemplate(&buf, "layout", d); err != nil {
 		s.log.Error("template failed", "page", name, "err", err.Error())
@@ -109,7 +121,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, d pageDa
 }
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, msgKey string) {
-	lang := pickLang(r)
+	lang := s.pageLang(r, nil)
 	s.render(w, status, "error", pageData{Lang: lang, Title: T(lang, "error_title"), Message: T(lang, msgKey),
 		Langs: langLinks(lang, r.URL.Path, r.URL.Query())})
 }

@@ -36,11 +36,14 @@ func (s *Server) handleUnsubscribePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lang := pickLang(r)
-	d := pageData{Lang: lang, Title: T(lang, "unsub_title"), Message: s.unsubText(lang, "unsub_confirm", c),
+	// An erased person still gets the page (nothing to withdraw, the
+	// outcome holds), without a preference link or a locale.
+	p, err := s.store.Profile(r.Context(), c.ProfileID)
+	lang := s.pageLang(r, p.Traits)
+	d := pageData{Lang: lang, Title: s.pageTitle(lang, "unsub_title"), Message: s.unsubText(lang, "unsub_confirm", c),
 		Action: "/unsubscribe?" + url.Values{"token": {tok}, "lang": {lang}}.Encode(),
 		Langs:  langLinks(lang, "/unsubscribe", url.Values{"token": {tok}})}
-	if _, err := s.store.Profile(r.Context(), c.ProfileID); err == nil {
+	if err == nil {
 		d.PrefsHref = s.prefsHref(c, lang)
 	}
 	s.render(w, http.StatusOK, "unsubscribe", d)
@@ -73,7 +76,8 @@ func (s *Server) handleUnsubscribePost(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := s.clock.Now()
 	changed := false
-	if _, err := s.store.Profile(ctx, c.ProfileID); err == nil {
+	p, err := s.store.Profile(ctx, c.ProfileID)
+	if err == nil {
 		d, err := s.store.EvaluateConsent(ctx, c.ProfileID, c.Purpose, c.Channel, now)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -97,8 +101,8 @@ func (s *Server) handleUnsubscribePost(w http.ResponseWriter, r *http.Request) {
 	// asked for already holds.
 	s.log.Info("one-click unsubscribe", "changed", changed)
 	if strings.Contains(r.Header.Get("Accept"), "text/html") {
-		lang := pickLang(r)
-		s.render(w, http.StatusOK, "unsubscribe", pageData{Lang: lang, Title: T(lang, "unsub_title"), Done: true,
+		lang := s.pageLang(r, p.Traits)
+		s.render(w, http.StatusOK, "unsubscribe", pageData{Lang: lang, Title: s.pageTitle(lang, "unsub_title"), Done: true,
 			Message: s.unsubText(lang, "unsub_done", c), PrefsHref: s.prefsHref(c, lang),
 			Langs: langLinks(lang, "/unsubscribe", url.Values{"token": {tok}})})
 		return

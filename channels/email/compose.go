@@ -125,19 +125,20 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 		Journey: m.Journey, Step: m.Step,
 	}
 	var unsubURL, unsubToken string
+	links := cfg.Links.ForPerson(m.Traits)
 	purpose := m.Purpose
 	if purpose == "" {
 		purpose = "marketing"
 	}
 	if m.Marketing() {
-		unsubURL, unsubToken, err = cfg.Links.Unsubscribe(m.ProfileID, purpose, channels.Email)
+		unsubURL, unsubToken, err = links.Unsubscribe(m.ProfileID, purpose, channels.Email)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", channels.ErrNoUnsubscribeLink, err)
 		}
 		data.UnsubscribeURL = unsubURL
 	}
 	if cfg.Links.Signer != nil && cfg.Links.BaseURL != "" {
-		data.PreferencesURL, _, _ = cfg.Links.Preferences(m.ProfileID, purpose, channels.Email)
+		data.PreferencesURL, _, _ = links.Preferences(m.ProfileID, purpose, channels.Email)
 	}
 	r, err := cfg.Templates.Render(m.Template, templates.ChannelEmail, data)
 	if err != nil {

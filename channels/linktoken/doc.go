@@ -13,4 +13,8 @@
 // altered, forged (unknown key or bad MAC) and expired tokens with the
 // typed errors below, and compares MACs in constant time. Tokens carry no
 // address or name; the profile id is readable but cannot be changed.
+//
+// Links built for a person with a LocaleTrait also carry LangParam, the
+// page language, beside the token and unsigned: it chooses only how the
+// page reads, and the server ignores a value it has no texts for.
 package linktoken

@@ -28,6 +28,9 @@ type Links struct {
 	PreferencesPath string
 	// Signer issues the tokens. Required.
 	Signer *Signer
+	// Lang, when set, is added as LangParam so the page opens in the
+	// person's language before any lookup (see ForPerson).
+	Lang string
 }
 
 // ErrNoLinks means Links has no BaseURL or Signer.
@@ -58,7 +61,11 @@ func (l Links) build(path, def string, profileID int64, purpose, channel string)
 	if err != nil {
 		return "", "", err
 	}
-	u.RawQuery = url.Values{QueryParam: {tok}}.Encode()
+	q := url.Values{QueryParam: {tok}}
+	if lang := Language(l.Lang); lang != "" {
+		q.Set(LangParam, lang)
+	}
+	u.RawQuery = q.Encode()
 	return u.String(), tok, nil
 }
 

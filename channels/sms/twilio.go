@@ -126,7 +126,7 @@ func (t *Twilio) Render(m channels.Message) (string, SegmentInfo, error) {
 		if purpose == "" {
 			purpose = "marketing"
 		}
-		data.PreferencesURL, _, _ = t.cfg.Links.Preferences(m.ProfileID, purpose, channels.SMS)
+		data.PreferencesURL, _, _ = t.cfg.Links.ForPerson(m.Traits).Preferences(m.ProfileID, purpose, channels.SMS)
 	}
 	r, err := t.cfg.Templates.Render(m.Template, templates.ChannelSMS, data)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"strings"
 	"time"
 )
@@ -136,7 +137,8 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 			if d.UnsubscribeURL == "" {
 				return nil, &Error{Template: t.Name, Kind: ErrNoUnsubscribeLink, Detail: "no unsubscribe URL supplied for a marketing email"}
 			}
-			if out.HTML != "" && !strings.Contains(out.HTML, d.UnsubscribeURL) {
+			// HTML escapes the URL's "&" (a link with a lang parameter).
+			if out.HTML != "" && !strings.Contains(out.HTML, d.UnsubscribeURL) && !strings.Contains(out.HTML, html.EscapeString(d.UnsubscribeURL)) {
 				return nil, &Error{Template: t.Name, Kind: ErrNoUnsubscribeLink, Detail: "rendered HTML lacks the unsubscribe URL"}
 			}
 			if !strings.Contains(out.Text, d.UnsubscribeURL) {
