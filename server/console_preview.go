@@ -159,8 +159,9 @@ func (c *console) preview(r *http.Request, d *previewData, admin bool) error {
 	data := templates.Data{ProfileID: id, Traits: p.Traits, Timezone: p.Timezone, Now: c.s.clock.Now(), Journey: msg.Journey, Step: msg.Step,
 		AllowMissing: true}
 	if c.s.signer != nil {
-		data.UnsubscribeURL, _, _ = c.s.links.Unsubscribe(id, d.Purpose, d.Channel)
-		data.PreferencesURL, _, _ = c.s.links.Preferences(id, d.Purpose, d.Channel)
+		links := c.s.links.ForPerson(p.Traits) // as a real send builds them
+		data.UnsubscribeURL, _, _ = links.Unsubscribe(id, d.Purpose, d.Channel)
+		data.PreferencesURL, _, _ = links.Preferences(id, d.Purpose, d.Channel)
 	}
 	out, err := tpl.Render(data)
 	if err != nil {
