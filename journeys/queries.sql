@@ -225,3 +225,26 @@ JOIN journey_outbox o ON o.id = l.outbox_id
 WHERE l.status = 'failed' AND (? = '' OR o.journey = ?)
 ORDER BY l.at DESC, o.id
 LIMIT ?;
+
+-- name: preview_event_people
+-- The latest events that enter an event journey (name ?, at or before ?),
+-- newest first, at most ? of them: its preview picks its people here.
+SELECT profile_id, ts, CAST(properties AS VARCHAR)
+FROM events
+WHERE event = ? AND ts <= ?
+ORDER BY ts DESC, message_id
+LIMIT ?;
+
+-- name: preview_api_people
+-- The latest entries into a journey with their payloads, newest first, at
+-- most ? of them: an api journey's preview picks its people here.
+SELECT profile_id, coalesce(payload, '')
+FROM journey_instances
+WHERE journey = ?
+ORDER BY entered_at DESC, id DESC
+LIMIT ?;
+
+-- name: preview_first_people
+-- The first ? profiles by id: the people an api journey nobody has entered
+-- yet is previewed for.
+SELECT id FROM profiles ORDER BY id LIMIT ?;

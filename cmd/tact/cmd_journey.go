@@ -16,10 +16,10 @@ import (
 )
 
 func journeyCommands(m map[string]command) {
-	m["journey"] = command{"journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | failures NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON]", cmdJourney}
+	m["journey"] = command{"journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | failures NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON] | preview FILE|NAME [--people N] | test-send NAME --to ADDRESS [--step ID] [--user U]", cmdJourney}
 }
 
-const journeyUsage = "usage: tact journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON]"
+const journeyUsage = "usage: tact journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON] | preview FILE|NAME [--people N] | test-send NAME --to ADDRESS [--step ID] [--user U]"
 
 // defaultTemplateDirs are used when --templates is not given.
 func defaultTemplateDirs() []string {
@@ -49,6 +49,9 @@ func cmdJourney(ctx context.Context, a *app, args []string) error {
 		return usagef(journeyUsage)
 	}
 	sub := args[0]
+	if sub == "preview" || sub == "test-send" {
+		return cmdJourneyPreview(ctx, a, sub, args[1:])
+	}
 	fs := flag.NewFlagSet("journey "+sub, flag.ContinueOnError)
 	f := journeyFlags{
 		templates: fs.String("templates", "", "comma-separated template directories (default: templates, testdata/templates, testdata/journeys/templates when present)"),
