@@ -20,6 +20,9 @@ const (
 // consent (never suppressions).
 const PurposeTransactional = "transactional"
 
+// PurposeMarketing is the purpose of a message that names none.
+const PurposeMarketing = "marketing"
+
 // Channel delivers messages through one provider.
 //
 // Send returns exactly one Result per Message, in the same order. It never

@@ -1,7 +1,6 @@
 package journeys
 
 import (
-	"cmp"
 	"time"
 
 	"github.com/tactcdp/tact/channels"
@@ -30,10 +29,8 @@ func LoadTemplates(dirs ...string) (*templates.Set, error) {
 }
 
 // renderFor renders a send step's message m for channel as the channel
-// adapters render it at send time (channels/email Compose, sms.Twilio.Render,
-// push, line.Adapter.Render): the same templates.Data from the message, the
-// unsubscribe link on a marketing email, the preference link where the
-// adapter gives one. The blanks a send would refuse are rendered empty
+// adapters render it at send time: the same data (Message.TemplateData) and
+// links (Message.AddLinks). The blanks a send would refuse are rendered empty
 // (AllowMissing) and returned as missing, so a preview shows them rather
 // than failing; a send never renders a message with missing fields.
 func renderFor(set *templates.Set, channel string, m channels.Message, now time.Time, links linktoken.Links) (*templates.Rendered, []string, error) {
@@ -41,18 +38,10 @@ func renderFor(set *templates.Set, channel string, m channels.Message, now time.
 	if err != nil {
 		return nil, nil, err
 	}
-	data := templates.Data{
-		ProfileID: m.ProfileID, Traits: m.Traits, Payload: m.Payload, Timezone: m.Timezone, Now: now,
-		Journey: m.Journey, Step: m.Step, AllowMissing: true,
-	}
-	purpose := cmp.Or(m.Purpose, PurposeMarketing)
-	if channel == channels.Email && m.Marketing() {
-		// A send without links is refused (templates.ErrNoUnsubscribeLink);
-		// so is the preview.
-		data.UnsubscribeURL, _, _ = links.Unsubscribe(m.ProfileID, purpose, channel)
-	}
-	if channel == channels.Email || channel == channels.SMS {
-		data.PreferencesURL, _, _ = links.Preferences(m.ProfileID, purpose, channel)
+	data := m.TemplateData(now)
+	data.AllowMissing = true
+	if _, _, err := m.AddLinks(&data, channel, links); err != nil {
+		return nil, nil, err // a send without links is refused; so is the preview
 	}
 	missing, err := tpl.Missing(data)
 	if err != nil {

@@ -156,12 +156,10 @@ func (c *console) preview(r *http.Request, d *previewData, admin bool) error {
 		Purpose: d.Purpose, Transactional: d.Purpose == "transactional", Timezone: p.Timezone, Template: d.Template, Traits: p.Traits}
 	// The preview shows the blanks a send would refuse (AllowMissing) and
 	// says so (Refused).
-	data := templates.Data{ProfileID: id, Traits: p.Traits, Timezone: p.Timezone, Now: c.s.clock.Now(), Journey: msg.Journey, Step: msg.Step,
-		AllowMissing: true}
+	data := msg.TemplateData(c.s.clock.Now())
+	data.AllowMissing = true
 	if c.s.signer != nil {
-		links := c.s.links.ForPerson(p.Traits) // as a real send builds them
-		data.UnsubscribeURL, _, _ = links.Unsubscribe(id, d.Purpose, d.Channel)
-		data.PreferencesURL, _, _ = links.Preferences(id, d.Purpose, d.Channel)
+		_, _, _ = msg.AddLinks(&data, d.Channel, c.s.links) // as a real send builds them
 	}
 	out, err := tpl.Render(data)
 	if err != nil {

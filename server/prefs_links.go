@@ -12,6 +12,18 @@ import (
 
 // verifyLink checks a link token; on failure it answers and returns false.
 func (s *Server) verifyLink(w http.ResponseWriter, r *http.Request, tok string, html bool) (linktoken.Claims, bool) {
+	if tok == "" && r.URL.Query().Get(linktoken.TestParam) == "1" {
+		// A test send's inert link (linktoken.Links.InertUnsubscribe): it
+		// acts for nobody, and says so; 200, as one-click senders expect.
+		if html {
+			lang := s.pageLang(r, nil)
+			s.render(w, http.StatusOK, "error", pageData{Lang: lang, Title: T(lang, "test_title"), Message: T(lang, "test_link"),
+				Langs: langLinks(lang, r.URL.Path, r.URL.Query())})
+		} else {
+			writeJSON(w, http.StatusOK, map[string]any{"status": "test_link", "changed": false})
+		}
+		return linktoken.Claims{}, false
+	}
 	if len(s.verifiers) == 0 {
 		if html {
 			s.renderError(w, r, http.StatusNotFound, "error_invalid")

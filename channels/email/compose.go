@@ -120,25 +120,10 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 			channels.ErrRender, tpl.Name, tpl.Purpose, m.Purpose, m.Transactional)
 	}
 	now := cfg.Now()
-	data := templates.Data{
-		ProfileID: m.ProfileID, Traits: m.Traits, Payload: m.Payload, Timezone: m.Timezone, Now: now,
-		Journey: m.Journey, Step: m.Step,
-	}
-	var unsubURL, unsubToken string
-	links := cfg.Links.ForPerson(m.Traits)
-	purpose := m.Purpose
-	if purpose == "" {
-		purpose = "marketing"
-	}
-	if m.Marketing() {
-		unsubURL, unsubToken, err = links.Unsubscribe(m.ProfileID, purpose, channels.Email)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", channels.ErrNoUnsubscribeLink, err)
-		}
-		data.UnsubscribeURL = unsubURL
-	}
-	if cfg.Links.Signer != nil && cfg.Links.BaseURL != "" {
-		data.PreferencesURL, _, _ = links.Preferences(m.ProfileID, purpose, channels.Email)
+	data := m.TemplateData(now)
+	unsubURL, unsubToken, err := m.AddLinks(&data, channels.Email, cfg.Links)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", channels.ErrNoUnsubscribeLink, err)
 	}
 	r, err := cfg.Templates.Render(m.Template, templates.ChannelEmail, data)
 	if err != nil {

@@ -176,10 +176,7 @@ func ValidUserID(s string) bool { return userIDRE.MatchString(s) }
 // Render renders the messages of m (exported for previews): the compact
 // JSON array of LINE message objects.
 func (a *Adapter) Render(m channels.Message) ([]byte, error) {
-	r, err := a.cfg.Templates.Render(m.Template, templates.ChannelLine, templates.Data{
-		ProfileID: m.ProfileID, Traits: m.Traits, Payload: m.Payload, Timezone: m.Timezone,
-		Now: a.cfg.Now(), Journey: m.Journey, Step: m.Step,
-	})
+	r, err := a.cfg.Templates.Render(m.Template, templates.ChannelLine, m.TemplateData(a.cfg.Now()))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", channels.ErrRender, err)
 	}

@@ -21,10 +21,7 @@ type Notification struct {
 }
 
 func render(ts *templates.Set, m channels.Message, now time.Time) (Notification, error) {
-	r, err := ts.Render(m.Template, templates.ChannelPush, templates.Data{
-		ProfileID: m.ProfileID, Traits: m.Traits, Payload: m.Payload, Timezone: m.Timezone,
-		Now: now, Journey: m.Journey, Step: m.Step,
-	})
+	r, err := ts.Render(m.Template, templates.ChannelPush, m.TemplateData(now))
 	if err != nil {
 		return Notification{}, fmt.Errorf("%w: %w", channels.ErrRender, err)
 	}

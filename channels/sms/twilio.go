@@ -117,16 +117,9 @@ func (t *Twilio) Send(ctx context.Context, batch []channels.Message) []channels.
 
 // Render renders the body of m (exported for previews).
 func (t *Twilio) Render(m channels.Message) (string, SegmentInfo, error) {
-	data := templates.Data{
-		ProfileID: m.ProfileID, Traits: m.Traits, Payload: m.Payload, Timezone: m.Timezone,
-		Now: t.cfg.Now(), Journey: m.Journey, Step: m.Step,
-	}
-	if t.cfg.Links.Signer != nil && t.cfg.Links.BaseURL != "" {
-		purpose := m.Purpose
-		if purpose == "" {
-			purpose = "marketing"
-		}
-		data.PreferencesURL, _, _ = t.cfg.Links.ForPerson(m.Traits).Preferences(m.ProfileID, purpose, channels.SMS)
+	data := m.TemplateData(t.cfg.Now())
+	if _, _, err := m.AddLinks(&data, channels.SMS, t.cfg.Links); err != nil {
+		return "", SegmentInfo{}, fmt.Errorf("%w: %w", channels.ErrRender, err)
 	}
 	r, err := t.cfg.Templates.Render(m.Template, templates.ChannelSMS, data)
 	if err != nil {

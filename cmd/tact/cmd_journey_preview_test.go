@@ -122,6 +122,9 @@ func TestJourneyTestSendOverSMTP(t *testing.T) {
 	require.Equal(t, []string{"seed@example.com"}, got[0].to, "only the seed address, never ann@example.com")
 	require.Contains(t, got[0].data, "Subject: [TEST] Hello Ann\r\n")
 	require.NotContains(t, got[0].data, "ann@example.com")
+	require.Regexp(t, `List-Unsubscribe: <https://[^>]*/unsubscribe\?test=1>`, got[0].data,
+		"the seed gets an inert link: it cannot unsubscribe Ann")
+	require.NotContains(t, got[0].data, "token=", "no link in a test send acts for the person")
 
 	st, err := engine.Open(context.Background(), env["TACT_DB"], engine.Options{})
 	require.NoError(t, err)
