@@ -29,6 +29,8 @@ var (
 	ErrNotRendered = errors.New("message would not render")
 	// ErrNotDelivered: the channel did not accept the message.
 	ErrNotDelivered = errors.New("test message not delivered")
+	// ErrNoPerson: nobody's data is there to render the message with.
+	ErrNoPerson = errors.New("no person to render with")
 )
 
 // TestSendError says what stopped a test send; errors.Is its Err.
@@ -118,7 +120,7 @@ func (r *Runner) TestSend(ctx context.Context, spec *Spec, version int, opts Tes
 		}
 	}
 	if send == nil {
-		return fail(ErrNoSendStep, "nobody to take the data from (%s)", p.PeopleFrom)
+		return fail(ErrNoPerson, "nobody to take the data from (%s)", p.PeopleFrom)
 	}
 	if send.RenderError != "" {
 		return fail(ErrNotRendered, "%s", send.RenderError)
