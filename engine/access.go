@@ -23,6 +23,10 @@ type DataAccess struct {
 	// Fields is "profile_id" (ids only) or "contact" (ids with user_id,
 	// email, phone and timezone); empty for reads of one person.
 	Fields string
+	// Traits are the trait columns a member list added after its fixed
+	// columns; those that are identities (user_id, email, phone) are
+	// also named apart as contact data.
+	Traits []string
 	Rows   int64
 }
 
@@ -47,6 +51,18 @@ func (s *Store) RecordAccess(ctx context.Context, a DataAccess) error {
 	for k, v := range map[string]string{"purpose": a.Purpose, "channel": a.Channel, "format": a.Format, "fields": a.Fields} {
 		if v != "" {
 			details[k] = v
+		}
+	}
+	if len(a.Traits) > 0 {
+		details["traits"] = a.Traits
+		var contact []string
+		for _, t := range a.Traits {
+			if isIdentityKind(t) {
+				contact = append(contact, t)
+			}
+		}
+		if len(contact) > 0 {
+			details["contact_traits"] = contact
 		}
 	}
 	return s.write(ctx, func(w *writer) error {

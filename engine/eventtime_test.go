@@ -52,7 +52,7 @@ func TestExportNeverCompletesEmpty(t *testing.T) {
 	ctx := context.Background()
 	mustImport(t, s, engine.ImportProfiles, writeFile(t, "p.csv", "user_id\nu1\n"))
 	id := resolve(t, s, "u1")
-	_, err := s.DB().ExecContext(ctx, `INSERT INTO events VALUES (?, 'x', TIMESTAMP '12000-01-01 00:00:00', NULL, 'm1', TIMESTAMP '2026-01-01 00:00:00', 'test')`, id)
+	_, err := s.DB().ExecContext(ctx, `INSERT INTO events (profile_id, event, ts, properties, message_id, received_at, source) VALUES (?, 'x', TIMESTAMP '12000-01-01 00:00:00', NULL, 'm1', TIMESTAMP '2026-01-01 00:00:00', 'test')`, id)
 	require.NoError(t, err)
 	_, err = s.ExportPersonalData(ctx, "u1", engine.PrivacyOptions{})
 	var ee *engine.ExportEncodingError

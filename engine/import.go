@@ -145,7 +145,7 @@ func newHeader(file string, kind ImportKind) *header {
 
 // fixed columns of events and consents files, besides identities.
 var fixedColumns = map[ImportKind][]string{ //nolint:gochecknoglobals // read-only after initialisation
-	ImportEvents:   {"event", "timestamp", "properties", "message_id"},
+	ImportEvents:   {"event", "timestamp", "properties", "context", "message_id"},
 	ImportConsents: {"purpose", "channel", "status", "timestamp", "version", "source", "expires_at", "actor"},
 }
 

@@ -19,7 +19,7 @@ func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, err
 	res := ImportResult{}
 	now := s.now()
 	err := s.write(ctx, func(w *writer) error {
-		if err := w.temp("_ev", "_row BIGINT, _pkind VARCHAR, _pvalue VARCHAR, event VARCHAR, ts TIMESTAMP, properties VARCHAR, message_id VARCHAR"); err != nil {
+		if err := w.temp("_ev", "_row BIGINT, _pkind VARCHAR, _pvalue VARCHAR, event VARCHAR, ts TIMESTAMP, properties VARCHAR, message_id VARCHAR, context VARCHAR"); err != nil {
 			return err
 		}
 		// One pass: validate and stage. A bad row aborts before anything
@@ -157,14 +157,15 @@ func eventRow(rc *rowCtx, ids [numKinds]string, rowNo int, checkTime func(time.T
 	if err != nil {
 		return nil, rc.errAt(ti, err.Error())
 	}
-	var props string
-	if pi, ok := h.roles["properties"]; ok {
-		if pc := cellAt(rc.cells, pi); pc.present {
-			props, err = jsonObject(pc)
-			if err != nil {
-				return nil, rc.errAt(pi, err.Error())
-			}
-		}
+	props, err := objectField(rc, "properties")
+	if err != nil {
+		return nil, err
+	}
+	// The context (where and how the event happened) is kept apart from
+	// the properties, as the source sent it.
+	evCtx, err := objectField(rc, "context")
+	if err != nil {
+		return nil, err
 	}
 	kind, value := primary(ids)
 	var msgID string
@@ -180,13 +181,39 @@ func eventRow(rc *rowCtx, ids [numKinds]string, rowNo int, checkTime func(time.T
 	if msgID == "" {
 		// Without a message id the event's content is its identity, so the
 		// same file imported twice stores each event once.
-		msgID = "tact:" + digest(kind, value, name, ts.Format(time.RFC3339Nano), props)
+		// A context is part of that content only when there is one, so
+		// the ids of context-free events stay what they always were.
+		parts := []string{kind, value, name, ts.Format(time.RFC3339Nano), props}
+		if evCtx != "" {
+			parts = append(parts, evCtx)
+		}
+		msgID = "tact:" + digest(parts...)
 	}
-	return []driver.Value{int64(rowNo), kind, value, name, ts, nullable(props), msgID}, nil
+	return []driver.Value{int64(rowNo), kind, value, name, ts, nullable(props), msgID, nullable(evCtx)}, nil
 }
 
-// jsonObject returns the compact JSON text of an object-valued cell.
-func jsonObject(c cell) (string, error) {
+// objectField returns the compact JSON text of the row's object-valued
+// column field ("" when the column is absent or the cell missing).
+func objectField(rc *rowCtx, field string) (string, error) {
+	i, ok := rc.h.roles[field]
+	if !ok {
+		return "", nil
+	}
+	c := cellAt(rc.cells, i)
+	if !c.present {
+		return "", nil
+	}
+	obj, err := jsonObject(c, field)
+	if err != nil {
+		return "", rc.errAt(i, err.Error())
+	}
+	return obj, nil
+}
+
+// jsonObject returns the compact JSON text of an object-valued cell of
+// column field.
+func jsonObject(c cell, field string) (string, error) {
+	notObject := fmt.Errorf("%s must be a JSON object", field)
 	var raw []byte
 	switch c.kind {
 	case cellText:
@@ -194,7 +221,7 @@ func jsonObject(c cell) (string, error) {
 	case cellJSON:
 		// Already validated with its line; DuckDB's JSON cast keeps it as is.
 		if len(c.raw) == 0 || c.raw[0] != '{' {
-			return "", errors.New("properties must be a JSON object")
+			return "", notObject
 		}
 		return string(c.raw), nil
 	default:
@@ -205,12 +232,12 @@ func jsonObject(c cell) (string, error) {
 		if s, ok := c.val.(string); ok {
 			raw = []byte(s)
 		} else {
-			return "", errors.New("properties must be a JSON object")
+			return "", notObject
 		}
 	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' || !json.Valid(raw) {
-		return "", errors.New("properties must be a JSON object")
+		return "", notObject
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {

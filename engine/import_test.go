@@ -92,6 +92,7 @@ func TestMalformedRowRejectsWholeFile(t *testing.T) {
 		{"bad json line", "p.jsonl", "{\"user_id\":\"u1\"}\n{\"user_id\": \n", `p.jsonl:2: invalid JSON`, engine.ImportProfiles},
 		{"bad event timestamp", "e.csv", "user_id,event,timestamp\nu1,purchase,2026-01-01T00:00:00Z\nu1,purchase,yesterday\n", `e.csv:3:13: field "timestamp": "yesterday" is not an RFC 3339 timestamp or a date`, engine.ImportEvents},
 		{"properties not an object", "e.jsonl", "{\"user_id\":\"u1\",\"event\":\"x\",\"timestamp\":\"2026-01-01T00:00:00Z\",\"properties\":[1]}\n", `e.jsonl:1: field "properties": properties must be a JSON object`, engine.ImportEvents},
+		{"context not an object", "e.csv", "user_id,event,timestamp,context\nu1,x,2026-01-01T00:00:00Z,{}\nu1,y,2026-01-01T00:00:00Z,just text\n", `e.csv:3:27: field "context": context must be a JSON object`, engine.ImportEvents},
 		{"unknown event column", "e.csv", "user_id,event,timestamp,colour\nu1,x,2026-01-01T00:00:00Z,red\n", `e.csv:1:25: field "colour": unknown column for events`, engine.ImportEvents},
 		{"unknown purpose", "c.csv", "user_id,purpose,channel,status,timestamp\nu1,lottery,email,granted,2026-01-01T00:00:00Z\n", `c.csv:2:4: field "purpose": unknown purpose "lottery"`, engine.ImportConsents},
 		{"unknown status", "c.csv", "user_id,purpose,channel,status,timestamp\nu1,marketing,email,maybe,2026-01-01T00:00:00Z\n", `c.csv:2:20: field "status": unknown status "maybe"`, engine.ImportConsents},

@@ -39,7 +39,7 @@ const ExportSchema = "tact.privacy.export/v1"
 //	  },
 //	  "trait_types":  {name: DuckDB type}, // for the traits present
 //	  "identities":   [{"kind", "value", "source", "first_seen_at"}],
-//	  "events":       [{"event", "timestamp", "properties", "message_id"}], newest first
+//	  "events":       [{"event", "timestamp", "properties"?, "context"?, "message_id"}], newest first
 //	  "messages":            [row objects],  // tables named *outbox*/*message*/*send*/*deliver*
 //	  "segment_memberships": [row objects],  // else tables named *segment*/*membership*
 //	  "journey_history":     [row objects],  // else tables named *journey*

@@ -27,6 +27,8 @@ const (
 	controlNick   = "Persistent-Kept-Nickname-Abcd-4413"
 	controlUID    = "uid-kept-0b9e4d2f6a1c7e33"
 	erasedEventRf = "order-ref-erased-5c2e8b1f9d7a"
+	erasedDevice  = "device-erased-3f8a1c6e0b2d9477"
+	controlDevice = "device-kept-8e2b5d0a7c4f1139"
 )
 
 // seedPeople imports the erased subject, the control person and some
@@ -42,8 +44,10 @@ func seedPeople(t *testing.T, s *engine.Store) {
 	}
 	mustImport(t, s, engine.ImportProfiles, writeFile(t, "crm.csv", b.String()))
 	mustImport(t, s, engine.ImportEvents, writeFile(t, "events.csv", fmt.Sprintf(
-		"user_id,event,timestamp,properties\n%s,purchase,2026-10-01T10:00:00Z,\"{\"\"ref\"\":\"\"%s\"\"}\"\n%s,purchase,2026-10-02T10:00:00Z,\"{\"\"ref\"\":\"\"kept\"\"}\"\n",
-		erasedUID, erasedEventRf, controlUID)))
+		"user_id,event,timestamp,properties,context\n"+
+			"%s,purchase,2026-10-01T10:00:00Z,\"{\"\"ref\"\":\"\"%s\"\"}\",\"{\"\"ip\"\":\"\"198.51.100.7\"\",\"\"device\"\":{\"\"id\"\":\"\"%s\"\"}}\"\n"+
+			"%s,purchase,2026-10-02T10:00:00Z,\"{\"\"ref\"\":\"\"kept\"\"}\",\"{\"\"device\"\":{\"\"id\"\":\"\"%s\"\"}}\"\n",
+		erasedUID, erasedEventRf, erasedDevice, controlUID, controlDevice)))
 	mustImport(t, s, engine.ImportConsents, writeFile(t, "consents.csv", fmt.Sprintf(
 		"email,purpose,channel,status,timestamp,version\n%s,marketing,email,granted,2026-01-01T00:00:00Z,2026-06\n%s,marketing,sms,granted,2026-01-01T00:00:00Z,2026-06\n%s,marketing,email,granted,2026-01-01T00:00:00Z,2026-06\n",
 		erasedEmail, erasedEmail, controlEmail)))
@@ -81,8 +85,8 @@ func TestErasureLeavesNoBytesInTheFile(t *testing.T) {
 	seedPeople(t, s)
 	_, err := s.DB().Exec(`CHECKPOINT`)
 	require.NoError(t, err)
-	erased := []string{erasedEmail, erasedPhone, erasedNick, erasedUID, erasedEventRf}
-	control := []string{controlEmail, controlPhone, controlNick, controlUID}
+	erased := []string{erasedEmail, erasedPhone, erasedNick, erasedUID, erasedEventRf, erasedDevice}
+	control := []string{controlEmail, controlPhone, controlNick, controlUID, controlDevice}
 
 	before := scanFiles(t, path, append(erased, control...)...)
 	for _, n := range append(erased, control...) {
@@ -128,7 +132,7 @@ func TestDeleteWithoutCompactionLeavesBytes(t *testing.T) {
 	left := scanFiles(t, path, erasedEmail, erasedNick)
 	t.Logf("after delete + checkpoint, without compaction, the file still holds: %v", left)
 	require.NoError(t, s.Compact(ctx))
-	require.Empty(t, scanFiles(t, path, erasedEmail, erasedPhone, erasedNick, erasedUID, erasedEventRf))
+	require.Empty(t, scanFiles(t, path, erasedEmail, erasedPhone, erasedNick, erasedUID, erasedEventRf, erasedDevice))
 }
 
 // tableCounts counts rows mentioning a profile in every table that can.

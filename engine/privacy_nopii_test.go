@@ -80,7 +80,7 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 	for _, want := range []string{"import done", "import rejected", "identity link refused", "profile erased", "personal data exported", "database compacted", "retention purge done"} {
 		require.Contains(t, logs, want, "control: the paths did log")
 	}
-	for _, secret := range []string{erasedEmail, erasedPhone, erasedNick, erasedUID, erasedEventRf, controlEmail, controlPhone,
+	for _, secret := range []string{erasedEmail, erasedPhone, erasedNick, erasedUID, erasedEventRf, erasedDevice, controlDevice, controlEmail, controlPhone,
 		controlNick, controlUID, "uid-other-31337", "7700900123", "7700900987", "distinctive-erased-example", "distinctive-kept-example"} {
 		require.NotContains(t, logs, secret)
 	}

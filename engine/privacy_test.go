@@ -154,6 +154,8 @@ func TestExportHoldsEverything(t *testing.T) {
 	require.Len(t, doc.Identities, 4) // user_id, email, phone, anonymous_id
 	require.Len(t, doc.Events, 2)
 	require.Contains(t, string(doc.Events[0].Properties), erasedEventRf, "newest first")
+	require.Contains(t, string(doc.Events[0].Context), erasedDevice, "the event's context is the person's data too")
+	require.Contains(t, string(raw), erasedDevice)
 	require.Len(t, doc.ConsentLedger, 2)
 	require.Equal(t, "2026-06", doc.ConsentLedger[0].NoticeVersion)
 	require.Len(t, doc.ConsentState, len(s.Policy().Purposes())*len(consent.Channels()))

@@ -97,7 +97,10 @@ type Event struct {
 	Event      string          `json:"event"`
 	Timestamp  time.Time       `json:"timestamp"`
 	Properties json.RawMessage `json:"properties,omitempty"`
-	MessageID  string          `json:"message_id"`
+	// Context is where and how the event happened, as the source sent it
+	// (Segment's context object: page, device, IP address...).
+	Context   json.RawMessage `json:"context,omitempty"`
+	MessageID string          `json:"message_id"`
 }
 
 // Profile is everything the store keeps in a profile's own row.
@@ -196,7 +199,7 @@ func (s *Store) Identities(ctx context.Context, id int64) ([]Identity, error) {
 
 // Events lists a profile's events, newest first; limit <= 0 means all.
 func (s *Store) Events(ctx context.Context, id int64, limit int) ([]Event, error) {
-	q := `SELECT event, ts, properties::VARCHAR, message_id FROM events WHERE profile_id = ? ORDER BY ts DESC, message_id`
+	q := `SELECT event, ts, properties::VARCHAR, context::VARCHAR, message_id FROM events WHERE profile_id = ? ORDER BY ts DESC, message_id`
 	args := []any{id}
 	if limit > 0 {
 		q += ` LIMIT ?`
@@ -210,12 +213,15 @@ func (s *Store) Events(ctx context.Context, id int64, limit int) ([]Event, error
 	var out []Event
 	for rows.Next() {
 		var e Event
-		var props sql.NullString
-		if err := rows.Scan(&e.Event, &e.Timestamp, &props, &e.MessageID); err != nil {
+		var props, evCtx sql.NullString
+		if err := rows.Scan(&e.Event, &e.Timestamp, &props, &evCtx, &e.MessageID); err != nil {
 			return nil, err
 		}
 		if props.Valid {
 			e.Properties = json.RawMessage(props.String)
+		}
+		if evCtx.Valid {
+			e.Context = json.RawMessage(evCtx.String)
 		}
 		out = append(out, e)
 	}

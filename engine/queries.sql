@@ -32,8 +32,8 @@ WHERE prec = best_since;
 -- name: insert-events
 -- Staged events attached through their primary identifier; a message id
 -- already stored, or repeated within the input, is stored once.
-INSERT INTO events
-SELECT i.profile_id, s.event, s.ts, s.properties::JSON, s.message_id, ?::TIMESTAMP, ?
+INSERT INTO events (profile_id, event, ts, properties, message_id, received_at, source, context)
+SELECT i.profile_id, s.event, s.ts, s.properties::JSON, s.message_id, ?::TIMESTAMP, ?, s.context::JSON
 FROM _ev s
 JOIN identities i ON i.kind = s._pkind AND i.value = s._pvalue
 WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = s.message_id)

@@ -185,7 +185,7 @@ func TestTimeLimitInterruptsDuckDB(t *testing.T) {
 	g := &segtest.File{Name: "slow", Now: refNow, Profiles: []map[string]any{{"user_id": "a"}}}
 	st := g.Load(t)
 	ctx := context.Background()
-	_, err := st.DB().ExecContext(ctx, `INSERT INTO events SELECT (SELECT min(id) FROM profiles), 'e' || (i % 97), TIMESTAMP '2026-01-01' + to_seconds(i),
+	_, err := st.DB().ExecContext(ctx, `INSERT INTO events (profile_id, event, ts, properties, message_id, received_at, source) SELECT (SELECT min(id) FROM profiles), 'e' || (i % 97), TIMESTAMP '2026-01-01' + to_seconds(i),
 		json_object('amount', i % 1000, 'k', md5(i::VARCHAR)), 'm' || i, TIMESTAMP '2026-01-01', 'test' FROM range(300000) t(i)`)
 	require.NoError(t, err)
 	sc, err := segments.SchemaFromStore(ctx, st)

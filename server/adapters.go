@@ -95,11 +95,7 @@ func (a SegmentsAdapter) Members(ctx context.Context, q AudienceQuery, format st
 	if format == "json" {
 		format = "jsonl"
 	}
-	write := segments.WriteMembers
-	if q.IDsOnly {
-		write = segments.WriteMemberIDs
-	}
-	n, err := write(ctx, a.Store, aud, format, w)
+	n, err := segments.WriteMemberExport(ctx, a.Store, aud, format, w, segments.MemberExport{IDsOnly: q.IDsOnly, Traits: q.Traits})
 	return n, exprErr(err)
 }
 

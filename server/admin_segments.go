@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
+	"github.com/tactcdp/tact/segments"
 )
 
 type segmentRequest struct {
@@ -16,11 +19,20 @@ type segmentRequest struct {
 	Channel string `json:"channel"`
 	Format  string `json:"format"`
 	Name    string `json:"name"`
+	// Traits and AllTraits add trait columns to a member list.
+	Traits    []string `json:"traits"`
+	AllTraits bool     `json:"all_traits"`
 }
 
-func (s *Server) segmentReq(w http.ResponseWriter, r *http.Request, needName bool) (segmentRequest, bool) {
+// segmentReq decodes and checks a segment request; only member lists
+// (members) take traits.
+func (s *Server) segmentReq(w http.ResponseWriter, r *http.Request, needName, members bool) (segmentRequest, bool) {
 	var req segmentRequest
 	if !s.decode(w, r, &req) {
+		return req, false
+	}
+	if !members && (len(req.Traits) > 0 || req.AllTraits) {
+		s.writeError(w, r, badRequest("traits", "only member lists take traits"))
 		return req, false
 	}
 	if strings.TrimSpace(req.Expr) == "" {
@@ -72,7 +84,7 @@ func validName(n string) bool {
 }
 
 func (s *Server) handleSegmentCheck(w http.ResponseWriter, r *http.Request) {
-	req, ok := s.segmentReq(w, r, false)
+	req, ok := s.segmentReq(w, r, false, false)
 	if !ok {
 		return
 	}
@@ -89,7 +101,7 @@ func (s *Server) handleSegmentCheck(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSegmentCount(w http.ResponseWriter, r *http.Request) {
-	req, ok := s.segmentReq(w, r, false)
+	req, ok := s.segmentReq(w, r, false, false)
 	if !ok {
 		return
 	}
@@ -138,7 +150,7 @@ func (l *lazyWriter) Write(p []byte) (int, error) {
 }
 
 func (s *Server) handleSegmentMembers(w http.ResponseWriter, r *http.Request) {
-	req, ok := s.segmentReq(w, r, false)
+	req, ok := s.segmentReq(w, r, false, true)
 	if !ok {
 		return
 	}
@@ -150,6 +162,11 @@ func (s *Server) handleSegmentMembers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, badRequest("format", "unknown format %q (want json, csv, parquet or arrow)", req.Format))
 		return
 	}
+	traits, err := segments.MemberTraits(r.Context(), s.store, req.Traits, req.AllTraits)
+	if err != nil {
+		s.writeError(w, r, traitErr(err, req.Traits))
+		return
+	}
 	if s.segments == nil {
 		s.writeError(w, r, errNotAvailable("segments"))
 		return
@@ -157,16 +174,28 @@ func (s *Server) handleSegmentMembers(w http.ResponseWriter, r *http.Request) {
 	lw := &lazyWriter{w: w, ct: ct}
 	start := time.Now()
 	// Without a purpose the list is not consent-filtered: ids only, unless
-	// the caller is an admin. Every export is audited with its row count.
-	q := AudienceQuery{Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel, IDsOnly: req.Purpose == "" && !caller(r).role.allows(RoleAdmin)}
+	// the caller is an admin. Every export is audited with its row count
+	// and the trait columns it added.
+	q := AudienceQuery{Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel, IDsOnly: req.Purpose == "" && !caller(r).role.allows(RoleAdmin), Traits: traits}
+	if q.IDsOnly {
+		// Naming a contact column is no way around that rule.
+		for i, name := range req.Traits {
+			if segments.IsContactColumn(strings.TrimSpace(name)) {
+				s.writeError(w, r, errf(http.StatusForbidden, "forbidden", fmt.Sprintf("traits[%d]", i),
+					"%s is a contact column: a member list without a purpose carries contact columns for the admin role only", strings.TrimSpace(name)))
+				return
+			}
+		}
+	}
 	rows, err := s.segments.Members(r.Context(), q, req.Format, lw)
 	if err == nil {
 		fields := "contact"
 		if q.IDsOnly {
 			fields = "profile_id"
 		}
+		added := segments.MemberExport{IDsOnly: q.IDsOnly, Traits: traits}.Added()
 		if aerr := s.store.RecordAccess(context.WithoutCancel(r.Context()), engine.DataAccess{Actor: actor(r), What: "segment members",
-			Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel, Format: req.Format, Fields: fields, Rows: rows}); aerr != nil {
+			Expr: req.Expr, Purpose: req.Purpose, Channel: req.Channel, Format: req.Format, Fields: fields, Traits: added, Rows: rows}); aerr != nil {
 			s.log.Error("member export not audited", "err", errClass(aerr))
 		}
 	}
@@ -182,6 +211,25 @@ func (s *Server) handleSegmentMembers(w http.ResponseWriter, r *http.Request) {
 	if !lw.started {
 		_, _ = lw.Write(nil)
 	}
+}
+
+// traitErr names the request field of a refused trait (traits[i], or
+// traits for a name --all-traits brought).
+func traitErr(err error, names []string) error {
+	var te *segments.TraitError
+	if !errors.As(err, &te) {
+		return err
+	}
+	field := "traits"
+	for i, n := range names {
+		if strings.TrimSpace(n) == te.Name {
+			field = fmt.Sprintf("traits[%d]", i)
+			if te.Reason != "repeated" {
+				break
+			}
+		}
+	}
+	return badRequest(field, "%v", te)
 }
 
 func (s *Server) handleSegmentDelete(w http.ResponseWriter, r *http.Request) {
@@ -215,7 +263,7 @@ func (s *Server) handleSegmentList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSegmentSave(w http.ResponseWriter, r *http.Request) {
-	req, ok := s.segmentReq(w, r, true)
+	req, ok := s.segmentReq(w, r, true, false)
 	if !ok {
 		return
 	}

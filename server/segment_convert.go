@@ -45,18 +45,17 @@ func (s *Server) convertMessage(m *segMessage, received time.Time, item *ingestI
 		return nil
 	}
 	event := func(name string, props map[string]any) {
-		if c := keptContext(m.Context); c != nil {
-			if _, taken := props["context"]; !taken {
-				props = copyMap(props)
-				props["context"] = c
-			}
-		}
 		row := map[string]any{"event": name, "timestamp": ts}
 		for k, v := range ids {
 			row[k] = v
 		}
 		if len(props) > 0 {
 			row["properties"] = props
+		}
+		// The context is stored as sent, in the event's own context
+		// column: the properties stay exactly what the caller sent.
+		if len(m.Context) > 0 {
+			row["context"] = m.Context
 		}
 		if m.MessageID != "" {
 			row["message_id"] = string(m.MessageID)
@@ -124,41 +123,6 @@ func (s *Server) convertMessage(m *segMessage, received time.Time, item *ingestI
 		return badRequest("type", "unknown type %q (want identify, track, page, screen, group or alias)", m.Type)
 	}
 	return nil
-}
-
-// keptContext is the part of a message's context stored with its event:
-// where and how it happened (page, campaign, app, locale, library, device
-// type), never the IP address, user agent or other identifiers.
-func keptContext(ctx map[string]any) map[string]any {
-	out := map[string]any{}
-	for _, k := range []string{"page", "campaign", "app", "locale", "timezone", "library", "channel", "screen"} {
-		if v, ok := ctx[k]; ok && v != nil {
-			out[k] = v
-		}
-	}
-	if d, ok := ctx["device"].(map[string]any); ok {
-		if t, ok := d["type"]; ok {
-			out["device"] = map[string]any{"type": t}
-		}
-	}
-	if o, ok := ctx["os"].(map[string]any); ok {
-		out["os"] = o
-	}
-	if p, ok := out["page"].(map[string]any); ok {
-		// A page's referrer and search can carry personal data of others'
-		// sites; keep path, title and url only.
-		kept := map[string]any{}
-		for _, k := range []string{"path", "title", "url"} {
-			if v, ok := p[k]; ok {
-				kept[k] = v
-			}
-		}
-		out["page"] = kept
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
 }
 
 func prefixErr(prefix string, err *apiError) *apiError {

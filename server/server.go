@@ -31,6 +31,9 @@ type AudienceQuery struct {
 	// IDsOnly: a member list carries profile ids only (no purpose, and the
 	// caller is not an admin).
 	IDsOnly bool `json:"-"`
+	// Traits are the trait columns a member list adds (resolved by
+	// segments.MemberTraits before any work).
+	Traits []engine.Trait `json:"-"`
 }
 
 // Segments is what the admin API needs from the segments package.

@@ -15,7 +15,7 @@ import (
 
 func segmentCommands(m map[string]command) {
 	m["segment"] = command{"segment check EXPR [--json] | count EXPR [--purpose P --channel C] [--json] | " +
-		"members EXPR [--purpose P --channel C | --all-fields] [--format csv|jsonl|parquet|arrow] [--out FILE] | " +
+		"members EXPR [--purpose P --channel C | --all-fields] [--traits a,b] [--all-traits] [--format csv|jsonl|parquet|arrow] [--out FILE] | " +
 		"save NAME EXPR | list [--json] | refresh NAME | changes NAME [--computation N] | recheck NAME --user U", cmdSegment}
 	m["bench"] = command{"bench [--profiles N] [--events-per-profile N] [--seed S] [--db PATH]", cmdBench}
 }
@@ -32,6 +32,8 @@ func cmdSegment(ctx context.Context, a *app, args []string) error {
 	format := fs.String("format", "csv", "members format: csv, jsonl, parquet or arrow")
 	out := fs.String("out", "", "write members to FILE instead of standard output")
 	allFields := fs.Bool("all-fields", false, "members without --purpose: include user_id, email, phone and timezone (the operator's explicit choice; audited)")
+	traits := fs.String("traits", "", "members: add these trait columns (comma-separated; email, phone, user_id or timezone too), typed as stored; audited")
+	allTraits := fs.Bool("all-traits", false, "members: add every trait column")
 	user := fs.String("user", "", "user_id, email, phone or anonymous id")
 	computation := fs.Int64("computation", 0, "computation number (default: the latest)")
 	globalsOn(fs, a)
@@ -155,6 +157,17 @@ func cmdSegment(ctx context.Context, a *app, args []string) error {
 		if !contains(segments.Formats, *format) {
 			return usagef("segment members: --format %q (want %s)", *format, strings.Join(segments.Formats, ", "))
 		}
+		// Without a purpose the list is not consent-filtered, so it carries
+		// profile ids only unless the operator asks for contact fields.
+		export := segments.MemberExport{IDsOnly: *purpose == "" && !*allFields}
+		export.Traits, err = segments.MemberTraits(ctx, st, segments.SplitTraits(*traits), *allTraits)
+		if err != nil {
+			var te *segments.TraitError
+			if errors.As(err, &te) {
+				return usagef("segment members: --traits: %v", te)
+			}
+			return err
+		}
 		var w io.Writer = a.stdout
 		var f *os.File
 		if *out != "" {
@@ -164,13 +177,11 @@ func cmdSegment(ctx context.Context, a *app, args []string) error {
 			}
 			w = f
 		}
-		// Without a purpose the list is not consent-filtered, so it carries
-		// profile ids only unless the operator asks for contact fields.
-		write, fields := segments.WriteMembers, "contact"
-		if *purpose == "" && !*allFields {
-			write, fields = segments.WriteMemberIDs, "profile_id"
+		fields := "contact"
+		if export.IDsOnly {
+			fields = "profile_id"
 		}
-		n, err := write(ctx, st, aud, *format, w)
+		n, err := segments.WriteMemberExport(ctx, st, aud, *format, w, export)
 		if f != nil {
 			if cerr := f.Close(); err == nil {
 				err = cerr
@@ -183,7 +194,7 @@ func cmdSegment(ctx context.Context, a *app, args []string) error {
 			return err
 		}
 		if err := st.RecordAccess(ctx, engine.DataAccess{Actor: "operator", What: "segment members", Expr: pos[0],
-			Purpose: *purpose, Channel: *channel, Format: *format, Fields: fields, Rows: n}); err != nil {
+			Purpose: *purpose, Channel: *channel, Format: *format, Fields: fields, Traits: export.Added(), Rows: n}); err != nil {
 			return err
 		}
 		if *out != "" {

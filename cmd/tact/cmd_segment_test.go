@@ -151,3 +151,73 @@ func TestBenchCommandTiny(t *testing.T) {
 	require.Equal(t, true, r["paths_agree"])
 	require.Contains(t, r, "ratios")
 }
+
+// TestSegmentMembersTraits: --traits adds trait columns after the member
+// columns (typed as stored), --all-traits every trait; an unknown trait is
+// a usage error naming it, with nothing written; the audit entry names the
+// traits exported and the contact columns among them.
+func TestSegmentMembersTraits(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"TACT_DB": filepath.Join(dir, "t.duckdb"), "TACT_NOW": "2026-11-01T00:00:00Z"}
+	_, stderr, code := tact(t, env, "import", "profiles", write(t, dir, "p.csv",
+		"user_id,email,plan,age,vip\nu1,u1@example.com,pro,41,true\nu2,,free,,false\n"))
+	require.Equal(t, 0, code, stderr)
+	const expr = `plan != ""`
+
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"csv with contact fields", []string{"--all-fields", "--traits", "plan,age"},
+			"profile_id,user_id,email,phone,timezone,plan,age\n1,u1,u1@example.com,,,pro,41\n2,u2,,,,free,\n"},
+		{"jsonl ids with a named email", []string{"--format", "jsonl", "--traits", "email,vip"},
+			`{"profile_id":1,"email":"u1@example.com","vip":true}` + "\n" + `{"profile_id":2,"vip":false}` + "\n"},
+		{"all traits", []string{"--all-traits"},
+			"profile_id,plan,age,vip\n1,pro,41,true\n2,free,,false\n"},
+	}
+	for _, tc := range cases {
+		out, stderr, code := tact(t, env, append([]string{"segment", "members", expr}, tc.args...)...)
+		require.Equal(t, 0, code, "%s: %s", tc.name, stderr)
+		require.Equal(t, tc.want, out, tc.name)
+	}
+
+	p := filepath.Join(dir, "m.parquet")
+	_, stderr, code = tact(t, env, "segment", "members", expr, "--all-traits", "--format", "parquet", "--out", p)
+	require.Equal(t, 0, code, stderr)
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(b), "PAR1"))
+
+	// An unknown trait: a one-line usage error naming it; no file.
+	bad := filepath.Join(dir, "bad.csv")
+	_, stderr, code = tact(t, env, "segment", "members", expr, "--traits", "plan,plann", "--out", bad)
+	require.Equal(t, 2, code, stderr)
+	require.Contains(t, stderr, `unknown trait "plann" (known: user_id, email, phone, timezone, plan, age, vip)`)
+	require.Equal(t, 1, strings.Count(stderr, "\n"), "one line")
+	require.NoFileExists(t, bad)
+
+	st, err := engine.Open(context.Background(), env["TACT_DB"], engine.Options{Clock: clock.Fixed(refTime())})
+	require.NoError(t, err)
+	defer st.Close()
+	entries, err := st.AuditLog(context.Background(), 0, 0)
+	require.NoError(t, err)
+	var exports []map[string]any
+	for _, e := range entries {
+		if e.Action != engine.AuditAdminRead {
+			continue
+		}
+		var d map[string]any
+		require.NoError(t, json.Unmarshal(e.Details, &d))
+		exports = append(exports, d)
+	}
+	require.Len(t, exports, 4, "every export is audited; the refused one is not an export")
+	require.Equal(t, []any{"plan", "age"}, exports[0]["traits"])
+	require.NotContains(t, exports[0], "contact_traits")
+	require.Equal(t, "profile_id", exports[1]["fields"])
+	require.Equal(t, []any{"email", "vip"}, exports[1]["traits"])
+	require.Equal(t, []any{"email"}, exports[1]["contact_traits"], "a contact column in a list of ids is named as such")
+	require.Equal(t, []any{"plan", "age", "vip"}, exports[2]["traits"])
+	require.Equal(t, []any{"plan", "age", "vip"}, exports[3]["traits"])
+}

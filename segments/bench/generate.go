@@ -47,7 +47,7 @@ FROM range(1, {N} + 1) t(i)`, []any{now, now}},
 		{`INSERT INTO identities SELECT id, 'user_id', user_id, md5('user_id:' || user_id), 'bench', CAST(? AS TIMESTAMP) FROM profiles`, []any{now}},
 		{`INSERT INTO identities SELECT id, 'email', email, md5('email:' || email), 'bench', CAST(? AS TIMESTAMP) FROM profiles WHERE email IS NOT NULL`, []any{now}},
 		{`INSERT INTO suppressions SELECT md5('email:' || email), 'email', 'hard_bounce', 'bench', CAST(? AS TIMESTAMP) FROM profiles WHERE email IS NOT NULL AND hash(id, 8) % 100 = 0`, []any{now}},
-		{`INSERT INTO events
+		{`INSERT INTO events (profile_id, event, ts, properties, message_id, received_at, source)
 SELECT pid, ev, ts, CASE WHEN ev = 'purchase' THEN json_object('amount', CAST(hash(j, 13) % 20000 AS DOUBLE) / 100) END,
   'm' || j, CAST(? AS TIMESTAMP), 'bench'
 FROM (SELECT j, 1 + CAST(hash(j, 10) % CAST(? AS BIGINT) AS BIGINT) AS pid,
