@@ -9,7 +9,8 @@ import (
 )
 
 // TestSegmentContextStoredApart: a message's context object (the batch's
-// merged under the message's own) is stored in events.context as sent, and
+// merged under the message's own) is stored in events.context, without the
+// IP address, user agent, device id or referrer (data minimisation), and
 // the properties hold only what the caller sent as properties, for every
 // message type that stores an event.
 func TestSegmentContextStoredApart(t *testing.T) {
@@ -34,7 +35,7 @@ func TestSegmentContextStoredApart(t *testing.T) {
 		messageID, properties, context string
 	}{
 		{"c-1", `{"sku":"A-1","price":12.5}`,
-			`{"ip":"203.0.113.9","userAgent":"Mozilla/5.0","device":{"id":"dev-42","type":"ios"},"page":{"path":"/cart","referrer":"https://mail.example/inbox?u=ada"},"locale":"fr-FR","library":{"name":"analytics.js"}}`},
+			`{"device":{"type":"ios"},"page":{"path":"/cart"},"locale":"fr-FR","library":{"name":"analytics.js"}}`},
 		{"c-2", `{"name":"Home"}`, `{"library":{"name":"analytics.js"},"locale":"en-GB"}`},
 		{"c-3", `{"context":"the caller's own"}`, `{"library":{"name":"analytics.js"},"locale":"en-GB"}`},
 	}

@@ -52,10 +52,11 @@ func (s *Server) convertMessage(m *segMessage, received time.Time, item *ingestI
 		if len(props) > 0 {
 			row["properties"] = props
 		}
-		// The context is stored as sent, in the event's own context
-		// column: the properties stay exactly what the caller sent.
-		if len(m.Context) > 0 {
-			row["context"] = m.Context
+		// The context goes to the event's own context column, so the
+		// properties stay exactly what the caller sent; only its part that
+		// says where and how (keptContext) is stored.
+		if c := keptContext(m.Context); c != nil {
+			row["context"] = c
 		}
 		if m.MessageID != "" {
 			row["message_id"] = string(m.MessageID)
