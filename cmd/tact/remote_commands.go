@@ -121,12 +121,17 @@ func remoteMembers(a *app, args []string) (remoteRequest, error) {
 	format := fs.String("format", "csv", "csv, jsonl, parquet or arrow")
 	out := fs.String("out", "", "write members to FILE")
 	fs.Bool("all-fields", false, "contact fields without --purpose (the server decides by the token's role)")
-	pos, err := remoteParse(a, fs, args, 1, "segment members EXPR [--purpose P --channel C] [--format F] [--out FILE]")
+	traits := fs.String("traits", "", "comma-separated trait columns to add")
+	allTraits := fs.Bool("all-traits", false, "add every trait column")
+	pos, err := remoteParse(a, fs, args, 1, "segment members EXPR [--purpose P --channel C] [--traits a,b | --all-traits] [--format F] [--out FILE]")
 	if err != nil {
 		return remoteRequest{}, err
 	}
-	return remoteRequest{method: http.MethodPost, path: "/api/v1/segments/members", stream: true, out: *out,
-		body: map[string]string{"expr": pos[0], "purpose": *purpose, "channel": *channel, "format": *format}}, nil
+	body := map[string]any{"expr": pos[0], "purpose": *purpose, "channel": *channel, "format": *format, "all_traits": *allTraits}
+	if *traits != "" {
+		body["traits"] = strings.Split(*traits, ",") // the server validates each name
+	}
+	return remoteRequest{method: http.MethodPost, path: "/api/v1/segments/members", stream: true, out: *out, body: body}, nil
 }
 
 func remoteSegmentSave(a *app, args []string) (remoteRequest, error) {

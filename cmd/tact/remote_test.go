@@ -46,11 +46,12 @@ func TestCommandsGoThroughARunningServer(t *testing.T) {
 	_, stderr, code = tact(t, remote, "consent", "set", "--user", "u2", "--purpose", "marketing", "--channel", "email", "--status", "withdrawn")
 	require.Equal(t, 0, code, stderr)
 	members := filepath.Join(dir, "members.csv")
-	_, stderr, code = tact(t, env, "segment", "members", `plan == "gold"`, "--purpose", "marketing", "--channel", "email", "--out", members, "--server="+url)
+	_, stderr, code = tact(t, env, "segment", "members", `plan == "gold"`, "--purpose", "marketing", "--channel", "email", "--traits", "plan", "--out", members, "--server="+url)
 	require.Equal(t, 0, code, stderr)
 	data, err := os.ReadFile(members)
 	require.NoError(t, err)
 	require.Contains(t, string(data), "u1@example.com")
+	require.Contains(t, string(data), "gold", "--traits went through the API")
 	require.NotContains(t, string(data), "u2@example.com", "the withdrawal made through --server took effect at once")
 
 	out, stderr, code = tact(t, remote, "audit", "log")
