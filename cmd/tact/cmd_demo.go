@@ -123,7 +123,7 @@ func printDemoNext(a *app, out string) {
 	fmt.Fprintf(a.stdout, "  tact --db %s journey stats demo-welcome\n", a.dbPath)
 	if out != "" {
 		fmt.Fprintf(a.stdout, "The messages are in %s (open a .eml file in a mail client). Their unsubscribe and preference links\n", out)
-		fmt.Fprintf(a.stdout, "open against `tact --db %s serve` at %s.\n", a.dbPath, demoPublicURL)
+		fmt.Fprintf(a.stdout, "open against `tact --db %s serve` at %s.\n", a.dbPath, defaultPublicURL)
 	}
 }
 

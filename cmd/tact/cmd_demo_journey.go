@@ -63,10 +63,6 @@ subject: "Your first cup is on us, {{ .traits.first_name | default \"friend\" }}
 </body></html>
 `
 
-// demoPublicURL is where `tact serve` listens by default: the links in a
-// kept outbox open against it.
-const demoPublicURL = "http://localhost:8080"
-
 // journeyDemo publishes a sample journey, runs a week of journey time into
 // the file email channel and prints the stats. The outbox is outDir when
 // given (kept), else a temporary folder (removed).
@@ -94,19 +90,15 @@ func journeyDemo(ctx context.Context, a *app, s *engine.Store, outDir string) er
 	if err != nil {
 		return err
 	}
-	cfg, err := a.config()
-	if err != nil {
-		return err
-	}
 	// The database's own link key, as tact serve uses: links in a kept
 	// outbox work against `tact --db PATH serve`.
-	keys, err := a.linkKeys(cfg, s)
+	links, err := a.fileLinks(s, defaultPublicURL)
 	if err != nil {
 		return err
 	}
 	clk := clock.NewManual(s.Clock().Now())
 	var r *journeys.Runner
-	ch, err := fileEmail(set, dir, demoPublicURL, keys[0], clk, channels.GateFunc(func(ctx context.Context, c string, m channels.Message) (string, error) {
+	ch, err := fileEmail(set, dir, links, clk, channels.GateFunc(func(ctx context.Context, c string, m channels.Message) (string, error) {
 		return r.Gate().Check(ctx, c, m)
 	}))
 	if err != nil {

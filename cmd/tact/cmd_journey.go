@@ -56,7 +56,7 @@ func cmdJourney(ctx context.Context, a *app, args []string) error {
 	f := journeyFlags{
 		templates: fs.String("templates", "", "comma-separated template directories (default: templates, testdata/templates, testdata/journeys/templates when present)"),
 		out:       fs.String("out", "outbox", "folder the file email channel writes .eml files to"),
-		publicURL: fs.String("public-url", "https://localhost:8080", "public origin of unsubscribe and preference links"),
+		publicURL: fs.String("public-url", "", "public origin of unsubscribe and preference links (default channels.links.base_url, server.public_url, http://localhost:8080)"),
 		json:      fs.Bool("json", false, "print JSON"),
 		untilIdle: fs.Bool("until-idle", false, "run until no work is due, then exit"),
 		interval:  fs.Duration("interval", 10*time.Second, "tick interval when running continuously"),

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -9,9 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tactcdp/tact/channels/linktoken"
 	"github.com/tactcdp/tact/channels/setup"
-	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/journeys"
 )
 
@@ -27,7 +24,7 @@ func cmdJourneyPreview(ctx context.Context, a *app, sub string, args []string) e
 	out := ""
 	f := journeyFlags{
 		templates: fs.String("templates", "", "comma-separated template directories (default: channels.templates.dir, else templates, testdata/templates, testdata/journeys/templates when present)"),
-		publicURL: fs.String("public-url", "https://localhost:8080", "public origin of unsubscribe and preference links (when channels.links.base_url is not set)"),
+		publicURL: fs.String("public-url", "", "public origin of unsubscribe and preference links (default channels.links.base_url, server.public_url, http://localhost:8080)"),
 		json:      fs.Bool("json", false, "print JSON"),
 		user:      fs.String("user", "", "user_id, email or phone of the person whose data fills the test message"),
 		out:       &out,
@@ -68,25 +65,6 @@ func previewSpec(ctx context.Context, r *journeys.Runner, arg string) (*journeys
 	return r.PublishedSpec(ctx, arg)
 }
 
-// previewLinks build unsubscribe and preference links as the channels do
-// (channels.links, keys derived from the database's when none are set).
-func (a *app) previewLinks(s *engine.Store, publicURL string) (linktoken.Links, error) {
-	cfg, err := a.config()
-	if err != nil {
-		return linktoken.Links{}, err
-	}
-	keys, err := a.linkKeys(cfg, s)
-	if err != nil {
-		return linktoken.Links{}, err
-	}
-	lc := cfg.Channels.Links
-	signer, err := linktoken.New(linktoken.Config{Keys: keys, TTL: lc.TTL, Now: s.Clock().Now})
-	if err != nil {
-		return linktoken.Links{}, fmt.Errorf("channels.links: %w", err)
-	}
-	return linktoken.Links{BaseURL: cmp.Or(lc.BaseURL, publicURL), UnsubscribePath: lc.UnsubscribePath, PreferencesPath: lc.PreferencesPath, Signer: signer}, nil
-}
-
 func journeyPreview(ctx context.Context, a *app, f journeyFlags, arg string, people int) error {
 	r, s, err := a.journeyRunner(ctx, f, false)
 	if err != nil {
@@ -96,7 +74,7 @@ func journeyPreview(ctx context.Context, a *app, f journeyFlags, arg string, peo
 	if err != nil {
 		return err
 	}
-	links, err := a.previewLinks(s, *f.publicURL)
+	links, err := a.fileLinks(s, *f.publicURL)
 	if err != nil {
 		return err
 	}

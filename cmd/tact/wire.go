@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,11 +73,11 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 		if set == nil {
 			return nil, nil, errors.New("journey run: no templates found; give --templates DIR")
 		}
-		keys, err := a.linkKeys(cfg, s)
+		links, err := a.fileLinks(s, *f.publicURL)
 		if err != nil {
 			return nil, nil, err
 		}
-		ch, err := fileEmail(set, *f.out, *f.publicURL, keys[0], s.Clock(), gate)
+		ch, err := fileEmail(set, *f.out, links, s.Clock(), gate)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -113,15 +114,38 @@ func channelsConfigured(cc channels.Config) bool {
 	return cc.Email != nil || cc.SMS != nil || cc.Push != nil || cc.Webhook != nil || cc.LINE != nil
 }
 
-func fileEmail(set *templates.Set, dir, publicURL string, key []byte, clk clock.Clock, gate channels.Gate) (*email.File, error) {
-	signer, err := linktoken.New(linktoken.Config{Keys: [][]byte{key}, Now: clk.Now})
+// defaultPublicURL is where tact serve listens when nothing says otherwise:
+// links written without a configured origin open against it.
+const defaultPublicURL = "http://localhost:8080"
+
+// fileLinks builds unsubscribe and preference links as the configured
+// channels do (channels.links; keys derived from the database's when none
+// are set), for the commands that send or render without a channels:
+// section. The origin is publicURL when given, else channels.links.base_url,
+// server.public_url, defaultPublicURL.
+func (a *app) fileLinks(s *engine.Store, publicURL string) (linktoken.Links, error) {
+	cfg, err := a.config()
 	if err != nil {
-		return nil, err
+		return linktoken.Links{}, err
 	}
+	keys, err := a.linkKeys(cfg, s)
+	if err != nil {
+		return linktoken.Links{}, err
+	}
+	lc := cfg.Channels.Links
+	signer, err := linktoken.New(linktoken.Config{Keys: keys, TTL: lc.TTL, Now: s.Clock().Now})
+	if err != nil {
+		return linktoken.Links{}, fmt.Errorf("channels.links: %w", err)
+	}
+	return linktoken.Links{BaseURL: cmp.Or(publicURL, lc.BaseURL, cfg.Server.PublicURL, defaultPublicURL),
+		UnsubscribePath: lc.UnsubscribePath, PreferencesPath: lc.PreferencesPath, Signer: signer}, nil
+}
+
+func fileEmail(set *templates.Set, dir string, links linktoken.Links, clk clock.Clock, gate channels.Gate) (*email.File, error) {
 	return email.NewFile(email.Config{
 		From:      email.Address{Name: "Tact Coffee", Address: "hello@coffee.example.com"},
 		Templates: set,
-		Links:     linktoken.Links{BaseURL: publicURL, Signer: signer},
+		Links:     links,
 		Gate:      gate,
 		Now:       clk.Now,
 	}, email.FileConfig{Dir: dir})
