@@ -30,6 +30,16 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// The crash child's email channel: crashPool SMTP connections working
+// through channel batches of crashPool×crashPerConn messages. Dispatch has
+// one batch at the provider at a time, so that is the most a kill may
+// leave in flight, and the most it may duplicate.
+const (
+	crashPool        = 4
+	crashPerConn     = 50
+	crashMaxInFlight = crashPool * crashPerConn
+)
+
 // crashChild runs the journeys in TACT_CRASH_DB until idle, sending to the
 // SMTP sink at TACT_CRASH_SINK.
 func crashChild() error {
@@ -47,12 +57,12 @@ func crashChild() error {
 	var r *Runner
 	ch, err := buildSMTP(os.Getenv("TACT_CRASH_SINK"), channels.GateFunc(func(ctx context.Context, c string, m channels.Message) (string, error) {
 		return r.Gate().Check(ctx, c, m)
-	}), 4)
+	}), crashPool)
 	if err != nil {
 		return err
 	}
 	defer ch.Close()
-	r, err = New(st, Config{Channels: []channels.Channel{ch}, BatchSize: 250, FlushEvery: 500})
+	r, err = New(st, Config{Channels: []channels.Channel{ch}, BatchSize: crashMaxInFlight})
 	if err != nil {
 		return err
 	}
@@ -80,8 +90,10 @@ steps:
 // TestCrashResume kills a real child process with SIGKILL at random moments
 // while it sends tens of thousands of messages to a loopback SMTP sink that
 // de-duplicates by idempotency key, restarts it until it finishes, and
-// checks every due message arrived exactly once (counting duplicates
-// offered, which only a key-honouring provider can absorb).
+// checks every due message arrived and has a result, and that each kill
+// made the sink receive at most the messages in flight twice (what a
+// provider ignoring idempotency keys would deliver twice). The duplicates
+// a kill causes are offered by the runs after it, before the next kill.
 func TestCrashResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test runs real processes")
@@ -117,6 +129,8 @@ func TestCrashResume(t *testing.T) {
 	t.Logf("setup took %s", time.Since(began))
 	rng := rand.New(rand.NewPCG(1, 2))
 	kills := 0
+	dupsBefore := 0 // duplicates offered up to the previous kill
+	perKill := []int{}
 	deadline := time.Now().Add(60 * time.Second)
 	for run := 0; ; run++ {
 		require.True(t, time.Now().Before(deadline), "child did not finish in time")
@@ -127,16 +141,27 @@ func TestCrashResume(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		if kills < 6 {
+			// Kill while the child is sending: at a random moment after the
+			// sink received a new message from it (a fixed delay would
+			// often fall before the first send on a loaded machine).
+			if err, exited := awaitSending(sink, done); exited {
+				require.NoError(t, err)
+				goto finished
+			}
 			select {
 			case err := <-done:
 				require.NoError(t, err)
 				goto finished
-			case <-time.After(time.Duration(400+rng.IntN(1200)) * time.Millisecond):
+			case <-time.After(time.Duration(rng.IntN(800)) * time.Millisecond):
 				_ = cmd.Process.Signal(syscall.SIGKILL)
 				<-done
 				kills++
 				u, d := sink.stats()
 				t.Logf("kill %d: %d unique messages so far, %d duplicates offered", kills, u, d)
+				if kills > 1 {
+					perKill = append(perKill, d-dupsBefore)
+				}
+				dupsBefore = d
 				continue
 			}
 		}
@@ -146,8 +171,13 @@ func TestCrashResume(t *testing.T) {
 finished:
 	t.Logf("children done after %s", time.Since(began))
 	unique, dups := sink.stats()
-	t.Logf("crash test: %d kills, %d messages, %d unique keys at the sink, %d duplicates offered", kills, 2*people, unique, dups)
+	perKill = append(perKill, dups-dupsBefore)
+	t.Logf("crash test: %d kills, %d messages, %d unique keys at the sink, %d duplicates offered, per kill %v (at most %d in flight)",
+		kills, 2*people, unique, dups, perKill, crashMaxInFlight)
 	require.Equal(t, 2*people, unique, "every due message arrived")
+	for k, d := range perKill {
+		require.LessOrEqual(t, d, crashMaxInFlight, "kill %d duplicated more than was in flight (%d connections × %d)", k+1, crashPool, crashPerConn)
+	}
 	st, err = engine.Open(ctx, dbPath, engine.Options{})
 	require.NoError(t, err)
 	defer st.Close()
@@ -181,4 +211,37 @@ FROM journey_outbox o LEFT JOIN (SELECT outbox_id, arg_max(status, attempt) AS s
 	require.Zero(t, missing)
 	rows.Close()
 	require.Greater(t, kills, 0)
+	// Nothing is left in flight, and every duplicate the sink saw was a
+	// send the stats count as resent after a crash.
+	var marks int
+	require.NoError(t, st.DB().QueryRowContext(ctx, `SELECT count(*) FROM journey_inflight`).Scan(&marks))
+	require.Zero(t, marks)
+	r, err = New(st, Config{})
+	require.NoError(t, err)
+	stats, err := r.Stats(ctx, "crash")
+	require.NoError(t, err)
+	var resent int64
+	for _, s := range stats.Steps {
+		resent += s.Resent
+	}
+	t.Logf("stats: %d sends resent after a crash", resent)
+	require.LessOrEqual(t, int64(dups), resent)
+}
+
+// awaitSending waits until the sink holds a message it did not hold when
+// called, or the child exits (exited, with its error).
+func awaitSending(sink *smtpSink, done <-chan error) (err error, exited bool) {
+	before, _ := sink.stats()
+	poll := time.NewTicker(5 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case err := <-done:
+			return err, true
+		case <-poll.C:
+			if now, _ := sink.stats(); now > before {
+				return nil, false
+			}
+		}
+	}
 }

@@ -2,9 +2,7 @@ package journeys
 
 import (
 	"context"
-	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -17,20 +15,22 @@ import (
 
 // outRow is one outbox row due for a provider call.
 type outRow struct {
-	msg       channels.Message
-	instance  int64
-	id        int64
-	attempts  int // results so far (provider calls and holds)
-	tries     int // provider calls so far
-	createdAt time.Time
-	phone     string // for the send policy's zones
+	msg         channels.Message
+	instance    int64
+	id          int64
+	attempts    int // results so far (provider calls and holds)
+	tries       int // provider calls so far
+	createdAt   time.Time
+	phone       string // for the send policy's zones
+	interrupted bool   // in flight when a process died (journey_inflight)
 }
 
 // dispatch sends every due outbox row (pending: never tried or in flight
 // when a previous process died; transient: retry due) through its channel,
-// in pages and channel batches, writing each batch's results back before
-// the next batch. A row stays pending until its result is written, so a
-// crash resends it with the same idempotency key.
+// in pages and channel batches. Each batch is marked in flight before its
+// provider call and its results are written right after the call returns
+// (inflight.go), so a crash resends at most the one batch that was in
+// flight, with the same idempotency keys.
 func (r *Runner) dispatch(ctx context.Context, only string) (TickResult, error) {
 	var res TickResult
 	if len(r.chans) == 0 {
@@ -63,27 +63,19 @@ func (r *Runner) dispatch(ctx context.Context, only string) (TickResult, error) 
 			}
 			byChannel[c] = append(byChannel[c], o)
 		}
-		var wb writeBack
 		for _, c := range order {
 			list := byChannel[c]
 			for off := 0; off < len(list); off += r.cfg.BatchSize {
 				end := min(off+r.cfg.BatchSize, len(list))
-				br, err := r.sendBatch(ctx, c, list[off:end], &wb)
+				br, err := r.sendBatch(ctx, c, list[off:end])
 				res.add(br)
-				if err == nil && (len(wb.results) >= r.cfg.FlushEvery || ctx.Err() != nil) {
-					err = r.flush(ctx, &wb)
-				}
 				if err != nil {
-					_ = r.flush(ctx, &wb)
 					return res, err
 				}
 				if ctx.Err() != nil {
 					return res, ctx.Err()
 				}
 			}
-		}
-		if err := r.flush(ctx, &wb); err != nil {
-			return res, err
 		}
 		if len(rows) < r.cfg.PageSize {
 			return res, nil
@@ -138,7 +130,7 @@ func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, no
 	if err != nil {
 		return nil, err
 	}
-	const fixed = 17
+	const fixed = 18
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {
@@ -162,7 +154,8 @@ func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, no
 			}
 			return ""
 		}
-		o := outRow{instance: vals[1].(int64), attempts: int(vals[11].(int32)), createdAt: vals[12].(time.Time), id: vals[15].(int64), tries: int(vals[16].(int32))}
+		o := outRow{instance: vals[1].(int64), attempts: int(vals[11].(int32)), createdAt: vals[12].(time.Time), id: vals[15].(int64), tries: int(vals[16].(int32)),
+			interrupted: vals[17].(bool)}
 		m := channels.Message{
 			IdempotencyKey: str(0),
 			Journey:        str(2),
@@ -210,11 +203,11 @@ func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, no
 	return out, rows.Err()
 }
 
-// sendBatch passes one batch through the gate and its channel and writes
-// the results back.
-func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, wb *writeBack) (TickResult, error) {
+// sendBatch passes one batch through the gate and its channel: the sends
+// the gate and the policy allow are marked in flight, handed to the
+// channel, and the whole batch's results written back.
+func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow) (TickResult, error) {
 	var res TickResult
-	ch := r.chans[channel]
 	since := batch[0].createdAt
 	for _, o := range batch {
 		if o.createdAt.Before(since) {
@@ -266,24 +259,13 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 		sort.Sort(byIndex{idx, send})
 	}
 	if len(send) > 0 {
-		st := time.Now()
-		var got []channels.Result
-		if l := r.limits[channel]; l != nil {
-			// Spread evenly: chunks of a tenth of a second's worth, each
-			// sent as soon as the limiter allows all of it.
-			chunk := max(1, int(r.cfg.Policy.RatePerSecond[channel]/10))
-			for off := 0; off < len(send); off += chunk {
-				part := send[off:min(off+chunk, len(send))]
-				for range part {
-					if err := l.Wait(ctx); err != nil {
-						return res, err
-					}
-				}
-				got = append(got, ch.Send(ctx, part)...)
-			}
-		} else {
-			got = ch.Send(ctx, send)
+		resent, err := r.markInFlight(ctx, channel, batch, idx)
+		if err != nil {
+			return res, err
 		}
+		res.Resent += resent
+		st := time.Now()
+		got := r.callChannel(ctx, channel, send)
 		r.tracef("channel.Send", st)
 		for k, i := range idx {
 			if k < len(got) {
@@ -293,125 +275,36 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 			}
 		}
 	}
-	now := r.now()
-	var results_, logs [][]driver.Value
-	var withdrawn []int64
-	feedback := resultFeedback{channel: channel, at: now}
-	for i, o := range batch {
-		rs := results[i]
-		status, reason, kind := "", rs.Reason, ""
-		var next any
-		attempt := o.attempts + 1
-		if until, held := holds[i]; held {
-			results_ = append(results_, []driver.Value{o.id, int32(attempt), now, "held", until, ReasonQuietHours, nil})
-			res.Held++
-			continue
-		}
-		switch rs.Status {
-		case channels.StatusDelivered:
-			status, kind = "delivered", "sent"
-			res.Sent++
-		case channels.StatusSkipped:
-			status, kind = "skipped", "skipped"
-			reason = strings.TrimPrefix(rs.Reason, "gate:")
-			res.Skipped++
-			if reason == ReasonWithdrawn {
-				withdrawn = append(withdrawn, o.instance)
-			}
-		case channels.StatusPermanent:
-			status, kind = "failed", "failed"
-			res.Failed++
-		default: // transient (or a zero Result: treat as transient)
-			if o.tries+1 >= r.cfg.MaxAttempts {
-				status, kind = "failed", "failed"
-				res.Failed++
-			} else {
-				status = "transient"
-				next = now.Add(r.backoff(attempt, rs.RetryAfter))
-				res.Retried++
-			}
-		}
-		if reason == "" && rs.Err != nil && status != "delivered" {
-			reason = rs.Err.Error()
-		}
-		if len(reason) > 200 {
-			reason = reason[:200]
-		}
-		results_ = append(results_, []driver.Value{o.id, int32(attempt), now, status, next, nullStr(reason), nullStr(rs.ProviderMessageID)})
-		if kind != "" {
-			logReason := ""
-			if kind != "sent" {
-				logReason = reason
-			}
-			logs = append(logs, logRow(now, o.msg.Journey, o.msg.JourneyVersion, o.msg.Step, o.msg.ProfileID, o.instance, kind, logReason, channel))
-		}
-		if rs.Suppress || rs.OptedOut || rs.TokenInvalid {
-			feedback.msgs = append(feedback.msgs, o.msg)
-			feedback.results = append(feedback.results, rs)
-		}
-	}
-	wb.results = append(wb.results, results_...)
-	wb.logs = append(wb.logs, logs...)
-	wb.withdrawn = append(wb.withdrawn, withdrawn...)
-	if len(feedback.msgs) > 0 {
-		wb.feedback = append(wb.feedback, feedback)
-	}
-	return res, nil
+	wb := r.batchResults(channel, batch, results, holds, &res)
+	return res, r.writeResults(ctx, wb)
 }
 
-// writeBack is results not yet written (group commit).
-type writeBack struct {
-	results, logs [][]driver.Value
-	withdrawn     []int64
-	feedback      []resultFeedback
-}
-
-// resultFeedback is what a batch's results say about addresses (hard
-// bounces, opt-outs, invalid tokens), applied through
-// channels.ApplyResults once the results are written.
-type resultFeedback struct {
-	channel string
-	at      time.Time
-	msgs    []channels.Message
-	results []channels.Result
-}
-
-// flush writes the batch results in one transaction (Appender), then
-// applies their feedback (suppressions, opt-outs, dropped tokens) through
-// channels.ApplyResults.
-func (r *Runner) flush(ctx context.Context, wb *writeBack) error {
-	if len(wb.results) == 0 {
-		return nil
+// callChannel hands send to the channel, spread over time when the channel
+// has a rate limit: chunks of a tenth of a second's worth, each sent as
+// soon as the limiter allows all of it. Messages the limiter never let
+// through (ctx done) get a transient result, as channels.SendEach gives
+// messages it never started.
+func (r *Runner) callChannel(ctx context.Context, channel string, send []channels.Message) []channels.Result {
+	ch := r.chans[channel]
+	l := r.limits[channel]
+	if l == nil {
+		return ch.Send(ctx, send)
 	}
-	now := r.now()
-	err := r.write(context.WithoutCancel(ctx), func(t *tx) error {
-		if err := t.appendRows("journey_results", wb.results); err != nil {
-			return err
-		}
-		if err := t.appendRows("journey_log", wb.logs); err != nil {
-			return err
-		}
-		if len(wb.withdrawn) > 0 {
-			if _, err := t.exec(fmt.Sprintf(q("end_withdrawn"), intList(wb.withdrawn)), now); err != nil {
-				return err
+	chunk := max(1, int(r.cfg.Policy.RatePerSecond[channel]/10))
+	got := make([]channels.Result, 0, len(send))
+	for off := 0; off < len(send); off += chunk {
+		part := send[off:min(off+chunk, len(send))]
+		for range part {
+			if err := l.Wait(ctx); err != nil {
+				for len(got) < len(send) {
+					got = append(got, channels.Transient("context", err))
+				}
+				return got
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		got = append(got, ch.Send(ctx, part)...)
 	}
-	// The results are durable; now what they say about addresses. An error
-	// here is the tick's error (the journey shows unhealthy), never dropped:
-	// a hard bounce that was not suppressed would be mailed again.
-	var errs []error
-	for _, f := range wb.feedback {
-		if err := channels.ApplyResults(context.WithoutCancel(ctx), r.adapter, f.channel, f.msgs, f.results, f.at); err != nil {
-			errs = append(errs, fmt.Errorf("apply %s feedback: %w", f.channel, err))
-		}
-	}
-	*wb = writeBack{}
-	return errors.Join(errs...)
+	return got
 }
 
 // backoff is the delay before retry attempt+1.

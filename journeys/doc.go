@@ -28,10 +28,12 @@
 // transaction that moves the person on, before any provider call; the
 // idempotency key is channels.NewIdempotencyKey(journey, version,
 // step#visit/instance, profile, slot). Dispatch sends outbox rows without a result through their
-// channel in batches and appends each outcome to journey_results (group
-// commit, Config.FlushEvery). A row without a result is resent after a
-// crash with the same key, so nothing is lost and a provider that honours
-// the key sees no duplicate. Transient failures retry with exponential
+// channel in batches: each batch is marked in flight (journey_inflight)
+// before the provider call and its outcomes appended to journey_results
+// right after. A row without a result is resent after a crash with the
+// same key (logged as resent), so nothing is lost, at most the batch in
+// flight is sent twice, and a provider that honours the key sees no
+// duplicate. Transient failures retry with exponential
 // backoff; permanent ones stop, suppressing the address on a hard bounce.
 //
 // # Consent at every send

@@ -146,10 +146,12 @@ WHERE journey = ? AND status = 'active' AND held_reason = 'restricted'
 -- or whose last attempt failed transiently or was held (a retry inside
 -- quiet hours) and is due again, in outbox order after a cursor (the last
 -- row of the previous page). attempts numbers the results; tries counts
--- the provider calls among them. The page is chosen first, then joined
--- with what the messages need.
+-- the provider calls among them; interrupted says a process died while the
+-- send was in flight (journey_inflight). The page is chosen first, then
+-- joined with what the messages need.
 WITH page AS (
-    SELECT o.*, coalesce(l.attempts, 0)::INTEGER AS attempts, coalesce(l.tries, 0)::INTEGER AS tries
+    SELECT o.*, coalesce(l.attempts, 0)::INTEGER AS attempts, coalesce(l.tries, 0)::INTEGER AS tries,
+           EXISTS (SELECT 1 FROM journey_inflight f WHERE f.outbox_id = o.id) AS interrupted
     FROM journey_outbox o
     LEFT JOIN (SELECT outbox_id, max(attempt) AS attempts, count(*) FILTER (WHERE status <> 'held') AS tries,
                       arg_max(status, attempt) AS status, arg_max(next_attempt_at, attempt) AS next_at
@@ -159,7 +161,7 @@ WITH page AS (
     LIMIT ?
 )
 SELECT o.idem_key, o.instance_id, o.journey, o.version, o.step, o.profile_id, o.channel, o.template, o.url,
-       o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, o.tries, p.*
+       o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, o.tries, o.interrupted, p.*
 FROM page o
 JOIN profiles p ON p.id = o.profile_id
 LEFT JOIN journey_instances i ON i.id = o.instance_id
@@ -169,6 +171,11 @@ ORDER BY o.id;
 -- name: end_withdrawn
 UPDATE journey_instances SET status = 'exited', exit_reason = 'withdrawn', finished_at = ?
 WHERE status = 'active' AND id IN (%s);
+
+-- name: clear_inflight
+-- The in-flight marks of a batch whose results are being written (in the
+-- same transaction), including marks a crashed process left on them.
+DELETE FROM journey_inflight WHERE outbox_id IN (%s);
 
 -- name: new_events
 SELECT e.profile_id, e.ts, CAST(e.properties AS VARCHAR), e.message_id, e.received_at

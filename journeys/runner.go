@@ -34,14 +34,11 @@ type Config struct {
 	// Policy is the send policy across journeys (caps, quiet hours, rate
 	// limits, holdout).
 	Policy PolicyConfig
-	// BatchSize is how many messages a channel receives per Send call.
-	// Default 500.
+	// BatchSize is how many messages a channel receives per Send call:
+	// each batch is marked in flight before the call and its results are
+	// written right after, so a crash resends at most one batch (with its
+	// idempotency keys). Default 500.
 	BatchSize int
-	// FlushEvery is how many results are written back per transaction
-	// (group commit): at most this many sends are resent with their
-	// idempotency key after a crash. Default 2000; 1 writes back after
-	// every channel batch.
-	FlushEvery int
 	// PageSize is how many outbox rows one dispatch query loads. Default
 	// 20000.
 	PageSize int
@@ -91,9 +88,6 @@ type Runner struct {
 func New(store *engine.Store, cfg Config) (*Runner, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 500
-	}
-	if cfg.FlushEvery <= 0 {
-		cfg.FlushEvery = 2000
 	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 20000

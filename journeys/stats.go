@@ -18,12 +18,15 @@ type StepStats struct {
 	// Skipped counts skipped sends by reason.
 	Skipped map[string]int64 `json:"skipped,omitempty"`
 	// Held counts holds (quiet hours) by reason.
-	Held      map[string]int64 `json:"held,omitempty"`
-	Failed    int64            `json:"failed"`
-	Pending   int64            `json:"pending"`
-	Converted int64            `json:"converted"`
-	Exited    int64            `json:"exited"`
-	Completed int64            `json:"completed"`
+	Held   map[string]int64 `json:"held,omitempty"`
+	Failed int64            `json:"failed"`
+	// Resent counts sends handed to a provider again because a process
+	// died while they were in flight (docs/journeys.md, Crash safety).
+	Resent    int64 `json:"resent"`
+	Pending   int64 `json:"pending"`
+	Converted int64 `json:"converted"`
+	Exited    int64 `json:"exited"`
+	Completed int64 `json:"completed"`
 }
 
 // Stats summarises a journey across its versions.
@@ -84,6 +87,8 @@ func (r *Runner) Stats(ctx context.Context, name string) (Stats, error) {
 			s.Held[reason.String] += n
 		case "failed":
 			s.Failed += n
+		case "resent":
+			s.Resent += n
 		case "converted":
 			s.Converted += n
 		case "exited":
@@ -142,14 +147,17 @@ func (r *Runner) Stats(ctx context.Context, name string) (Stats, error) {
 
 // TickResult counts the work one tick did.
 type TickResult struct {
-	Entered   int `json:"entered"`
-	Moved     int `json:"moved"`
-	Queued    int `json:"queued"`
-	Sent      int `json:"sent"`
-	Skipped   int `json:"skipped"`
-	Held      int `json:"held"`
-	Failed    int `json:"failed"`
-	Retried   int `json:"retried"`
+	Entered int `json:"entered"`
+	Moved   int `json:"moved"`
+	Queued  int `json:"queued"`
+	Sent    int `json:"sent"`
+	Skipped int `json:"skipped"`
+	Held    int `json:"held"`
+	Failed  int `json:"failed"`
+	Retried int `json:"retried"`
+	// Resent counts sends handed to a provider again because a process
+	// died while they were in flight (ReasonInterrupted).
+	Resent    int `json:"resent"`
 	Converted int `json:"converted"`
 	Exited    int `json:"exited"`
 	// Errors maps journeys whose tick failed to their error; the others
@@ -166,6 +174,7 @@ func (t *TickResult) add(o TickResult) {
 	t.Held += o.Held
 	t.Failed += o.Failed
 	t.Retried += o.Retried
+	t.Resent += o.Resent
 	t.Converted += o.Converted
 	t.Exited += o.Exited
 	for k, v := range o.Errors {

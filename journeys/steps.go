@@ -310,8 +310,8 @@ func (r *Runner) processStep(ctx context.Context, spec *Spec, version int, st *S
 // String renders a TickResult for logs.
 func (t TickResult) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "entered=%d moved=%d queued=%d sent=%d skipped=%d held=%d failed=%d retried=%d converted=%d exited=%d",
-		t.Entered, t.Moved, t.Queued, t.Sent, t.Skipped, t.Held, t.Failed, t.Retried, t.Converted, t.Exited)
+	fmt.Fprintf(&b, "entered=%d moved=%d queued=%d sent=%d skipped=%d held=%d failed=%d retried=%d resent=%d converted=%d exited=%d",
+		t.Entered, t.Moved, t.Queued, t.Sent, t.Skipped, t.Held, t.Failed, t.Retried, t.Resent, t.Converted, t.Exited)
 	if len(t.Errors) > 0 {
 		fmt.Fprintf(&b, " failing_journeys=%d", len(t.Errors))
 	}

@@ -1,0 +1,161 @@
+package journeys
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tactcdp/tact/channels"
+)
+
+// ReasonInterrupted is the reason of a "resent" journey_log row: the send
+// was in flight at its provider when a process died, so it is sent again
+// with the same idempotency key (docs/journeys.md, Crash safety).
+const ReasonInterrupted = "interrupted"
+
+// markInFlight durably marks the sends of batch at idx as in flight (one
+// Appender into journey_inflight, committed before the provider call) and
+// logs those a crashed process had left in flight as resent. It returns how
+// many are resent.
+func (r *Runner) markInFlight(ctx context.Context, channel string, batch []outRow, idx []int) (int, error) {
+	now := r.now()
+	marks := make([][]driver.Value, 0, len(idx))
+	var resent [][]driver.Value
+	for _, i := range idx {
+		o := batch[i]
+		marks = append(marks, []driver.Value{o.id, now})
+		if o.interrupted {
+			resent = append(resent, logRow(now, o.msg.Journey, o.msg.JourneyVersion, o.msg.Step, o.msg.ProfileID, o.instance, "resent", ReasonInterrupted, channel))
+		}
+	}
+	err := r.write(ctx, func(t *tx) error {
+		if err := t.appendRows("journey_inflight", marks); err != nil {
+			return err
+		}
+		return t.appendRows("journey_log", resent)
+	})
+	return len(resent), err
+}
+
+// writeBack is one batch's results, ready to write.
+type writeBack struct {
+	ids           []int64 // every outbox row of the batch (their marks go)
+	results, logs [][]driver.Value
+	withdrawn     []int64
+	feedback      resultFeedback
+}
+
+// resultFeedback is what a batch's results say about addresses (hard
+// bounces, opt-outs, invalid tokens), applied through
+// channels.ApplyResults once the results are written.
+type resultFeedback struct {
+	channel string
+	at      time.Time
+	msgs    []channels.Message
+	results []channels.Result
+}
+
+// batchResults turns a batch's outcomes (results, or a hold until an
+// instant) into result and log rows, counting them in res.
+func (r *Runner) batchResults(channel string, batch []outRow, results []channels.Result, holds map[int]time.Time, res *TickResult) writeBack {
+	now := r.now()
+	wb := writeBack{ids: make([]int64, 0, len(batch)), feedback: resultFeedback{channel: channel, at: now}}
+	for i, o := range batch {
+		wb.ids = append(wb.ids, o.id)
+		rs := results[i]
+		status, reason, kind := "", rs.Reason, ""
+		var next any
+		attempt := o.attempts + 1
+		if until, held := holds[i]; held {
+			wb.results = append(wb.results, []driver.Value{o.id, int32(attempt), now, "held", until, ReasonQuietHours, nil})
+			res.Held++
+			continue
+		}
+		switch rs.Status {
+		case channels.StatusDelivered:
+			status, kind = "delivered", "sent"
+			res.Sent++
+		case channels.StatusSkipped:
+			status, kind = "skipped", "skipped"
+			reason = strings.TrimPrefix(rs.Reason, "gate:")
+			res.Skipped++
+			if reason == ReasonWithdrawn {
+				wb.withdrawn = append(wb.withdrawn, o.instance)
+			}
+		case channels.StatusPermanent:
+			status, kind = "failed", "failed"
+			res.Failed++
+		default: // transient (or a zero Result: treat as transient)
+			if o.tries+1 >= r.cfg.MaxAttempts {
+				status, kind = "failed", "failed"
+				res.Failed++
+			} else {
+				status = "transient"
+				next = now.Add(r.backoff(attempt, rs.RetryAfter))
+				res.Retried++
+			}
+		}
+		if reason == "" && rs.Err != nil && status != "delivered" {
+			reason = rs.Err.Error()
+		}
+		if len(reason) > 200 {
+			reason = reason[:200]
+		}
+		wb.results = append(wb.results, []driver.Value{o.id, int32(attempt), now, status, next, nullStr(reason), nullStr(rs.ProviderMessageID)})
+		if kind != "" {
+			logReason := ""
+			if kind != "sent" {
+				logReason = reason
+			}
+			wb.logs = append(wb.logs, logRow(now, o.msg.Journey, o.msg.JourneyVersion, o.msg.Step, o.msg.ProfileID, o.instance, kind, logReason, channel))
+		}
+		if rs.Suppress || rs.OptedOut || rs.TokenInvalid {
+			wb.feedback.msgs = append(wb.feedback.msgs, o.msg)
+			wb.feedback.results = append(wb.feedback.results, rs)
+		}
+	}
+	return wb
+}
+
+// writeResults writes a batch's results and clears its in-flight marks in
+// one transaction (Appender and set-based statements), then applies their
+// feedback (suppressions, opt-outs, dropped tokens) through
+// channels.ApplyResults. It runs even when ctx is done: the provider has
+// been called.
+func (r *Runner) writeResults(ctx context.Context, wb writeBack) error {
+	if len(wb.results) == 0 {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	now := r.now()
+	err := r.write(ctx, func(t *tx) error {
+		if err := t.appendRows("journey_results", wb.results); err != nil {
+			return err
+		}
+		if err := t.appendRows("journey_log", wb.logs); err != nil {
+			return err
+		}
+		if _, err := t.exec(fmt.Sprintf(q("clear_inflight"), intList(wb.ids))); err != nil {
+			return err
+		}
+		if len(wb.withdrawn) > 0 {
+			if _, err := t.exec(fmt.Sprintf(q("end_withdrawn"), intList(wb.withdrawn)), now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || len(wb.feedback.msgs) == 0 {
+		return err
+	}
+	// The results are durable; now what they say about addresses. An error
+	// here is the tick's error (the journey shows unhealthy), never dropped:
+	// a hard bounce that was not suppressed would be mailed again.
+	f := wb.feedback
+	if err := channels.ApplyResults(ctx, r.adapter, f.channel, f.msgs, f.results, f.at); err != nil {
+		return fmt.Errorf("apply %s feedback: %w", f.channel, err)
+	}
+	return nil
+}
