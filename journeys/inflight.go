@@ -97,6 +97,9 @@ func (r *Runner) batchResults(channel string, batch []outRow, results []channels
 				res.Retried++
 			}
 		}
+		if status == "failed" {
+			res.failedFor(rs.Reason)
+		}
 		if reason == "" && rs.Err != nil && status != "delivered" {
 			reason = rs.Err.Error()
 		}

@@ -236,6 +236,13 @@ type SchedulerConfig struct {
 	Journey string
 	// OnTick, when set, receives each tick's result (metrics, logs).
 	OnTick func(TickResult, error)
+	// FailureWindow is the span Health's Sends covers. Default 15m.
+	FailureWindow time.Duration
+	// DegradedRatio and DegradedMinimum mark sends degraded when the window
+	// holds at least DegradedMinimum failures that are at least
+	// DegradedRatio of its attempts. Defaults 0.05 and 10.
+	DegradedRatio   float64
+	DegradedMinimum int
 }
 
 // SchedulerHealth is how the scheduler's last tick went.
@@ -250,6 +257,8 @@ type SchedulerHealth struct {
 	Error string `json:"error,omitempty"`
 	// Journeys maps each journey whose last tick failed to its error.
 	Journeys map[string]string `json:"journeys,omitempty"`
+	// Sends is how provider calls went over the failure window.
+	Sends SendHealth `json:"sends"`
 }
 
 // Scheduler owns the runner's loop, Prometheus rule-group style: it ticks
@@ -265,6 +274,7 @@ type Scheduler struct {
 
 	mu     sync.Mutex
 	health SchedulerHealth
+	sends  sendWindow
 }
 
 // NewScheduler returns a scheduler for r.
@@ -272,7 +282,17 @@ func NewScheduler(r *Runner, cfg SchedulerConfig) *Scheduler {
 	if cfg.Interval <= 0 {
 		cfg.Interval = 10 * time.Second
 	}
-	return &Scheduler{r: r, cfg: cfg, nudge: make(chan struct{}, 1), health: SchedulerHealth{Healthy: true}}
+	if cfg.FailureWindow <= 0 {
+		cfg.FailureWindow = DefaultFailureWindow
+	}
+	if cfg.DegradedRatio <= 0 {
+		cfg.DegradedRatio = DefaultDegradedRatio
+	}
+	if cfg.DegradedMinimum <= 0 {
+		cfg.DegradedMinimum = DefaultDegradedMinimum
+	}
+	return &Scheduler{r: r, cfg: cfg, nudge: make(chan struct{}, 1), health: SchedulerHealth{Healthy: true},
+		sends: sendWindow{span: cfg.FailureWindow, ratio: cfg.DegradedRatio, minimum: cfg.DegradedMinimum}}
 }
 
 // Nudge asks the loop to tick as soon as the current tick ends (new data
@@ -290,6 +310,7 @@ func (s *Scheduler) Health() SchedulerHealth {
 	defer s.mu.Unlock()
 	h := s.health
 	h.Journeys = maps.Clone(h.Journeys)
+	h.Sends = s.sends.health()
 	return h
 }
 
@@ -299,16 +320,23 @@ func (s *Scheduler) Health() SchedulerHealth {
 func (s *Scheduler) Run(ctx context.Context) error {
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
+	s.mu.Lock()
+	if err := s.sends.restore(ctx, s.r, s.r.now()); err != nil {
+		s.r.log.Error("scheduler: recent failures not restored", "err", err)
+	}
+	s.mu.Unlock()
 	for {
 		res, err := s.tick(context.WithoutCancel(ctx))
 		if err != nil {
 			s.r.log.Error("scheduler tick failed", "err", err)
 		}
+		now := s.r.now()
 		s.mu.Lock()
-		s.health = SchedulerHealth{Healthy: err == nil && len(res.Errors) == 0, LastTick: s.r.now(), Journeys: res.Errors}
+		s.health = SchedulerHealth{Healthy: err == nil && len(res.Errors) == 0, LastTick: now, Journeys: res.Errors}
 		if err != nil {
 			s.health.Error = err.Error()
 		}
+		s.sends.add(now, res.Sent, res.FailedBy)
 		s.mu.Unlock()
 		if s.cfg.OnTick != nil {
 			s.cfg.OnTick(res, err)

@@ -160,6 +160,8 @@ type TickResult struct {
 	Resent    int `json:"resent"`
 	Converted int `json:"converted"`
 	Exited    int `json:"exited"`
+	// FailedBy counts Failed by FailureCode.
+	FailedBy map[string]int `json:"failed_by_reason,omitempty"`
 	// Errors maps journeys whose tick failed to their error; the others
 	// went on.
 	Errors map[string]string `json:"errors,omitempty"`
@@ -177,12 +179,26 @@ func (t *TickResult) add(o TickResult) {
 	t.Resent += o.Resent
 	t.Converted += o.Converted
 	t.Exited += o.Exited
+	for k, v := range o.FailedBy {
+		if t.FailedBy == nil {
+			t.FailedBy = map[string]int{}
+		}
+		t.FailedBy[k] += v
+	}
 	for k, v := range o.Errors {
 		if t.Errors == nil {
 			t.Errors = map[string]string{}
 		}
 		t.Errors[k] = v
 	}
+}
+
+// failedFor counts one failed send under its reason's FailureCode.
+func (t *TickResult) failedFor(reason string) {
+	if t.FailedBy == nil {
+		t.FailedBy = map[string]int{}
+	}
+	t.FailedBy[FailureCode(reason)]++
 }
 
 // busy reports whether the tick changed anything.

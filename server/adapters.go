@@ -249,7 +249,11 @@ func (a JourneysAdapter) Trigger(ctx context.Context, name string, entries []Tri
 func (m *Metrics) ObserveTick(res journeys.TickResult, err error) {
 	m.ObserveSend("all", "delivered", res.Sent)
 	m.ObserveSend("all", "failed", res.Failed)
+	for reason, n := range res.FailedBy {
+		m.sendFailures.WithLabelValues(reason).Add(float64(n))
+	}
 	m.ObserveSend("all", "retried", res.Retried)
+	m.ObserveSend("all", "resent", res.Resent) // in flight when a process died
 	m.ObserveSkip("all", "skipped", res.Skipped)
 	m.ObserveSkip("all", "held", res.Held)
 	m.ObserveStep("all", "entered", res.Entered)

@@ -45,6 +45,8 @@ type recorder struct {
 	msgs []channels.Message
 	// notify, when set, receives a value per message sent.
 	notify chan channels.Message
+	// fail, when set, is the result of every send (a refusing provider).
+	fail *channels.Result
 }
 
 func (c *recorder) Name() string { return c.name }
@@ -56,6 +58,9 @@ func (c *recorder) Send(ctx context.Context, batch []channels.Message) []channel
 	for i, m := range batch {
 		c.msgs = append(c.msgs, m)
 		out[i] = channels.Delivered("id-" + m.IdempotencyKey)
+		if c.fail != nil {
+			out[i] = *c.fail
+		}
 		if c.notify != nil {
 			select {
 			case c.notify <- m:

@@ -25,6 +25,7 @@ type Metrics struct {
 	requestDur     *prometheus.HistogramVec
 	rateLimited    *prometheus.CounterVec
 	sends          *prometheus.CounterVec
+	sendFailures   *prometheus.CounterVec
 	skips          *prometheus.CounterVec
 	steps          *prometheus.CounterVec
 	segmentCompute *prometheus.HistogramVec
@@ -46,6 +47,7 @@ func newMetrics() *Metrics {
 	m.requestDur = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tact_http_request_seconds", Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}, []string{"route"})
 	m.rateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tact_rate_limited_total", Help: "Requests refused by rate limits, by endpoint and key kind."}, []string{"endpoint", "by"})
 	m.sends = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tact_sends_total", Help: "Messages handed to providers, by channel and outcome."}, []string{"channel", "outcome"})
+	m.sendFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tact_send_failures_total", Help: "Sends that failed for good, by reason code (journeys.FailureCode: smtp:550, render, other, ...)."}, []string{"reason"})
 	m.skips = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tact_send_skips_total", Help: "Sends skipped or held, by channel and reason."}, []string{"channel", "reason"})
 	m.steps = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tact_journey_steps_total", Help: "Journey step executions (people advanced), by journey and step kind."}, []string{"journey", "step"})
 	m.segmentCompute = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "tact_segment_compute_seconds", Help: "Time to compute a segment, by operation.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}, []string{"op"})
@@ -53,7 +55,7 @@ func newMetrics() *Metrics {
 	m.schedulerTicks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tact_scheduler_ticks_total", Help: "Journey scheduler ticks, by result."}, []string{"result"})
 	m.feedback = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tact_feedback_total", Help: "Provider delivery feedback recorded, by channel and kind."}, []string{"channel", "kind"})
 	for _, c := range []prometheus.Collector{m.feedback, m.ingestMessages, m.ingestRejected, m.ingestFlushes, m.ingestFlushDur, m.ingestBatch,
-		m.queueDepth, m.requests, m.requestDur, m.rateLimited, m.sends, m.skips, m.steps, m.segmentCompute, m.consentChanges, m.schedulerTicks,
+		m.queueDepth, m.requests, m.requestDur, m.rateLimited, m.sends, m.sendFailures, m.skips, m.steps, m.segmentCompute, m.consentChanges, m.schedulerTicks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}

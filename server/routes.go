@@ -219,6 +219,12 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
+		if h.Sends.Degraded {
+			// Failing sends are the providers' or the templates' trouble:
+			// still ready (taking this instance out would stop ingestion),
+			// but said, with the failures by reason.
+			body["status"] = "degraded"
+		}
 	}
 	writeJSON(w, http.StatusOK, body)
 }
