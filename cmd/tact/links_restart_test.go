@@ -24,10 +24,8 @@ func TestLinksSurviveARestart(t *testing.T) {
 	db, out := filepath.Join(dir, "t.duckdb"), filepath.Join(dir, "outbox")
 	const admin = "admin-token-for-the-links-test-0123456789"
 	env := map[string]string{"TACT_ADMIN_TOKEN": admin}
-	_, stderr, code := tact(t, env, "--db", db, "import", "profiles", write(t, dir, "p.csv", "user_id,email,first_name\nu1,u1@example.com,Ann\n"))
-	require.Equal(t, 0, code, stderr)
-	_, stderr, code = tact(t, env, "--db", db, "import", "consents", write(t, dir, "c.csv", "user_id,purpose,channel,status,timestamp\nu1,marketing,email,granted,2026-01-01T00:00:00Z\n"))
-	require.Equal(t, 0, code, stderr)
+	seed(t, env, db, dir, "user_id,email,first_name\nu1,u1@example.com,Ann\n",
+		"user_id,purpose,channel,status,timestamp\nu1,marketing,email,granted,2026-01-01T00:00:00Z\n")
 	args := []string{"--db", db, "serve", "--addr", "127.0.0.1:0", "--templates", "../../testdata/templates", "--out", out}
 
 	call := func(ctx context.Context, addr, method, path, ct, body string) (int, string) {

@@ -20,6 +20,16 @@ func tact(t *testing.T, env map[string]string, args ...string) (stdout, stderr s
 	return out.String(), errb.String(), code
 }
 
+// seed imports a profiles CSV and a consents CSV into db, as a test's
+// starting data.
+func seed(t *testing.T, env map[string]string, db, dir, profiles, consents string) {
+	t.Helper()
+	for _, f := range [][2]string{{"profiles", profiles}, {"consents", consents}} {
+		_, stderr, code := tact(t, env, "--db", db, "import", f[0], write(t, dir, f[0]+".csv", f[1]))
+		require.Equal(t, 0, code, stderr)
+	}
+}
+
 func write(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)

@@ -20,12 +20,9 @@ func TestCommandsGoThroughARunningServer(t *testing.T) {
 	db := filepath.Join(dir, "t.duckdb")
 	const admin = "admin-token-for-the-remote-cli-test-0123456"
 	env := map[string]string{"TACT_ADMIN_TOKEN": admin}
-	_, stderr, code := tact(t, env, "--db", db, "import", "profiles", write(t, dir, "p.csv",
-		"user_id,email,plan\nu1,u1@example.com,gold\nu2,u2@example.com,gold\nu3,u3@example.com,free\n"))
-	require.Equal(t, 0, code, stderr)
-	_, stderr, code = tact(t, env, "--db", db, "import", "consents", write(t, dir, "c.csv",
-		"user_id,purpose,channel,status,timestamp\nu1,marketing,email,granted,2026-01-01T00:00:00Z\nu2,marketing,email,granted,2026-01-01T00:00:00Z\n"))
-	require.Equal(t, 0, code, stderr)
+	seed(t, env, db, dir,
+		"user_id,email,plan\nu1,u1@example.com,gold\nu2,u2@example.com,gold\nu3,u3@example.com,free\n",
+		"user_id,purpose,channel,status,timestamp\nu1,marketing,email,granted,2026-01-01T00:00:00Z\nu2,marketing,email,granted,2026-01-01T00:00:00Z\n")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -24,12 +24,9 @@ func TestServeKeepsWorkingAfterErasure(t *testing.T) {
 	out := filepath.Join(dir, "outbox")
 	const admin = "admin-token-for-the-erasure-test-0123456789"
 	env := map[string]string{"TACT_ADMIN_TOKEN": admin}
-	_, stderr, code := tact(t, env, "--db", db, "import", "profiles", write(t, dir, "p.csv",
-		"user_id,email,first_name\nu1,u1@example.com,Ann\nu2,u2@example.com,Bob\nu3,u3@example.com,Cat\n"))
-	require.Equal(t, 0, code, stderr)
-	_, stderr, code = tact(t, env, "--db", db, "import", "consents", write(t, dir, "c.csv",
-		"user_id,purpose,channel,status,timestamp\nu1,marketing,email,granted,2026-01-01T00:00:00Z\nu2,marketing,email,granted,2026-01-01T00:00:00Z\nu3,marketing,email,granted,2026-01-01T00:00:00Z\n"))
-	require.Equal(t, 0, code, stderr)
+	seed(t, env, db, dir,
+		"user_id,email,first_name\nu1,u1@example.com,Ann\nu2,u2@example.com,Bob\nu3,u3@example.com,Cat\n",
+		"user_id,purpose,channel,status,timestamp\nu1,marketing,email,granted,2026-01-01T00:00:00Z\nu2,marketing,email,granted,2026-01-01T00:00:00Z\nu3,marketing,email,granted,2026-01-01T00:00:00Z\n")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
