@@ -16,10 +16,13 @@ import (
 )
 
 func journeyCommands(m map[string]command) {
-	m["journey"] = command{"journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | failures NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON] | preview FILE|NAME [--people N] | test-send NAME --to ADDRESS [--step ID] [--user U]", cmdJourney}
+	m["journey"] = command{journeySyntax, cmdJourney}
 }
 
-const journeyUsage = "usage: tact journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON] | preview FILE|NAME [--people N] | test-send NAME --to ADDRESS [--step ID] [--user U]"
+const (
+	journeySyntax = "journey validate|publish FILE | list | run [NAME] [--until-idle] | stats NAME | failures NAME | pause NAME | resume NAME | trigger NAME --user U [--payload JSON] | preview FILE|NAME [--people N] | test-send NAME --to ADDRESS [--step ID] [--user U]"
+	journeyUsage  = "usage: tact " + journeySyntax
+)
 
 // defaultTemplateDirs are used when --templates is not given.
 func defaultTemplateDirs() []string {
