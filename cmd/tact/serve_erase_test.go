@@ -50,7 +50,7 @@ func TestServeKeepsWorkingAfterErasure(t *testing.T) {
 	require.Equal(t, 200, c, body)
 
 	c, body = call("GET", "/api/v1/journeys", "")
-	require.Equal(t, 200, c, body)
+	require.Equal(t, 200, c, "%s\n%s", body, logs.buf.String())
 	c, body = call("POST", "/api/v1/journeys/hello/trigger", `{"entries":[{"user":"u1"},{"user":"u3"}]}`)
 	require.Equal(t, 200, c, body)
 	deadline := time.Now().Add(20 * time.Second)
