@@ -17,7 +17,7 @@ func segmentCommands(m map[string]command) {
 	m["segment"] = command{"segment check EXPR [--json] | count EXPR [--purpose P --channel C] [--json] | " +
 		"members EXPR [--purpose P --channel C | --all-fields] [--traits a,b] [--all-traits] [--format csv|jsonl|parquet|arrow] [--out FILE] | " +
 		"save NAME EXPR | list [--json] | refresh NAME | changes NAME [--computation N] | recheck NAME --user U", cmdSegment}
-	m["bench"] = command{"bench [--profiles N] [--events-per-profile N] [--seed S] [--db PATH]", cmdBench}
+	m["bench"] = command{benchUsage, cmdBench}
 }
 
 func cmdSegment(ctx context.Context, a *app, args []string) error {

@@ -144,12 +144,17 @@ func TestSegmentErrors(t *testing.T) {
 
 func TestBenchCommandTiny(t *testing.T) {
 	t.Parallel()
-	out, stderr, code := tact(t, map[string]string{}, "bench", "--profiles", "2000", "--repeat", "1", "--quiet")
+	out, stderr, code := tact(t, map[string]string{}, "bench", "--legs", "segment", "--profiles", "2000", "--repeat", "1", "--quiet")
 	require.Equal(t, 0, code, stderr)
-	var r map[string]any
+	var r struct {
+		Legs []struct {
+			Detail map[string]any `json:"detail"`
+		} `json:"legs"`
+	}
 	require.NoError(t, json.Unmarshal([]byte(out), &r))
-	require.Equal(t, true, r["paths_agree"])
-	require.Contains(t, r, "ratios")
+	require.Len(t, r.Legs, 1)
+	require.Equal(t, true, r.Legs[0].Detail["paths_agree"])
+	require.Contains(t, r.Legs[0].Detail, "ratios")
 }
 
 // TestSegmentMembersTraits: --traits adds trait columns after the member

@@ -1,0 +1,143 @@
+package benchmark
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tactcdp/tact/engine/sample"
+)
+
+// ingestWriteKey is the write key the bench's tact serve accepts.
+const ingestWriteKey = "bench-write-key"
+
+// maxUserIDs bounds the known user ids the clients cycle through.
+const maxUserIDs = 10_000
+
+// ingestConfig turns rate limiting off: the bench measures throughput,
+// not the limiter.
+const ingestConfig = "server:\n  rate_limit:\n    disabled: true\n"
+
+// ingestLeg measures `tact serve`'s /v1/batch on a database holding the
+// sample's profiles and web events against a Go handler that appends each
+// body to a file and fsyncs, at each client count.
+func (r *runner) ingestLeg(ctx context.Context) (Leg, error) {
+	leg := Leg{Leg: LegIngest}
+	_, sampleDir, err := r.sample()
+	if err != nil {
+		return leg, err
+	}
+	db := r.scratch("ingest", "tact.duckdb")
+	dir := filepath.Dir(db)
+	defer removeDB(db)
+	stop := r.p.watch("ingest: importing the sample's profiles and web events (not timed)", "", nil, nil)
+	_, err = r.l.run(ctx, task{Name: taskIngestPrepare, Dir: sampleDir, DB: db})
+	stop()
+	if err != nil {
+		return leg, err
+	}
+	users, err := readUserIDs(filepath.Join(sampleDir, sample.FileCRMProfiles), maxUserIDs)
+	if err != nil {
+		return leg, err
+	}
+	cfg := filepath.Join(dir, "tact.yaml")
+	if err := os.WriteFile(cfg, []byte(ingestConfig), 0o600); err != nil {
+		return leg, err
+	}
+	for _, clients := range r.o.IngestClients {
+		name := fmt.Sprintf("/v1/batch, %d clients × %d events per request", clients, eventsPerRequest)
+		l := load{writeKey: ingestWriteKey, clients: clients, duration: r.o.IngestDuration, requests: r.o.IngestRequests, userIDs: users}
+		tact, err := r.measureServer(ctx, label("ingest", name, "tact"), l, "tact serve /v1/batch (group commit into DuckDB)", func(addr string) *exec.Cmd {
+			cmd := r.l.command(ctx, []string{"--db", db, "--config", cfg, "serve", "--addr", addr, "--out", filepath.Join(dir, "outbox")},
+				"TACT_WRITE_KEY="+ingestWriteKey)
+			cmd.Dir = dir // no templates directory: sends wait in the outbox
+			return cmd
+		})
+		if err != nil {
+			return leg, err
+		}
+		log := filepath.Join(dir, "reference.log")
+		ref, err := r.measureServer(ctx, label("ingest", name, "reference"), l, "Go handler: decode, append the body to a file, fsync, answer", func(addr string) *exec.Cmd {
+			spec, _ := json.Marshal(task{Name: taskIngestRef, Addr: addr, Out: log})
+			return r.l.command(ctx, []string{"bench"}, EnvSpec+"="+string(spec))
+		})
+		_ = os.Remove(log)
+		if err != nil {
+			return leg, err
+		}
+		leg.Cases = append(leg.Cases, newCase(name, tact, ref))
+	}
+	return leg, nil
+}
+
+// measureServer starts the server child built by cmd, runs the load
+// against it and stops it.
+func (r *runner) measureServer(ctx context.Context, name string, l load, what string, cmd func(addr string) *exec.Cmd) (Side, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return Side{}, err
+	}
+	r.p.step("%s: starting the server", name)
+	srv, err := startServer(cmd(addr), addr)
+	if err != nil {
+		return Side{}, err
+	}
+	l.url = "http://" + addr + "/v1/batch"
+	l.prefix = fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	var events atomic.Int64
+	start := time.Now()
+	stop := r.p.watch(name, "events", events.Load, func() float64 {
+		f := time.Since(start).Seconds() / l.duration.Seconds()
+		if l.requests > 0 {
+			f = max(f, float64(events.Load())/float64(l.requests*eventsPerRequest))
+		}
+		return f
+	})
+	res, err := l.run(ctx, &events)
+	stop()
+	rss, stopErr := srv.stop(ctx)
+	if err != nil {
+		return Side{}, err
+	}
+	if stopErr != nil {
+		return Side{}, stopErr
+	}
+	s := newSide(what, UnitEvents, res.requests*eventsPerRequest, res.elapsed.Seconds())
+	s.P50Millis, s.P99Millis = round(res.p50.Seconds()*1000, 2), round(res.p99.Seconds()*1000, 2)
+	s.PeakRSSMiB = rss
+	return s, nil
+}
+
+// readUserIDs reads up to limit user ids from the first column of the
+// sample's profiles CSV.
+func readUserIDs(path string, limit int) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	var ids []string
+	for line := 0; sc.Scan() && len(ids) < limit; line++ {
+		if line == 0 {
+			continue // header
+		}
+		if id, _, _ := strings.Cut(sc.Text(), ","); id != "" && !strings.ContainsAny(id, `"\`) {
+			ids = append(ids, id)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%s: no user ids", path)
+	}
+	return ids, nil
+}
