@@ -44,6 +44,9 @@ type command struct {
 	run   func(ctx context.Context, a *app, args []string) error
 }
 
+// errHelpShown ends a command whose -h printed its flags (exit 0).
+var errHelpShown = errors.New("help shown")
+
 // usageError is a command line mistake; the exit code is 2.
 type usageError struct{ msg string }
 
@@ -197,6 +200,13 @@ func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 				continue
 			}
 			if err := fs.Parse(args); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					// -h / --help: the command's flags on stdout, exit 0.
+					fmt.Fprintf(a.stdout, "flags of tact %s:\n", fs.Name())
+					fs.SetOutput(a.stdout)
+					fs.PrintDefaults()
+					return nil, errHelpShown
+				}
 				return nil, usagef("%s: %v", fs.Name(), err)
 			}
 			args = fs.Args()

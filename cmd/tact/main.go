@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	app := &app{stdout: stdout, stderr: stderr, getenv: getenv}
 	defer app.close()
 	if err := app.dispatch(ctx, args); err != nil {
+		if errors.Is(err, errHelpShown) {
+			return 0
+		}
 		fmt.Fprintln(stderr, "tact: "+oneLine(err.Error()))
 		return exitCode(err)
 	}

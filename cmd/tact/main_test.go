@@ -136,3 +136,16 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, "missing.yaml: no such file")
 }
+
+// TestCommandHelpListsFlags: `tact COMMAND -h` prints the command's flags
+// and exits 0, as docs/cli.md says.
+func TestCommandHelpListsFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"import", "-h"}, {"segment", "count", "--help"}, {"bench", "-h"}} {
+		out, stderr, code := tact(t, nil, args...)
+		require.Equal(t, 0, code, stderr)
+		require.Empty(t, stderr)
+		require.Contains(t, out, "flags of tact "+args[0])
+		require.Contains(t, out, "\n  -")
+	}
+}
