@@ -51,16 +51,8 @@ func (r *Runner) dispatch(ctx context.Context, only string) (TickResult, error) 
 		if len(rows) == 0 {
 			return res, nil
 		}
-		byChannel := map[string][]outRow{}
-		var order []string
 		cursor = rows[len(rows)-1].id
-		for _, o := range rows {
-			c := channelOf(o)
-			if _, ok := byChannel[c]; !ok {
-				order = append(order, c)
-			}
-			byChannel[c] = append(byChannel[c], o)
-		}
+		byChannel, order := groupByChannel(rows)
 		for _, c := range order {
 			list := byChannel[c]
 			for off := 0; off < len(list); off += r.cfg.BatchSize {
@@ -82,8 +74,29 @@ func (r *Runner) dispatch(ctx context.Context, only string) (TickResult, error) 
 	return res, nil
 }
 
-// channelOf is the channel an outbox row goes through.
-func channelOf(o outRow) string { return o.channel }
+// groupByChannel splits a page by channel, in order of first appearance,
+// keeping outbox order within each; a page on one channel is used as it is.
+func groupByChannel(rows []outRow) (map[string][]outRow, []string) {
+	counts := map[string]int{}
+	var order []string
+	for _, o := range rows {
+		if counts[o.channel] == 0 {
+			order = append(order, o.channel)
+		}
+		counts[o.channel]++
+	}
+	if len(order) == 1 {
+		return map[string][]outRow{order[0]: rows}, order
+	}
+	by := make(map[string][]outRow, len(order))
+	for _, c := range order {
+		by[c] = make([]outRow, 0, counts[c])
+	}
+	for _, o := range rows {
+		by[o.channel] = append(by[o.channel], o)
+	}
+	return by, order
+}
 
 // sendBatch passes one batch through the gate and its channel: the sends
 // the gate and the policy allow are marked in flight, handed to the

@@ -69,19 +69,35 @@ func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, no
 			return err
 		}
 		defer rdr.Release()
-		in := interner{}
+		// The reader holds every batch already: size the page exactly once
+		// (an outRow is a few hundred bytes; growing by doubling copies them).
+		var recs []arrow.Record
+		total := 0
 		for rdr.Next() {
-			if out, err = appendOutRows(out, rdr.Record(), in); err != nil {
+			rec := rdr.Record()
+			rec.Retain()
+			defer rec.Release()
+			recs = append(recs, rec)
+			total += int(rec.NumRows())
+		}
+		if err := rdr.Err(); err != nil {
+			return err
+		}
+		out = make([]outRow, 0, total)
+		in := interner{}
+		for _, rec := range recs {
+			if out, err = appendOutRows(out, rec, in); err != nil {
 				return err
 			}
 		}
-		return rdr.Err()
+		return nil
 	})
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	for _, o := range out {
-		pids = append(pids, o.msg.ProfileID)
+	pids = make([]int64, len(out))
+	for i, o := range out {
+		pids[i] = o.msg.ProfileID
 	}
 	traits, err := r.traitsOf(ctx, pids)
 	if err != nil {
