@@ -206,6 +206,9 @@ func benchEmailConfig(b *testing.B, addr string, pool int, dkim bool) (email.Con
 		From:      email.Address{Name: "Tact", Address: "hello@tact.example"},
 		Templates: set,
 		Links:     linktoken.Links{BaseURL: "https://prefs.tact.example", Signer: signer},
+		// Compose (the raw leg) takes the config as NewSMTP would complete it.
+		MessageIDDomain: "tact.example",
+		Now:             time.Now,
 	}
 	if dkim {
 		cfg.DKIM = benchDKIM(b)
