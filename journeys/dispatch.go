@@ -2,14 +2,11 @@ package journeys
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/tactcdp/tact/channels"
-	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/eligibility"
 )
 
@@ -21,6 +18,7 @@ type outRow struct {
 	attempts    int // results so far (provider calls and holds)
 	tries       int // provider calls so far
 	createdAt   time.Time
+	channel     string
 	phone       string // for the send policy's zones
 	interrupted bool   // in flight when a process died (journey_inflight)
 }
@@ -53,16 +51,8 @@ func (r *Runner) dispatch(ctx context.Context, only string) (TickResult, error) 
 		if len(rows) == 0 {
 			return res, nil
 		}
-		byChannel := map[string][]outRow{}
-		var order []string
 		cursor = rows[len(rows)-1].id
-		for _, o := range rows {
-			c := channelOf(o)
-			if _, ok := byChannel[c]; !ok {
-				order = append(order, c)
-			}
-			byChannel[c] = append(byChannel[c], o)
-		}
+		byChannel, order := groupByChannel(rows)
 		for _, c := range order {
 			list := byChannel[c]
 			for off := 0; off < len(list); off += r.cfg.BatchSize {
@@ -84,123 +74,28 @@ func (r *Runner) dispatch(ctx context.Context, only string) (TickResult, error) 
 	return res, nil
 }
 
-// channelOf is the channel an outbox row goes through (kept in the
-// message's Step-independent field set by loadOutbox).
-func channelOf(o outRow) string { return o.msg.Traits["\x00channel"].(string) }
-
-func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, now time.Time, cursor int64) ([]outRow, error) {
-	ph := strings.TrimSuffix(strings.Repeat("?,", len(names)), ",")
-	filter := ""
-	args := []any{cursor, cursor, now}
-	for _, n := range names {
-		args = append(args, n)
-	}
-	if only != "" {
-		filter = "AND o.journey = ?"
-		args = append(args, only)
-	}
-	args = append(args, r.cfg.PageSize)
-	// Channels with several addresses (push, line) send to the address the
-	// eligibility decision picks (eligibility.UsableAddressSQL), or, when
-	// every one is suppressed, to the newest, which the gate refuses as
-	// suppressed.
-	var joins, tokens []string
-	for i, n := range names {
-		kind := eligibility.AddressKind(n)
-		if kind == "" || eligibility.OneAddress(kind) {
-			continue
+// groupByChannel splits a page by channel, in order of first appearance,
+// keeping outbox order within each; a page on one channel is used as it is.
+func groupByChannel(rows []outRow) (map[string][]outRow, []string) {
+	counts := map[string]int{}
+	var order []string
+	for _, o := range rows {
+		if counts[o.channel] == 0 {
+			order = append(order, o.channel)
 		}
-		a := fmt.Sprintf("addr%d", i)
-		joins = append(joins, fmt.Sprintf("LEFT JOIN (%s) %s ON %s.profile_id = o.profile_id AND o.channel = '%s'",
-			eligibility.UsableAddressSQL("(SELECT profile_id AS id FROM page)"), a, a, n))
-		tokens = append(tokens, fmt.Sprintf("WHEN '%[1]s' THEN coalesce(%[2]s.usable, %[2]s.held)", n, a))
-		args = append(args, kind)
+		counts[o.channel]++
 	}
-	tokenCol := "NULL::VARCHAR"
-	if len(tokens) > 0 {
-		tokenCol = "CASE o.channel " + strings.Join(tokens, " ") + " END"
+	if len(order) == 1 {
+		return map[string][]outRow{order[0]: rows}, order
 	}
-	join := strings.Join(joins, "\n")
-	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(q("outbox_due"), tokenCol, join, ph, filter), args...)
-	if err != nil {
-		return nil, err
+	by := make(map[string][]outRow, len(order))
+	for _, c := range order {
+		by[c] = make([]outRow, 0, counts[c])
 	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
+	for _, o := range rows {
+		by[o.channel] = append(by[o.channel], o)
 	}
-	const fixed = 18
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	system := map[string]bool{}
-	for _, c := range engine.ProfileColumns() {
-		system[c] = true
-	}
-	var out []outRow
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		if n := len(out); n > 0 && out[n-1].id == vals[15].(int64) {
-			continue // a duplicated row (rows are in id order): one send per id
-		}
-		str := func(i int) string {
-			if s, ok := vals[i].(string); ok {
-				return s
-			}
-			return ""
-		}
-		o := outRow{instance: vals[1].(int64), attempts: int(vals[11].(int32)), createdAt: vals[12].(time.Time), id: vals[15].(int64), tries: int(vals[16].(int32)),
-			interrupted: vals[17].(bool)}
-		m := channels.Message{
-			IdempotencyKey: str(0),
-			Journey:        str(2),
-			JourneyVersion: int(vals[3].(int32)),
-			Step:           str(4),
-			ProfileID:      vals[5].(int64),
-			Template:       str(7),
-			Purpose:        str(9),
-			Transactional:  !vals[10].(bool),
-			Traits:         map[string]any{},
-		}
-		channel, url, payload, token := str(6), str(8), str(13), str(14)
-		if payload != "" {
-			_ = json.Unmarshal([]byte(payload), &m.Payload)
-		}
-		kind := eligibility.AddressKind(channel)
-		for i := fixed; i < len(cols); i++ {
-			c := cols[i]
-			switch c {
-			case kind: // email, phone: one address, on the profile row
-				m.To = str(i)
-			case "timezone":
-				m.Timezone = str(i)
-			}
-			if c == engine.KindPhone {
-				o.phone = str(i)
-			}
-			if !system[c] && vals[i] != nil {
-				m.Traits[c] = plain(vals[i])
-			}
-		}
-		switch {
-		case channel == channels.Webhook:
-			m.To = url
-		case kind != "" && !eligibility.OneAddress(kind):
-			m.To = token
-		}
-		if fn, ok := m.Traits["first_name"].(string); ok {
-			m.ToName = fn
-		}
-		m.Traits["\x00channel"] = channel
-		o.msg = m
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return by, order
 }
 
 // sendBatch passes one batch through the gate and its channel: the sends
@@ -225,8 +120,6 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow) 
 	var idx []int
 	var retries []int
 	for i, o := range batch {
-		delete(o.msg.Traits, "\x00channel")
-		batch[i] = o
 		if rr, ok := channels.CheckGate(ctx, r.gate, channel, o.msg); !ok {
 			results[i] = rr
 			continue

@@ -21,11 +21,14 @@ const ReasonInterrupted = "interrupted"
 // many are resent.
 func (r *Runner) markInFlight(ctx context.Context, channel string, batch []outRow, idx []int) (int, error) {
 	now := r.now()
+	at := driver.Value(now) // boxed once for every mark
 	marks := make([][]driver.Value, 0, len(idx))
+	cells := make([]driver.Value, 0, 2*len(idx))
 	var resent [][]driver.Value
 	for _, i := range idx {
 		o := batch[i]
-		marks = append(marks, []driver.Value{o.id, now})
+		cells = append(cells, o.id, at)
+		marks = append(marks, cells[len(cells)-2:])
 		if o.interrupted {
 			resent = append(resent, logRow(now, o.msg.Journey, o.msg.JourneyVersion, o.msg.Step, o.msg.ProfileID, o.instance, "resent", ReasonInterrupted, channel))
 		}
@@ -61,7 +64,14 @@ type resultFeedback struct {
 // instant) into result and log rows, counting them in res.
 func (r *Runner) batchResults(channel string, batch []outRow, results []channels.Result, holds map[int]time.Time, res *TickResult) writeBack {
 	now := r.now()
-	wb := writeBack{ids: make([]int64, 0, len(batch)), feedback: resultFeedback{channel: channel, at: now}}
+	at := driver.Value(now) // boxed once for every row
+	const width = 7
+	cells := make([]driver.Value, 0, width*len(batch))
+	row := func(v ...driver.Value) []driver.Value {
+		cells = append(cells, v...)
+		return cells[len(cells)-width:]
+	}
+	wb := writeBack{ids: make([]int64, 0, len(batch)), results: make([][]driver.Value, 0, len(batch)), feedback: resultFeedback{channel: channel, at: now}}
 	for i, o := range batch {
 		wb.ids = append(wb.ids, o.id)
 		rs := results[i]
@@ -69,7 +79,7 @@ func (r *Runner) batchResults(channel string, batch []outRow, results []channels
 		var next any
 		attempt := o.attempts + 1
 		if until, held := holds[i]; held {
-			wb.results = append(wb.results, []driver.Value{o.id, int32(attempt), now, "held", until, ReasonQuietHours, nil})
+			wb.results = append(wb.results, row(o.id, int32(attempt), at, "held", until, ReasonQuietHours, nil))
 			res.Held++
 			continue
 		}
@@ -106,7 +116,7 @@ func (r *Runner) batchResults(channel string, batch []outRow, results []channels
 		if len(reason) > 200 {
 			reason = reason[:200]
 		}
-		wb.results = append(wb.results, []driver.Value{o.id, int32(attempt), now, status, next, nullStr(reason), nullStr(rs.ProviderMessageID)})
+		wb.results = append(wb.results, row(o.id, int32(attempt), at, boxedStatus(status), next, nullStr(reason), nullStr(rs.ProviderMessageID)))
 		if kind != "" {
 			logReason := ""
 			if kind != "sent" {
@@ -120,6 +130,22 @@ func (r *Runner) batchResults(channel string, batch []outRow, results []channels
 		}
 	}
 	return wb
+}
+
+// boxedStatus is a result status as a driver value without boxing it
+// again (the constants are static).
+func boxedStatus(status string) driver.Value {
+	switch status {
+	case "delivered":
+		return "delivered"
+	case "skipped":
+		return "skipped"
+	case "failed":
+		return "failed"
+	case "transient":
+		return "transient"
+	}
+	return status
 }
 
 // writeResults writes a batch's results and clears its in-flight marks in

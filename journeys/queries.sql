@@ -161,7 +161,7 @@ WITH page AS (
     LIMIT ?
 )
 SELECT o.idem_key, o.instance_id, o.journey, o.version, o.step, o.profile_id, o.channel, o.template, o.url,
-       o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, o.tries, o.interrupted, p.*
+       o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, o.tries, o.interrupted, p.email, p.phone, p.timezone
 FROM page o
 JOIN profiles p ON p.id = o.profile_id
 LEFT JOIN journey_instances i ON i.id = o.instance_id

@@ -165,6 +165,12 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 	next := spec.NextOf(st.ID)
 	var outbox, logs [][]driver.Value
 	moves := make([]move, 0, len(due))
+	// The values every outbox row of the step shares are boxed once and the
+	// rows cut from one backing array: boxing them per row was most of the
+	// step's allocations.
+	shared := [outboxWidth]driver.Value{2: spec.Name, 3: int32(version), 4: st.ID, 6: channel, 7: nullStr(st.Template), 8: nullStr(st.URL),
+		9: spec.Purpose, 10: !req.Transactional(), 11: now}
+	cells := make([]driver.Value, 0, outboxWidth*len(due))
 	for k, s := range due {
 		switch d := decisions[k]; d.Reason {
 		case "":
@@ -173,8 +179,10 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			// step visited twice get distinct keys; all are stable across
 			// restarts.
 			key := channels.NewIdempotencyKey(spec.Name, version, fmt.Sprintf("%s#%d/%d", st.ID, s.Seq, s.ID), s.PID, s.Slot)
-			outbox = append(outbox, []driver.Value{key, s.ID, spec.Name, int32(version), st.ID, s.PID, channel, nullStr(st.Template), nullStr(st.URL),
-				spec.Purpose, !req.Transactional(), now})
+			row := shared
+			row[0], row[1], row[5] = key, s.ID, s.PID
+			cells = append(cells, row[:]...)
+			outbox = append(outbox, cells[len(cells)-outboxWidth:])
 			moves = append(moves, to(s.ID, s.PID, st.ID, next, now))
 			res.Queued++
 		case eligibility.QuietHours:
@@ -216,6 +224,9 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 		return r.applyMoves(t, spec.Name, version, moves, now)
 	})
 }
+
+// outboxWidth is the number of columns of _jout (sendStep).
+const outboxWidth = 12
 
 // releaseRestricted makes instances held for a restriction that has been
 // lifted due again. It writes only when there is one, so an idle tick

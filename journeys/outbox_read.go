@@ -1,0 +1,354 @@
+package journeys
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/marcboeker/go-duckdb"
+
+	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/eligibility"
+)
+
+// The columns of outbox_due, in order.
+const (
+	colKey = iota
+	colInstance
+	colJourney
+	colVersion
+	colStep
+	colProfile
+	colChannel
+	colTemplate
+	colURL
+	colPurpose
+	colMarketing
+	colAttempts
+	colCreated
+	colPayload
+	colToken
+	colID
+	colTries
+	colInterrupted
+	colEmail
+	colPhone
+	colTimezone
+	outboxCols
+)
+
+// loadOutbox reads one page of due outbox rows. The page is read as Arrow
+// record batches: a send costs a few allocations instead of one per column
+// (database/sql boxes every value), strings repeated down a page (journey,
+// step, template…) are shared and the unique ones (keys, addresses) are
+// cut from one copy of each batch's string data. Traits, when the profile
+// table has any, are read through database/sql as before (traitsOf).
+func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, now time.Time, cursor int64) ([]outRow, error) {
+	query, args := outboxQuery(names, only, now, cursor, r.cfg.PageSize)
+	conn, err := r.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var out []outRow
+	var pids []int64
+	err = conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
+		rdr, err := ar.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rdr.Release()
+		// The reader holds every batch already: size the page exactly once
+		// (an outRow is a few hundred bytes; growing by doubling copies them).
+		var recs []arrow.Record
+		total := 0
+		for rdr.Next() {
+			rec := rdr.Record()
+			rec.Retain()
+			defer rec.Release()
+			recs = append(recs, rec)
+			total += int(rec.NumRows())
+		}
+		if err := rdr.Err(); err != nil {
+			return err
+		}
+		out = make([]outRow, 0, total)
+		in := interner{}
+		for _, rec := range recs {
+			if out, err = appendOutRows(out, rec, in); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	pids = make([]int64, len(out))
+	for i, o := range out {
+		pids[i] = o.msg.ProfileID
+	}
+	traits, err := r.traitsOf(ctx, pids)
+	if err != nil {
+		return nil, err
+	}
+	none := map[string]any{} // read-only: shared by everyone without traits
+	for i := range out {
+		m := &out[i].msg
+		if t, ok := traits[m.ProfileID]; ok {
+			m.Traits = t
+		} else {
+			m.Traits = none
+		}
+		if fn, ok := m.Traits["first_name"].(string); ok {
+			m.ToName = fn
+		}
+	}
+	return out, nil
+}
+
+// outboxQuery is outbox_due for the channels names (and one journey, if
+// only is set) after cursor.
+func outboxQuery(names []string, only string, now time.Time, cursor int64, pageSize int) (string, []any) {
+	ph := strings.TrimSuffix(strings.Repeat("?,", len(names)), ",")
+	filter := ""
+	args := []any{cursor, cursor, now}
+	for _, n := range names {
+		args = append(args, n)
+	}
+	if only != "" {
+		filter = "AND o.journey = ?"
+		args = append(args, only)
+	}
+	args = append(args, pageSize)
+	// Channels with several addresses (push, line) send to the address the
+	// eligibility decision picks (eligibility.UsableAddressSQL), or, when
+	// every one is suppressed, to the newest, which the gate refuses as
+	// suppressed.
+	var joins, tokens []string
+	for i, n := range names {
+		kind := eligibility.AddressKind(n)
+		if kind == "" || eligibility.OneAddress(kind) {
+			continue
+		}
+		a := fmt.Sprintf("addr%d", i)
+		joins = append(joins, fmt.Sprintf("LEFT JOIN (%s) %s ON %s.profile_id = o.profile_id AND o.channel = '%s'",
+			eligibility.UsableAddressSQL("(SELECT profile_id AS id FROM page)"), a, a, n))
+		tokens = append(tokens, fmt.Sprintf("WHEN '%[1]s' THEN coalesce(%[2]s.usable, %[2]s.held)", n, a))
+		args = append(args, kind)
+	}
+	tokenCol := "NULL::VARCHAR"
+	if len(tokens) > 0 {
+		tokenCol = "CASE o.channel " + strings.Join(tokens, " ") + " END"
+	}
+	return fmt.Sprintf(q("outbox_due"), tokenCol, strings.Join(joins, "\n"), ph, filter), args
+}
+
+// appendOutRows turns one record batch of outbox_due into outRows.
+func appendOutRows(out []outRow, rec arrow.Record, in interner) ([]outRow, error) {
+	if int(rec.NumCols()) != outboxCols {
+		return out, fmt.Errorf("outbox_due: %d columns, want %d", rec.NumCols(), outboxCols)
+	}
+	var c [outboxCols]column
+	for i := range c {
+		col, err := newColumn(rec.Column(i))
+		if err != nil {
+			return out, fmt.Errorf("outbox_due column %d: %w", i, err)
+		}
+		c[i] = col
+	}
+	for k := 0; k < int(rec.NumRows()); k++ {
+		id := c[colID].int64(k)
+		if n := len(out); n > 0 && out[n-1].id == id {
+			continue // a duplicated row (rows are in id order): one send per id
+		}
+		channel := in.get(c[colChannel].str(k))
+		o := outRow{instance: c[colInstance].int64(k), attempts: int(c[colAttempts].int64(k)), createdAt: c[colCreated].time(k), id: id,
+			tries: int(c[colTries].int64(k)), interrupted: c[colInterrupted].bool(k), channel: channel, phone: c[colPhone].unique(k)}
+		o.msg = channels.Message{
+			IdempotencyKey: c[colKey].unique(k),
+			Journey:        in.get(c[colJourney].str(k)),
+			JourneyVersion: int(c[colVersion].int64(k)),
+			Step:           in.get(c[colStep].str(k)),
+			ProfileID:      c[colProfile].int64(k),
+			Template:       in.get(c[colTemplate].str(k)),
+			Purpose:        in.get(c[colPurpose].str(k)),
+			Transactional:  !c[colMarketing].bool(k),
+			Timezone:       in.get(c[colTimezone].str(k)),
+		}
+		if payload := c[colPayload].str(k); payload != "" {
+			_ = json.Unmarshal([]byte(payload), &o.msg.Payload)
+		}
+		switch kind := eligibility.AddressKind(channel); {
+		case channel == channels.Webhook:
+			o.msg.To = in.get(c[colURL].str(k))
+		case kind == engine.KindEmail:
+			o.msg.To = c[colEmail].unique(k)
+		case kind == engine.KindPhone:
+			o.msg.To = o.phone
+		case kind != "" && !eligibility.OneAddress(kind):
+			o.msg.To = c[colToken].unique(k)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// traitsOf reads the traits (the profile columns that are not system
+// columns) of people, by profile; nothing when the profile table has no
+// trait columns.
+func (r *Runner) traitsOf(ctx context.Context, people []int64) (map[int64]map[string]any, error) {
+	cols, err := r.profileColumns(ctx)
+	if err != nil {
+		return nil, err
+	}
+	system := map[string]bool{}
+	for _, c := range engine.ProfileColumns() {
+		system[c] = true
+	}
+	var names []string
+	for _, c := range cols {
+		if !system[c] {
+			names = append(names, `"`+strings.ReplaceAll(c, `"`, `""`)+`"`)
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	out := make(map[int64]map[string]any, len(people))
+	vals := make([]any, len(names)+1)
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	traitCols := cols2(cols, system)
+	query := "SELECT id, " + strings.Join(names, ", ") + " FROM profiles WHERE id IN (" + intList(people) + ")"
+	err = eachRow(ctx, r.db, query, nil, func(rows *sql.Rows) error {
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		t := map[string]any{}
+		for i, c := range traitCols {
+			if v := vals[i+1]; v != nil {
+				t[c] = plain(v)
+			}
+		}
+		out[vals[0].(int64)] = t
+		return nil
+	})
+	return out, err
+}
+
+// profileColumns lists the columns of the profile table (traits are
+// added as columns).
+func (r *Runner) profileColumns(ctx context.Context) ([]string, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT * FROM profiles LIMIT 0`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	return cols, rows.Err()
+}
+
+// cols2 is cols without the system columns, in order.
+func cols2(cols []string, system map[string]bool) []string {
+	out := make([]string, 0, len(cols))
+	for _, c := range cols {
+		if !system[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// interner shares the strings repeated down a page: a hit costs no
+// allocation.
+type interner map[string]string
+
+func (in interner) get(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := in[s]; ok {
+		return v
+	}
+	v := strings.Clone(s)
+	in[v] = v
+	return v
+}
+
+// column reads one Arrow column of outbox_due. Strings returned by str
+// point into the batch's memory (valid until it is released); unique
+// copies them out of a per-batch Go copy of the string data.
+type column struct {
+	arr  arrow.Array
+	strs *array.String
+	data string // lazily copied string data of strs
+}
+
+func newColumn(a arrow.Array) (column, error) {
+	switch x := a.(type) {
+	case *array.String:
+		return column{arr: a, strs: x}, nil
+	case *array.Int64, *array.Int32, *array.Boolean, *array.Timestamp, *array.Null:
+		return column{arr: a}, nil
+	}
+	return column{}, fmt.Errorf("unexpected arrow type %s", a.DataType())
+}
+
+func (c *column) str(k int) string {
+	if c.strs == nil || c.strs.IsNull(k) {
+		return ""
+	}
+	return c.strs.Value(k)
+}
+
+func (c *column) unique(k int) string {
+	if c.strs == nil || c.strs.IsNull(k) {
+		return ""
+	}
+	if c.data == "" {
+		c.data = string(c.strs.ValueBytes())
+	}
+	offs := c.strs.ValueOffsets() // len+1 offsets; ValueBytes starts at the first
+	return c.data[offs[k]-offs[0] : offs[k+1]-offs[0]]
+}
+
+func (c *column) int64(k int) int64 {
+	switch x := c.arr.(type) {
+	case *array.Int64:
+		return x.Value(k)
+	case *array.Int32:
+		return int64(x.Value(k))
+	}
+	return 0
+}
+
+func (c *column) bool(k int) bool {
+	x, ok := c.arr.(*array.Boolean)
+	return ok && !x.IsNull(k) && x.Value(k)
+}
+
+func (c *column) time(k int) time.Time {
+	x, ok := c.arr.(*array.Timestamp)
+	if !ok || x.IsNull(k) {
+		return time.Time{}
+	}
+	unit := x.DataType().(*arrow.TimestampType).Unit
+	return x.Value(k).ToTime(unit)
+}
