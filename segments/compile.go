@@ -102,8 +102,9 @@ func (s *Segment) Path() Path { return s.path }
 // PathSQL.
 func (s *Segment) Reasons() []string { return append([]string(nil), s.reasons...) }
 
-// SQL is the WHERE condition of the compiled conjuncts with ? bind
-// parameters (TRUE when nothing compiled), for display.
+// SQL is the compiled query's FROM and WHERE with ? bind parameters, the
+// consent and saved-segment joins abbreviated (TRUE when nothing
+// compiled), for display.
 func (s *Segment) SQL() string {
 	if s.plan == nil {
 		return "TRUE"

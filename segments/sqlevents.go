@@ -54,9 +54,7 @@ func (c *sqlc) predVal(n ast.Node) sx {
 // column reference.
 func (c *sqlc) agg(expr, filter frag) string {
 	i := len(c.p.aggs)
-	f := cat(expr, " FILTER (WHERE ", filter, ")")
-	c.p.aggs = append(c.p.aggs, f)
-	c.p.filters = append(c.p.filters, filter)
+	c.p.aggs = append(c.p.aggs, aggregate{expr: expr, filter: filter})
 	return fmt.Sprintf("ev.a%d", i)
 }
 

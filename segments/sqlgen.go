@@ -95,20 +95,27 @@ type sx struct {
 
 type consentRef struct{ purpose, channel string }
 
+// aggregate is one per-profile aggregate over events: expr (count(*),
+// sum(v), ...) over the events passing filter (TRUE for all events).
+type aggregate struct {
+	expr, filter frag
+}
+
 // plan is the SQL side of a segment: the WHERE condition over profiles p,
 // the per-profile event aggregates (ev.aN), consent joins (cN) and saved
 // segment joins (sN).
 type plan struct {
+	// where holds the compiled conjuncts except those in having.
 	where    frag
-	aggs     []frag
-	filters  []frag // each aggregate's event filter, for pushdown
+	aggs     []aggregate
 	consents []consentRef
 	segs     []string
 	// inner: some top-level conjunct is false for a profile without any
 	// matching event, so the aggregate join may be an inner join.
 	inner bool
 	// having holds those conjuncts rewritten over the aggregate aliases:
-	// they filter the grouped events before the join.
+	// they filter the grouped events before the inner join, which then
+	// decides them, so where does not repeat them.
 	having []frag
 }
 
@@ -144,6 +151,7 @@ func (s *Segment) buildPlan() {
 	p := &plan{}
 	c := &sqlc{seg: s, p: p}
 	var parts []frag
+	compiled := 0
 	for _, n := range conj {
 		f, err := c.conjunct(n)
 		if err != nil {
@@ -151,29 +159,30 @@ func (s *Segment) buildPlan() {
 			s.reasons = append(s.reasons, fmt.Sprintf("%d:%d: %s", line, col, err.Error()))
 			continue
 		}
-		parts = append(parts, f)
+		compiled++
 		if needsEvent(n) {
 			p.inner = true
 			p.having = append(p.having, frag{sql: strings.ReplaceAll(f.sql, "ev.a", "a"), args: f.args})
+			continue
 		}
+		parts = append(parts, f)
 	}
 	switch {
-	case len(parts) == 0:
+	case compiled == 0:
 		s.path = PathVM
-	case len(parts) < len(conj):
+	case compiled < len(conj):
 		s.path = PathHybrid
 	default:
 		s.path = PathSQL
 	}
-	if len(parts) == 0 {
+	if compiled == 0 {
 		s.plan = nil
 		return
 	}
-	w := parts[0]
-	for _, f := range parts[1:] {
-		w = cat(w, " AND ", f)
+	p.where = lit("TRUE")
+	if len(parts) > 0 {
+		p.where = joinFrags(parts, " AND ")
 	}
-	p.where = w
 	s.plan = p
 }
 
@@ -185,7 +194,7 @@ func (c *sqlc) conjunct(n ast.Node) (f frag, err error) {
 			if !ok {
 				ns2 = &notSQL{why: fmt.Sprint(r)}
 			}
-			c.p.aggs, c.p.filters = c.p.aggs[:na], c.p.filters[:na]
+			c.p.aggs = c.p.aggs[:na]
 			c.p.consents, c.p.segs = c.p.consents[:nc], c.p.segs[:ns]
 			c.inPred = false
 			err = ns2

@@ -3,6 +3,8 @@ package segments
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,52 +31,10 @@ func (p *plan) parts(ctx context.Context, st *engine.Store, now time.Time) (join
 		return "", nil, "TRUE", nil, nil
 	}
 	var b strings.Builder
-	add := func(f frag) {
-		b.WriteString(f.sql)
-		for _, a := range f.args {
-			jargs = append(jargs, a.value(now))
-		}
-	}
-	if len(p.aggs) > 0 {
-		if p.inner {
-			b.WriteString(" JOIN (SELECT e.profile_id")
-		} else {
-			b.WriteString(" LEFT JOIN (SELECT e.profile_id")
-		}
-		for i, a := range p.aggs {
-			b.WriteString(", ")
-			add(a)
-			fmt.Fprintf(&b, " AS a%d", i)
-		}
-		b.WriteString(" FROM events e")
-		push := true
-		for _, f := range p.filters {
-			if f.sql == "TRUE" {
-				push = false
-			}
-		}
-		if push {
-			// Every aggregate filters its events: only events passing some
-			// filter need grouping (profiles without any keep NULL, which
-			// the references coalesce).
-			b.WriteString(" WHERE ")
-			for i, f := range p.filters {
-				if i > 0 {
-					b.WriteString(" OR ")
-				}
-				add(f)
-			}
-		}
-		b.WriteString(" GROUP BY e.profile_id")
-		for i, h := range p.having {
-			if i == 0 {
-				b.WriteString(" HAVING ")
-			} else {
-				b.WriteString(" AND ")
-			}
-			add(h)
-		}
-		b.WriteString(") ev ON ev.profile_id = p.id")
+	ev := p.eventsJoin()
+	b.WriteString(ev.sql)
+	for _, a := range ev.args {
+		jargs = append(jargs, a.value(now))
 	}
 	for i, cr := range p.consents {
 		q, qa, err := st.ConsentGrantSQL(ctx, cr.purpose, cr.channel, now)
@@ -100,17 +60,7 @@ func (p *plan) parts(ctx context.Context, st *engine.Store, now time.Time) (join
 func (p *plan) describe() string {
 	var b strings.Builder
 	b.WriteString("FROM profiles p")
-	if len(p.aggs) > 0 {
-		if p.inner {
-			b.WriteString(" JOIN (SELECT e.profile_id")
-		} else {
-			b.WriteString(" LEFT JOIN (SELECT e.profile_id")
-		}
-		for i, a := range p.aggs {
-			fmt.Fprintf(&b, ", %s AS a%d", a.sql, i)
-		}
-		b.WriteString(" FROM events e GROUP BY e.profile_id) ev ON ev.profile_id = p.id")
-	}
+	b.WriteString(p.eventsJoin().sql)
 	for i, cr := range p.consents {
 		fmt.Fprintf(&b, " LEFT JOIN <consent %s/%s> c%d ON c%d.profile_id = p.id", cr.purpose, cr.channel, i, i)
 	}
@@ -120,4 +70,74 @@ func (p *plan) describe() string {
 	b.WriteString(" WHERE ")
 	b.WriteString(p.where.sql)
 	return b.String()
+}
+
+// eventsJoin is the join of the per-profile event aggregates (empty without
+// any): one pass over the events grouped by profile, shaped like the query
+// one would write by hand. Only events passing some aggregate's filter are
+// read (profiles without any keep NULL, which the references coalesce); an
+// aggregate needs its own FILTER only when the aggregates filter
+// differently; the conjuncts that need an event are decided in HAVING.
+func (p *plan) eventsJoin() frag {
+	if len(p.aggs) == 0 {
+		return frag{}
+	}
+	filters := p.distinctFilters()
+	push := true
+	for _, f := range filters {
+		if f.sql == "TRUE" {
+			push = false
+		}
+	}
+	join := " LEFT JOIN"
+	if p.inner {
+		join = " JOIN"
+	}
+	parts := []any{join + " (SELECT e.profile_id"}
+	for i, a := range p.aggs {
+		parts = append(parts, ", ", a.expr)
+		if len(filters) > 1 && a.filter.sql != "TRUE" {
+			parts = append(parts, " FILTER (WHERE ", a.filter, ")")
+		}
+		parts = append(parts, fmt.Sprintf(" AS a%d", i))
+	}
+	parts = append(parts, " FROM events e")
+	if push {
+		parts = append(parts, " WHERE ", joinFrags(filters, " OR "))
+	}
+	parts = append(parts, " GROUP BY e.profile_id")
+	if len(p.having) > 0 {
+		parts = append(parts, " HAVING ", joinFrags(p.having, " AND "))
+	}
+	parts = append(parts, ") ev ON ev.profile_id = p.id")
+	return cat(parts...)
+}
+
+// joinFrags joins fragments with sep.
+func joinFrags(fs []frag, sep string) frag {
+	var out frag
+	for i, f := range fs {
+		if i > 0 {
+			out = cat(out, sep)
+		}
+		out = cat(out, f)
+	}
+	return out
+}
+
+// distinctFilters lists the aggregates' event filters once each, in order.
+func (p *plan) distinctFilters() []frag {
+	var out []frag
+	for _, a := range p.aggs {
+		if !slices.ContainsFunc(out, func(f frag) bool { return sameFrag(f, a.filter) }) {
+			out = append(out, a.filter)
+		}
+	}
+	return out
+}
+
+// sameFrag reports whether two fragments are the same SQL with the same
+// arguments (so the same condition at any instant).
+func sameFrag(a, b frag) bool {
+	return a.sql == b.sql && reflect.DeepEqual(a.args, b.args)
 }
