@@ -1,7 +1,6 @@
 package journeys
 
 import (
-	"database/sql/driver"
 	"fmt"
 	"time"
 )
@@ -32,11 +31,11 @@ func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, no
 	if err := t.temp("_jmove", "id BIGINT, profile_id BIGINT, step VARCHAR, status VARCHAR, reason VARCHAR, kind VARCHAR, stay BOOLEAN, due_at TIMESTAMP"); err != nil {
 		return err
 	}
-	rows := make([][]driver.Value, len(moves))
-	for i, m := range moves {
-		rows[i] = []driver.Value{m.ID, m.ProfileID, m.Step, m.Status, nullStr(m.Reason), nullStr(m.Kind), m.Stay, m.Due.UTC()}
+	b := newRowBuf(8, len(moves))
+	for _, m := range moves {
+		b.add(m.ID, m.ProfileID, b.str(m.Step), b.str(m.Status), b.str(m.Reason), b.str(m.Kind), m.Stay, b.at(m.Due.UTC()))
 	}
-	if err := t.appendRows("_jmove", rows); err != nil {
+	if err := t.appendRows("_jmove", b.rows); err != nil {
 		return err
 	}
 	if _, err := t.exec(q("apply_moves"), now); err != nil {
