@@ -1,6 +1,7 @@
 package journeys
 
 import (
+	"database/sql/driver"
 	"fmt"
 	"time"
 )
@@ -31,11 +32,13 @@ func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, no
 	if err := t.temp("_jmove", "id BIGINT, profile_id BIGINT, step VARCHAR, status VARCHAR, reason VARCHAR, kind VARCHAR, stay BOOLEAN, due_at TIMESTAMP"); err != nil {
 		return err
 	}
-	b := newRowBuf(8, len(moves))
-	for _, m := range moves {
-		b.add(m.ID, m.ProfileID, b.str(m.Step), b.str(m.Status), b.str(m.Reason), b.str(m.Kind), m.Stay, b.at(m.Due.UTC()))
-	}
-	if err := t.appendRows("_jmove", b.rows); err != nil {
+	b := newRowBuf(0, 0) // only boxes the repeated values
+	row := make([]driver.Value, 8)
+	if err := appendEach(t, "_jmove", len(moves), func(i int) []driver.Value {
+		m := &moves[i]
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = m.ID, m.ProfileID, b.str(m.Step), b.str(m.Status), b.str(m.Reason), b.str(m.Kind), m.Stay, b.at(m.Due.UTC())
+		return row
+	}); err != nil {
 		return err
 	}
 	if _, err := t.exec(q("apply_moves"), now); err != nil {

@@ -140,8 +140,11 @@ func appendOutRows(out []outRow, rec arrow.Record, in interner) ([]outRow, error
 			continue // a duplicated row (rows are in id order): one send per id
 		}
 		channel := in.get(c[colChannel].str(k))
-		o := outRow{instance: c[colInstance].int64(k), attempts: int(c[colAttempts].int64(k)), createdAt: c[colCreated].time(k), id: id,
-			tries: int(c[colTries].int64(k)), interrupted: c[colInterrupted].bool(k), channel: channel, phone: c[colPhone].unique(k)}
+		// Built in place: a local outRow escapes (its payload is decoded
+		// through a pointer) and cost an allocation per send.
+		out = append(out, outRow{instance: c[colInstance].int64(k), attempts: int(c[colAttempts].int64(k)), createdAt: c[colCreated].time(k), id: id,
+			tries: int(c[colTries].int64(k)), interrupted: c[colInterrupted].bool(k), channel: channel, phone: c[colPhone].unique(k)})
+		o := &out[len(out)-1]
 		o.msg = channels.Message{
 			IdempotencyKey: c[colKey].unique(k),
 			Journey:        in.get(c[colJourney].str(k)),
@@ -166,7 +169,6 @@ func appendOutRows(out []outRow, rec arrow.Record, in interner) ([]outRow, error
 		case kind != "" && !eligibility.OneAddress(kind):
 			o.msg.To = c[colToken].unique(k)
 		}
-		out = append(out, o)
 	}
 	return out, nil
 }

@@ -3,6 +3,8 @@ package journeys
 import (
 	"database/sql/driver"
 	"time"
+
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // rowBuf builds Appender rows of one width cut from one backing array,
@@ -64,3 +66,10 @@ func logCells(at, journey, version, step, pid, iid, kind, reason, channel driver
 
 // logWidth is the number of columns of journey_log.
 const logWidth = 9
+
+// appendEach bulk-loads n rows into table with DuckDB's Appender, asking
+// row for each in turn; row may return the same slice every time (the
+// Appender copies the values), so a batch needs no cells of its own.
+func appendEach(t *tx, table string, n int, row func(i int) []driver.Value) error {
+	return dbtx.AppendN(t.conn, table, n, row)
+}

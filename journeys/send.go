@@ -195,15 +195,15 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 	}
 	defer r.tracef("send_due write", time.Now())
 	next := spec.NextOf(st.ID)
-	var outbox [][]driver.Value
+	// queued holds each allowed send's key and its row of due; the outbox
+	// rows are built one at a time as the Appender takes them.
+	type queued struct {
+		key string
+		k   int
+	}
+	outbox := make([]queued, 0, len(due))
 	logs := newRowBuf(logWidth, 0)
 	moves := make([]move, 0, len(due))
-	// The values every outbox row of the step shares are boxed once and the
-	// rows cut from one backing array: boxing them per row was most of the
-	// step's allocations.
-	shared := [outboxWidth]driver.Value{2: spec.Name, 3: int32(version), 4: st.ID, 6: channel, 7: nullStr(st.Template), 8: nullStr(st.URL),
-		9: spec.Purpose, 10: !req.Transactional(), 11: now}
-	cells := make([]driver.Value, 0, outboxWidth*len(due))
 	var visit []byte // the key's step component, built in place
 	for k, s := range due {
 		switch d := decisions[k]; d.Reason {
@@ -215,10 +215,7 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			visit = append(strconv.AppendInt(append(append(visit[:0], st.ID...), '#'), int64(s.Seq), 10), '/')
 			visit = strconv.AppendInt(visit, s.ID, 10)
 			key := channels.NewIdempotencyKey(spec.Name, version, string(visit), s.PID, s.Slot)
-			row := shared
-			row[0], row[1], row[5] = key, s.ID, s.PID
-			cells = append(cells, row[:]...)
-			outbox = append(outbox, cells[len(cells)-outboxWidth:])
+			outbox = append(outbox, queued{key: key, k: k})
 			moves = append(moves, to(s.ID, s.PID, st.ID, next, now))
 			res.Queued++
 		case eligibility.QuietHours:
@@ -243,7 +240,15 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			if err := t.temp("_jout", "idem_key VARCHAR, instance_id BIGINT, journey VARCHAR, version INTEGER, step VARCHAR, profile_id BIGINT, channel VARCHAR, template VARCHAR, url VARCHAR, purpose VARCHAR, marketing BOOLEAN, created_at TIMESTAMP"); err != nil {
 				return err
 			}
-			if err := t.appendRows("_jout", outbox); err != nil {
+			// The values every outbox row of the step shares are boxed once
+			// into the one row the Appender is handed each time.
+			row := []driver.Value{2: spec.Name, 3: int32(version), 4: st.ID, 6: channel, 7: nullStr(st.Template), 8: nullStr(st.URL),
+				9: spec.Purpose, 10: !req.Transactional(), 11: now}
+			if err := appendEach(t, "_jout", len(outbox), func(i int) []driver.Value {
+				s := due[outbox[i].k]
+				row[0], row[1], row[5] = outbox[i].key, s.ID, s.PID
+				return row
+			}); err != nil {
 				return err
 			}
 			var before int64
@@ -260,9 +265,6 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 		return r.applyMoves(t, spec.Name, version, moves, now)
 	})
 }
-
-// outboxWidth is the number of columns of _jout (sendStep).
-const outboxWidth = 12
 
 // releaseRestricted makes instances held for a restriction that has been
 // lifted due again. It writes only when there is one, so an idle tick
