@@ -116,8 +116,10 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow) 
 	r.tracef("gate.prepare", gt)
 	results := make([]channels.Result, len(batch))
 	holds := map[int]time.Time{}
-	var send []channels.Message
-	var idx []int
+	// Sized once: a Message is a few hundred bytes, and growing by doubling
+	// copied each several times.
+	send := make([]channels.Message, 0, len(batch))
+	idx := make([]int, 0, len(batch))
 	var retries []int
 	for i, o := range batch {
 		if rr, ok := channels.CheckGate(ctx, r.gate, channel, o.msg); !ok {

@@ -122,8 +122,10 @@ func (g *cachedGate) refresh(ctx context.Context, since time.Time) error {
 // of a batch in it (by purpose), so that per-message checks are map
 // look-ups unless something changes after this instant.
 func (g *cachedGate) prepare(ctx context.Context, channel string, since time.Time, batch []outRow) error {
-	if err := g.refresh(ctx, since); err != nil {
-		return err
+	if !g.current(since) {
+		if err := g.refresh(ctx, since); err != nil {
+			return err
+		}
 	}
 	now := g.r.now()
 	byPurpose := map[string][]int64{}
@@ -181,6 +183,16 @@ func (g *cachedGate) prepare(ctx context.Context, channel string, since time.Tim
 		}
 	}
 	return nil
+}
+
+// current says the last read still holds for a batch created since: same
+// window, nothing committed through the store since (the write epoch, as
+// Check uses it) and no consent transition due yet. Re-reading then would
+// find nothing new, at three queries per batch.
+func (g *cachedGate) current(since time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.valid && since.Equal(g.since) && g.r.store.WriteEpoch() == g.epoch && (g.next.IsZero() || g.r.now().Before(g.next))
 }
 
 func purposeOf(m channels.Message) string {

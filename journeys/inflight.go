@@ -24,30 +24,31 @@ func (r *Runner) markInFlight(ctx context.Context, channel string, batch []outRo
 	at := driver.Value(now) // boxed once for every mark
 	marks := make([][]driver.Value, 0, len(idx))
 	cells := make([]driver.Value, 0, 2*len(idx))
-	var resent [][]driver.Value
+	resent := newRowBuf(logWidth, 0)
 	for _, i := range idx {
 		o := batch[i]
 		cells = append(cells, o.id, at)
 		marks = append(marks, cells[len(cells)-2:])
 		if o.interrupted {
-			resent = append(resent, logRow(now, o.msg.Journey, o.msg.JourneyVersion, o.msg.Step, o.msg.ProfileID, o.instance, "resent", ReasonInterrupted, channel))
+			resent.log(now, o.msg.Journey, o.msg.JourneyVersion, o.msg.Step, o.msg.ProfileID, o.instance, "resent", ReasonInterrupted, channel)
 		}
 	}
 	err := r.write(ctx, func(t *tx) error {
 		if err := t.appendRows("journey_inflight", marks); err != nil {
 			return err
 		}
-		return t.appendRows("journey_log", resent)
+		return t.appendRows("journey_log", resent.rows)
 	})
-	return len(resent), err
+	return len(resent.rows), err
 }
 
 // writeBack is one batch's results, ready to write.
 type writeBack struct {
-	ids           []int64 // every outbox row of the batch (their marks go)
-	results, logs [][]driver.Value
-	withdrawn     []int64
-	feedback      resultFeedback
+	ids       []int64 // every outbox row of the batch (their marks go)
+	results   [][]driver.Value
+	logs      *rowBuf
+	withdrawn []int64
+	feedback  resultFeedback
 }
 
 // resultFeedback is what a batch's results say about addresses (hard
@@ -71,7 +72,7 @@ func (r *Runner) batchResults(channel string, batch []outRow, results []channels
 		cells = append(cells, v...)
 		return cells[len(cells)-width:]
 	}
-	wb := writeBack{ids: make([]int64, 0, len(batch)), results: make([][]driver.Value, 0, len(batch)), feedback: resultFeedback{channel: channel, at: now}}
+	wb := writeBack{ids: make([]int64, 0, len(batch)), results: make([][]driver.Value, 0, len(batch)), logs: newRowBuf(logWidth, len(batch)), feedback: resultFeedback{channel: channel, at: now}}
 	for i, o := range batch {
 		wb.ids = append(wb.ids, o.id)
 		rs := results[i]
@@ -122,7 +123,7 @@ func (r *Runner) batchResults(channel string, batch []outRow, results []channels
 			if kind != "sent" {
 				logReason = reason
 			}
-			wb.logs = append(wb.logs, logRow(now, o.msg.Journey, o.msg.JourneyVersion, o.msg.Step, o.msg.ProfileID, o.instance, kind, logReason, channel))
+			wb.logs.log(now, o.msg.Journey, o.msg.JourneyVersion, o.msg.Step, o.msg.ProfileID, o.instance, kind, logReason, channel)
 		}
 		if rs.Suppress || rs.OptedOut || rs.TokenInvalid {
 			wb.feedback.msgs = append(wb.feedback.msgs, o.msg)
@@ -163,7 +164,7 @@ func (r *Runner) writeResults(ctx context.Context, wb writeBack) error {
 		if err := t.appendRows("journey_results", wb.results); err != nil {
 			return err
 		}
-		if err := t.appendRows("journey_log", wb.logs); err != nil {
+		if err := t.appendRows("journey_log", wb.logs.rows); err != nil {
 			return err
 		}
 		if _, err := t.exec(fmt.Sprintf(q("clear_inflight"), intList(wb.ids))); err != nil {

@@ -32,11 +32,13 @@ func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, no
 	if err := t.temp("_jmove", "id BIGINT, profile_id BIGINT, step VARCHAR, status VARCHAR, reason VARCHAR, kind VARCHAR, stay BOOLEAN, due_at TIMESTAMP"); err != nil {
 		return err
 	}
-	rows := make([][]driver.Value, len(moves))
-	for i, m := range moves {
-		rows[i] = []driver.Value{m.ID, m.ProfileID, m.Step, m.Status, nullStr(m.Reason), nullStr(m.Kind), m.Stay, m.Due.UTC()}
-	}
-	if err := t.appendRows("_jmove", rows); err != nil {
+	b := newRowBuf(0, 0) // only boxes the repeated values
+	row := make([]driver.Value, 8)
+	if err := appendEach(t, "_jmove", len(moves), func(i int) []driver.Value {
+		m := &moves[i]
+		row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = m.ID, m.ProfileID, b.str(m.Step), b.str(m.Status), b.str(m.Reason), b.str(m.Kind), m.Stay, b.at(m.Due.UTC())
+		return row
+	}); err != nil {
 		return err
 	}
 	if _, err := t.exec(q("apply_moves"), now); err != nil {

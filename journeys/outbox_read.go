@@ -3,7 +3,6 @@ package journeys
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/marcboeker/go-duckdb"
 
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine"
@@ -52,45 +50,13 @@ const (
 // table has any, are read through database/sql as before (traitsOf).
 func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, now time.Time, cursor int64) ([]outRow, error) {
 	query, args := outboxQuery(names, only, now, cursor, r.cfg.PageSize)
-	conn, err := r.db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
 	var out []outRow
 	var pids []int64
-	err = conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		rdr, err := ar.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rdr.Release()
-		// The reader holds every batch already: size the page exactly once
-		// (an outRow is a few hundred bytes; growing by doubling copies them).
-		var recs []arrow.Record
-		total := 0
-		for rdr.Next() {
-			rec := rdr.Record()
-			rec.Retain()
-			defer rec.Release()
-			recs = append(recs, rec)
-			total += int(rec.NumRows())
-		}
-		if err := rdr.Err(); err != nil {
-			return err
-		}
-		out = make([]outRow, 0, total)
-		in := interner{}
-		for _, rec := range recs {
-			if out, err = appendOutRows(out, rec, in); err != nil {
-				return err
-			}
-		}
-		return nil
+	in := interner{}
+	err := r.queryArrow(ctx, query, args, func(n int) { out = make([]outRow, 0, n) }, func(rec arrow.Record) error {
+		var err error
+		out, err = appendOutRows(out, rec, in)
+		return err
 	})
 	if err != nil || len(out) == 0 {
 		return out, err
@@ -174,8 +140,11 @@ func appendOutRows(out []outRow, rec arrow.Record, in interner) ([]outRow, error
 			continue // a duplicated row (rows are in id order): one send per id
 		}
 		channel := in.get(c[colChannel].str(k))
-		o := outRow{instance: c[colInstance].int64(k), attempts: int(c[colAttempts].int64(k)), createdAt: c[colCreated].time(k), id: id,
-			tries: int(c[colTries].int64(k)), interrupted: c[colInterrupted].bool(k), channel: channel, phone: c[colPhone].unique(k)}
+		// Built in place: a local outRow escapes (its payload is decoded
+		// through a pointer) and cost an allocation per send.
+		out = append(out, outRow{instance: c[colInstance].int64(k), attempts: int(c[colAttempts].int64(k)), createdAt: c[colCreated].time(k), id: id,
+			tries: int(c[colTries].int64(k)), interrupted: c[colInterrupted].bool(k), channel: channel, phone: c[colPhone].unique(k)})
+		o := &out[len(out)-1]
 		o.msg = channels.Message{
 			IdempotencyKey: c[colKey].unique(k),
 			Journey:        in.get(c[colJourney].str(k)),
@@ -200,7 +169,6 @@ func appendOutRows(out []outRow, rec arrow.Record, in interner) ([]outRow, error
 		case kind != "" && !eligibility.OneAddress(kind):
 			o.msg.To = c[colToken].unique(k)
 		}
-		out = append(out, o)
 	}
 	return out, nil
 }
@@ -305,7 +273,7 @@ func newColumn(a arrow.Array) (column, error) {
 	switch x := a.(type) {
 	case *array.String:
 		return column{arr: a, strs: x}, nil
-	case *array.Int64, *array.Int32, *array.Boolean, *array.Timestamp, *array.Null:
+	case *array.Int64, *array.Int32, *array.Boolean, *array.Timestamp, *array.Null, *array.List:
 		return column{arr: a}, nil
 	}
 	return column{}, fmt.Errorf("unexpected arrow type %s", a.DataType())
@@ -351,4 +319,25 @@ func (c *column) time(k int) time.Time {
 	}
 	unit := x.DataType().(*arrow.TimestampType).Unit
 	return x.Value(k).ToTime(unit)
+}
+
+// times reads a LIST of timestamps (nil for NULL or another type).
+func (c *column) times(k int) []time.Time {
+	x, ok := c.arr.(*array.List)
+	if !ok || x.IsNull(k) {
+		return nil
+	}
+	vals, ok := x.ListValues().(*array.Timestamp)
+	if !ok {
+		return nil
+	}
+	unit := vals.DataType().(*arrow.TimestampType).Unit
+	from, to := x.ValueOffsets(k)
+	out := make([]time.Time, 0, to-from)
+	for i := from; i < to; i++ {
+		if !vals.IsNull(int(i)) {
+			out = append(out, vals.Value(int(i)).ToTime(unit))
+		}
+	}
+	return out
 }

@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strconv"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine/eligibility"
@@ -32,23 +35,52 @@ func (r *Runner) loadSendRows(ctx context.Context, spec *Spec, version int, st *
 	args := append([]any{spec.Name, version, st.ID, req.At}, eargs...)
 	args = append(args, req.Channel, req.At.Add(-capWindow))
 	recent := fmt.Sprintf(q("recent_sends"), "SELECT profile_id FROM due", "-1")
-	rows, err := r.db.QueryContext(ctx, fmt.Sprintf(q("send_due"), elig, recent), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var due []sendRow
-	for rows.Next() {
-		var s sendRow
-		var tz, phone, reason, addr sql.NullString
-		var recent any
-		if err := rows.Scan(&s.ID, &s.PID, &s.Seq, &s.Slot, &tz, &phone, &reason, &addr, &recent); err != nil {
-			return nil, err
-		}
-		s.TZ, s.Phone, s.Reason, s.Recent = tz.String, phone.String, reason.String, timeList(recent)
-		due = append(due, s)
+	in := interner{}
+	err = r.queryArrow(ctx, fmt.Sprintf(q("send_due"), elig, recent), args, func(n int) { due = make([]sendRow, 0, n) }, func(rec arrow.Record) error {
+		var err error
+		due, err = appendSendRows(due, rec, in)
+		return err
+	})
+	return due, err
+}
+
+// The columns of send_due, in order.
+const (
+	sendColID = iota
+	sendColProfile
+	sendColSeq
+	sendColSlot
+	sendColTimezone
+	sendColPhone
+	sendColReason
+	sendColAddress
+	sendColRecent
+	sendCols
+)
+
+// appendSendRows turns one record batch of send_due into sendRows; zones
+// and reasons, repeated down the step, are shared through in.
+func appendSendRows(due []sendRow, rec arrow.Record, in interner) ([]sendRow, error) {
+	if int(rec.NumCols()) != sendCols {
+		return due, fmt.Errorf("send_due: %d columns, want %d", rec.NumCols(), sendCols)
 	}
-	return due, rows.Err()
+	var c [sendCols]column
+	for i := range c {
+		col, err := newColumn(rec.Column(i))
+		if err != nil {
+			return due, fmt.Errorf("send_due column %d: %w", i, err)
+		}
+		c[i] = col
+	}
+	for k := 0; k < int(rec.NumRows()); k++ {
+		due = append(due, sendRow{
+			ID: c[sendColID].int64(k), PID: c[sendColProfile].int64(k), Seq: int(c[sendColSeq].int64(k)), Slot: c[sendColSlot].time(k),
+			TZ: in.get(c[sendColTimezone].str(k)), Phone: c[sendColPhone].unique(k), Reason: in.get(c[sendColReason].str(k)),
+			Recent: c[sendColRecent].times(k),
+		})
+	}
+	return due, nil
 }
 
 // timeList reads a DuckDB LIST of timestamps.
@@ -163,14 +195,16 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 	}
 	defer r.tracef("send_due write", time.Now())
 	next := spec.NextOf(st.ID)
-	var outbox, logs [][]driver.Value
+	// queued holds each allowed send's key and its row of due; the outbox
+	// rows are built one at a time as the Appender takes them.
+	type queued struct {
+		key string
+		k   int
+	}
+	outbox := make([]queued, 0, len(due))
+	logs := newRowBuf(logWidth, 0)
 	moves := make([]move, 0, len(due))
-	// The values every outbox row of the step shares are boxed once and the
-	// rows cut from one backing array: boxing them per row was most of the
-	// step's allocations.
-	shared := [outboxWidth]driver.Value{2: spec.Name, 3: int32(version), 4: st.ID, 6: channel, 7: nullStr(st.Template), 8: nullStr(st.URL),
-		9: spec.Purpose, 10: !req.Transactional(), 11: now}
-	cells := make([]driver.Value, 0, outboxWidth*len(due))
+	var visit []byte // the key's step component, built in place
 	for k, s := range due {
 		switch d := decisions[k]; d.Reason {
 		case "":
@@ -178,11 +212,10 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			// two entries of one person in the same slot (two receipts) and a
 			// step visited twice get distinct keys; all are stable across
 			// restarts.
-			key := channels.NewIdempotencyKey(spec.Name, version, fmt.Sprintf("%s#%d/%d", st.ID, s.Seq, s.ID), s.PID, s.Slot)
-			row := shared
-			row[0], row[1], row[5] = key, s.ID, s.PID
-			cells = append(cells, row[:]...)
-			outbox = append(outbox, cells[len(cells)-outboxWidth:])
+			visit = append(strconv.AppendInt(append(append(visit[:0], st.ID...), '#'), int64(s.Seq), 10), '/')
+			visit = strconv.AppendInt(visit, s.ID, 10)
+			key := channels.NewIdempotencyKey(spec.Name, version, string(visit), s.PID, s.Slot)
+			outbox = append(outbox, queued{key: key, k: k})
 			moves = append(moves, to(s.ID, s.PID, st.ID, next, now))
 			res.Queued++
 		case eligibility.QuietHours:
@@ -192,7 +225,7 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			moves = append(moves, hold(s.ID, s.PID, st.ID, ReasonRestricted, farFuture))
 			res.Held++
 		default:
-			logs = append(logs, logRow(now, spec.Name, version, st.ID, s.PID, s.ID, "skipped", d.Reason, channel))
+			logs.log(now, spec.Name, version, st.ID, s.PID, s.ID, "skipped", d.Reason, channel)
 			res.Skipped++
 			if d.Reason == eligibility.Withdrawn {
 				moves = append(moves, move{ID: s.ID, ProfileID: s.PID, Step: st.ID, Status: StatusExited, Reason: ReasonWithdrawn, Kind: "exited", Due: now})
@@ -207,7 +240,15 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			if err := t.temp("_jout", "idem_key VARCHAR, instance_id BIGINT, journey VARCHAR, version INTEGER, step VARCHAR, profile_id BIGINT, channel VARCHAR, template VARCHAR, url VARCHAR, purpose VARCHAR, marketing BOOLEAN, created_at TIMESTAMP"); err != nil {
 				return err
 			}
-			if err := t.appendRows("_jout", outbox); err != nil {
+			// The values every outbox row of the step shares are boxed once
+			// into the one row the Appender is handed each time.
+			row := []driver.Value{2: spec.Name, 3: int32(version), 4: st.ID, 6: channel, 7: nullStr(st.Template), 8: nullStr(st.URL),
+				9: spec.Purpose, 10: !req.Transactional(), 11: now}
+			if err := appendEach(t, "_jout", len(outbox), func(i int) []driver.Value {
+				s := due[outbox[i].k]
+				row[0], row[1], row[5] = outbox[i].key, s.ID, s.PID
+				return row
+			}); err != nil {
 				return err
 			}
 			var before int64
@@ -218,15 +259,12 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 				return err
 			}
 		}
-		if err := t.appendRows("journey_log", logs); err != nil {
+		if err := t.appendRows("journey_log", logs.rows); err != nil {
 			return err
 		}
 		return r.applyMoves(t, spec.Name, version, moves, now)
 	})
 }
-
-// outboxWidth is the number of columns of _jout (sendStep).
-const outboxWidth = 12
 
 // releaseRestricted makes instances held for a restriction that has been
 // lifted due again. It writes only when there is one, so an idle tick

@@ -216,7 +216,8 @@ func (r *Runner) sweepWithdrawn(ctx context.Context, spec *Spec, version int, no
 }
 
 func logRow(at time.Time, journey string, version int, step string, pid, iid int64, kind, reason, channel string) []driver.Value {
-	return []driver.Value{at, journey, int32(version), step, pid, iid, kind, nullStr(reason), nullStr(channel)}
+	c := logCells(at, journey, int32(version), step, pid, iid, kind, nullStr(reason), nullStr(channel))
+	return c[:]
 }
 
 func (r *Runner) processStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
