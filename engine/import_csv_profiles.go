@@ -35,9 +35,9 @@ type csvShape struct {
 
 // readCSVShape checks the header with the row-by-row rules and counts the
 // file's lines, so that row i of DuckDB's reading is line i+2 of the file.
-func readCSVShape(path string) (csvShape, error) {
+func readCSVShape(path string, opts importOptions) (csvShape, error) {
 	h := newHeader(path, ImportProfiles)
-	r, err := openCSV(path)
+	r, err := openCSV(path, importOptions{})
 	if err != nil {
 		return csvShape{}, giveWay("header: %v", err)
 	}
@@ -58,7 +58,7 @@ func readCSVShape(path string) (csvShape, error) {
 		return csvShape{}, err
 	}
 	defer f.Close()
-	lines, crOnly, err := countLines(f)
+	lines, crOnly, err := countLines(readWithProgress(f, opts))
 	if err != nil {
 		return csvShape{}, err
 	}

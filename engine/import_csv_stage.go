@@ -12,8 +12,9 @@ import (
 // importProfilesCSV is the set-based import of a profile CSV file (see
 // import_csv_profiles.go). It returns a *slowPath error, with the database
 // unchanged, when the row-by-row path must take the file.
-func (s *Store) importProfilesCSV(ctx context.Context, path string, known map[string]TraitType) (ImportResult, error) {
-	shape, err := readCSVShape(path)
+func (s *Store) importProfilesCSV(ctx context.Context, f fileSource, known map[string]TraitType) (ImportResult, error) {
+	path := f.path
+	shape, err := readCSVShape(path, f.opts)
 	if err != nil {
 		return ImportResult{}, err
 	}

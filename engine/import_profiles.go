@@ -23,7 +23,7 @@ func (s *Store) importProfiles(ctx context.Context, src source) (ImportResult, e
 		return ImportResult{}, err
 	}
 	if f, ok := src.(fileSource); ok && strings.EqualFold(filepath.Ext(f.path), ".csv") {
-		res, err := s.importProfilesCSV(ctx, f.path, known)
+		res, err := s.importProfilesCSV(ctx, f, known)
 		var slow *slowPath
 		if !errors.As(err, &slow) {
 			return res, err
