@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -35,8 +36,8 @@ type csvShape struct {
 
 // readCSVShape checks the header with the row-by-row rules and counts the
 // file's lines, so that row i of DuckDB's reading is line i+2 of the file.
-func readCSVShape(path string, opts importOptions) (csvShape, error) {
-	h := newHeader(path, ImportProfiles)
+func readCSVShape(path string, kind ImportKind, opts importOptions) (csvShape, error) {
+	h := newHeader(path, kind)
 	r, err := openCSV(path, importOptions{})
 	if err != nil {
 		return csvShape{}, giveWay("header: %v", err)
@@ -128,22 +129,53 @@ func (s *Store) loadRawCSV(w *writer, path string, shape csvShape) (int, error) 
 	if n == 0 || shape.crOnly || shape.lines != n+1 {
 		return 0, giveWay("rows do not line up with lines")
 	}
-	// A quote inside a field (which DuckDB accepts unquoted and the row
-	// reader refuses), a NUL byte or a replacement character sends the
-	// file to the row reader, which names the place.
-	var odd []string
+	// A NUL byte or a replacement character sends the file to the row
+	// reader, which names the place.
+	var odd, quoted []string
 	for i := range names {
 		c := rawColumn(i)
-		odd = append(odd, fmt.Sprintf(`strpos(%[1]s, '"') > 0 OR strpos(%[1]s, chr(0)) > 0 OR strpos(%[1]s, chr(65533)) > 0`, c))
+		odd = append(odd, fmt.Sprintf(`strpos(%[1]s, chr(0)) > 0 OR strpos(%[1]s, chr(65533)) > 0`, c))
+		quoted = append(quoted, fmt.Sprintf(`strpos(%s, '"') > 0`, c))
 	}
-	var bad bool
-	if err := w.queryRow(fmt.Sprintf(`SELECT coalesce(bool_or(%s), false) FROM _raw`, strings.Join(odd, " OR "))).Scan(&bad); err != nil {
+	var bad, hasQuote bool
+	if err := w.queryRow(fmt.Sprintf(`SELECT coalesce(bool_or(%s), false), coalesce(bool_or(%s), false) FROM _raw`,
+		strings.Join(odd, " OR "), strings.Join(quoted, " OR "))).Scan(&bad, &hasQuote); err != nil {
 		return 0, err
 	}
 	if bad {
-		return 0, giveWay("a field holds a quote, a NUL byte or a replacement character")
+		return 0, giveWay("a field holds a NUL byte or a replacement character")
+	}
+	// DuckDB accepts a quote inside an unquoted field, which the row
+	// reader refuses; the value alone does not tell, so a file with quotes
+	// in its values is tokenised once more by the row reader's parser.
+	if hasQuote {
+		if err := strictCSV(path, len(names)); err != nil {
+			return 0, err
+		}
 	}
 	return n, nil
+}
+
+// strictCSV reads the file with the row reader's CSV parser, giving way on
+// anything it refuses.
+func strictCSV(path string, fields int) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r := csv.NewReader(bufio.NewReaderSize(f, 1<<20))
+	r.ReuseRecord = true
+	r.FieldsPerRecord = fields
+	for {
+		_, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return giveWay("the CSV parser refuses a row")
+		}
+	}
 }
 
 // distinctText returns the distinct non-missing values of a query's single

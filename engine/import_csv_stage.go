@@ -14,7 +14,7 @@ import (
 // unchanged, when the row-by-row path must take the file.
 func (s *Store) importProfilesCSV(ctx context.Context, f fileSource, known map[string]TraitType) (ImportResult, error) {
 	path := f.path
-	shape, err := readCSVShape(path, f.opts)
+	shape, err := readCSVShape(path, ImportProfiles, f.opts)
 	if err != nil {
 		return ImportResult{}, err
 	}
@@ -34,9 +34,11 @@ func (s *Store) importProfilesCSV(ctx context.Context, f fileSource, known map[s
 			return err
 		}
 		st := &csvStage{w: w, h: h, sel: []string{fmt.Sprintf("r.rowid - %d", first), "?::TIMESTAMP"}}
-		if err := s.stageIdentities(st); err != nil {
+		ids, err := s.identityValues(st)
+		if err != nil {
 			return err
 		}
+		st.sel = append(st.sel, ids...)
 		if err := s.stageSpecials(st); err != nil {
 			return err
 		}
@@ -83,9 +85,10 @@ func (st *csvStage) valueMap(name, typ string, col int, rows [][]driver.Value) e
 	return nil
 }
 
-// stageIdentities normalises each identity column over its distinct values
-// (phones over distinct number and country pairs) and selects the results.
-func (s *Store) stageIdentities(st *csvStage) error {
+// identityValues normalises each identity column over its distinct values
+// (phones over distinct number and country pairs) and returns, per identity
+// kind, the expression of the normalised value ("NULL" when absent).
+func (s *Store) identityValues(st *csvStage) ([]string, error) {
 	h := st.h
 	var noID []string
 	for _, col := range h.idCols {
@@ -95,28 +98,30 @@ func (s *Store) stageIdentities(st *csvStage) error {
 	}
 	var missing bool
 	if err := st.w.queryRow(`SELECT count(*) > 0 FROM _raw WHERE ` + strings.Join(noID, " AND ")).Scan(&missing); err != nil {
-		return err
+		return nil, err
 	}
 	if missing {
-		return giveWay("a row has no identity")
+		return nil, giveWay("a row has no identity")
 	}
 	country, hasCountry := h.seen["country"]
+	var exprs []string
 	for k, kind := range IdentityKinds() {
 		col := h.idCols[k]
 		if col < 0 {
-			st.sel = append(st.sel, "NULL")
+			exprs = append(exprs, "NULL::VARCHAR")
 			continue
 		}
 		table := "_id_" + kind
 		if kind == KindPhone && hasCountry {
 			if err := s.stagePhones(st, col, country, table); err != nil {
-				return err
+				return nil, err
 			}
+			exprs = append(exprs, table+".v")
 			continue
 		}
 		vals, err := distinctText(st.w, fmt.Sprintf(`SELECT DISTINCT %[1]s FROM _raw WHERE %[1]s IS NOT NULL`, rawColumn(col)))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		regions := make([]string, len(vals))
 		for i := range regions {
@@ -124,18 +129,18 @@ func (s *Store) stageIdentities(st *csvStage) error {
 		}
 		norm, err := normaliseAll(kind, vals, regions)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rows := make([][]driver.Value, len(vals))
 		for i, v := range vals {
 			rows[i] = []driver.Value{v, norm[i]}
 		}
 		if err := st.valueMap(table, "VARCHAR", col, rows); err != nil {
-			return err
+			return nil, err
 		}
-		st.sel = append(st.sel, table+".v")
+		exprs = append(exprs, table+".v")
 	}
-	return nil
+	return exprs, nil
 }
 
 // stagePhones normalises the distinct (phone, country) pairs: a row's
@@ -168,7 +173,6 @@ func (s *Store) stagePhones(st *csvStage, col, country int, table string) error 
 		return err
 	}
 	st.joins = append(st.joins, fmt.Sprintf("LEFT JOIN %[1]s ON %[1]s.raw = r.%[2]s AND %[1]s.country = coalesce(r.%[3]s, '')", table, pc, cc))
-	st.sel = append(st.sel, table+".v")
 	return nil
 }
 
