@@ -15,7 +15,7 @@ import (
 // of a column (not once per row), and the staged rows are built with one
 // INSERT … SELECT joining those results back. Whenever the file is not
 // plainly valid (a rule refuses a value, a field spans lines, the file has
-// blank lines or quotes inside fields), this path gives way to the
+// blank lines or a quote in an unquoted field), this path gives way to the
 // row-by-row reader, which either imports the file or names the first bad
 // line and column: error messages have one source.
 

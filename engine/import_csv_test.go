@@ -152,26 +152,6 @@ func TestImportReportsProgress(t *testing.T) {
 	}
 }
 
-func TestEventCSVMessageIDsMatchTheRowReaders(t *testing.T) {
-	t.Parallel()
-	s, logs := openLogged(t)
-	rows := `email,event,timestamp,properties,context,message_id
-ann@example.com,purchase,2026-10-01T17:00:00+07:00,"{""amount"": 10, ""sku"": ""a""}",,
-ann@example.com,purchase,2026-10-01T10:00:00.5Z,,"{""ip"":""192.0.2.1""}",
-ANN@example.com , page_viewed ,2026-10-02,"{ ""path"" : ""/"" }","{""ua"":""x""}",
-bob@example.com,email_opened,2026-10-03T10:00:00Z,,, esp-1 
-`
-	first := mustImport(t, s, engine.ImportEvents, writeFile(t, "e.csv", rows))
-	require.Equal(t, 4, first.EventsAdded)
-	require.NotContains(t, logs.String(), "row by row")
-	// The same rows after a blank line go through the row reader: every
-	// event is recognised as already stored.
-	again := mustImport(t, s, engine.ImportEvents, writeFile(t, "e2.csv", strings.Replace(rows, "\n", "\n\n", 1)))
-	require.Contains(t, logs.String(), "row by row")
-	require.Zero(t, again.EventsAdded)
-	require.Equal(t, 4, again.EventsDuplicate)
-}
-
 func TestBadEventDeepInACSVNamesItsLineAndColumn(t *testing.T) {
 	t.Parallel()
 	s, _ := openLogged(t)

@@ -19,14 +19,6 @@ const maxEventName = 200
 const eventStageColumns = "_row BIGINT, _pkind VARCHAR, _pvalue VARCHAR, event VARCHAR, ts TIMESTAMP, properties VARCHAR, message_id VARCHAR, context VARCHAR"
 
 func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, error) {
-	if f, ok := src.(fileSource); ok && strings.EqualFold(filepath.Ext(f.path), ".csv") {
-		res, err := s.importEventsCSV(ctx, f)
-		var slow *slowPath
-		if !errors.As(err, &slow) {
-			return res, err
-		}
-		s.log.Debug("import: row by row", "input", filepath.Base(f.path), "why", slow.why)
-	}
 	res := ImportResult{}
 	now := s.now()
 	err := s.write(ctx, func(w *writer) error {

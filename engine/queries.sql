@@ -77,19 +77,3 @@ WHERE NOT EXISTS (
 CREATE TEMP TABLE _raw AS
 SELECT * FROM read_csv(?, header = false, skip = 1, delim = ',', quote = '"', escape = '"',
                        columns = %s, auto_detect = false, null_padding = false);
-
--- name: stage-csv-events
--- The events of _evn (checked and converted per distinct value) into _ev,
--- attached by their primary identifier (the first placeholder: its kind;
--- the second: the identity columns in resolution order). An event without a
--- message id gets eventRow's: "tact:" and the first 16 bytes of the SHA-256
--- of its kind, value, name, time, properties and (when present) context,
--- each followed by a NUL byte.
-INSERT INTO _ev
-SELECT _row, _pkind, _pvalue, event, ts, properties,
-       coalesce(message_id, 'tact:' || left(sha256(
-           _pkind || chr(0) || _pvalue || chr(0) || event || chr(0) || ts_text || chr(0) ||
-           coalesce(properties, '') || chr(0) ||
-           CASE WHEN context IS NULL THEN '' ELSE context || chr(0) END), 32)),
-       context
-FROM (SELECT *, %s AS _pkind, coalesce(%s) AS _pvalue FROM _evn);
