@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,17 +19,48 @@ import (
 type swapConnector struct {
 	mu  sync.RWMutex
 	cur *duckdb.Connector
+	// settings are applied to every connection (memory_limit, threads).
+	settings dbSettings
+}
+
+// dbSettings are DuckDB settings from the engine configuration, applied to
+// each new connection so that they survive a swap.
+type dbSettings struct {
+	memoryLimit string
+	threads     int
+}
+
+// apply sets the settings on one connection. DuckDB's settings are global
+// to the database, so setting them per connection is idempotent.
+func (d dbSettings) apply(ctx context.Context, ex driver.ExecerContext) error {
+	if d.memoryLimit != "" {
+		if _, err := ex.ExecContext(ctx, "SET memory_limit = '"+strings.ReplaceAll(d.memoryLimit, "'", "''")+"'", nil); err != nil {
+			return fmt.Errorf("memory_limit %q: %w", d.memoryLimit, err)
+		}
+	}
+	if d.threads > 0 {
+		if _, err := ex.ExecContext(ctx, fmt.Sprintf("SET threads = %d", d.threads), nil); err != nil {
+			return fmt.Errorf("threads %d: %w", d.threads, err)
+		}
+	}
+	return nil
+}
+
+func (d dbSettings) connector(dsn string) (*duckdb.Connector, error) {
+	return duckdb.NewConnector(dsn, func(ex driver.ExecerContext) error {
+		return d.apply(context.Background(), ex)
+	})
 }
 
 // drainTimeout bounds how long a swap waits for connections in use.
 const drainTimeout = 30 * time.Second
 
-func newSwapConnector(dsn string) (*swapConnector, error) {
-	c, err := duckdb.NewConnector(dsn, nil)
+func newSwapConnector(dsn string, settings dbSettings) (*swapConnector, error) {
+	c, err := settings.connector(dsn)
 	if err != nil {
 		return nil, err
 	}
-	return &swapConnector{cur: c}, nil
+	return &swapConnector{cur: c, settings: settings}, nil
 }
 
 // Connect implements driver.Connector.
@@ -76,7 +108,7 @@ func (c *swapConnector) replace(ctx context.Context, db *sql.DB, dsn string, bet
 		return fmt.Errorf("close: %w", err)
 	}
 	moveErr := between()
-	next, err := duckdb.NewConnector(dsn, nil)
+	next, err := c.settings.connector(dsn)
 	if err != nil {
 		return fmt.Errorf("reopen: %w", err)
 	}

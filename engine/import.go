@@ -49,8 +49,12 @@ type ImportResult struct {
 // file is all-or-nothing: on any error the database is unchanged and the
 // error is an *ImportError naming the line and field. Importing the same
 // file again changes nothing.
-func (s *Store) Import(ctx context.Context, kind ImportKind, path string) (ImportResult, error) {
-	return s.importSource(ctx, kind, fileSource{path: path, db: s.db})
+func (s *Store) Import(ctx context.Context, kind ImportKind, path string, opts ...ImportOption) (ImportResult, error) {
+	var o importOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return s.importSource(ctx, kind, fileSource{path: path, db: s.db, opts: o})
 }
 
 // ImportRows loads rows built in memory (the HTTP API), with the same rules

@@ -15,11 +15,14 @@ import (
 // maxEventName bounds event names.
 const maxEventName = 200
 
+// eventStageColumns are the columns of the events stage (_ev).
+const eventStageColumns = "_row BIGINT, _pkind VARCHAR, _pvalue VARCHAR, event VARCHAR, ts TIMESTAMP, properties VARCHAR, message_id VARCHAR, context VARCHAR"
+
 func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, error) {
 	res := ImportResult{}
 	now := s.now()
 	err := s.write(ctx, func(w *writer) error {
-		if err := w.temp("_ev", "_row BIGINT, _pkind VARCHAR, _pvalue VARCHAR, event VARCHAR, ts TIMESTAMP, properties VARCHAR, message_id VARCHAR, context VARCHAR"); err != nil {
+		if err := w.temp("_ev", eventStageColumns); err != nil {
 			return err
 		}
 		// One pass: validate and stage. A bad row aborts before anything
@@ -50,35 +53,42 @@ func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, err
 		if err := h.require("event", "timestamp"); err != nil && n > 0 {
 			return err
 		}
-		if err := s.stageIdentityOnly(w, tuples.records); err != nil {
-			return err
-		}
-		if err := s.upsertProfiles(w, "_pstage", nil, tuples.records, src.name(), &res); err != nil {
-			return err
-		}
-		dropped, err := s.dropUntracked(w, filepath.Base(src.name()), now)
-		if err != nil {
-			return err
-		}
-		res.EventsDropped = dropped
-		for _, d := range dropped {
-			n -= d
-		}
-		var before, after int
-		if err := w.queryRow(`SELECT count(*) FROM events`).Scan(&before); err != nil {
-			return err
-		}
-		if _, err := w.exec(s.query("insert-events"), now, src.name()); err != nil {
-			return fmt.Errorf("insert events: %w", err)
-		}
-		if err := w.queryRow(`SELECT count(*) FROM events`).Scan(&after); err != nil {
-			return err
-		}
-		res.EventsAdded = after - before
-		res.EventsDuplicate = n - res.EventsAdded
-		return nil
+		return s.writeStagedEvents(w, tuples.records, src.name(), now, &res)
 	})
 	return res, err
+}
+
+// writeStagedEvents resolves the staged identifier sets (records) and
+// stores the staged events (_ev, res.Rows rows) not already stored.
+func (s *Store) writeStagedEvents(w *writer, records []idRecord, label string, now time.Time, res *ImportResult) error {
+	n := res.Rows
+	if err := s.stageIdentityOnly(w, records); err != nil {
+		return err
+	}
+	if err := s.upsertProfiles(w, "_pstage", nil, records, label, res); err != nil {
+		return err
+	}
+	dropped, err := s.dropUntracked(w, filepath.Base(label), now)
+	if err != nil {
+		return err
+	}
+	res.EventsDropped = dropped
+	for _, d := range dropped {
+		n -= d
+	}
+	var before, after int
+	if err := w.queryRow(`SELECT count(*) FROM events`).Scan(&before); err != nil {
+		return err
+	}
+	if _, err := w.exec(s.query("insert-events"), now, label); err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	if err := w.queryRow(`SELECT count(*) FROM events`).Scan(&after); err != nil {
+		return err
+	}
+	res.EventsAdded = after - before
+	res.EventsDuplicate = n - res.EventsAdded
+	return nil
 }
 
 // require reports a required column missing from the input.

@@ -3,7 +3,9 @@ package engine
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -20,6 +22,14 @@ func (s *Store) importProfiles(ctx context.Context, src source) (ImportResult, e
 	if err != nil {
 		return ImportResult{}, err
 	}
+	if f, ok := src.(fileSource); ok && strings.EqualFold(filepath.Ext(f.path), ".csv") {
+		res, err := s.importProfilesCSV(ctx, f, known)
+		var slow *slowPath
+		if !errors.As(err, &slow) {
+			return res, err
+		}
+		s.log.Debug("import: row by row", "input", filepath.Base(f.path), "why", slow.why)
+	}
 	// Pass 1: validate every row and infer each new trait's type over the
 	// whole input. Nothing is written.
 	h := newHeader(src.name(), ImportProfiles)
@@ -30,47 +40,13 @@ func (s *Store) importProfiles(ctx context.Context, src source) (ImportResult, e
 	if err != nil {
 		return ImportResult{}, err
 	}
-	var cols []traitColumn
-	for i, name := range h.names {
-		if kindIndex(name) >= 0 || name == "updated_at" || name == "timezone" {
-			continue
-		}
-		if t, ok := known[name]; ok {
-			cols = append(cols, traitColumn{col: i, trait: Trait{name, t}})
-			continue
-		}
-		t := inferred[i]
-		switch t {
-		case typeUnknown:
-			continue // never present: no trait to add
-		case typeUnknownList:
-			t = TypeStringList
-		}
-		cols = append(cols, traitColumn{col: i, trait: Trait{name, t}, isNew: true})
-	}
+	cols := traitColumns(h.names, known, inferred)
 
 	res := ImportResult{Rows: rows}
 	now := s.now()
 	err = s.write(ctx, func(w *writer) error {
-		for _, c := range cols {
-			if !c.isNew {
-				continue
-			}
-			if _, err := w.exec(`INSERT INTO traits VALUES (?, ?, ?, ?)`, c.trait.Name, string(c.trait.Type), src.name(), now); err != nil {
-				return err
-			}
-			if _, err := w.exec(fmt.Sprintf(`ALTER TABLE profiles ADD COLUMN %s %s`, quoteIdent(c.trait.Name), c.trait.Type)); err != nil {
-				return fmt.Errorf("add trait %s: %w", c.trait.Name, err)
-			}
-			res.TraitsAdded = append(res.TraitsAdded, c.trait)
-		}
-		stageCols := stageColumns()
-		traits := make([]Trait, len(cols))
-		for i, c := range cols {
-			stageCols = append(stageCols, quoteIdent(c.trait.Name)+" "+string(c.trait.Type))
-			traits[i] = c.trait
-		}
-		if err := w.temp("_stage", strings.Join(stageCols, ", ")); err != nil {
+		traits, err := addTraitsAndStage(w, cols, src.name(), now, &res)
+		if err != nil {
 			return err
 		}
 		// Pass 2: convert and bulk-load into the stage.
@@ -97,15 +73,72 @@ func (s *Store) importProfiles(ctx context.Context, src source) (ImportResult, e
 	return res, nil
 }
 
+// traitColumns lists the input's trait columns with their types: the
+// catalog's for known traits, the inferred one (keyed by input column) for
+// new ones; a column never present adds no trait.
+func traitColumns(names []string, known map[string]TraitType, inferred map[int]TraitType) []traitColumn {
+	var cols []traitColumn
+	for i, name := range names {
+		if kindIndex(name) >= 0 || name == "updated_at" || name == "timezone" {
+			continue
+		}
+		if t, ok := known[name]; ok {
+			cols = append(cols, traitColumn{col: i, trait: Trait{name, t}})
+			continue
+		}
+		t := inferred[i]
+		switch t {
+		case typeUnknown:
+			continue // never present: no trait to add
+		case typeUnknownList:
+			t = TypeStringList
+		}
+		cols = append(cols, traitColumn{col: i, trait: Trait{name, t}, isNew: true})
+	}
+	return cols
+}
+
+// addTraitsAndStage adds the new traits to the catalog and the profiles
+// table, and creates the _stage table (stageColumns, then the traits).
+func addTraitsAndStage(w *writer, cols []traitColumn, label string, now time.Time, res *ImportResult) ([]Trait, error) {
+	for _, c := range cols {
+		if !c.isNew {
+			continue
+		}
+		if _, err := w.exec(`INSERT INTO traits VALUES (?, ?, ?, ?)`, c.trait.Name, string(c.trait.Type), label, now); err != nil {
+			return nil, err
+		}
+		if _, err := w.exec(fmt.Sprintf(`ALTER TABLE profiles ADD COLUMN %s %s`, quoteIdent(c.trait.Name), c.trait.Type)); err != nil {
+			return nil, fmt.Errorf("add trait %s: %w", c.trait.Name, err)
+		}
+		res.TraitsAdded = append(res.TraitsAdded, c.trait)
+	}
+	stageCols := stageColumns()
+	traits := make([]Trait, len(cols))
+	for i, c := range cols {
+		stageCols = append(stageCols, quoteIdent(c.trait.Name)+" "+string(c.trait.Type))
+		traits[i] = c.trait
+	}
+	return traits, w.temp("_stage", strings.Join(stageCols, ", "))
+}
+
 // region is the country for phones of this row: its country column when
 // that holds an ISO code, else the configured default.
 func (s *Store) region(rc *rowCtx) string {
 	if i, ok := rc.h.seen["country"]; ok {
 		if c := cellAt(rc.cells, i); c.present {
-			if v, ok := cellString(c); ok && len(strings.TrimSpace(v)) == 2 {
-				return strings.ToUpper(strings.TrimSpace(v))
+			if v, ok := cellString(c); ok {
+				return s.regionOf(v)
 			}
 		}
+	}
+	return s.cfg.DefaultRegion
+}
+
+// regionOf is the phone region for a present country value.
+func (s *Store) regionOf(country string) string {
+	if v := strings.TrimSpace(country); len(v) == 2 {
+		return strings.ToUpper(v)
 	}
 	return s.cfg.DefaultRegion
 }

@@ -69,3 +69,11 @@ WHERE NOT EXISTS (
     SELECT 1 FROM merges m
     WHERE m.action = l.action AND m.profile_id = l.profile_id AND m.other_id = l.other_id
       AND m.identifier_kind = l.identifier_kind AND m.identifier_hash = l.identifier_hash);
+
+-- name: read-csv-raw
+-- A CSV file (the parameter) as text, one VARCHAR column per input column
+-- (the placeholder: the columns struct, c0, c1, …), the header skipped, an empty field
+-- NULL, rows in file order. Nothing is sniffed: the importer decides types.
+CREATE TEMP TABLE _raw AS
+SELECT * FROM read_csv(?, header = false, skip = 1, delim = ',', quote = '"', escape = '"',
+                       columns = %s, auto_detect = false, null_padding = false);

@@ -59,6 +59,7 @@ type source interface {
 type fileSource struct {
 	path string
 	db   *sql.DB
+	opts importOptions
 }
 
 func (f fileSource) name() string { return f.path }
@@ -66,9 +67,9 @@ func (f fileSource) name() string { return f.path }
 func (f fileSource) open(ctx context.Context) (rowReader, error) {
 	switch strings.ToLower(filepath.Ext(f.path)) {
 	case ".csv":
-		return openCSV(f.path)
+		return openCSV(f.path, f.opts)
 	case ".jsonl", ".ndjson":
-		return openJSONL(f.path)
+		return openJSONL(f.path, f.opts)
 	case ".parquet":
 		return openParquet(ctx, f.db, f.path)
 	}
@@ -81,12 +82,12 @@ type csvReader struct {
 	cols []string
 }
 
-func openCSV(path string) (rowReader, error) {
+func openCSV(path string, opts importOptions) (rowReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	r := csv.NewReader(bufio.NewReaderSize(f, 1<<20))
+	r := csv.NewReader(bufio.NewReaderSize(readWithProgress(f, opts), 1<<20))
 	r.ReuseRecord = true
 	hdr, err := r.Read()
 	if err != nil {
@@ -137,12 +138,12 @@ type jsonlReader struct {
 	idx  map[string]int
 }
 
-func openJSONL(path string) (rowReader, error) {
+func openJSONL(path string, opts importOptions) (rowReader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(readWithProgress(f, opts))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	return &jsonlReader{f: f, sc: sc, idx: map[string]int{}}, nil
 }

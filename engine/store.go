@@ -53,6 +53,26 @@ type Config struct {
 	// EventSkew is how far ahead of now an event timestamp (or a profile's
 	// updated_at) may be; later ones are refused. Default 24h.
 	EventSkew time.Duration `yaml:"event_skew"`
+	// MemoryLimit caps the memory DuckDB uses (its memory_limit setting,
+	// e.g. "1GB", "512MB"); larger work spills to disk. Default
+	// DefaultMemoryLimit, so that an import's peak memory depends on this
+	// setting, not on the size of the file.
+	MemoryLimit string `yaml:"memory_limit"`
+	// Threads is how many threads DuckDB uses; 0 (the default) is one per
+	// core.
+	Threads int `yaml:"threads"`
+}
+
+// DefaultMemoryLimit is DuckDB's memory limit when Config.MemoryLimit is
+// empty.
+const DefaultMemoryLimit = "1GB"
+
+func (c Config) dbSettings() dbSettings {
+	limit := c.MemoryLimit
+	if limit == "" {
+		limit = DefaultMemoryLimit
+	}
+	return dbSettings{memoryLimit: limit, threads: c.Threads}
 }
 
 // Options configure Open. The zero value is usable.
@@ -121,7 +141,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == MemoryPath {
 		dsn = ""
 	}
-	connector, err := newSwapConnector(dsn)
+	if opts.Config.Threads < 0 {
+		return nil, fmt.Errorf("config: threads: %d is negative", opts.Config.Threads)
+	}
+	connector, err := newSwapConnector(dsn, opts.Config.dbSettings())
 	if err != nil {
 		return nil, openError(path, err)
 	}

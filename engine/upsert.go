@@ -76,16 +76,25 @@ func (s *Store) upsertProfiles(w *writer, stage string, traits []Trait, records 
 		}
 	}
 
-	idents := make([][]driver.Value, len(r.newIdentities))
-	for j, id := range r.newIdentities {
-		idents[j] = []driver.Value{id.profileID, id.kind, id.value, s.HashIdentifier(id.kind, id.value), fmt.Sprintf("%s:%d", label, id.line), now}
-	}
-	if err := w.appendSlice("identities", idents); err != nil {
+	// Rows are built as the Appender takes them, so that a large import
+	// never holds every new identity's row in memory at once; only an
+	// untrusted write keeps the hashes it must note.
+	untrusted := isUntrusted(w.ctx)
+	var hashes []string
+	j := 0
+	if _, err := w.appendRows("identities", func() ([]driver.Value, error) {
+		if j == len(r.newIdentities) {
+			return nil, nil
+		}
+		id := r.newIdentities[j]
+		j++
+		hash := s.HashIdentifier(id.kind, id.value)
+		if untrusted {
+			hashes = append(hashes, hash)
+		}
+		return []driver.Value{id.profileID, id.kind, id.value, hash, fmt.Sprintf("%s:%d", label, id.line), now}, nil
+	}); err != nil {
 		return err
-	}
-	hashes := make([]string, len(idents))
-	for j, row := range idents {
-		hashes[j] = row[3].(string)
 	}
 	if err := s.noteClientIdentities(w, hashes, now); err != nil {
 		return err

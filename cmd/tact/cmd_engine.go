@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/tactcdp/tact/engine"
@@ -13,10 +14,10 @@ import (
 )
 
 func engineCommands(m map[string]command) {
-	m["import"] = command{"import profiles|events|consents FILE...", cmdImport}
+	m["import"] = command{"import [--quiet] profiles|events|consents FILE...", cmdImport}
 	m["consent"] = command{"consent set --user U [--purpose P --channel C] --status S [--version V] [--expires RFC3339] | show --user U (no purpose or channel: a withdraw-all, withdrawn or denied only)", cmdConsent}
 	m["profile"] = command{"profile show --user U", cmdProfile}
-	m["gen"] = command{"gen --out DIR [--profiles N] [--seed S] [--events-per-profile N]", cmdGen}
+	m["gen"] = command{"gen --out DIR [--profiles N] [--seed S] [--events-per-profile N] [--quiet]", cmdGen}
 	m["demo"] = command{"demo [--out DIR]", cmdDemo}
 }
 
@@ -29,6 +30,7 @@ func (a *app) printJSON(v any) error {
 func cmdImport(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	jsonOut := fs.Bool("json", false, "print results as JSON")
+	quiet := fs.Bool("quiet", false, "no progress on standard error")
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
@@ -48,7 +50,9 @@ func cmdImport(ctx context.Context, a *app, args []string) error {
 	}
 	var results []engine.ImportResult
 	for _, f := range pos[1:] {
-		res, err := s.Import(ctx, kind, f)
+		bar := newProgress(a.stderr, filepath.Base(f), *quiet, time.Now)
+		res, err := s.Import(ctx, kind, f, engine.WithProgress(bar.importStep))
+		bar.finish()
 		if err != nil {
 			return err
 		}
@@ -248,6 +252,7 @@ func cmdGen(ctx context.Context, a *app, args []string) error {
 	profiles := fs.Int("profiles", 1000, "number of people")
 	seed := fs.Uint64("seed", 1, "random seed")
 	epp := fs.Int("events-per-profile", 10, "average events per person")
+	quiet := fs.Bool("quiet", false, "no progress on standard error")
 	if _, err := a.parse(fs, args); err != nil {
 		return err
 	}
@@ -265,7 +270,12 @@ func cmdGen(ctx context.Context, a *app, args []string) error {
 		}
 		opts.Now = clk.Now()
 	}
+	bar := newProgress(a.stderr, "gen", *quiet, time.Now)
+	if bar != nil {
+		opts.Progress = func(done, total int) { bar.count(int64(done), int64(total), "people") }
+	}
 	m, err := sample.Write(*out, opts)
+	bar.finish()
 	if err != nil {
 		return err
 	}

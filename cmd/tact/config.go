@@ -34,6 +34,10 @@ type Config struct {
 	// EventSkew is how far ahead of now an event timestamp may be
 	// (default 24h); see engine.Config.
 	EventSkew time.Duration `yaml:"event_skew"`
+	// MemoryLimit caps DuckDB's memory (default 1GB) and Threads its
+	// threads (default one per core); see engine.Config.
+	MemoryLimit string `yaml:"memory_limit"`
+	Threads     int    `yaml:"threads"`
 	// Channels configures the email, SMS, push and webhook adapters.
 	Channels channels.Config `yaml:"channels"`
 	// Journeys is the send policy across journeys: frequency caps, quiet
@@ -46,7 +50,7 @@ type Config struct {
 // Engine is the engine's part of the configuration.
 func (c *Config) Engine() engine.Config {
 	return engine.Config{Purposes: c.Purposes, DefaultRegion: c.DefaultRegion, Retention: c.Retention,
-		HashKey: c.HashKey, EventSkew: c.EventSkew}
+		HashKey: c.HashKey, EventSkew: c.EventSkew, MemoryLimit: c.MemoryLimit, Threads: c.Threads}
 }
 
 // loadConfig reads path. A missing file is an error only when the path was

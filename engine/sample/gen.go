@@ -420,6 +420,9 @@ func (g *generator) writeCRM(p *person, email, plan string, ltv float64, updated
 func (g *generator) run() {
 	for i := 0; i < g.n; i++ {
 		g.person(i)
+		if g.o.Progress != nil && (i+1)%progressEvery == 0 {
+			g.o.Progress(i+1, g.n)
+		}
 	}
 	// A later CRM delta: the same customers again, e-mail respelled, plan
 	// upgraded, newer updated_at.
@@ -430,7 +433,13 @@ func (g *generator) run() {
 	}
 	c := &g.cases.Counts
 	c.Profiles = g.n + c.AnonymousOnly + c.WalkInPhones
+	if g.o.Progress != nil {
+		g.o.Progress(g.n, g.n)
+	}
 }
+
+// progressEvery is how many people are written between progress reports.
+const progressEvery = 5000
 
 func (g *generator) crmUpdate(i int) {
 	p := &g.p

@@ -40,6 +40,9 @@ type Options struct {
 	// EventsPerProfile is the average number of events per customer across
 	// all event files (anonymous visitors' events included); default 10.
 	EventsPerProfile int
+	// Progress, when set, is told how many of the Profiles people have
+	// been written, every few thousand and at the end.
+	Progress func(done, total int)
 }
 
 // File kinds: the `tact import` subcommand a file is meant for.

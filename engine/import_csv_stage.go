@@ -1,0 +1,351 @@
+package engine
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+)
+
+// importProfilesCSV is the set-based import of a profile CSV file (see
+// import_csv_profiles.go). It returns a *slowPath error, with the database
+// unchanged, when the row-by-row path must take the file.
+func (s *Store) importProfilesCSV(ctx context.Context, f fileSource, known map[string]TraitType) (ImportResult, error) {
+	path := f.path
+	shape, err := readCSVShape(path, ImportProfiles, f.opts)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	h := shape.header
+	now := s.now()
+	var res ImportResult
+	err = s.write(ctx, func(w *writer) error {
+		n, err := s.loadRawCSV(w, path, shape)
+		if err != nil {
+			return err
+		}
+		res.Rows = n
+		// _raw was written in file order, so its row ids count the rows
+		// from the first one's (which is not 0 inside a transaction).
+		var first int64
+		if err := w.queryRow(`SELECT min(rowid) FROM _raw`).Scan(&first); err != nil {
+			return err
+		}
+		st := &csvStage{w: w, h: h, sel: []string{fmt.Sprintf("r.rowid - %d", first), "?::TIMESTAMP"}}
+		ids, err := s.identityValues(st)
+		if err != nil {
+			return err
+		}
+		st.sel = append(st.sel, ids...)
+		if err := s.stageSpecials(st); err != nil {
+			return err
+		}
+		cols, err := stageTraitValues(st, known)
+		if err != nil {
+			return err
+		}
+		traits, err := addTraitsAndStage(w, cols, path, now, &res)
+		if err != nil {
+			return err
+		}
+		q := fmt.Sprintf(`INSERT INTO _stage SELECT %s FROM _raw r %s`, strings.Join(st.sel, ", "), strings.Join(st.joins, " "))
+		if _, err := w.exec(q, now); err != nil {
+			return fmt.Errorf("stage profiles: %w", err)
+		}
+		records, err := stagedRecords(w, n)
+		if err != nil {
+			return err
+		}
+		return s.upsertProfiles(w, "_stage", traits, records, path, &res)
+	})
+	return res, err
+}
+
+// csvStage builds the INSERT … SELECT that stages _raw: the selected
+// expressions in _stage's column order and the joins to value maps.
+type csvStage struct {
+	w     *writer
+	h     *header
+	sel   []string
+	joins []string
+}
+
+// valueMap creates a map table from raw text to a value of type typ,
+// filled with rows, and joins it on the raw column.
+func (st *csvStage) valueMap(name, typ string, col int, rows [][]driver.Value) error {
+	if err := st.w.temp(name, "raw VARCHAR, v "+typ); err != nil {
+		return err
+	}
+	if err := st.w.appendSlice(name, rows); err != nil {
+		return err
+	}
+	st.joins = append(st.joins, fmt.Sprintf("LEFT JOIN %[1]s ON %[1]s.raw = r.%[2]s", name, rawColumn(col)))
+	return nil
+}
+
+// identityValues normalises each identity column over its distinct values
+// (phones over distinct number and country pairs) and returns, per identity
+// kind, the expression of the normalised value ("NULL" when absent).
+func (s *Store) identityValues(st *csvStage) ([]string, error) {
+	h := st.h
+	var noID []string
+	for _, col := range h.idCols {
+		if col >= 0 {
+			noID = append(noID, rawColumn(col)+" IS NULL")
+		}
+	}
+	var missing bool
+	if err := st.w.queryRow(`SELECT count(*) > 0 FROM _raw WHERE ` + strings.Join(noID, " AND ")).Scan(&missing); err != nil {
+		return nil, err
+	}
+	if missing {
+		return nil, giveWay("a row has no identity")
+	}
+	country, hasCountry := h.seen["country"]
+	var exprs []string
+	for k, kind := range IdentityKinds() {
+		col := h.idCols[k]
+		if col < 0 {
+			exprs = append(exprs, "NULL::VARCHAR")
+			continue
+		}
+		table := "_id_" + kind
+		if kind == KindPhone && hasCountry {
+			if err := s.stagePhones(st, col, country, table); err != nil {
+				return nil, err
+			}
+			exprs = append(exprs, table+".v")
+			continue
+		}
+		vals, err := distinctText(st.w, fmt.Sprintf(`SELECT DISTINCT %[1]s FROM _raw WHERE %[1]s IS NOT NULL`, rawColumn(col)))
+		if err != nil {
+			return nil, err
+		}
+		regions := make([]string, len(vals))
+		for i := range regions {
+			regions[i] = s.cfg.DefaultRegion
+		}
+		norm, err := normaliseAll(kind, vals, regions)
+		if err != nil {
+			return nil, err
+		}
+		rows := make([][]driver.Value, len(vals))
+		for i, v := range vals {
+			rows[i] = []driver.Value{v, norm[i]}
+		}
+		if err := st.valueMap(table, "VARCHAR", col, rows); err != nil {
+			return nil, err
+		}
+		exprs = append(exprs, table+".v")
+	}
+	return exprs, nil
+}
+
+// stagePhones normalises the distinct (phone, country) pairs: a row's
+// country decides the region of a number without a country code.
+func (s *Store) stagePhones(st *csvStage, col, country int, table string) error {
+	pc, cc := rawColumn(col), rawColumn(country)
+	vals, countries, err := distinctPairs(st.w, fmt.Sprintf(`SELECT DISTINCT %s, coalesce(%s, '') FROM _raw WHERE %s IS NOT NULL`, pc, cc, pc))
+	if err != nil {
+		return err
+	}
+	regions := make([]string, len(vals))
+	for i, c := range countries {
+		regions[i] = s.cfg.DefaultRegion
+		if c != "" {
+			regions[i] = s.regionOf(c)
+		}
+	}
+	norm, err := normaliseAll(KindPhone, vals, regions)
+	if err != nil {
+		return err
+	}
+	if err := st.w.temp(table, "raw VARCHAR, country VARCHAR, v VARCHAR"); err != nil {
+		return err
+	}
+	out := make([][]driver.Value, len(vals))
+	for i := range vals {
+		out[i] = []driver.Value{vals[i], countries[i], norm[i]}
+	}
+	if err := st.w.appendSlice(table, out); err != nil {
+		return err
+	}
+	st.joins = append(st.joins, fmt.Sprintf("LEFT JOIN %[1]s ON %[1]s.raw = r.%[2]s AND %[1]s.country = coalesce(r.%[3]s, '')", table, pc, cc))
+	return nil
+}
+
+// distinctPairs returns the rows of a query of two text columns.
+func distinctPairs(w *writer, q string) ([]string, []string, error) {
+	rows, err := w.query(q)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var as, bs []string
+	for rows.Next() {
+		var a, b string
+		if err := rows.Scan(&a, &b); err != nil {
+			return nil, nil, err
+		}
+		as, bs = append(as, a), append(bs, b)
+	}
+	return as, bs, rows.Err()
+}
+
+// normaliseAll normalises distinct identifiers on every core; the phone
+// library is the costliest rule of an import.
+func normaliseAll(kind string, vals, regions []string) ([]string, error) {
+	out := make([]string, len(vals))
+	workers := runtime.GOMAXPROCS(0)
+	chunk := (len(vals) + workers - 1) / workers
+	var wg sync.WaitGroup
+	var failed sync.Once
+	var giveUp error
+	for start := 0; start < len(vals); start += chunk {
+		end := min(start+chunk, len(vals))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := start; i < end; i++ {
+				v, err := normaliseIdentifier(kind, vals[i], regions[i])
+				if err != nil {
+					failed.Do(func() { giveUp = giveWay("%s: a value is refused", kind) })
+					return
+				}
+				out[i] = v
+			}
+		}()
+	}
+	wg.Wait()
+	return out, giveUp
+}
+
+// stageSpecials maps updated_at to times and timezone to checked zones.
+func (s *Store) stageSpecials(st *csvStage) error {
+	h := st.h
+	if col, ok := h.roles["updated_at"]; ok {
+		vals, err := distinctText(st.w, fmt.Sprintf(`SELECT DISTINCT %[1]s FROM _raw WHERE %[1]s IS NOT NULL`, rawColumn(col)))
+		if err != nil {
+			return err
+		}
+		rows := make([][]driver.Value, len(vals))
+		for i, v := range vals {
+			t, err := cellTime(textCell(v))
+			if err == nil {
+				err = s.CheckEventTime(t)
+			}
+			if err != nil {
+				return giveWay("updated_at: a value is refused")
+			}
+			rows[i] = []driver.Value{v, t}
+		}
+		if err := st.valueMap("_upd", "TIMESTAMP", col, rows); err != nil {
+			return err
+		}
+		st.sel[1] = "coalesce(_upd.v, ?::TIMESTAMP)" // a row without updated_at is as recent as the import
+	}
+	col, ok := h.roles["timezone"]
+	if !ok {
+		st.sel = append(st.sel, "NULL")
+		return nil
+	}
+	vals, err := distinctText(st.w, fmt.Sprintf(`SELECT DISTINCT %[1]s FROM _raw WHERE %[1]s IS NOT NULL`, rawColumn(col)))
+	if err != nil {
+		return err
+	}
+	rows := make([][]driver.Value, len(vals))
+	for i, v := range vals {
+		zone := strings.TrimSpace(v)
+		if !h.memo.validZone(zone) {
+			return giveWay("timezone: a value is refused")
+		}
+		rows[i] = []driver.Value{v, zone}
+	}
+	if err := st.valueMap("_tz", "VARCHAR", col, rows); err != nil {
+		return err
+	}
+	st.sel = append(st.sel, "_tz.v")
+	return nil
+}
+
+// stageTraitValues types each trait column over its distinct values with
+// the row-by-row rules (classify, widen, fits, convert) and selects the
+// converted values.
+func stageTraitValues(st *csvStage, known map[string]TraitType) ([]traitColumn, error) {
+	h := st.h
+	inferred := map[int]TraitType{}
+	values := map[int][]string{}
+	for i, name := range h.names {
+		if kindIndex(name) >= 0 || name == "updated_at" || name == "timezone" {
+			continue
+		}
+		vals, err := distinctText(st.w, fmt.Sprintf(`SELECT DISTINCT %[1]s FROM _raw WHERE %[1]s IS NOT NULL`, rawColumn(i)))
+		if err != nil {
+			return nil, err
+		}
+		want, isKnown := known[name]
+		for _, v := range vals {
+			got := classifyText(v)
+			if isKnown && !fits(got, want) {
+				return nil, giveWay("trait %s: a value does not fit", name)
+			}
+			inferred[i] = widen(inferred[i], got)
+		}
+		values[i] = vals
+	}
+	cols := traitColumns(h.names, known, inferred)
+	for _, c := range cols {
+		if c.trait.Type == TypeString {
+			st.sel = append(st.sel, "r."+rawColumn(c.col))
+			continue
+		}
+		vals := values[c.col]
+		rows := make([][]driver.Value, len(vals))
+		for i, v := range vals {
+			conv, err := convert(textCell(v), c.trait.Type)
+			if err != nil {
+				return nil, giveWay("trait %s: a value does not convert", c.trait.Name)
+			}
+			rows[i] = []driver.Value{v, conv}
+		}
+		table := fmt.Sprintf("_t%d", c.col)
+		if err := st.valueMap(table, string(c.trait.Type), c.col, rows); err != nil {
+			return nil, err
+		}
+		st.sel = append(st.sel, table+".v")
+	}
+	return cols, nil
+}
+
+func textCell(v string) cell { return cell{present: true, text: v, kind: cellText} }
+
+// stagedRecords reads the staged identifiers back in row order: row i is
+// line i+2 of the file (loadRawCSV checked that rows and lines line up).
+func stagedRecords(w *writer, n int) ([]idRecord, error) {
+	rows, err := w.query(`SELECT ` + strings.Join(IdentityKinds(), ", ") + ` FROM _stage ORDER BY _row`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	records := make([]idRecord, 0, n)
+	vals := make([]*string, numKinds)
+	ptrs := make([]any, numKinds)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		rec := idRecord{line: len(records) + 2}
+		for k, v := range vals {
+			if v != nil {
+				rec.ids[k] = *v
+			}
+		}
+		records = append(records, rec)
+	}
+	return records, rows.Err()
+}
