@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/tactcdp/tact/engine"
@@ -30,16 +29,6 @@ func newProgress(w io.Writer, label string, quiet bool, now func() time.Time) *p
 		return nil
 	}
 	return &progressLine{w: w, label: label, now: now, start: now()}
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // count shows done of total units (e.g. "people").
