@@ -83,6 +83,10 @@ func (s *Store) writeStagedEvents(w *writer, records []idRecord, label string, n
 	if _, err := w.exec(s.query("insert-events"), now, label); err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
+	// HTTP ingestion recognises stored message ids by event_ids alone.
+	if _, err := w.exec(s.query("register-event-ids")); err != nil {
+		return fmt.Errorf("register message ids: %w", err)
+	}
 	if err := w.queryRow(`SELECT count(*) FROM events`).Scan(&after); err != nil {
 		return err
 	}

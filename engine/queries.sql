@@ -39,6 +39,15 @@ JOIN identities i ON i.kind = s._pkind AND i.value = s._pvalue
 WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = s.message_id)
 QUALIFY row_number() OVER (PARTITION BY s.message_id ORDER BY s._row) = 1;
 
+-- name: register-event-ids
+-- The message ids insert-events stored (or found stored), as event_ids
+-- hashes: HTTP ingestion de-duplicates by them alone (engine/ingest.sql).
+INSERT INTO event_ids
+SELECT DISTINCT md5_number(s.message_id)
+FROM _ev s
+JOIN identities i ON i.kind = s._pkind AND i.value = s._pvalue
+ON CONFLICT DO NOTHING;
+
 -- name: append-ledger
 -- Appends staged consent entries (stage named by %s, with profile_id) not
 -- already in the ledger, numbering them after the last entry in input order.

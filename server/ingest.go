@@ -250,9 +250,30 @@ func (ing *ingester) bisect(ctx context.Context, label string, part []*ingestIte
 	}
 }
 
-// write imports profiles, then events (so identify calls link identities
-// before the events of the same batch are attached).
+// Ingester is the store's ingestion path for group commits (engine.Store
+// is one): events go through a set-based path whose cost does not grow
+// with the database.
+type Ingester interface {
+	Ingest(ctx context.Context, b engine.IngestBatch) (engine.IngestResult, error)
+}
+
+// write stores profiles, then events (so identify calls link identities
+// before the events of the same batch are attached): through the store's
+// ingestion path when the importer has one and every event carries a
+// message id, else with two imports.
 func (ing *ingester) write(ctx context.Context, label string, untrusted bool, profiles, events []map[string]any) error {
+	if in, ok := ing.imp.(Ingester); ok {
+		if cols, ok := eventColumns(events); ok {
+			res, err := in.Ingest(ctx, engine.IngestBatch{Label: label, Untrusted: untrusted, Profiles: profiles, Events: cols})
+			if err != nil {
+				return err
+			}
+			if len(res.EventsDropped) > 0 {
+				ing.log.Info("events not stored: no permission to track", "by_reason", res.EventsDropped)
+			}
+			return nil
+		}
+	}
 	imp := ing.imp.ImportRows
 	if u, ok := ing.imp.(UntrustedImporter); ok && untrusted {
 		imp = u.ImportRowsUntrusted

@@ -1,0 +1,37 @@
+-- Named SQL blocks of the ingestion path (ingest_events.go). The staged
+-- batch is _ev; every join below has the batch on its small side.
+
+-- name: ingest-owners
+-- Who holds the batch's identifiers (_keys), one row per known identifier.
+CREATE OR REPLACE TEMP TABLE _evowner AS
+SELECT i.kind, i.value, i.profile_id
+FROM _keys k JOIN identities i ON i.kind = k.kind AND i.value = k.value;
+
+-- name: ingest-unresolved
+-- Rows whose identifiers are not all held by one existing profile: they
+-- need resolution (a new profile, a new identity or a merge).
+SELECT count(*)
+FROM _ev e
+LEFT JOIN _evowner u ON u.kind = 'user_id' AND u.value = e.user_id
+LEFT JOIN _evowner a ON a.kind = 'anonymous_id' AND a.value = e.anonymous_id
+WHERE (e.user_id IS NOT NULL AND u.profile_id IS NULL)
+   OR (e.anonymous_id IS NOT NULL AND a.profile_id IS NULL)
+   OR (u.profile_id IS DISTINCT FROM a.profile_id AND u.profile_id IS NOT NULL AND a.profile_id IS NOT NULL);
+
+-- name: ingest-register-ids
+-- Registers the batch's message ids; only the ones not stored before come
+-- back. The primary key makes each check an index lookup.
+INSERT INTO event_ids
+SELECT DISTINCT md5_number(message_id) FROM _ev
+ON CONFLICT DO NOTHING
+RETURNING id_hash::VARCHAR;
+
+-- name: ingest-insert-events
+-- The batch's new events, attached through their primary identifier, the
+-- first row of a message id repeated within the batch.
+INSERT INTO events (profile_id, event, ts, properties, message_id, received_at, source, context)
+SELECT o.profile_id, s.event, s.ts, s.properties::JSON, s.message_id, ?::TIMESTAMP, ?, s.context::JSON
+FROM _ev s
+JOIN _fresh f ON f.id_hash = md5_number(s.message_id)::VARCHAR
+JOIN _evowner o ON o.kind = s._pkind AND o.value = s._pvalue
+QUALIFY row_number() OVER (PARTITION BY s.message_id ORDER BY s._row) = 1;
