@@ -71,3 +71,20 @@ func TestComposeGoldenBytes(t *testing.T) {
 		require.Equal(t, string(want), string(c.Raw), name)
 	}
 }
+
+// TestInsertPreheaderAfterBody: the hidden preheader goes right after the
+// <body> tag however the tag is written, even when earlier text lower-cases
+// to a different length (İ is 2 bytes, its lower case 3).
+func TestInsertPreheaderAfterBody(t *testing.T) {
+	t.Parallel()
+	div := `<div style="display:none;max-height:0;overflow:hidden">a &amp; &lt;b&gt; &#34;c&#39;</div>`
+	tests := []struct{ name, html, want string }{
+		{"plain", "<html><body><p>x</p></body></html>", "<html><body>" + div + "<p>x</p></body></html>"},
+		{"upper case with attributes", `<HTML><BODY class="x"><p>x</p>`, `<HTML><BODY class="x">` + div + "<p>x</p>"},
+		{"non-ASCII before body", "<title>İİ</title><body><p>x</p>", "<title>İİ</title><body>" + div + "<p>x</p>"},
+		{"no body", "<p>x</p>", div + "<p>x</p>"},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, insertPreheader(tc.html, `a & <b> "c'`), tc.name)
+	}
+}

@@ -90,7 +90,15 @@ func HTMLToText(s string) string {
 
 // textChunk decodes entities and turns line breaks into spaces.
 func textChunk(t string) string {
-	t = strings.NewReplacer("\r", " ", "\n", " ", "\t", " ").Replace(t)
+	if strings.ContainsAny(t, "\r\n\t") {
+		b := []byte(t)
+		for i, c := range b {
+			if c == '\r' || c == '\n' || c == '\t' {
+				b[i] = ' '
+			}
+		}
+		t = string(b)
+	}
 	return html.UnescapeString(t)
 }
 

@@ -86,12 +86,11 @@ func (d Data) toMap(loc *time.Location) map[string]any {
 
 // Render renders t with d.
 func (t *Template) Render(d Data) (*Rendered, error) {
-	loc := d.location()
-	c, err := t.compile(loc)
+	c, err := t.compiledFor(d)
 	if err != nil {
 		return nil, err
 	}
-	data := d.toMap(loc)
+	data := d.toMap(c.loc)
 	if !d.AllowMissing && !d.loadCheck {
 		if miss := c.missing(data); len(miss) > 0 {
 			return nil, &Error{Template: t.Name, Kind: ErrRender, Detail: fmt.Sprintf(
