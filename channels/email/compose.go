@@ -200,12 +200,16 @@ func writeAlternative(b *bytes.Buffer, boundary, text, html string) error {
 			b.WriteString("\r\n")
 		}
 		enc := pickEncoding(p.content)
-		b.WriteString("--" + boundary + "\r\nContent-Transfer-Encoding: " + enc + "\r\nContent-Type: " + p.ctype + "\r\n\r\n")
+		for _, piece := range [...]string{"--", boundary, "\r\nContent-Transfer-Encoding: ", enc, "\r\nContent-Type: ", p.ctype, "\r\n\r\n"} {
+			b.WriteString(piece)
+		}
 		if err := encodeBody(b, enc, p.content); err != nil {
 			return err
 		}
 	}
-	b.WriteString("\r\n--" + boundary + "--\r\n\r\n")
+	b.WriteString("\r\n--")
+	b.WriteString(boundary)
+	b.WriteString("--\r\n\r\n")
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -103,7 +102,7 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 		return nil, &Error{Template: t.Name, Kind: ErrRender, Detail: part + ": " + err.Error()}
 	}
 	if c.html != nil {
-		var b bytes.Buffer
+		var b strings.Builder // String() without a copy
 		if err := c.html.Execute(&b, data); err != nil {
 			return fail(partHTML, err)
 		}

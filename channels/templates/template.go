@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	htmltemplate "html/template"
@@ -371,7 +370,7 @@ func walk(n parse.Node, f func(parse.Node)) {
 }
 
 func execText(t *template.Template, data any) (string, error) {
-	var b bytes.Buffer
+	var b strings.Builder // String() without a copy
 	if err := t.Execute(&b, data); err != nil {
 		return "", err
 	}
