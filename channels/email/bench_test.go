@@ -2,6 +2,8 @@ package email
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"fmt"
 	"testing"
 	"time"
@@ -53,4 +55,37 @@ func BenchmarkSMTPThroughput(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkCompose measures composition alone (templates, links, MIME),
+// without and with DKIM, for the golden messages.
+//
+//	go test ./channels/email -run x -bench Compose -benchmem
+func BenchmarkCompose(b *testing.B) {
+	for _, signed := range []bool{false, true} {
+		cfg, msgs := goldenMessages(b)
+		if signed {
+			cfg.DKIM = &DKIMConfig{Domain: "coffee.example.com", Selector: "bench", Signer: benchKey(b)}
+		}
+		for _, name := range []string{"welcome", "receipt"} {
+			b.Run(fmt.Sprintf("%s/dkim=%v", name, signed), func(b *testing.B) {
+				m := msgs[name]
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if _, err := Compose(&cfg, m); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func benchKey(b *testing.B) *rsa.PrivateKey {
+	b.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return k
 }

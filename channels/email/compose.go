@@ -8,10 +8,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	stdhtml "html"
 	"io"
-	"mime/multipart"
 	"mime/quotedprintable"
-	"net/textproto"
 	"strings"
 	"time"
 
@@ -138,69 +137,48 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 		fromName = r.FromName
 	}
 
-	var h strings.Builder
-	writeHeader(&h, "Date", now.Format(time.RFC1123Z))
-	writeHeader(&h, "From", formatAddress(fromName, strings.ToLower(cfg.From.Address)))
-	writeHeader(&h, "To", formatAddress(m.ToName, to))
-	if cfg.ReplyTo != "" {
-		writeHeader(&h, "Reply-To", "<"+cfg.ReplyTo+">")
-	}
-	writeHeader(&h, "Subject", encodeText(m.Labelled(r.Subject)))
-	writeHeader(&h, "Message-ID", "<"+msgID+">")
-	writeHeader(&h, "MIME-Version", "1.0")
-	if m.IdempotencyKey != "" && isASCII(m.IdempotencyKey) && !strings.ContainsAny(m.IdempotencyKey, "\r\n") {
-		writeHeader(&h, "X-Tact-Key", m.IdempotencyKey)
-	}
-	if unsubURL != "" {
-		h.WriteString("List-Unsubscribe: <" + unsubURL + ">\r\n")
-		h.WriteString("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
-	}
-
 	html := r.HTML
 	if html != "" && r.Preheader != "" {
 		html = insertPreheader(html, r.Preheader)
 	}
-	boundary := boundaryFor(msgID)
-	var body bytes.Buffer
+	// One buffer holds the whole message: headers (about 1 KB), the parts
+	// (base64 grows them by a third) and the MIME framing.
+	var b bytes.Buffer
+	b.Grow(2048 + (len(r.Text)+len(html))*4/3)
+	writeHeader(&b, "Date", now.Format(time.RFC1123Z))
+	writeHeader(&b, "From", formatAddress(fromName, strings.ToLower(cfg.From.Address)))
+	writeHeader(&b, "To", formatAddress(m.ToName, to))
+	if cfg.ReplyTo != "" {
+		writeHeader(&b, "Reply-To", "<"+cfg.ReplyTo+">")
+	}
+	writeHeader(&b, "Subject", encodeText(m.Labelled(r.Subject)))
+	writeHeader(&b, "Message-ID", "<"+msgID+">")
+	writeHeader(&b, "MIME-Version", "1.0")
+	if m.IdempotencyKey != "" && isASCII(m.IdempotencyKey) && !strings.ContainsAny(m.IdempotencyKey, "\r\n") {
+		writeHeader(&b, "X-Tact-Key", m.IdempotencyKey)
+	}
+	if unsubURL != "" {
+		b.WriteString("List-Unsubscribe: <")
+		b.WriteString(unsubURL)
+		b.WriteString(">\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
+	}
 	if html == "" {
-		writeHeader(&h, "Content-Type", "text/plain; charset=utf-8")
 		enc := pickEncoding(r.Text)
-		writeHeader(&h, "Content-Transfer-Encoding", enc)
-		h.WriteString("\r\n")
-		if err := encodeBody(&body, enc, r.Text); err != nil {
+		writeHeader(&b, "Content-Type", "text/plain; charset=utf-8")
+		writeHeader(&b, "Content-Transfer-Encoding", enc)
+		b.WriteString("\r\n")
+		if err := encodeBody(&b, enc, r.Text); err != nil {
 			return nil, err
 		}
 	} else {
-		writeHeader(&h, "Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
-		h.WriteString("\r\n")
-		mw := multipart.NewWriter(&body)
-		if err := mw.SetBoundary(boundary); err != nil {
+		boundary := boundaryFor(msgID)
+		writeHeader(&b, "Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
+		b.WriteString("\r\n")
+		if err := writeAlternative(&b, boundary, r.Text, html); err != nil {
 			return nil, err
 		}
-		for _, p := range []struct{ ctype, content string }{
-			{"text/plain; charset=utf-8", r.Text},
-			{"text/html; charset=utf-8", html},
-		} {
-			enc := pickEncoding(p.content)
-			pw, err := mw.CreatePart(textproto.MIMEHeader{
-				"Content-Type":              {p.ctype},
-				"Content-Transfer-Encoding": {enc},
-			})
-			if err != nil {
-				return nil, err
-			}
-			if err := encodeBody(pw, enc, p.content); err != nil {
-				return nil, err
-			}
-		}
-		if err := mw.Close(); err != nil {
-			return nil, err
-		}
-		body.WriteString("\r\n")
 	}
-	raw := make([]byte, 0, h.Len()+body.Len()+1024)
-	raw = append(raw, h.String()...)
-	raw = append(raw, body.Bytes()...)
+	raw := b.Bytes()
 	if cfg.DKIM != nil {
 		raw, err = cfg.DKIM.sign(raw)
 		if err != nil {
@@ -208,6 +186,31 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 		}
 	}
 	return &Composed{EnvelopeTo: to, MessageID: msgID, Raw: raw, UnsubscribeToken: unsubToken}, nil
+}
+
+// writeAlternative writes the multipart/alternative body (text, then HTML)
+// exactly as mime/multipart's Writer frames it (header keys sorted, CRLF
+// before each later boundary), without its per-part buffers and maps.
+func writeAlternative(b *bytes.Buffer, boundary, text, html string) error {
+	for i, p := range [...]struct{ ctype, content string }{
+		{"text/plain; charset=utf-8", text},
+		{"text/html; charset=utf-8", html},
+	} {
+		if i > 0 {
+			b.WriteString("\r\n")
+		}
+		enc := pickEncoding(p.content)
+		for _, piece := range [...]string{"--", boundary, "\r\nContent-Transfer-Encoding: ", enc, "\r\nContent-Type: ", p.ctype, "\r\n\r\n"} {
+			b.WriteString(piece)
+		}
+		if err := encodeBody(b, enc, p.content); err != nil {
+			return err
+		}
+	}
+	b.WriteString("\r\n--")
+	b.WriteString(boundary)
+	b.WriteString("--\r\n\r\n")
+	return nil
 }
 
 func boundaryFor(msgID string) string {
@@ -230,23 +233,28 @@ func pickEncoding(s string) string {
 	return "quoted-printable"
 }
 
-func encodeBody(w io.Writer, enc, s string) error {
+// base64Chunk is the input that encodes to one full 76-character line.
+const base64Chunk = 57
+
+func encodeBody(b *bytes.Buffer, enc, s string) error {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	if enc == "base64" {
 		s = strings.ReplaceAll(s, "\n", "\r\n")
-		b := base64.StdEncoding.EncodeToString([]byte(s))
-		var out strings.Builder
-		for len(b) > 76 {
-			out.WriteString(b[:76])
-			out.WriteString("\r\n")
-			b = b[76:]
+		if s == "" {
+			b.WriteString("\r\n")
+			return nil
 		}
-		out.WriteString(b)
-		out.WriteString("\r\n")
-		_, err := io.WriteString(w, out.String())
-		return err
+		// 57 input bytes (a multiple of 3) encode to exactly one line, so
+		// encoding line by line equals encoding the whole and folding it.
+		for src := []byte(s); len(src) > 0; {
+			n := min(base64Chunk, len(src))
+			line := base64.StdEncoding.AppendEncode(b.AvailableBuffer(), src[:n])
+			b.Write(append(line, '\r', '\n'))
+			src = src[n:]
+		}
+		return nil
 	}
-	qw := quotedprintable.NewWriter(w)
+	qw := quotedprintable.NewWriter(b)
 	if _, err := io.WriteString(qw, s); err != nil {
 		return err
 	}
@@ -254,16 +262,14 @@ func encodeBody(w io.Writer, enc, s string) error {
 		return err
 	}
 	if !strings.HasSuffix(s, "\n") {
-		_, err := io.WriteString(w, "\r\n")
-		return err
+		b.WriteString("\r\n")
 	}
 	return nil
 }
 
 func insertPreheader(html, pre string) string {
-	div := `<div style="display:none;max-height:0;overflow:hidden">` + htmlEscape(pre) + `</div>`
-	lower := strings.ToLower(html)
-	if i := strings.Index(lower, "<body"); i >= 0 {
+	div := `<div style="display:none;max-height:0;overflow:hidden">` + stdhtml.EscapeString(pre) + `</div>`
+	if i := indexFoldASCII(html, "<body"); i >= 0 {
 		if j := strings.IndexByte(html[i:], '>'); j >= 0 {
 			k := i + j + 1
 			return html[:k] + div + html[k:]
@@ -272,7 +278,24 @@ func insertPreheader(html, pre string) string {
 	return div + html
 }
 
-func htmlEscape(s string) string {
-	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&#34;", "'", "&#39;")
-	return r.Replace(s)
+// indexFoldASCII is the first index of the lower-case ASCII word in s,
+// ignoring ASCII case, without lower-casing all of s.
+func indexFoldASCII(s, word string) int {
+	for i := 0; i+len(word) <= len(s); i++ {
+		j := 0
+		for j < len(word) && lowerASCII(s[i+j]) == word[j] {
+			j++
+		}
+		if j == len(word) {
+			return i
+		}
+	}
+	return -1
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

@@ -1,7 +1,6 @@
 package email
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -48,10 +47,11 @@ func (d *DKIMConfig) check() error {
 	return nil
 }
 
+// sign returns the DKIM-Signature field followed by raw. The signer reads
+// the message once (headers parsed, body canonicalised and hashed in the
+// same pass); unlike dkim.Sign it keeps no second copy of the message.
 func (d *DKIMConfig) sign(raw []byte) ([]byte, error) {
-	var out bytes.Buffer
-	out.Grow(len(raw) + 600)
-	err := dkim.Sign(&out, bytes.NewReader(raw), &dkim.SignOptions{
+	s, err := dkim.NewSigner(&dkim.SignOptions{
 		Domain:                 d.Domain,
 		Selector:               d.Selector,
 		Signer:                 d.Signer,
@@ -63,7 +63,16 @@ func (d *DKIMConfig) sign(raw []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("email: dkim: %w", err)
 	}
-	return out.Bytes(), nil
+	if _, err := s.Write(raw); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("email: dkim: %w", err)
+	}
+	if err := s.Close(); err != nil {
+		return nil, fmt.Errorf("email: dkim: %w", err)
+	}
+	sig := s.Signature()
+	out := make([]byte, 0, len(sig)+len(raw))
+	return append(append(out, sig...), raw...), nil
 }
 
 // ParseDKIMKey parses a PEM private key (PKCS#1 RSA, PKCS#8 RSA or Ed25519).

@@ -450,13 +450,13 @@ func TestHeaderFolding(t *testing.T) {
 		{strings.Repeat("word ", 20), "Subject: word word word word word word word word word word word word word word\r\n word word word word word word \r\n"},
 	}
 	for _, tc := range tests {
-		var b strings.Builder
+		var b bytes.Buffer
 		writeHeader(&b, "Subject", tc.in)
 		require.Equal(t, tc.want, b.String())
 	}
 	// Long Thai subjects: every encoded word decodes, lines stay short.
 	subj := strings.Repeat("ลดราคาพิเศษ ", 12)
-	var b strings.Builder
+	var b bytes.Buffer
 	writeHeader(&b, "Subject", encodeText(subj))
 	for _, l := range strings.Split(strings.TrimSuffix(b.String(), "\r\n"), "\r\n") {
 		require.LessOrEqual(t, len(l), 78)

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bytes"
 	"encoding/base64"
 	"net/mail"
 	"strings"
@@ -69,12 +70,12 @@ func formatAddress(name, addr string) string {
 // writeHeader appends "Key: value\r\n", folding at spaces so lines stay
 // within 78 characters where possible (RFC 5322 §2.2.3). Encoded words never
 // contain spaces, so folding never breaks one.
-func writeHeader(b *strings.Builder, key, value string) {
-	line := key + ": "
-	col := len(line)
-	b.WriteString(line)
-	words := strings.Split(value, " ")
-	for i, w := range words {
+func writeHeader(b *bytes.Buffer, key, value string) {
+	b.WriteString(key)
+	b.WriteString(": ")
+	col := len(key) + 2
+	for i := 0; ; i++ {
+		w, rest, more := strings.Cut(value, " ")
 		if i > 0 {
 			if col+1+len(w) > 78 {
 				b.WriteString("\r\n ")
@@ -86,6 +87,10 @@ func writeHeader(b *strings.Builder, key, value string) {
 		}
 		b.WriteString(w)
 		col += len(w)
+		if !more {
+			break
+		}
+		value = rest
 	}
 	b.WriteString("\r\n")
 }

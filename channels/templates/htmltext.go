@@ -90,7 +90,15 @@ func HTMLToText(s string) string {
 
 // textChunk decodes entities and turns line breaks into spaces.
 func textChunk(t string) string {
-	t = strings.NewReplacer("\r", " ", "\n", " ", "\t", " ").Replace(t)
+	if strings.ContainsAny(t, "\r\n\t") {
+		b := []byte(t)
+		for i, c := range b {
+			if c == '\r' || c == '\n' || c == '\t' {
+				b[i] = ' '
+			}
+		}
+		t = string(b)
+	}
 	return html.UnescapeString(t)
 }
 
@@ -200,27 +208,54 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
-// tidy collapses spaces, trims lines and keeps at most one blank line.
+// tidy collapses spaces, trims lines and keeps at most one blank line. It
+// writes each line's words straight into the result (no split slices).
 func tidy(s string) string {
 	var b strings.Builder
-	b.Grow(len(s))
+	b.Grow(len(s) + 1)
 	blank := 0
 	started := false
-	for _, line := range strings.Split(s, "\n") {
-		line = strings.Join(strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\u00a0' || r == '\t' || r == '\f' || r == '\v' }), " ")
-		if line == "" {
+	for more := true; more; {
+		var line string
+		line, s, more = strings.Cut(s, "\n")
+		first := true
+		for line != "" {
+			word := strings.IndexFunc(line, notSpace)
+			if word < 0 {
+				break
+			}
+			line = line[word:]
+			end := strings.IndexFunc(line, isSpace)
+			if end < 0 {
+				end = len(line)
+			}
+			switch {
+			case !first:
+				b.WriteByte(' ')
+			case started:
+				b.WriteByte('\n')
+				if blank > 0 {
+					b.WriteByte('\n')
+				}
+			}
+			b.WriteString(line[:end])
+			line = line[end:]
+			first = false
+		}
+		if first {
 			blank++
 			continue
 		}
-		if started {
-			b.WriteString("\n")
-			if blank > 0 {
-				b.WriteString("\n")
-			}
-		}
-		b.WriteString(line)
 		started = true
 		blank = 0
 	}
-	return b.String() + "\n"
+	b.WriteByte('\n')
+	return b.String()
 }
+
+// isSpace is what tidy collapses within a line.
+func isSpace(r rune) bool {
+	return r == ' ' || r == '\u00a0' || r == '\t' || r == '\f' || r == '\v'
+}
+
+func notSpace(r rune) bool { return !isSpace(r) }

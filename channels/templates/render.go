@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,12 +85,11 @@ func (d Data) toMap(loc *time.Location) map[string]any {
 
 // Render renders t with d.
 func (t *Template) Render(d Data) (*Rendered, error) {
-	loc := d.location()
-	c, err := t.compile(loc)
+	c, err := t.compiledFor(d)
 	if err != nil {
 		return nil, err
 	}
-	data := d.toMap(loc)
+	data := d.toMap(c.loc)
 	if !d.AllowMissing && !d.loadCheck {
 		if miss := c.missing(data); len(miss) > 0 {
 			return nil, &Error{Template: t.Name, Kind: ErrRender, Detail: fmt.Sprintf(
@@ -104,7 +102,7 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 		return nil, &Error{Template: t.Name, Kind: ErrRender, Detail: part + ": " + err.Error()}
 	}
 	if c.html != nil {
-		var b bytes.Buffer
+		var b strings.Builder // String() without a copy
 		if err := c.html.Execute(&b, data); err != nil {
 			return fail(partHTML, err)
 		}

@@ -125,12 +125,11 @@ func lookupPath(data map[string]any, path string) any {
 // Missing returns the fields the template prints without a default that
 // have no value in d; Render refuses while it is not empty.
 func (t *Template) Missing(d Data) ([]string, error) {
-	loc := d.location()
-	c, err := t.compile(loc)
+	c, err := t.compiledFor(d)
 	if err != nil {
 		return nil, err
 	}
-	return c.missing(d.toMap(loc)), nil
+	return c.missing(d.toMap(c.loc)), nil
 }
 
 func (c *compiled) missing(data map[string]any) []string {

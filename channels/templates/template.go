@@ -1,7 +1,6 @@
 package templates
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	htmltemplate "html/template"
@@ -79,6 +78,8 @@ const (
 )
 
 type compiled struct {
+	// loc is the zone the functions were bound to.
+	loc   *time.Location
 	html  *htmltemplate.Template
 	parts map[string]*template.Template
 	// required are the fields printed without a default (requiredFields).
@@ -256,7 +257,7 @@ func (t *Template) compile(loc *time.Location) (*compiled, error) {
 		return c.(*compiled), nil
 	}
 	fm := funcMap(loc)
-	c := &compiled{parts: map[string]*template.Template{}}
+	c := &compiled{loc: loc, parts: map[string]*template.Template{}}
 	for _, p := range t.sources() {
 		if p.name == partHTML {
 			h, err := htmltemplate.New(p.name).Funcs(fm).Option("missingkey=zero").Parse(p.src)
@@ -293,6 +294,25 @@ func (t *Template) compile(loc *time.Location) (*compiled, error) {
 	c.required = requiredFields(trees)
 	got, _ := t.cache.LoadOrStore(loc.String(), c)
 	return got.(*compiled), nil
+}
+
+// compiledFor returns the compilation for d's zone. It is found by the zone
+// name as given, so that a send does not load the zone's tzinfo file again
+// (time.LoadLocation reads it from disk each time); an unknown zone renders
+// in UTC as before and is not remembered under its own name.
+func (t *Template) compiledFor(d Data) (*compiled, error) {
+	if c, ok := t.cache.Load(d.Timezone); ok {
+		return c.(*compiled), nil
+	}
+	loc := d.location()
+	c, err := t.compile(loc)
+	if err != nil {
+		return nil, err
+	}
+	if d.Timezone == "" {
+		t.cache.Store("", c)
+	}
+	return c, nil
 }
 
 // patchNoValue appends "| _nv" (or another escaping function, "_js" for
@@ -350,7 +370,7 @@ func walk(n parse.Node, f func(parse.Node)) {
 }
 
 func execText(t *template.Template, data any) (string, error) {
-	var b bytes.Buffer
+	var b strings.Builder // String() without a copy
 	if err := t.Execute(&b, data); err != nil {
 		return "", err
 	}
