@@ -171,7 +171,7 @@ func cmdSegment(ctx context.Context, a *app, args []string) error {
 		var w io.Writer = a.stdout
 		var f *os.File
 		if *out != "" {
-			f, err = os.Create(*out)
+			f, err = os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600) // personal data
 			if err != nil {
 				return err
 			}

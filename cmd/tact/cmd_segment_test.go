@@ -95,6 +95,7 @@ func TestSegmentCommandsOnSample(t *testing.T) {
 		info, err := os.Stat(p)
 		require.NoError(t, err)
 		require.Positive(t, info.Size())
+		require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "a member list holds personal data")
 	}
 	out, _, code = tact(t, env, "segment", "members", issueExpr, "--purpose", "marketing", "--channel", "email", "--format", "jsonl")
 	require.Equal(t, 0, code)

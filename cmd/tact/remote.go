@@ -133,9 +133,10 @@ func (a *app) writeStream(body io.Reader, out string) error {
 		return err
 	}
 	// Written beside the target and renamed: an interrupted export leaves
-	// no partial file under the name asked for.
+	// no partial file under the name asked for. Mode 0600: exports hold
+	// personal data.
 	tmp := out + ".part"
-	f, err := os.Create(tmp)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
