@@ -92,7 +92,7 @@ func journeyDemo(ctx context.Context, a *app, s *engine.Store, outDir string) er
 	}
 	// The database's own link key, as tact serve uses: links in a kept
 	// outbox work against `tact --db PATH serve`.
-	links, err := a.fileLinks(s, defaultPublicURL)
+	links, err := a.fileLinks(s, "")
 	if err != nil {
 		return err
 	}
