@@ -2,10 +2,11 @@ package journeys
 
 import (
 	"context"
-	"database/sql/driver"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/marcboeker/go-duckdb"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // queryArrow runs query and hands each of its record batches to each, in
@@ -19,16 +20,7 @@ func (r *Runner) queryArrow(ctx context.Context, query string, args []any, total
 		return err
 	}
 	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		rdr, err := ar.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rdr.Release()
+	return dbtx.QueryArrow(ctx, conn, query, args, func(rdr array.RecordReader) error {
 		var recs []arrow.Record
 		n := 0
 		for rdr.Next() {

@@ -3,7 +3,6 @@ package segments
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -11,11 +10,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/marcboeker/go-duckdb"
 
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
 	"github.com/tactcdp/tact/engine/eligibility"
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // Removal reasons, in the order they are applied: a person removed for an
@@ -284,24 +283,18 @@ func (a *Audience) records(ctx context.Context, st *engine.Store, fn func(arrow.
 			return err
 		}
 		defer conn.Close()
-		return conn.Raw(func(dc any) error {
-			ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-			if err != nil {
-				return err
-			}
-			rdr, err := ar.QueryContext(ctx, full, args...)
-			if err != nil {
-				return fmt.Errorf("audience query: %w", err)
-			}
-			defer rdr.Release()
+		err = dbtx.QueryArrow(ctx, conn, full, args, func(rdr array.RecordReader) error {
 			for rdr.Next() {
-				rec := rdr.Record()
-				if err := fn(normaliseRecord(rec)); err != nil {
+				if err := fn(normaliseRecord(rdr.Record())); err != nil {
 					return err
 				}
 			}
-			return rdr.Err()
+			return nil
 		})
+		if err != nil {
+			return fmt.Errorf("audience query: %w", err)
+		}
+		return nil
 	}
 	set, err := a.vmFilter(ctx, st, now)
 	if err != nil {

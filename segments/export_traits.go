@@ -14,8 +14,8 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/marcboeker/go-duckdb"
 
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/internal/dbtx"
@@ -133,16 +133,7 @@ func (a *Audience) exportTraits(ctx context.Context, st *engine.Store, cols, for
 	if format == "parquet" {
 		return n, copyParquet(ctx, conn, w)
 	}
-	return n, conn.Raw(func(dc any) error {
-		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
-		if err != nil {
-			return err
-		}
-		rdr, err := ar.QueryContext(ctx, exportQuery("member-export-rows"))
-		if err != nil {
-			return err
-		}
-		defer rdr.Release()
+	return n, dbtx.QueryArrow(ctx, conn, exportQuery("member-export-rows"), nil, func(rdr array.RecordReader) error {
 		sink, err := newRecordSink(format, w, rdr.Schema())
 		if err != nil {
 			return err

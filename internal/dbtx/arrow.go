@@ -1,0 +1,32 @@
+package dbtx
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/marcboeker/go-duckdb"
+)
+
+// QueryArrow runs query on conn and hands its result to fn as Arrow record
+// batches, released when fn returns: reading Arrow costs a few allocations
+// per batch where database/sql boxes every value of every row. fn must not
+// use conn (a call on it inside conn.Raw deadlocks).
+func QueryArrow(ctx context.Context, conn *sql.Conn, query string, args []any, fn func(array.RecordReader) error) error {
+	return conn.Raw(func(dc any) error {
+		ar, err := duckdb.NewArrowFromConn(dc.(driver.Conn))
+		if err != nil {
+			return err
+		}
+		rdr, err := ar.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rdr.Release()
+		if err := fn(rdr); err != nil {
+			return err
+		}
+		return rdr.Err()
+	})
+}
