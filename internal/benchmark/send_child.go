@@ -245,20 +245,7 @@ func sendReference(ctx context.Context, t task) (childOutput, error) {
 
 // profileIDs lists every profile id, in order.
 func profileIDs(ctx context.Context, db *sql.DB) ([]int64, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id FROM profiles ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return dbtx.QueryInt64s(ctx, db, `SELECT id FROM profiles ORDER BY id`)
 }
 
 // nextBatch reads the reference outbox's next pending batch after id

@@ -1,7 +1,9 @@
-// Package dbtx is the write transaction every package shares: one dedicated
-// connection, BEGIN … COMMIT (rolled back on any error), temp tables dropped
-// afterwards, and bulk loads through DuckDB's Appender flushed every
-// FlushRows rows (it keeps every row in memory until a flush).
+// Package dbtx is the database plumbing every package shares: the write
+// transaction (one dedicated connection, BEGIN … COMMIT rolled back on any
+// error, temp tables dropped afterwards, bulk loads through DuckDB's
+// Appender flushed every FlushRows rows, as it keeps every row in memory
+// until a flush), and reads that skip database/sql's per-value boxing
+// (QueryArrow) or its boilerplate (QueryInt64s).
 package dbtx
 
 import (

@@ -12,6 +12,7 @@ import (
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
 	"github.com/tactcdp/tact/engine/eligibility"
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // Adapter lets the engine's store satisfy the interfaces package channels
@@ -56,20 +57,7 @@ func (a *Adapter) profilesHolding(ctx context.Context, channel, address string) 
 	if err != nil {
 		return nil, err
 	}
-	rows, err := a.Store.DB().QueryContext(ctx, `SELECT DISTINCT profile_id FROM identities WHERE kind = ? AND value = ? ORDER BY 1`, kind, v)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return dbtx.QueryInt64s(ctx, a.Store.DB(), `SELECT DISTINCT profile_id FROM identities WHERE kind = ? AND value = ? ORDER BY 1`, kind, v)
 }
 
 func (a *Adapter) marketingPurposes(list []string) []string {

@@ -30,3 +30,27 @@ func QueryArrow(ctx context.Context, conn *sql.Conn, query string, args []any, f
 		return rdr.Err()
 	})
 }
+
+// Querier is what QueryInt64s needs: a *sql.DB, *sql.Conn or *sql.Tx.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// QueryInt64s runs a query of one integer column (ids, mostly) and returns
+// its values in the order the query gives.
+func QueryInt64s(ctx context.Context, q Querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
