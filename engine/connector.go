@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/marcboeker/go-duckdb"
@@ -19,6 +20,10 @@ import (
 type swapConnector struct {
 	mu  sync.RWMutex
 	cur *duckdb.Connector
+	// waiting counts Connect calls blocked by a swap. database/sql counts a
+	// connection as in use from before it calls Connect, so without this
+	// the drain would wait for callers that wait for the drain.
+	waiting atomic.Int64
 	// settings are applied to every connection (memory_limit, threads).
 	settings dbSettings
 }
@@ -65,7 +70,9 @@ func newSwapConnector(dsn string, settings dbSettings) (*swapConnector, error) {
 
 // Connect implements driver.Connector.
 func (c *swapConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	c.waiting.Add(1)
 	c.mu.RLock()
+	c.waiting.Add(-1)
 	defer c.mu.RUnlock()
 	return c.cur.Connect(ctx)
 }
@@ -84,6 +91,16 @@ func (c *swapConnector) Close() error {
 	return c.cur.Close()
 }
 
+// inUse counts db's connections to the current database: those in use
+// less the Connect calls waiting for the swap, which will connect to the
+// next one. waiting is read first: a caller it counts has been counted by
+// db since before it called Connect and stays so until the swap ends, so
+// the difference never hides a connection really in use.
+func (c *swapConnector) inUse(db *sql.DB) int {
+	waiting := int(c.waiting.Load())
+	return db.Stats().InUse - waiting
+}
+
 // replace drains db's connections to the current database, closes it, runs
 // between (which may move files: nothing has the database open), and opens
 // dsn as the new current database. db keeps working throughout for callers
@@ -94,9 +111,9 @@ func (c *swapConnector) replace(ctx context.Context, db *sql.DB, dsn string, bet
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	deadline := time.Now().Add(drainTimeout)
-	for db.Stats().InUse > 0 {
+	for c.inUse(db) > 0 {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d connections still in use after %s (an unclosed Rows or Conn)", db.Stats().InUse, drainTimeout)
+			return fmt.Errorf("%d connections still in use after %s (an unclosed Rows or Conn)", c.inUse(db), drainTimeout)
 		}
 		select {
 		case <-ctx.Done():
