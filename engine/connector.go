@@ -101,11 +101,13 @@ func (c *swapConnector) inUse(db *sql.DB) int {
 	return db.Stats().InUse - waiting
 }
 
-// replace drains db's connections to the current database, closes it, runs
-// between (which may move files: nothing has the database open), and opens
-// dsn as the new current database. db keeps working throughout for callers
-// that wait: Connect blocks while the swap holds the lock.
-func (c *swapConnector) replace(ctx context.Context, db *sql.DB, dsn string, between func() error) error {
+// replace drains db's connections to the current database; runs last on
+// a private pool of that database, with nothing else connected (so no write
+// can come after what last reads); closes it; runs between (which may move
+// files: nothing has the database open); and opens dsn as the new current
+// database. db keeps working throughout for callers that wait: Connect
+// blocks while the swap holds the lock. If last fails, nothing is swapped.
+func (c *swapConnector) replace(ctx context.Context, db *sql.DB, dsn string, last func(*sql.DB) error, between func() error) error {
 	db.SetMaxIdleConns(0) // returned connections are closed, not pooled
 	defer db.SetMaxIdleConns(2)
 	c.mu.Lock()
@@ -121,6 +123,16 @@ func (c *swapConnector) replace(ctx context.Context, db *sql.DB, dsn string, bet
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	if last != nil {
+		private := sql.OpenDB(unclosable{c.cur})
+		err := last(private)
+		if cerr := private.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if err := c.cur.Close(); err != nil {
 		return fmt.Errorf("close: %w", err)
 	}
@@ -132,3 +144,7 @@ func (c *swapConnector) replace(ctx context.Context, db *sql.DB, dsn string, bet
 	c.cur = next
 	return moveErr
 }
+
+// unclosable is a connector whose database a private pool may use but not
+// close (sql.DB.Close closes a connector that is an io.Closer).
+type unclosable struct{ driver.Connector }

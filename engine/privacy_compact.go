@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -11,9 +12,9 @@ import (
 // Compact rewrites a database file so that nothing deleted survives in it.
 // DuckDB does not scrub freed blocks: after a delete and a checkpoint the
 // old values stay in the file until the blocks are reused. Compact
-// checkpoints, copies every table into a fresh file (ATTACH + COPY FROM
-// DATABASE), waits for the connections in use to be returned, closes the
-// database, moves the fresh file over the old one (removing any WAL), and
+// waits for the connections in use to be returned, checkpoints, copies
+// every table into a fresh file (ATTACH + COPY FROM DATABASE) while nothing
+// else is connected, closes the database, moves the fresh file over the old one (removing any WAL), and
 // opens it again under the same pool: the *sql.DB from DB() stays valid,
 // and queries issued meanwhile wait for the new file. Erase calls Compact
 // unless told not to. Only the database file and its WAL are
@@ -36,12 +37,18 @@ func (s *Store) Compact(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := s.copyTo(ctx, tmp); err != nil {
-		_ = os.Remove(tmp)
-		_ = os.Remove(tmp + ".wal")
-		return fmt.Errorf("compact: %w", err)
+	// The copy runs inside the swap, with every other connection drained:
+	// the journey runner and others write under locks of their own, and a
+	// write between a copy and the swap would be lost with the old file.
+	copyFresh := func(db *sql.DB) error {
+		if err := copyTo(ctx, db, tmp); err != nil {
+			_ = os.Remove(tmp)
+			_ = os.Remove(tmp + ".wal")
+			return fmt.Errorf("copy: %w", err)
+		}
+		return nil
 	}
-	err := s.conn.replace(ctx, s.db, s.path, func() error {
+	err := s.conn.replace(ctx, s.db, s.path, copyFresh, func() error {
 		if err := os.Rename(tmp, s.path); err != nil {
 			return err
 		}
@@ -59,8 +66,8 @@ func (s *Store) Compact(ctx context.Context) error {
 }
 
 // copyTo checkpoints and copies the whole database into a new file.
-func (s *Store) copyTo(ctx context.Context, path string) error {
-	conn, err := s.db.Conn(ctx)
+func copyTo(ctx context.Context, db *sql.DB, path string) error {
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
