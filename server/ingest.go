@@ -251,8 +251,9 @@ func (ing *ingester) bisect(ctx context.Context, label string, part []*ingestIte
 }
 
 // Ingester is the store's ingestion path for group commits (engine.Store
-// is one): events go through a set-based path whose cost does not grow
-// with the database.
+// is one): events go through a set-based path that de-duplicates message
+// ids by index lookups (docs/architecture.md, "How HTTP ingestion
+// commits", says what still grows with the database).
 type Ingester interface {
 	Ingest(ctx context.Context, b engine.IngestBatch) (engine.IngestResult, error)
 }
