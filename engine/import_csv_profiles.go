@@ -119,7 +119,7 @@ func (s *Store) loadRawCSV(w *writer, path string, shape csvShape) (int, error) 
 	}
 	q := fmt.Sprintf(s.query("read-csv-raw"), "{"+strings.Join(cols, ", ")+"}")
 	if _, err := w.exec(q, path); err != nil {
-		return 0, giveWay("DuckDB could not read the file: %v", err)
+		return 0, giveWay("DuckDB could not read the file (its message, which may quote a row, is not kept)")
 	}
 	w.temps = append(w.temps, "_raw")
 	var n int
