@@ -39,3 +39,13 @@ func (s *Server) profileParam(w http.ResponseWriter, r *http.Request) (int64, bo
 	}
 	return id, true
 }
+
+// reply answers an admin call: 200 with res as JSON, or err as the API
+// error it maps to.
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, res any, err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}

@@ -33,11 +33,7 @@ func (s *Server) handleJourneyList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.journeys.List(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, res, err)
 }
 
 func (s *Server) handleJourneyValidate(w http.ResponseWriter, r *http.Request) {
@@ -50,11 +46,7 @@ func (s *Server) handleJourneyValidate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.journeys.Validate(r.Context(), spec)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, res, err)
 }
 
 func (s *Server) handleJourneyPublish(w http.ResponseWriter, r *http.Request) {
@@ -67,11 +59,7 @@ func (s *Server) handleJourneyPublish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.journeys.Publish(r.Context(), spec, actor(r), caller(r).role.allows(RoleAdmin))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, res, err)
 }
 
 func (s *Server) journeyName(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -118,11 +106,7 @@ func (s *Server) handleJourneyFailures(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.journeys.Failures(r.Context(), n)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, res, err)
 }
 
 func (s *Server) handleJourneyStats(w http.ResponseWriter, r *http.Request) {
@@ -131,11 +115,7 @@ func (s *Server) handleJourneyStats(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.journeys.Stats(r.Context(), n)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, res, err)
 }
 
 type triggerRequest struct {

@@ -93,11 +93,7 @@ func (s *Server) handleSegmentCheck(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.segments.Check(r.Context(), req.Expr)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, res, err)
 }
 
 func (s *Server) handleSegmentCount(w http.ResponseWriter, r *http.Request) {
@@ -255,11 +251,7 @@ func (s *Server) handleSegmentList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.segments.List(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, res, err)
 }
 
 func (s *Server) handleSegmentSave(w http.ResponseWriter, r *http.Request) {
@@ -276,11 +268,7 @@ func (s *Server) handleSegmentSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.segments.Save(r.Context(), req.Name, req.Expr, actor(r))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	s.reply(w, r, res, err)
 }
 
 // --- journeys
