@@ -90,8 +90,12 @@ func TestJourneyPublishRunStats(t *testing.T) {
 	_, stderr, code = tact(t, env, "journey", "stats", "nope")
 	require.Equal(t, 1, code)
 	require.Contains(t, stderr, `no journey named "nope"`)
-	_, _, code = tact(t, env, "journey", "frob")
+	_, stderr, code = tact(t, env, "journey", "frob")
 	require.Equal(t, 2, code)
+	help, _, _ := tact(t, env, "help")
+	_, syntax, _ := strings.Cut(strings.TrimSuffix(stderr, "\n"), "usage: tact ")
+	require.Contains(t, help, "  tact "+syntax+"\n", "the usage error and help list the same subcommands")
+	require.Contains(t, syntax, "failures NAME")
 }
 
 func TestDemoRunsAJourney(t *testing.T) {

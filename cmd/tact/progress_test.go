@@ -69,3 +69,14 @@ func TestImportAndGenPrintNoProgressWhenStderrIsNotATerminal(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	require.NotContains(t, stderr, "\r")
 }
+
+// TestNoProgressIntoDevNull: /dev/null is a character device but no
+// terminal; progress written there would be work for nothing.
+func TestNoProgressIntoDevNull(t *testing.T) {
+	t.Parallel()
+	f, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	require.False(t, isTerminal(f))
+	require.Nil(t, newProgress(f, "import", false, time.Now))
+}
