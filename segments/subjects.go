@@ -12,6 +12,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // Subject is one journey instance a journey condition is evaluated for
@@ -100,20 +101,11 @@ func (s *Segment) sqlIDsIn(ctx context.Context, st *engine.Store, now time.Time,
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT p.id FROM "+from+" ORDER BY p.id", args...)
+	out, err := dbtx.QueryColumn[int64](ctx, conn, "SELECT p.id FROM "+from+" ORDER BY p.id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("segment query: %w", err)
 	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // fromIn is plan.from restricted to ids (nil: every profile). The ids go

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // ProfileWatcher is told which profiles just changed through ingestion.
@@ -141,20 +142,7 @@ func (s *Server) resolvePairs(ctx context.Context, pairs []idPair) ([]int64, err
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.store.DB().QueryContext(ctx, `SELECT DISTINCT i.profile_id FROM identities i
+	return dbtx.QueryColumn[int64](ctx, s.store.DB(), `SELECT DISTINCT i.profile_id FROM identities i
 JOIN (SELECT unnest(from_json(?::VARCHAR, '[{"k":"VARCHAR","v":"VARCHAR"}]'), recursive := true)) x ON i.kind = x.k AND i.value = x.v
 ORDER BY 1`, string(b))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
 }

@@ -245,7 +245,7 @@ func sendReference(ctx context.Context, t task) (childOutput, error) {
 
 // profileIDs lists every profile id, in order.
 func profileIDs(ctx context.Context, db *sql.DB) ([]int64, error) {
-	return dbtx.QueryInt64s(ctx, db, `SELECT id FROM profiles ORDER BY id`)
+	return dbtx.QueryColumn[int64](ctx, db, `SELECT id FROM profiles ORDER BY id`)
 }
 
 // nextBatch reads the reference outbox's next pending batch after id

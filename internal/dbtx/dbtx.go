@@ -3,7 +3,7 @@
 // error, temp tables dropped afterwards, bulk loads through DuckDB's
 // Appender flushed every FlushRows rows, as it keeps every row in memory
 // until a flush), and reads that skip database/sql's per-value boxing
-// (QueryArrow) or its boilerplate (QueryInt64s).
+// (QueryArrow) or its boilerplate (QueryColumn).
 package dbtx
 
 import (

@@ -31,22 +31,22 @@ func QueryArrow(ctx context.Context, conn *sql.Conn, query string, args []any, f
 	})
 }
 
-// Querier is what QueryInt64s needs: a *sql.DB, *sql.Conn or *sql.Tx.
+// Querier is what QueryColumn needs: a *sql.DB, *sql.Conn or *sql.Tx.
 type Querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// QueryInt64s runs a query of one integer column (ids, mostly) and returns
-// its values in the order the query gives.
-func QueryInt64s(ctx context.Context, q Querier, query string, args ...any) ([]int64, error) {
+// QueryColumn runs a query of one column (ids, mostly) and returns its
+// values in the order the query gives.
+func QueryColumn[T any](ctx context.Context, q Querier, query string, args ...any) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []int64
+	var out []T
 	for rows.Next() {
-		var v int64
+		var v T
 		if err := rows.Scan(&v); err != nil {
 			return nil, err
 		}

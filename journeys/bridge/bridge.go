@@ -57,7 +57,7 @@ func (a *Adapter) profilesHolding(ctx context.Context, channel, address string) 
 	if err != nil {
 		return nil, err
 	}
-	return dbtx.QueryInt64s(ctx, a.Store.DB(), `SELECT DISTINCT profile_id FROM identities WHERE kind = ? AND value = ? ORDER BY 1`, kind, v)
+	return dbtx.QueryColumn[int64](ctx, a.Store.DB(), `SELECT DISTINCT profile_id FROM identities WHERE kind = ? AND value = ? ORDER BY 1`, kind, v)
 }
 
 func (a *Adapter) marketingPurposes(list []string) []string {
