@@ -73,14 +73,21 @@ func (a *Adapter) marketingPurposes(list []string) []string {
 	return out
 }
 
-func (a *Adapter) change(ctx context.Context, c channels.ConsentChange, status consent.Status) (bool, error) {
+// holders are the profiles holding c's address, and the instant of the
+// change (now when c names none).
+func (a *Adapter) holders(ctx context.Context, c channels.ConsentChange) ([]int64, time.Time, error) {
 	ids, err := a.profilesHolding(ctx, c.Channel, c.Address)
-	if err != nil {
-		return false, err
-	}
 	at := c.At
 	if at.IsZero() {
 		at = a.Store.Clock().Now()
+	}
+	return ids, at, err
+}
+
+func (a *Adapter) change(ctx context.Context, c channels.ConsentChange, status consent.Status) (bool, error) {
+	ids, at, err := a.holders(ctx, c)
+	if err != nil {
+		return false, err
 	}
 	kind := eligibility.AddressKind(c.Channel)
 	changed := false
@@ -147,13 +154,9 @@ func (a *Adapter) liftStop(ctx context.Context, kind, address string, changed bo
 // StopWithdrawn), never one the person did not grant, and lifts the STOP
 // suppression of the number.
 func (a *Adapter) RestoreStopped(ctx context.Context, c channels.ConsentChange) (bool, error) {
-	ids, err := a.profilesHolding(ctx, c.Channel, c.Address)
+	ids, at, err := a.holders(ctx, c)
 	if err != nil {
 		return false, err
-	}
-	at := c.At
-	if at.IsZero() {
-		at = a.Store.Clock().Now()
 	}
 	var ins []engine.ConsentInput
 	for _, id := range ids {
