@@ -2,6 +2,7 @@ package segments
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -216,28 +217,10 @@ func (c *sqlc) call(x *ast.CallNode) sx {
 	}
 	switch id.Value {
 	case "consented":
-		ref := consentRef{purpose: str(0), channel: str(1)}
-		i := len(c.p.consents)
-		for j, r := range c.p.consents {
-			if r == ref {
-				i = j
-			}
-		}
-		if i == len(c.p.consents) {
-			c.p.consents = append(c.p.consents, ref)
-		}
+		i := indexOrAdd(&c.p.consents, consentRef{purpose: str(0), channel: str(1)})
 		return sx{frag: lit(fmt.Sprintf("COALESCE(c%d.granted, FALSE)", i)), t: tBool}
 	case "in_segment":
-		name := str(0)
-		i := len(c.p.segs)
-		for j, s := range c.p.segs {
-			if s == name {
-				i = j
-			}
-		}
-		if i == len(c.p.segs) {
-			c.p.segs = append(c.p.segs, name)
-		}
+		i := indexOrAdd(&c.p.segs, str(0))
 		return sx{frag: lit(fmt.Sprintf("(s%d.profile_id IS NOT NULL)", i)), t: tBool}
 	case "bucket":
 		n, ok := x.Arguments[0].(*ast.IntegerNode)
@@ -248,4 +231,14 @@ func (c *sqlc) call(x *ast.CallNode) sx {
 	}
 	c.fail("function %s is evaluated on the VM", id.Value)
 	return sx{}
+}
+
+// indexOrAdd is v's index in *list, adding v at the end when absent: each
+// distinct consent or segment reference gets one join.
+func indexOrAdd[T consentRef | string](list *[]T, v T) int {
+	if i := slices.Index(*list, v); i >= 0 {
+		return i
+	}
+	*list = append(*list, v)
+	return len(*list) - 1
 }
