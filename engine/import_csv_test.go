@@ -169,3 +169,16 @@ func TestBadEventDeepInACSVNamesItsLineAndColumn(t *testing.T) {
 	require.EqualError(t, err, path+`:43212:10: field "timestamp": "yesterday" is not an RFC 3339 timestamp or a date`)
 	require.Zero(t, counts(t, s).Events)
 }
+
+// TestRowByRowReasonKeepsNoRowContent: when DuckDB cannot read a file (a
+// row with a field too many), the debug log says the file went row by row
+// but never carries DuckDB's message, which quotes the row.
+func TestRowByRowReasonKeepsNoRowContent(t *testing.T) {
+	t.Parallel()
+	s, logs := openLogged(t)
+	path := writeFile(t, "p.csv", "user_id,note,email\nu0,x,zed@example.com,extra\nu1,y,ann@example.com\n")
+	_, err := s.Import(context.Background(), engine.ImportProfiles, path)
+	require.EqualError(t, err, path+":2: wrong number of fields (the header has 3)")
+	require.Contains(t, logs.String(), "row by row")
+	require.NotContains(t, logs.String(), "example.com", "no row content in the log")
+}
