@@ -20,7 +20,13 @@ import (
 // unless told not to. Only the database file and its WAL are
 // rewritten; blocks the file system freed when the old file was replaced
 // are outside DuckDB's reach (use encrypted storage for those).
-func (s *Store) Compact(ctx context.Context) error {
+//
+// WithCompactProgress reports how far the copy has got.
+func (s *Store) Compact(ctx context.Context, opts ...CompactOption) error {
+	var o compactOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if s.path == MemoryPath {
 		return nil
 	}
@@ -41,7 +47,7 @@ func (s *Store) Compact(ctx context.Context) error {
 	// the journey runner and others write under locks of their own, and a
 	// write between a copy and the swap would be lost with the old file.
 	copyFresh := func(db *sql.DB) error {
-		if err := copyTo(ctx, db, tmp); err != nil {
+		if err := copyTo(ctx, db, tmp, o.progress); err != nil {
 			_ = os.Remove(tmp)
 			_ = os.Remove(tmp + ".wal")
 			return fmt.Errorf("copy: %w", err)
@@ -65,8 +71,9 @@ func (s *Store) Compact(ctx context.Context) error {
 	return nil
 }
 
-// copyTo checkpoints and copies the whole database into a new file.
-func copyTo(ctx context.Context, db *sql.DB, path string) error {
+// copyTo checkpoints and copies the whole database into a new file,
+// reporting the fresh file's growth to progress (if not nil).
+func copyTo(ctx context.Context, db *sql.DB, path string, progress func(CompactProgress)) (err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -76,8 +83,13 @@ func copyTo(ctx context.Context, db *sql.DB, path string) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	var name string
-	if err := conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&name); err != nil {
+	var used int64
+	if err := conn.QueryRowContext(ctx, "SELECT database_name, used_blocks * block_size FROM pragma_database_size() WHERE database_name = current_database()").Scan(&name, &used); err != nil {
 		return err
+	}
+	if progress != nil {
+		stop := watchGrowth(path, used, progress)
+		defer func() { stop(err == nil) }()
 	}
 	lit := "'" + strings.ReplaceAll(path, "'", "''") + "'"
 	if _, err := conn.ExecContext(ctx, "ATTACH "+lit+" AS tact_compact"); err != nil {

@@ -35,6 +35,9 @@ type EraseOptions struct {
 	// callers that erase many people and then call Compact once. Until
 	// Compact runs, the erased data may remain in freed blocks of the file.
 	NoCompact bool
+	// Progress, if set, receives the database rewrite's progress (see
+	// WithCompactProgress). Default nil: no reports.
+	Progress func(CompactProgress)
 }
 
 // retainedTables hold a profile_id that erasure sets to NULL instead of
@@ -172,7 +175,7 @@ FROM consent_ledger WHERE profile_id = ? ORDER BY seq`, req.ID, id)
 	}
 	s.log.Info("profile erased", "request_id", res.Request.ID, "profile", profileID)
 	if !opts.NoCompact && s.path != MemoryPath {
-		if err := s.Compact(ctx); err != nil {
+		if err := s.Compact(ctx, WithCompactProgress(opts.Progress)); err != nil {
 			return res, fmt.Errorf("erased, but rewriting the database file failed (run tact privacy compact): %w", err)
 		}
 		res.Compacted = true

@@ -113,6 +113,9 @@ type PurgeOptions struct {
 	// Compact rewrites the database file afterwards so purged values leave
 	// the file too (see Compact).
 	Compact bool
+	// Progress, if set, receives the rewrite's progress (see
+	// WithCompactProgress). Default nil: no reports.
+	Progress func(CompactProgress)
 }
 
 // Purge deletes what the retention policy says has expired at the store
@@ -189,7 +192,7 @@ func (s *Store) Purge(ctx context.Context, policy RetentionPolicy, opts PurgeOpt
 	}
 	s.log.Info("retention purge done", "event_keys", len(res.EventsDeleted), "trait_keys", len(res.TraitsCleared))
 	if opts.Compact && s.path != MemoryPath {
-		if err := s.Compact(ctx); err != nil {
+		if err := s.Compact(ctx, WithCompactProgress(opts.Progress)); err != nil {
 			return res, err
 		}
 		res.Compacted = true

@@ -18,7 +18,8 @@ import (
 func privacyCommands(m map[string]command) {
 	m["privacy"] = command{"privacy export|erase|restrict|unrestrict|object|unobject --user U [--request ID] | " +
 		"rectify --user U --set k=v... | request KIND --user U [--received RFC3339] | requests [--all|--overdue] [--json] | " +
-		"purge [--event NAME=DUR]... [--trait NAME=DUR]... [--compact] | compact", cmdPrivacy}
+		"purge [--event NAME=DUR]... [--trait NAME=DUR]... [--compact] | compact " +
+		"(erase and compaction show the file rewrite's progress on a terminal unless --quiet)", cmdPrivacy}
 }
 
 // kvFlag collects repeated NAME=VALUE flags.
@@ -62,6 +63,7 @@ func cmdPrivacy(ctx context.Context, a *app, args []string) error {
 	overdue := fs.Bool("overdue", false, "requests: only open requests past due")
 	jsonOut := fs.Bool("json", false, "print JSON")
 	compact := fs.Bool("compact", false, "purge: rewrite the database file afterwards")
+	quiet := fs.Bool("quiet", false, "erase, purge, compact: no progress on standard error")
 	var set, events, traits kvFlag
 	fs.Var(&set, "set", "rectify: TRAIT=VALUE (repeatable; empty VALUE clears)")
 	fs.Var(&events, "event", "purge: EVENT=DURATION (repeatable; * for every other event)")
@@ -146,7 +148,9 @@ func cmdPrivacy(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintf(a.stdout, "request %d: exported to %s\n", doc.RequestID, *out)
 		return nil
 	case "erase":
-		res, err := s.Erase(ctx, *user, engine.EraseOptions{PrivacyOptions: opts, NoCompact: *noCompact})
+		bar := newProgress(a.stderr, "rewriting the database file", *quiet, time.Now)
+		res, err := s.Erase(ctx, *user, engine.EraseOptions{PrivacyOptions: opts, NoCompact: *noCompact, Progress: bar.onCompact()})
+		bar.finish()
 		if err != nil {
 			return err
 		}
@@ -206,13 +210,18 @@ func cmdPrivacy(ctx context.Context, a *app, args []string) error {
 		}
 		return printRequests(a, reqs)
 	case "purge":
-		res, err := s.Purge(ctx, retention, engine.PurgeOptions{Actor: *actor, Compact: *compact})
+		bar := newProgress(a.stderr, "rewriting the database file", *quiet, time.Now)
+		res, err := s.Purge(ctx, retention, engine.PurgeOptions{Actor: *actor, Compact: *compact, Progress: bar.onCompact()})
+		bar.finish()
 		if err != nil {
 			return err
 		}
 		return a.printJSON(res)
 	case "compact":
-		if err := s.Compact(ctx); err != nil {
+		bar := newProgress(a.stderr, "rewriting the database file", *quiet, time.Now)
+		err := s.Compact(ctx, engine.WithCompactProgress(bar.onCompact()))
+		bar.finish()
+		if err != nil {
 			return err
 		}
 		fmt.Fprintln(a.stdout, "database file rewritten")

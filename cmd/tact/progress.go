@@ -55,6 +55,23 @@ func (p *progressLine) importStep(ev engine.ImportProgress) {
 	p.draw(fmt.Sprintf("read %.1f of %.1f MB", mb(ev.Done), mb(ev.Total)), mb(ev.Done), mb(ev.Total), "MB")
 }
 
+// compactStep shows a database rewrite's progress report.
+func (p *progressLine) compactStep(ev engine.CompactProgress) {
+	if p == nil || !p.due(ev.Done == ev.Total) {
+		return
+	}
+	p.draw(fmt.Sprintf("%.1f of about %.1f MB written", mb(ev.Done), mb(ev.Total)), mb(ev.Done), mb(ev.Total), "MB")
+}
+
+// onCompact is the report function for a database rewrite: nil without a
+// display, so that the engine does not watch the file for nothing.
+func (p *progressLine) onCompact() func(engine.CompactProgress) {
+	if p == nil {
+		return nil
+	}
+	return p.compactStep
+}
+
 func mb(n int64) float64 { return float64(n) / 1e6 }
 
 // due says whether to redraw now: at most every progressRefresh, and

@@ -25,6 +25,8 @@ func TestProgressIsQuietOffATerminalOrWithQuiet(t *testing.T) {
 	var p *progressLine
 	p.importStep(engine.ImportProgress{Phase: engine.PhaseRead, Done: 1, Total: 2})
 	p.count(1, 2, "people")
+	p.compactStep(engine.CompactProgress{Done: 1, Total: 2})
+	require.Nil(t, p.onCompact(), "no display: the engine is not asked to watch the file")
 	p.finish()
 	require.Empty(t, buf.String())
 }
@@ -49,6 +51,12 @@ func TestProgressShowsDoneRateAndTimeLeft(t *testing.T) {
 	require.Equal(t, "\r\x1b[K", buf.String(), "the line is cleared before results print")
 
 	buf.Reset()
+	c := &progressLine{w: &buf, label: "rewriting the database file", now: func() time.Time { return at }, start: start}
+	c.onCompact()(engine.CompactProgress{Done: 3_000_000, Total: 12_000_000})
+	require.Contains(t, buf.String(), "rewriting the database file: 3.0 of about 12.0 MB written, ")
+	require.Contains(t, buf.String(), "left")
+
+	buf.Reset()
 	g := &progressLine{w: &buf, label: "gen", now: func() time.Time { return at }, start: start}
 	g.count(1000, 1000, "people")
 	require.Contains(t, buf.String(), "gen: 1000 of 1000 people")
@@ -68,6 +76,12 @@ func TestImportAndGenPrintNoProgressWhenStderrIsNotATerminal(t *testing.T) {
 	_, stderr, code = tact(t, env, "import", "--quiet", "events", filepath.Join(dir, "store_purchases.csv"))
 	require.Equal(t, 0, code, stderr)
 	require.NotContains(t, stderr, "\r")
+	for _, quiet := range [][]string{nil, {"--quiet"}} {
+		out, stderr, code := tact(t, env, append([]string{"privacy", "compact"}, quiet...)...)
+		require.Equal(t, 0, code, stderr)
+		require.Equal(t, "database file rewritten\n", out)
+		require.NotContains(t, stderr, "\r")
+	}
 }
 
 // TestNoProgressIntoDevNull: /dev/null is a character device but no
