@@ -3,6 +3,7 @@ package benchmark
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"time"
 
@@ -54,6 +55,9 @@ func segmentChild(ctx context.Context, t task) (childOutput, error) {
 	if err != nil {
 		return childOutput{}, err
 	}
+	if !res.Agree {
+		return childOutput{}, errors.New("segment leg: the SQL path, the VM path and the hand-written queries disagree on the members")
+	}
 	detail, err := json.Marshal(res)
 	if err != nil {
 		return childOutput{}, err
@@ -63,7 +67,7 @@ func segmentChild(ctx context.Context, t task) (childOutput, error) {
 	}
 	return childOutput{Detail: detail, Sides: map[string]Side{
 		"segment/tact":       side("tact segment SQL path (member ids)", res.Segment.SQL.Millis),
-		"segment/reference":  side("hand-written DuckDB query (count)", res.Segment.Hand.Millis),
+		"segment/reference":  side("hand-written DuckDB query (member ids)", res.Segment.Hand.Millis),
 		"audience/tact":      side("tact audience SQL path (consent-filtered count)", res.Audience.SQL.Millis),
 		"audience/reference": side("hand-written DuckDB query with the consent rule (count)", res.Audience.Hand.Millis),
 	}}, nil
