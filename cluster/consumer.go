@@ -1,0 +1,371 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tactcdp/tact/engine"
+)
+
+// Store is what the engine's consumer writes through; engine.Store is one.
+type Store interface {
+	Ingest(ctx context.Context, b engine.IngestBatch) (engine.IngestResult, error)
+	ImportRows(ctx context.Context, kind engine.ImportKind, label string, rows []map[string]any) (engine.ImportResult, error)
+	ImportRowsUntrusted(ctx context.Context, kind engine.ImportKind, label string, rows []map[string]any) (engine.ImportResult, error)
+	StreamPosition(ctx context.Context, stream string) (uint64, error)
+	SetStreamPosition(ctx context.Context, stream string, seq uint64) error
+}
+
+// Committed is told the rows of each committed batch (the server's
+// profile watcher and scheduler nudge, as after an HTTP group commit).
+type Committed func(profiles, events []map[string]any)
+
+// retryAfter spaces the consumer's attempts after a failed fetch or write.
+const retryAfter = time.Second
+
+// fetchWait bounds one fetch: the consumer checks for shutdown between
+// fetches.
+const fetchWait = time.Second
+
+// Consumer is the engine role's reader of the events stream: the single
+// DuckDB writer. Each batch is written through the store's ingestion,
+// then its last sequence is stored, then the messages are acknowledged. A
+// restart resumes after the stored sequence; what was written but not yet
+// recorded comes again and is recognised by its message ids.
+type Consumer struct {
+	conn      *Conn
+	store     Store
+	metrics   *Metrics
+	log       *slog.Logger
+	committed Committed
+
+	mu     sync.Mutex
+	status ConsumerStatus
+}
+
+// ConsumerStatus is what /readyz of the engine role reports.
+type ConsumerStatus struct {
+	// Running: the durable consumer exists and the last fetch worked.
+	Running bool `json:"running"`
+	// Position is the last committed stream sequence; Lag the messages
+	// after it (as of the last fetch).
+	Position uint64 `json:"position"`
+	Lag      uint64 `json:"lag"`
+	// Error describes the last failure (no personal data), "" when fine.
+	Error string `json:"error,omitempty"`
+}
+
+// NewConsumer reads conn's events stream into store; metrics and committed
+// may be nil.
+func NewConsumer(conn *Conn, store Store, m *Metrics, log *slog.Logger, committed Committed) *Consumer {
+	if m == nil {
+		m = NewMetrics()
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Consumer{conn: conn, store: store, metrics: m, log: log, committed: committed}
+}
+
+// Status is the consumer's state now.
+func (c *Consumer) Status() ConsumerStatus {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+func (c *Consumer) setStatus(f func(*ConsumerStatus)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f(&c.status)
+}
+
+// Run consumes until ctx ends. Failures (no quorum, the database busy) are
+// retried from the stored position.
+func (c *Consumer) Run(ctx context.Context) error {
+	for {
+		err := c.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.metrics.consumeErrors.Inc()
+		c.setStatus(func(s *ConsumerStatus) { s.Running, s.Error = false, errSummary(err) })
+		c.log.Warn("stream consumer failed; resuming from the stored position", "stream", c.conn.cfg.Stream, "err", errSummary(err))
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(retryAfter):
+		}
+	}
+}
+
+// session (re)creates the durable consumer at the stored position and
+// consumes with it until an error.
+func (c *Consumer) session(ctx context.Context) error {
+	cfg := c.conn.cfg
+	pos, err := c.store.StreamPosition(ctx, cfg.Stream)
+	if err != nil {
+		return &storeError{err}
+	}
+	if err := c.conn.EnsureStream(ctx); err != nil {
+		return err
+	}
+	// The database's position is the truth: the durable consumer is made
+	// anew from it, whatever a previous one had acknowledged.
+	if err := c.conn.js.DeleteConsumer(ctx, cfg.Stream, cfg.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("delete consumer: %w", err)
+	}
+	cc := jetstream.ConsumerConfig{Durable: cfg.Consumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute,
+		MaxAckPending: 2 * cfg.BatchSize, DeliverPolicy: jetstream.DeliverAllPolicy, Description: "tact engine (docs/scale-out.md)"}
+	if pos > 0 {
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos+1
+	}
+	cons, err := c.conn.js.CreateConsumer(ctx, cfg.Stream, cc)
+	if err != nil {
+		return fmt.Errorf("create consumer: %w", err)
+	}
+	c.metrics.position.Set(float64(pos))
+	c.setStatus(func(s *ConsumerStatus) { s.Running, s.Position, s.Error = true, pos, "" })
+	for ctx.Err() == nil {
+		batch, err := cons.Fetch(cfg.BatchSize, jetstream.FetchMaxWait(fetchWait))
+		if err != nil {
+			return fmt.Errorf("fetch: %w", err)
+		}
+		var msgs []jetstream.Msg
+		for m := range batch.Messages() {
+			msgs = append(msgs, m)
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return fmt.Errorf("fetch: %w", err)
+		}
+		if len(msgs) == 0 {
+			if info, err := cons.Info(ctx); err == nil {
+				c.metrics.lag.Set(float64(info.NumPending))
+				c.setStatus(func(s *ConsumerStatus) { s.Lag = info.NumPending })
+			}
+			continue
+		}
+		if pos, err = c.commit(ctx, msgs, pos); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// seqRecord is a decoded message and its stream sequence.
+type seqRecord struct {
+	seq uint64
+	rec record
+}
+
+// commit writes msgs (those after pos), stores the new position and
+// acknowledges them. It returns the new position.
+func (c *Consumer) commit(ctx context.Context, msgs []jetstream.Msg, pos uint64) (uint64, error) {
+	var todo []seqRecord
+	last := pos
+	var lag uint64
+	for _, m := range msgs {
+		md, err := m.Metadata()
+		if err != nil {
+			return pos, fmt.Errorf("message metadata: %w", err)
+		}
+		if md.NumDelivered > 1 {
+			c.metrics.redeliveries.Inc()
+		}
+		lag = md.NumPending
+		seq := md.Sequence.Stream
+		last = max(last, seq)
+		if seq <= pos {
+			continue // committed before a restart or a redelivery
+		}
+		rec, err := decodeRecord(m.Data())
+		if err != nil {
+			c.reject(seq, "undecodable", err)
+			continue
+		}
+		todo = append(todo, seqRecord{seq, rec})
+	}
+	if err := c.writeRuns(ctx, todo); err != nil {
+		return pos, &storeError{err}
+	}
+	if last > pos {
+		if err := c.store.SetStreamPosition(ctx, c.conn.cfg.Stream, last); err != nil {
+			return pos, &storeError{err}
+		}
+	}
+	for _, m := range msgs {
+		_ = m.Ack() // the stored position, not the ack, is what a restart trusts
+	}
+	c.metrics.consumed.Add(float64(len(todo)))
+	c.metrics.position.Set(float64(last))
+	c.metrics.lag.Set(float64(lag))
+	c.setStatus(func(s *ConsumerStatus) { s.Running, s.Position, s.Lag, s.Error = true, last, lag, "" })
+	return last, nil
+}
+
+// writeRuns writes recs in stream order, one store ingestion per run of
+// records with the same trust (as the server's group commit keeps client
+// and server keys apart).
+func (c *Consumer) writeRuns(ctx context.Context, recs []seqRecord) error {
+	for start := 0; start < len(recs); {
+		end := start + 1
+		for end < len(recs) && recs[end].rec.Untrusted == recs[start].rec.Untrusted {
+			end++
+		}
+		if err := c.writeIsolating(ctx, recs[start:end]); err != nil {
+			return err
+		}
+		start = end
+	}
+	return nil
+}
+
+// writeIsolating writes run; when the store refuses its content, it writes
+// halves so that only the refused records are left out (acknowledged and
+// counted: retrying cannot change the store's answer).
+func (c *Consumer) writeIsolating(ctx context.Context, run []seqRecord) error {
+	err := c.write(ctx, run)
+	if err == nil || !refusal(err) {
+		return err
+	}
+	if len(run) == 1 {
+		c.reject(run[0].seq, refusalReason(err), err)
+		return nil
+	}
+	mid := len(run) / 2
+	if err := c.writeIsolating(ctx, run[:mid]); err != nil {
+		return err
+	}
+	return c.writeIsolating(ctx, run[mid:])
+}
+
+// write stores run (one trust level): profiles, then events, through the
+// store's ingestion; events sent without a message id through its import,
+// which identifies them by content.
+func (c *Consumer) write(ctx context.Context, run []seqRecord) error {
+	if len(run) == 0 {
+		return nil
+	}
+	untrusted := run[0].rec.Untrusted
+	b := engine.IngestBatch{Label: fmt.Sprintf("stream-%s-%d", c.conn.cfg.Stream, run[0].seq), Untrusted: untrusted}
+	var noID []map[string]any
+	var touched []map[string]any
+	for _, sr := range run {
+		r := sr.rec
+		if r.Profile != nil {
+			row := r.profileRow()
+			b.Profiles = append(b.Profiles, row)
+			continue
+		}
+		ev := r.Event
+		touched = append(touched, map[string]any{engine.KindUserID: ev.UserID, engine.KindAnonymousID: ev.AnonymousID})
+		if ev.MessageID == "" {
+			row, err := r.eventRow()
+			if err != nil {
+				return &engine.ImportError{File: b.Label, Field: "properties", Msg: err.Error()}
+			}
+			noID = append(noID, row)
+			continue
+		}
+		e := &b.Events
+		e.UserID, e.AnonymousID, e.Event = append(e.UserID, ev.UserID), append(e.AnonymousID, ev.AnonymousID), append(e.Event, ev.Event)
+		e.TS, e.Properties, e.Context = append(e.TS, ev.TS), append(e.Properties, ev.Properties), append(e.Context, ev.Context)
+		e.MessageID = append(e.MessageID, ev.MessageID)
+	}
+	res, err := c.store.Ingest(ctx, b)
+	if err != nil {
+		return err
+	}
+	if len(res.EventsDropped) > 0 {
+		c.log.Info("events not stored: no permission to track", "by_reason", res.EventsDropped)
+	}
+	if len(noID) > 0 {
+		imp := c.store.ImportRows
+		if untrusted {
+			imp = c.store.ImportRowsUntrusted
+		}
+		if _, err := imp(ctx, engine.ImportEvents, b.Label+"-noid", noID); err != nil {
+			return err
+		}
+	}
+	if c.committed != nil {
+		c.committed(b.Profiles, touched)
+	}
+	return nil
+}
+
+// refusal reports an error that is the store's answer to the data, not a
+// passing failure.
+func refusal(err error) bool {
+	var ie *engine.ImportError
+	var te *engine.TrustError
+	var ve *engine.ValidationError
+	var ee *engine.EventTimeError
+	return errors.As(err, &ie) || errors.As(err, &te) || errors.As(err, &ve) || errors.As(err, &ee)
+}
+
+func refusalReason(err error) string {
+	var te *engine.TrustError
+	if errors.As(err, &te) {
+		return "client_key_" + te.Kind
+	}
+	return "invalid"
+}
+
+// reject counts and logs a record left out, by its sequence and reason
+// only (the data may be personal).
+func (c *Consumer) reject(seq uint64, reason string, err error) {
+	c.metrics.rejected.WithLabelValues(reason).Inc()
+	c.log.Warn("stream record refused by the store; skipped", "stream", c.conn.cfg.Stream, "seq", seq, "reason", reason, "err", errSummary(err))
+}
+
+// errSummary describes err without the values it may quote.
+func errSummary(err error) string {
+	var ie *engine.ImportError
+	if errors.As(err, &ie) {
+		return fmt.Sprintf("import refused at line %d field %q", ie.Line, ie.Field)
+	}
+	var te *engine.TrustError
+	if errors.As(err, &te) {
+		return "a client write key may not change the " + te.Kind
+	}
+	var ve *engine.ValidationError
+	if errors.As(err, &ve) {
+		return "validation error in field " + ve.Field
+	}
+	var ee *engine.EventTimeError
+	if errors.As(err, &ee) {
+		return "event time out of range"
+	}
+	var se *storeError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return err.Error()
+	case errors.As(err, &se):
+		// DuckDB's messages may quote a row: only the error's type.
+		return fmt.Sprintf("database write failed (%T)", se.err)
+	}
+	return err.Error() // NATS errors: no payload in them
+}
+
+// storeError marks a failure of the store, whose message may quote data.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return "store: " + e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// Ready reports whether the consumer reads the stream now (server's
+// StreamStatus).
+func (c *Consumer) Ready() bool { return c.Status().Running }
+
+// Report is the consumer's status for /readyz (server's StreamStatus).
+func (c *Consumer) Report() any { return c.Status() }
