@@ -212,5 +212,5 @@ func waitConsumed(t *testing.T, conn *cluster.Conn, c *cluster.Consumer) {
 		defer cancel()
 		last, err := conn.LastSequence(ctx)
 		return err == nil && c.Status().Position >= last
-	}, 2*time.Minute, 50*time.Millisecond)
+	}, time.Minute, 50*time.Millisecond)
 }
