@@ -13,6 +13,7 @@ const (
 	DefaultStream          = "TACT_EVENTS"
 	DefaultSubject         = "tact.events"
 	DefaultDuplicateWindow = 2 * time.Minute
+	DefaultMaxAge          = 7 * 24 * time.Hour
 	DefaultPublishTimeout  = 10 * time.Second
 	DefaultMaxPending      = 4096
 	DefaultBatchSize       = 5000
@@ -43,6 +44,13 @@ type Config struct {
 	// refuse a second copy (default DefaultDuplicateWindow). It costs
 	// about 130–145 bytes per message per replica (docs/scale-out.md).
 	DuplicateWindow time.Duration `yaml:"duplicate_window"`
+	// MaxAge is how long the stream keeps a message (default 168h, at
+	// least 1h). The stream holds personal data: an erasure in the database
+	// does not reach it, so this bounds how long an erased person's events
+	// survive there. It must exceed the longest engine outage (older
+	// messages are discarded whether consumed or not) and the age of the
+	// database backup a rebuild starts from (docs/scale-out.md).
+	MaxAge time.Duration `yaml:"max_age"`
 	// PublishTimeout is how long an ingest node waits for the acks of a
 	// request's events before answering 503 (default and minimum 10s:
 	// longer than a leader election).
@@ -99,6 +107,9 @@ func (c Config) WithDefaults() Config {
 	if c.DuplicateWindow == 0 {
 		c.DuplicateWindow = DefaultDuplicateWindow
 	}
+	if c.MaxAge == 0 {
+		c.MaxAge = DefaultMaxAge
+	}
 	if c.PublishTimeout == 0 {
 		c.PublishTimeout = DefaultPublishTimeout
 	}
@@ -129,6 +140,10 @@ func (c Config) Validate() error {
 		return &ConfigError{"replicas", fmt.Sprintf("%d (want 1 to 5)", c.Replicas)}
 	case c.DuplicateWindow < time.Second:
 		return &ConfigError{"duplicate_window", fmt.Sprintf("%s (want at least 1s)", c.DuplicateWindow)}
+	case c.MaxAge < time.Hour:
+		return &ConfigError{"max_age", fmt.Sprintf("%s (want at least 1h)", c.MaxAge)}
+	case c.DuplicateWindow > c.MaxAge:
+		return &ConfigError{"duplicate_window", fmt.Sprintf("%s is longer than max_age %s", c.DuplicateWindow, c.MaxAge)}
 	case c.PublishTimeout < MinPublishTimeout:
 		return &ConfigError{"publish_timeout", fmt.Sprintf("%s (want at least %s: longer than a leader election)", c.PublishTimeout, MinPublishTimeout)}
 	case c.MaxPending < 1:

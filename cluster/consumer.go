@@ -131,8 +131,12 @@ func (c *Consumer) session(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create consumer: %w", err)
 	}
+	gap, err := c.gapAfter(ctx, pos)
+	if err != nil {
+		return err
+	}
 	c.metrics.position.Set(float64(pos))
-	c.setStatus(func(s *ConsumerStatus) { s.Running, s.Position, s.Error = true, pos, "" })
+	c.setStatus(func(s *ConsumerStatus) { s.Running, s.Position, s.Error = true, pos, gap })
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(cfg.BatchSize, jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
@@ -157,6 +161,27 @@ func (c *Consumer) session(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// gapAfter reports messages after pos that the stream no longer holds
+// (older than max_age, or purged): the database will never see them. The
+// consumer goes on with what remains; the gap is logged, counted and shown
+// in /readyz until the next restart.
+func (c *Consumer) gapAfter(ctx context.Context, pos uint64) (string, error) {
+	s, err := c.conn.js.Stream(ctx, c.conn.cfg.Stream)
+	if err != nil {
+		return "", fmt.Errorf("stream info: %w", err)
+	}
+	first := s.CachedInfo().State.FirstSeq
+	if first <= pos+1 {
+		c.metrics.gap.Set(0)
+		return "", nil
+	}
+	missing := first - pos - 1
+	c.metrics.gap.Set(float64(missing))
+	c.log.Error("stream messages after the stored position are gone; the database lacks them (docs/scale-out.md, Rebuilding)",
+		"stream", c.conn.cfg.Stream, "position", pos, "first_sequence", first, "missing", missing)
+	return fmt.Sprintf("%d messages after position %d are no longer in the stream", missing, pos), nil
 }
 
 // seqRecord is a decoded message and its stream sequence.
@@ -206,7 +231,7 @@ func (c *Consumer) commit(ctx context.Context, msgs []jetstream.Msg, pos uint64)
 	c.metrics.consumed.Add(float64(len(todo)))
 	c.metrics.position.Set(float64(last))
 	c.metrics.lag.Set(float64(lag))
-	c.setStatus(func(s *ConsumerStatus) { s.Running, s.Position, s.Lag, s.Error = true, last, lag, "" })
+	c.setStatus(func(s *ConsumerStatus) { s.Running, s.Position, s.Lag = true, last, lag })
 	return last, nil
 }
 

@@ -19,6 +19,7 @@ type Metrics struct {
 	lag           prometheus.Gauge
 	position      prometheus.Gauge
 	consumeErrors prometheus.Counter
+	gap           prometheus.Gauge
 
 	mu        sync.Mutex
 	pendingFn func() float64
@@ -43,6 +44,8 @@ func NewMetrics() *Metrics {
 			Help: "Sequence of the last events-stream message committed to the database."}),
 		consumeErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "tact_cluster_consume_errors_total",
 			Help: "Failed fetches or writes of the engine's consumer (retried)."}),
+		gap: prometheus.NewGauge(prometheus.GaugeOpts{Name: "tact_cluster_stream_gap",
+			Help: "Messages after the stored position that the stream no longer held when the engine resumed (aged out or purged): the database lacks them."}),
 	}
 	m.pending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tact_cluster_publish_pending",
 		Help: "Publishes an ingest node has sent and not yet seen acknowledged."}, m.pendingValue)
@@ -68,7 +71,7 @@ func (m *Metrics) pendingValue() float64 {
 
 // Register adds the metrics to reg.
 func (m *Metrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.published, m.publishFailures, m.pending, m.consumed, m.redeliveries, m.rejected, m.lag, m.position, m.consumeErrors} {
+	for _, c := range []prometheus.Collector{m.published, m.publishFailures, m.pending, m.consumed, m.redeliveries, m.rejected, m.lag, m.position, m.consumeErrors, m.gap} {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -61,8 +61,8 @@ func (c *Conn) Close() { c.nc.Close() }
 func (c *Conn) Connected() bool { return c.nc.IsConnected() }
 
 // StreamConfig is the events stream as cfg describes it: file storage,
-// kept until the limits (none by default: the stream is the log the
-// engine's database can be rebuilt from), de-duplicated on Nats-Msg-Id.
+// messages kept for MaxAge (the tail a restored backup catches up from),
+// de-duplicated on Nats-Msg-Id.
 func (c Config) StreamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        c.Stream,
@@ -71,6 +71,7 @@ func (c Config) StreamConfig() jetstream.StreamConfig {
 		Storage:     jetstream.FileStorage,
 		Replicas:    c.Replicas,
 		Duplicates:  c.DuplicateWindow,
+		MaxAge:      c.MaxAge,
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 	}
