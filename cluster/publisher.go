@@ -119,14 +119,6 @@ func (p *Publisher) importRows(ctx context.Context, kind engine.ImportKind, rows
 	return engine.ImportResult{Rows: len(rows)}, nil
 }
 
-// Healthy reports the last publish's outcome: an error while publishes
-// fail, nil once one succeeds (or before any).
-func (p *Publisher) Healthy() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.lastFailed
-}
-
 // publish sends recs and waits for every ack. Records whose publish fails
 // are sent again (same Nats-Msg-Id) until the publish timeout: a leader
 // election answers "no responders" for a few seconds.

@@ -83,7 +83,11 @@ func (a *app) serveIngest(ctx context.Context, sc server.Config) error {
 		return err
 	}
 	log := newLogger(a.stderr, a.getenv)
-	rules, err := engine.Open(ctx, engine.MemoryPath, engine.Options{Config: cfg.Engine(), Clock: clk, Logger: log})
+	// The rules store hashes nothing: it needs no hashing key (and must not
+	// create a key file on an ingest machine), and one DuckDB thread.
+	ec := cfg.Engine()
+	ec.HashKey, ec.Threads = "", 1
+	rules, err := engine.Open(ctx, engine.MemoryPath, engine.Options{Config: ec, Clock: clk, Logger: log})
 	if err != nil {
 		return err
 	}
