@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tactcdp/tact/cluster"
@@ -79,7 +80,7 @@ func TestLeaderKilledWhileIngesting(t *testing.T) {
 	var survivor *cluster.Conn
 	for _, n := range nodes {
 		if n.Name() != dead {
-			survivor = connect(t, cluster.Config{URLs: []string{n.ClientURL()}, Replicas: 3}.WithDefaults(), "check")
+			survivor = connect(t, cluster.Config{URLs: []string{n.ClientURL()}, Replicas: 3, Token: clusterToken}.WithDefaults(), "check")
 			break
 		}
 	}
@@ -97,6 +98,10 @@ func TestLeaderKilledWhileIngesting(t *testing.T) {
 	var profiles int
 	require.NoError(t, st.DB().QueryRow(`SELECT count(*) FROM identities WHERE kind = 'user_id'`).Scan(&profiles))
 	require.Equal(t, clients*batches, profiles, "one profile per user, identify rows replayed idempotently")
+
+	// The stream holds personal data: a client without the token is refused.
+	_, err := nats.Connect(survivor.ConnectedURL())
+	require.ErrorIs(t, err, nats.ErrAuthorization)
 }
 
 // An engine restart resumes after the stored position: nothing lost,

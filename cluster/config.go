@@ -64,6 +64,11 @@ type Config struct {
 	// Consumer is the engine's durable consumer name (default
 	// DefaultConsumer).
 	Consumer string `yaml:"consumer"`
+	// Token authenticates clients to the NATS servers and the servers to
+	// each other ("env:NAME" or the value; at least 16 characters). The
+	// stream holds personal data: a NATS server listening beyond loopback
+	// refuses to start without one.
+	Token string `yaml:"token"`
 	// Server configures the embedded NATS server of --role nats.
 	Server ServerConfig `yaml:"server"`
 }
@@ -156,7 +161,34 @@ func (c Config) Validate() error {
 			return &ConfigError{fmt.Sprintf("urls[%d]", i), "empty"}
 		}
 	}
+	if c.Token != "" && len(c.Token) < MinTokenLen {
+		return &ConfigError{"token", fmt.Sprintf("shorter than %d characters", MinTokenLen)}
+	}
 	return c.Server.validate()
+}
+
+// MinTokenLen is the shortest cluster token accepted.
+const MinTokenLen = 16
+
+// ValidateNode checks c for the nats role: beyond loopback the server
+// needs a token.
+func (c Config) ValidateNode() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.Token != "" {
+		return nil
+	}
+	for field, v := range map[string]string{"server.listen": c.Server.Listen, "server.cluster_listen": c.Server.ClusterListen} {
+		if v == "" {
+			continue
+		}
+		a, _ := hostPort(field, v)
+		if ip := net.ParseIP(a.host); a.host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return &ConfigError{"token", fmt.Sprintf("required when the NATS server listens beyond loopback (%s %s): the stream holds personal data", field, v)}
+		}
+	}
+	return nil
 }
 
 func (s ServerConfig) validate() error {

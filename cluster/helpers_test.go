@@ -61,10 +61,12 @@ func startCluster(t *testing.T, n int) []*cluster.Node {
 		go func() {
 			defer wg.Done()
 			sc := cluster.ServerConfig{Name: "n" + strconv.Itoa(i), Listen: "127.0.0.1:0", StoreDir: filepath.Join(t.TempDir(), "js")}
+			token := ""
 			if n > 1 {
 				sc.Cluster, sc.ClusterListen, sc.Routes = "test", addrs[i], routes
+				token = clusterToken // routes and clients authenticate
 			}
-			nodes[i], errs[i] = cluster.StartNode(sc, nil)
+			nodes[i], errs[i] = cluster.StartNode(sc, token, nil)
 		}()
 	}
 	wg.Wait()
@@ -83,9 +85,17 @@ func clientURLs(nodes []*cluster.Node) []string {
 	return out
 }
 
+// clusterToken authenticates the clients and routes of multi-node test
+// clusters.
+const clusterToken = "test-cluster-token-0123456789"
+
 // testConfig is a cluster configuration for nodes.
 func testConfig(nodes []*cluster.Node, replicas int) cluster.Config {
-	return cluster.Config{URLs: clientURLs(nodes), Replicas: replicas, BatchSize: 500}.WithDefaults()
+	c := cluster.Config{URLs: clientURLs(nodes), Replicas: replicas, BatchSize: 500}
+	if len(nodes) > 1 {
+		c.Token = clusterToken
+	}
+	return c.WithDefaults()
 }
 
 func connect(t *testing.T, cfg cluster.Config, name string) *cluster.Conn {

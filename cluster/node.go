@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -11,6 +12,10 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 )
+
+// routeUser names the peers' route connections; the token is their
+// password.
+const routeUser = "tact-route"
 
 // globalAccount is the account streams live in when the server has no
 // accounts configured.
@@ -26,8 +31,9 @@ type Node struct {
 }
 
 // StartNode starts the embedded server of cfg (defaults applied) and waits
-// until it accepts connections.
-func StartNode(cfg ServerConfig, log *slog.Logger) (*Node, error) {
+// until it accepts connections. A non-empty token is required of clients
+// and of peers' routes.
+func StartNode(cfg ServerConfig, token string, log *slog.Logger) (*Node, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -48,10 +54,18 @@ func StartNode(cfg ServerConfig, log *slog.Logger) (*Node, error) {
 		opts.ServerName = host + "-" + strconv.Itoa(client.port)
 	}
 	opts.SyncInterval, opts.SyncAlways, _ = cfg.syncPolicy()
+	opts.Authorization = token
 	if cfg.ClusterListen != "" {
 		cl, _ := hostPort("server.cluster_listen", cfg.ClusterListen)
 		opts.Cluster = natsserver.ClusterOpts{Name: cfg.Cluster, Host: cl.host, Port: freePort(cl.port)}
 		opts.Routes = natsserver.RoutesFromStr(strings.Join(cfg.Routes, ","))
+		if token != "" {
+			// Peers authenticate their routes with the same token.
+			opts.Cluster.Username, opts.Cluster.Password = routeUser, token
+			for _, u := range opts.Routes {
+				u.User = url.UserPassword(routeUser, token)
+			}
+		}
 	}
 	srv, err := natsserver.NewServer(opts)
 	if err != nil {

@@ -34,7 +34,7 @@ func TestIngestAnswers503WhenTheStreamStalls(t *testing.T) {
 	t.Parallel()
 	addr := freeAddrs(t, 1)[0]
 	sc := cluster.ServerConfig{Name: "solo", Listen: addr, StoreDir: filepath.Join(t.TempDir(), "js")}
-	node, err := cluster.StartNode(sc, nil)
+	node, err := cluster.StartNode(sc, "", nil)
 	require.NoError(t, err)
 	cfg := testConfig([]*cluster.Node{node}, 1)
 	url := startIngestNode(t, cfg, "ingest").URL
@@ -49,7 +49,7 @@ func TestIngestAnswers503WhenTheStreamStalls(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.Equal(t, "stream_unavailable", body["status"])
 
-	node, err = cluster.StartNode(sc, nil)
+	node, err = cluster.StartNode(sc, "", nil)
 	require.NoError(t, err)
 	t.Cleanup(node.Shutdown)
 	postUntilAcked(t, &http.Client{Timeout: 30 * time.Second}, []string{url}, body1)

@@ -31,6 +31,9 @@ func Connect(cfg Config, name string, log *slog.Logger) (*Conn, error) {
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.RetryOnFailedConnect(true),
 	}
+	if cfg.Token != "" {
+		opts = append(opts, nats.Token(cfg.Token))
+	}
 	if log != nil {
 		opts = append(opts,
 			nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -56,6 +59,10 @@ func Connect(cfg Config, name string, log *slog.Logger) (*Conn, error) {
 
 // Close drains nothing: publishers and consumers finish before it.
 func (c *Conn) Close() { c.nc.Close() }
+
+// ConnectedURL is the server the client is connected to now ("" when
+// none).
+func (c *Conn) ConnectedURL() string { return c.nc.ConnectedUrlRedacted() }
 
 // Connected reports whether the client holds a connection now.
 func (c *Conn) Connected() bool { return c.nc.IsConnected() }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,11 @@ func (a *app) clusterConfig() (cluster.Config, error) {
 		return cluster.Config{}, err
 	}
 	cc := cfg.Cluster.WithDefaults()
+	if name, ok := strings.CutPrefix(cc.Token, "env:"); ok {
+		if cc.Token = a.getenv(name); cc.Token == "" {
+			return cc, fmt.Errorf("config: cluster.token: $%s is not set", name)
+		}
+	}
 	if err := cc.Validate(); err != nil {
 		return cc, fmt.Errorf("config: %w", err)
 	}
@@ -48,8 +54,11 @@ func (a *app) serveNATS(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
+	if err := cc.ValidateNode(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	log := newLogger(a.stderr, a.getenv)
-	node, err := cluster.StartNode(cc.Server, log)
+	node, err := cluster.StartNode(cc.Server, cc.Token, log)
 	if err != nil {
 		return err
 	}

@@ -64,6 +64,7 @@ func TestServeRolesThreeNodes(t *testing.T) {
 		return fmt.Sprintf(`cluster:
   urls: [%s]
   replicas: 3
+  token: env:TACT_NATS_TOKEN
   server:
     name: n%d
     listen: 127.0.0.1:%d
@@ -75,7 +76,7 @@ server:
     - {key: wk-test-key, trust: server}
 `, strings.Join(urls, ", "), i, ports[i], ports[3+i], strings.Join(routes, ", "), filepath.Join(dir, fmt.Sprintf("nats-%d", i)))
 	}
-	env := map[string]string{"TACT_NOW": "2026-11-30T12:00:00Z"}
+	env := map[string]string{"TACT_NOW": "2026-11-30T12:00:00Z", "TACT_NATS_TOKEN": "a-token-for-the-test-cluster"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var nats []*served
@@ -157,10 +158,21 @@ func TestServeRejectsUnknownRole(t *testing.T) {
 
 func TestClusterConfigErrorsNameTheField(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "tact.yaml")
-	require.NoError(t, os.WriteFile(path, []byte("cluster:\n  replicas: 7\n"), 0o600))
-	_, stderr, code := tact(t, map[string]string{"TACT_DB": filepath.Join(dir, "t.duckdb")}, "--config", path, "serve", "--role", "ingest", "--addr", "127.0.0.1:0")
-	require.Equal(t, 1, code)
-	require.Contains(t, stderr, "cluster.replicas: 7 (want 1 to 5)")
+	for _, tc := range []struct {
+		name, yaml, role, want string
+	}{
+		{"replicas", "cluster:\n  replicas: 7\n", "ingest", "config: cluster.replicas: 7 (want 1 to 5)"},
+		{"token variable unset", "cluster:\n  token: env:TACT_NO_SUCH_TOKEN\n", "engine", "config: cluster.token: $TACT_NO_SUCH_TOKEN is not set"},
+		{"open NATS", "cluster:\n  server:\n    listen: 0.0.0.0:0\n", "nats", "config: cluster.token: required when the NATS server listens beyond loopback"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			path := filepath.Join(dir, "tact.yaml")
+			require.NoError(t, os.WriteFile(path, []byte(tc.yaml), 0o600))
+			_, stderr, code := tact(t, map[string]string{"TACT_DB": filepath.Join(dir, "t.duckdb")}, "--config", path, "serve", "--role", tc.role, "--addr", "127.0.0.1:0")
+			require.Equal(t, 1, code, stderr)
+			require.Contains(t, stderr, tc.want)
+		})
+	}
 }
