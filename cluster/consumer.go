@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,8 +20,8 @@ type Store interface {
 	Ingest(ctx context.Context, b engine.IngestBatch) (engine.IngestResult, error)
 	ImportRows(ctx context.Context, kind engine.ImportKind, label string, rows []map[string]any) (engine.ImportResult, error)
 	ImportRowsUntrusted(ctx context.Context, kind engine.ImportKind, label string, rows []map[string]any) (engine.ImportResult, error)
-	StreamPosition(ctx context.Context, stream string) (uint64, error)
-	SetStreamPosition(ctx context.Context, stream string, seq uint64) error
+	StreamPosition(ctx context.Context, stream string) (engine.StreamPosition, error)
+	SetStreamPosition(ctx context.Context, stream string, p engine.StreamPosition) error
 }
 
 // Committed is told the rows of each committed batch (the server's
@@ -110,13 +111,19 @@ func (c *Consumer) Run(ctx context.Context) error {
 // consumes with it until an error.
 func (c *Consumer) session(ctx context.Context) error {
 	cfg := c.conn.cfg
-	pos, err := c.store.StreamPosition(ctx, cfg.Stream)
+	stored, err := c.store.StreamPosition(ctx, cfg.Stream)
 	if err != nil {
 		return &storeError{err}
 	}
 	if err := c.conn.EnsureStream(ctx); err != nil {
 		return err
 	}
+	stream, err := c.conn.js.Stream(ctx, cfg.Stream)
+	if err != nil {
+		return fmt.Errorf("stream info: %w", err)
+	}
+	info := stream.CachedInfo()
+	pos, note := c.resumeAt(stored, info)
 	// The database's position is the truth: the durable consumer is made
 	// anew from it, whatever a previous one had acknowledged.
 	if err := c.conn.js.DeleteConsumer(ctx, cfg.Stream, cfg.Consumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
@@ -124,19 +131,15 @@ func (c *Consumer) session(ctx context.Context) error {
 	}
 	cc := jetstream.ConsumerConfig{Durable: cfg.Consumer, AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute,
 		MaxAckPending: 2 * cfg.BatchSize, DeliverPolicy: jetstream.DeliverAllPolicy, Description: "tact engine (docs/scale-out.md)"}
-	if pos > 0 {
-		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos+1
+	if pos.Seq > 0 {
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos.Seq+1
 	}
 	cons, err := c.conn.js.CreateConsumer(ctx, cfg.Stream, cc)
 	if err != nil {
 		return fmt.Errorf("create consumer: %w", err)
 	}
-	gap, err := c.gapAfter(ctx, pos)
-	if err != nil {
-		return err
-	}
-	c.metrics.position.Set(float64(pos))
-	c.setStatus(func(s *ConsumerStatus) { s.Running, s.Position, s.Error = true, pos, gap })
+	c.metrics.position.Set(float64(pos.Seq))
+	c.setStatus(func(s *ConsumerStatus) { s.Running, s.Position, s.Error = true, pos.Seq, note })
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(cfg.BatchSize, jetstream.FetchMaxWait(fetchWait))
 		if err != nil {
@@ -163,25 +166,33 @@ func (c *Consumer) session(ctx context.Context) error {
 	return nil
 }
 
-// gapAfter reports messages after pos that the stream no longer holds
-// (older than max_age, or purged): the database will never see them. The
-// consumer goes on with what remains; the gap is logged, counted and shown
-// in /readyz until the next restart.
-func (c *Consumer) gapAfter(ctx context.Context, pos uint64) (string, error) {
-	s, err := c.conn.js.Stream(ctx, c.conn.cfg.Stream)
-	if err != nil {
-		return "", fmt.Errorf("stream info: %w", err)
+// resumeAt is where consumption resumes in the stream described by info,
+// and what /readyz should say about it. A stream made again (another
+// creation time) restarts its sequences: it is read from its start, the
+// message ids keeping replays out. Messages after the position that the
+// stream no longer holds (older than max_age, purged) are a gap the
+// database will never fill: logged, counted and reported; consumption goes
+// on with what remains.
+func (c *Consumer) resumeAt(stored engine.StreamPosition, info *jetstream.StreamInfo) (engine.StreamPosition, string) {
+	created := info.Created.UTC().Truncate(time.Microsecond)
+	pos := engine.StreamPosition{Seq: stored.Seq, Created: created}
+	var note string
+	if stored.Seq > 0 && !stored.Created.Equal(created) {
+		c.log.Error("the events stream was made again since the stored position; reading it from its start",
+			"stream", c.conn.cfg.Stream, "position", stored.Seq)
+		note = fmt.Sprintf("the stream was made again after position %d of the previous one; read from its start", stored.Seq)
+		pos.Seq = 0
 	}
-	first := s.CachedInfo().State.FirstSeq
-	if first <= pos+1 {
+	first := info.State.FirstSeq
+	if first <= pos.Seq+1 {
 		c.metrics.gap.Set(0)
-		return "", nil
+		return pos, note
 	}
-	missing := first - pos - 1
+	missing := first - pos.Seq - 1
 	c.metrics.gap.Set(float64(missing))
 	c.log.Error("stream messages after the stored position are gone; the database lacks them (docs/scale-out.md, Rebuilding)",
-		"stream", c.conn.cfg.Stream, "position", pos, "first_sequence", first, "missing", missing)
-	return fmt.Sprintf("%d messages after position %d are no longer in the stream", missing, pos), nil
+		"stream", c.conn.cfg.Stream, "position", pos.Seq, "first_sequence", first, "missing", missing)
+	return pos, strings.TrimPrefix(note+"; ", "; ") + fmt.Sprintf("%d messages after position %d are no longer in the stream", missing, pos.Seq)
 }
 
 // seqRecord is a decoded message and its stream sequence.
@@ -192,14 +203,15 @@ type seqRecord struct {
 
 // commit writes msgs (those after pos), stores the new position and
 // acknowledges them. It returns the new position.
-func (c *Consumer) commit(ctx context.Context, msgs []jetstream.Msg, pos uint64) (uint64, error) {
+func (c *Consumer) commit(ctx context.Context, msgs []jetstream.Msg, at engine.StreamPosition) (engine.StreamPosition, error) {
+	pos := at.Seq
 	var todo []seqRecord
 	last := pos
 	var lag uint64
 	for _, m := range msgs {
 		md, err := m.Metadata()
 		if err != nil {
-			return pos, fmt.Errorf("message metadata: %w", err)
+			return at, fmt.Errorf("message metadata: %w", err)
 		}
 		if md.NumDelivered > 1 {
 			c.metrics.redeliveries.Inc()
@@ -218,11 +230,12 @@ func (c *Consumer) commit(ctx context.Context, msgs []jetstream.Msg, pos uint64)
 		todo = append(todo, seqRecord{seq, rec})
 	}
 	if err := c.writeRuns(ctx, todo); err != nil {
-		return pos, &storeError{err}
+		return at, &storeError{err}
 	}
+	next := engine.StreamPosition{Seq: last, Created: at.Created}
 	if last > pos {
-		if err := c.store.SetStreamPosition(ctx, c.conn.cfg.Stream, last); err != nil {
-			return pos, &storeError{err}
+		if err := c.store.SetStreamPosition(ctx, c.conn.cfg.Stream, next); err != nil {
+			return at, &storeError{err}
 		}
 	}
 	for _, m := range msgs {
@@ -232,7 +245,7 @@ func (c *Consumer) commit(ctx context.Context, msgs []jetstream.Msg, pos uint64)
 	c.metrics.position.Set(float64(last))
 	c.metrics.lag.Set(float64(lag))
 	c.setStatus(func(s *ConsumerStatus) { s.Running, s.Position, s.Lag = true, last, lag })
-	return last, nil
+	return next, nil
 }
 
 // writeRuns writes recs in stream order, one store ingestion per run of

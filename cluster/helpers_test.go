@@ -131,6 +131,8 @@ func openStore(t *testing.T, path string) *engine.Store {
 	t.Helper()
 	st, err := engine.Open(context.Background(), path, engine.Options{Clock: clock.Fixed(now)})
 	require.NoError(t, err)
+	// Registered before any consumer's stop, so it runs after it.
+	t.Cleanup(func() { _ = st.Close() })
 	return st
 }
 

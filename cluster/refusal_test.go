@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tactcdp/tact/cluster"
+	"github.com/tactcdp/tact/engine"
 )
 
 // postAs sends a /v1/batch of msgs with key and returns the status.
@@ -39,7 +40,6 @@ func TestEngineRefusesClientKeyContactChangeAlone(t *testing.T) {
 	cfg := testConfig(nodes, 1)
 	url := startIngestNode(t, cfg, "ingest").URL
 	st := openStore(t, filepath.Join(t.TempDir(), "tact.duckdb"))
-	defer st.Close()
 	check := connect(t, cfg, "check")
 	consumer, _ := runConsumer(t, cfg, st, "engine")
 
@@ -76,11 +76,11 @@ type failingPosition struct {
 
 var errCrash = errors.New("simulated crash before the position was stored")
 
-func (f *failingPosition) SetStreamPosition(ctx context.Context, stream string, seq uint64) error {
+func (f *failingPosition) SetStreamPosition(ctx context.Context, stream string, p engine.StreamPosition) error {
 	if f.failed.CompareAndSwap(false, true) {
 		return errCrash
 	}
-	return f.Store.SetStreamPosition(ctx, stream, seq)
+	return f.Store.SetStreamPosition(ctx, stream, p)
 }
 
 func TestReplayAfterCrashBeforePositionWritesOnce(t *testing.T) {
@@ -89,7 +89,6 @@ func TestReplayAfterCrashBeforePositionWritesOnce(t *testing.T) {
 	cfg := testConfig(nodes, 1)
 	url := startIngestNode(t, cfg, "ingest").URL
 	st := openStore(t, filepath.Join(t.TempDir(), "tact.duckdb"))
-	defer st.Close()
 	check := connect(t, cfg, "check")
 	client := &http.Client{Timeout: 30 * time.Second}
 	for b := range 3 {

@@ -56,7 +56,6 @@ func TestIngestAnswers503WhenTheStreamStalls(t *testing.T) {
 	postUntilAcked(t, &http.Client{Timeout: 30 * time.Second}, []string{url}, body1)
 
 	st := openStore(t, filepath.Join(t.TempDir(), "tact.duckdb"))
-	defer st.Close()
 	check := connect(t, cfg, "check")
 	consumer, _ := runConsumer(t, cfg, st, "engine")
 	waitConsumed(t, check, consumer)

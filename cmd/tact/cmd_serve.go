@@ -70,6 +70,10 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		return a.serveNATS(ctx, sc.Addr)
 	case roleIngest:
 		return a.serveIngest(ctx, sc)
+	case roleEngine:
+		if _, err := a.clusterConfig(); err != nil {
+			return err // before the database is opened
+		}
 	}
 	st, err := a.openStore(ctx)
 	if err != nil {
