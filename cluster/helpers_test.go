@@ -116,12 +116,14 @@ func startIngestNode(t *testing.T, cfg cluster.Config, name string) *httptest.Se
 	rules, err := engine.Open(context.Background(), engine.MemoryPath, engine.Options{Clock: clock.Fixed(now)})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = rules.Close() })
-	pub := cluster.NewPublisher(conn, nil)
+	metrics := cluster.NewMetrics()
+	pub := cluster.NewPublisher(conn, metrics)
 	srv, err := server.NewIngestNode(server.Options{
 		Config: server.Config{WriteKeys: server.WriteKeyList{{Key: writeKey, Trust: server.TrustServer}, {Key: "wk-client", Trust: server.TrustClient}}},
 		Store:  rules, Clock: clock.Fixed(now),
 	}, pub, conn.StreamReady)
 	require.NoError(t, err)
+	require.NoError(t, metrics.Register(srv.Metrics().Registry()))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { hs.Close(); _ = srv.Shutdown(context.Background()) })
 	return hs

@@ -14,6 +14,16 @@ import (
 	"github.com/tactcdp/tact/cluster"
 )
 
+func metricsText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
 func readyz(t *testing.T, url string) (int, map[string]any) {
 	t.Helper()
 	resp, err := http.Get(url + "/readyz")
@@ -48,6 +58,7 @@ func TestIngestAnswers503WhenTheStreamStalls(t *testing.T) {
 	code, body = readyz(t, url)
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.Equal(t, "stream_unavailable", body["status"])
+	require.Contains(t, metricsText(t, url), `tact_cluster_publish_failures_total{reason="stall"} 1`)
 
 	node, err = cluster.StartNode(sc, "", nil)
 	require.NoError(t, err)

@@ -99,10 +99,11 @@ server:
 		return err == nil && code == http.StatusOK
 	}, time.Minute, 100*time.Millisecond, ingest.logs.buf.String())
 	for _, n := range nats {
-		code, body, err := getJSON("http://" + n.addr + "/readyz")
-		require.NoError(t, err)
-		require.Equal(t, http.StatusOK, code)
-		require.Equal(t, "nats", body["role"])
+		// Each node is ready once it follows the meta leader.
+		require.Eventually(t, func() bool {
+			code, body, err := getJSON("http://" + n.addr + "/readyz")
+			return err == nil && code == http.StatusOK && body["role"] == "nats"
+		}, time.Minute, 100*time.Millisecond)
 	}
 
 	batch := `{"batch":[{"type":"identify","userId":"u1","messageId":"i1","traits":{"plan":"pro"},"timestamp":"2026-11-30T11:00:00Z"},` +
