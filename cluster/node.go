@@ -11,6 +11,7 @@ import (
 	"time"
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // routeUser names the peers' route connections; the token is their
@@ -155,4 +156,29 @@ func (l logAdapter) Errorf(format string, v ...any) {
 }
 func (l logAdapter) Fatalf(format string, v ...any) {
 	l.log.Error("nats: " + fmt.Sprintf(format, v...))
+}
+
+// Register adds the node's state to reg as gauges read at each scrape:
+// tact_nats_ready (1 when Status().Ready), tact_nats_jetstream_current and
+// tact_nats_routes.
+func (n *Node) Register(reg prometheus.Registerer) error {
+	b := func(v bool) float64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	for _, g := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tact_nats_ready",
+			Help: "1 while the embedded NATS server runs JetStream and follows a meta leader."}, func() float64 { return b(n.Status().Ready) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tact_nats_jetstream_current",
+			Help: "1 while this server's JetStream meta layer is current with its leader."}, func() float64 { return b(n.Status().Current) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "tact_nats_routes",
+			Help: "Route connections to the cluster's other servers."}, func() float64 { return float64(n.Status().Routes) }),
+	} {
+		if err := reg.Register(g); err != nil {
+			return err
+		}
+	}
+	return nil
 }

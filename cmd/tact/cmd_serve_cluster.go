@@ -70,7 +70,11 @@ func (a *app) serveNATS(ctx context.Context, addr string) error {
 	}
 	fmt.Fprintf(a.stderr, "tact: serving on %s\n", ln.Addr())
 	status := func() (bool, any) { st := node.Status(); return st.Ready, st }
-	return server.ServeNATSNode(ctx, ln, status, prometheus.NewRegistry(), log)
+	reg := prometheus.NewRegistry()
+	if err := node.Register(reg); err != nil {
+		return err
+	}
+	return server.ServeNATSNode(ctx, ln, status, reg, log)
 }
 
 // serveIngest runs a stateless ingest node: no database file. An in-memory

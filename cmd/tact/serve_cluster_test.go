@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -104,6 +105,12 @@ server:
 			code, body, err := getJSON("http://" + n.addr + "/readyz")
 			return err == nil && code == http.StatusOK && body["role"] == "nats"
 		}, time.Minute, 100*time.Millisecond)
+		resp, err := http.Get("http://" + n.addr + "/metrics")
+		require.NoError(t, err)
+		metrics, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Contains(t, string(metrics), "tact_nats_ready 1")
 	}
 
 	batch := `{"batch":[{"type":"identify","userId":"u1","messageId":"i1","traits":{"plan":"pro"},"timestamp":"2026-11-30T11:00:00Z"},` +
