@@ -1,10 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 )
 
@@ -37,16 +37,16 @@ func (s *Server) RunStreamConsumer(run func(context.Context) error, status Strea
 	mux := http.NewServeMux()
 	mux.Handle("/", base)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		rec := httptest.NewRecorder()
+		rec := &readyAnswer{header: http.Header{}, code: http.StatusOK}
 		s.handleReady(rec, r)
 		body := map[string]any{}
-		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		_ = json.Unmarshal(rec.body.Bytes(), &body)
 		body["role"] = "engine"
 		body["stream"] = status.Report()
-		if rec.Code == http.StatusOK && !status.Ready() {
+		if rec.code == http.StatusOK && !status.Ready() {
 			body["status"] = "degraded"
 		}
-		writeJSON(w, rec.Code, body)
+		writeJSON(w, rec.code, body)
 	})
 	s.handler = mux
 }
@@ -57,3 +57,15 @@ func (s *Server) RunStreamConsumer(run func(context.Context) error, status Strea
 func (s *Server) StreamCommitted(profiles, events []map[string]any) {
 	s.afterFlush([]*ingestItem{{profiles: profiles, events: events}})
 }
+
+// readyAnswer keeps the single process's /readyz answer so that the engine
+// role can add the stream's state to it.
+type readyAnswer struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (a *readyAnswer) Header() http.Header         { return a.header }
+func (a *readyAnswer) WriteHeader(code int)        { a.code = code }
+func (a *readyAnswer) Write(b []byte) (int, error) { return a.body.Write(b) }
