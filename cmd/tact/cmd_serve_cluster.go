@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -90,6 +91,9 @@ func (a *app) serveIngest(ctx context.Context, sc server.Config) error {
 	cc, err := a.clusterConfig()
 	if err != nil {
 		return err
+	}
+	if len(sc.WriteKeys) == 0 {
+		return errors.New("config: server.write_keys: an ingest node needs at least one write key (or TACT_WRITE_KEY)")
 	}
 	clk, err := a.clock()
 	if err != nil {

@@ -171,6 +171,7 @@ func TestClusterConfigErrorsNameTheField(t *testing.T) {
 	}{
 		{"replicas", "cluster:\n  replicas: 7\n", "ingest", "config: cluster.replicas: 7 (want 1 to 5)"},
 		{"token variable unset", "cluster:\n  token: env:TACT_NO_SUCH_TOKEN\n", "engine", "config: cluster.token: $TACT_NO_SUCH_TOKEN is not set"},
+		{"ingest without write keys", "cluster:\n  replicas: 1\n", "ingest", "config: server.write_keys: an ingest node needs at least one write key (or TACT_WRITE_KEY)"},
 		{"open NATS", "cluster:\n  server:\n    listen: 0.0.0.0:0\n", "nats", "config: cluster.token: required when the NATS server listens beyond loopback"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
