@@ -254,6 +254,9 @@ type Server struct {
 	schedWG   sync.WaitGroup
 	schedOnce sync.Once
 	once      sync.Once
+	// stopStream stops a cluster engine's stream consumer (cluster_engine.go)
+	// before the ingester and the watcher it feeds.
+	stopStream func()
 }
 
 type principal struct {
@@ -450,6 +453,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	var err error
 	s.once.Do(func() {
+		if s.stopStream != nil {
+			s.stopStream()
+		}
 		err = s.ingest.close(ctx)
 		if err == nil {
 			// The ingester has stopped: nothing sends on changed any more.

@@ -16,12 +16,13 @@ import (
 )
 
 func serveCommands(m map[string]command) {
-	m["serve"] = command{"serve [--addr :8080] [--public-url URL] [--templates DIRS] [--out DIR]", cmdServe}
+	m["serve"] = command{"serve [--role all|ingest|engine|nats] [--addr :8080] [--public-url URL] [--templates DIRS] [--out DIR]", cmdServe}
 }
 
 func cmdServe(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "", "listen address (default server.addr or :8080)")
+	role := fs.String("role", roleAll, "all (one process, no NATS), or a cluster role: ingest, engine, nats (docs/scale-out.md)")
 	publicURL := fs.String("public-url", "", "public origin of links and webhooks (default server.public_url)")
 	jf := journeyFlags{
 		templates: fs.String("templates", "", "comma-separated template directories (default: templates, testdata/templates, testdata/journeys/templates when present)"),
@@ -32,7 +33,10 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("usage: tact serve [--addr :8080] [--public-url URL] [--templates DIRS] [--out DIR]")
+		return usagef("usage: tact serve [--role all|ingest|engine|nats] [--addr :8080] [--public-url URL] [--templates DIRS] [--out DIR]")
+	}
+	if err := checkRole(*role); err != nil {
+		return err
 	}
 	cfg, err := a.config()
 	if err != nil {
@@ -60,6 +64,16 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	jf.publicURL = &sc.PublicURL
 	if err := sc.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	switch *role {
+	case roleNATS:
+		return a.serveNATS(ctx, sc.Addr)
+	case roleIngest:
+		return a.serveIngest(ctx, sc)
+	case roleEngine:
+		if _, err := a.clusterConfig(); err != nil {
+			return err // before the database is opened
+		}
 	}
 	st, err := a.openStore(ctx)
 	if err != nil {
@@ -137,6 +151,13 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	srv.StartScheduler(journeys.NewScheduler(runner, journeys.SchedulerConfig{Interval: srv.SchedulerInterval(), OnTick: srv.Metrics().ObserveTick}))
 	if err := srv.RegisterJourneyMetrics(runner); err != nil {
 		return err
+	}
+	if *role == roleEngine {
+		closeStream, err := a.consumeStream(srv, st)
+		if err != nil {
+			return err
+		}
+		defer closeStream()
 	}
 	ln, err := net.Listen("tcp", sc.Addr)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/cluster"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/consent"
 	"github.com/tactcdp/tact/journeys"
@@ -45,6 +46,9 @@ type Config struct {
 	Journeys journeys.PolicyConfig `yaml:"journeys"`
 	// Server configures tact serve: listen address, tokens, limits.
 	Server server.Config `yaml:"server"`
+	// Cluster configures the roles of tact serve --role ingest|engine|nats
+	// (NATS JetStream; docs/scale-out.md). The default role, all, ignores it.
+	Cluster cluster.Config `yaml:"cluster"`
 }
 
 // Engine is the engine's part of the configuration.
