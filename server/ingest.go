@@ -68,6 +68,9 @@ type ingester struct {
 	closed  bool
 	stopped chan struct{}
 	seq     atomic.Int64
+	// lastGroup is the number of requests in the last group (run's
+	// goroutine only): collect expects them back.
+	lastGroup int
 }
 
 func newIngester(imp Importer, cfg IngestConfig, m *Metrics, log *slog.Logger, onFlush func([]*ingestItem)) *ingester {
@@ -138,29 +141,41 @@ func (ing *ingester) run() {
 	}
 }
 
-// collect gathers a group behind first: whatever is queued, and what keeps
-// arriving without a pause, for at most FlushInterval or MaxBatch
-// messages. It never waits on an empty queue: the requests that arrive
-// while a group commits form the next group, so groups grow with the load
-// and a lone request is not held back.
+// collect gathers a group behind first. It expects the requests the last
+// group answered to come back (at least one): until that many are in it
+// waits, for at most FlushInterval; then it takes whatever else is queued
+// without waiting, up to MaxBatch messages. So a lone request is written at
+// once, a steady set of clients shares each commit, and the requests that
+// arrive while a group commits join the next one (groups grow with the
+// load).
 func (ing *ingester) collect(first *ingestItem) ([]*ingestItem, int) {
 	batch := []*ingestItem{first}
 	n := first.n
+	expect := max(ing.lastGroup, 1)
+	defer func() { ing.lastGroup = len(batch) }()
 	timer := time.NewTimer(ing.cfg.FlushInterval)
 	defer timer.Stop()
 	for n < ing.cfg.MaxBatch {
-		select {
-		case it, ok := <-ing.in:
-			if !ok {
+		var it *ingestItem
+		var ok bool
+		if len(batch) >= expect {
+			select {
+			case it, ok = <-ing.in:
+			default:
 				return batch, n
 			}
-			batch = append(batch, it)
-			n += it.n
-		case <-timer.C:
-			return batch, n
-		default:
+		} else {
+			select {
+			case it, ok = <-ing.in:
+			case <-timer.C:
+				return batch, n
+			}
+		}
+		if !ok {
 			return batch, n
 		}
+		batch = append(batch, it)
+		n += it.n
 	}
 	return batch, n
 }

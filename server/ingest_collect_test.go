@@ -47,7 +47,7 @@ func (g *gatedIngester) callSizes() []int {
 // TestGroupsFormWhileACommitRuns: a lone request is written at once, not
 // held for FlushInterval (an hour here); the requests that arrive while it
 // commits are written together in the next group, as soon as the writer
-// is free.
+// is free; when those clients send again, they share a commit again.
 func TestGroupsFormWhileACommitRuns(t *testing.T) {
 	t.Parallel()
 	g := &gatedIngester{entered: make(chan struct{}), release: make(chan struct{})}
@@ -83,5 +83,20 @@ func TestGroupsFormWhileACommitRuns(t *testing.T) {
 		require.NoError(t, <-errs)
 	}
 	require.Equal(t, []int{1, later}, g.callSizes(), "one group for the lone request, one for those queued behind it")
-	require.Equal(t, later+1, e.counts().Events)
+
+	// The clients just answered come back one by one: the writer waits for
+	// all of them (it expects the last group back) and commits them together.
+	for i := 1; i <= later; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			errs <- track(later + i)
+		}(i)
+	}
+	wg.Wait()
+	for range later {
+		require.NoError(t, <-errs)
+	}
+	require.Equal(t, []int{1, later, later}, g.callSizes(), "the returning clients share one commit")
+	require.Equal(t, 2*later+1, e.counts().Events)
 }
