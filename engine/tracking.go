@@ -77,15 +77,12 @@ func (s *Store) dropUntrackedBy(w *writer, owners, source string, now time.Time)
 	return out, nil
 }
 
-// trackingDropsSQL stages the batch's behavioural events with their
-// people (_evtrack, _evpeople) and those people's consent entries
-// (_evconsent), and returns the statement that writes _evdrop.
+// trackingDropsSQL stages the people of the batch's behavioural events
+// (_evpeople) and their consent entries (_evconsent), and returns the
+// statement that writes _evdrop. Only people are staged, never a row per
+// event: a file import's batch may hold millions of events.
 func (s *Store) trackingDropsSQL(w *writer, owners string, now time.Time) (string, []any, error) {
-	if _, err := w.exec(fmt.Sprintf(trackingQuery("tracking-events"), owners, exemptEventSQL)); err != nil {
-		return "", nil, err
-	}
-	w.temps = append(w.temps, "_evtrack")
-	if _, err := w.exec(trackingQuery("tracking-people")); err != nil {
+	if _, err := w.exec(fmt.Sprintf(trackingQuery("tracking-people"), owners, exemptEventSQL)); err != nil {
 		return "", nil, err
 	}
 	w.temps = append(w.temps, "_evpeople")
@@ -107,7 +104,8 @@ func (s *Store) trackingDropsSQL(w *writer, owners string, now time.Time) (strin
 		withdrawn = append(withdrawn, "SELECT profile_id FROM ("+q+") WHERE NOT granted")
 		args = append(args, a...)
 	}
-	return fmt.Sprintf(trackingQuery("tracking-drops"), DropRestricted, DropObjected, DropAnalyticsWithdrawn, strings.Join(withdrawn, " UNION ")), args, nil
+	return fmt.Sprintf(trackingQuery("tracking-drops"), DropRestricted, DropObjected, DropAnalyticsWithdrawn, strings.Join(withdrawn, " UNION "),
+		owners, exemptEventSQL), args, nil
 }
 
 // trackingQuery is the named block of tracking.sql.
