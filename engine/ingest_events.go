@@ -48,7 +48,7 @@ func (s *Store) ingestEvents(ctx context.Context, label string, ev *IngestEvents
 			// reported identifiers it mentions.
 			return err
 		}
-		dropped, err := s.dropUntracked(w, label, now)
+		dropped, err := s.dropUntrackedBy(w, "_evowner", label, now)
 		if err != nil {
 			return err
 		}

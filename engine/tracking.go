@@ -3,12 +3,17 @@ package engine
 import (
 	"context"
 	"database/sql"
+	_ "embed" // tracking.sql
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/tactcdp/tact/engine/consent"
+	"github.com/tactcdp/tact/internal/sqlblock"
 )
+
+//go:embed tracking.sql
+var trackingSQL string
 
 // PurposeAnalytics is the built-in purpose behavioural tracking needs.
 const PurposeAnalytics = "analytics"
@@ -31,29 +36,24 @@ const exemptEventSQL = `(suffix(s.event, '_unsubscribed') OR suffix(s.event, '_c
 // dropUntracked removes from the staged events (_ev) the behavioural ones
 // of people who may not be tracked at now: restricted, objected, or whose
 // analytics decision on some channel is a matching entry that does not
-// grant (a withdrawal, a denial, a withdraw-all, an expiry). The decision
-// is consent.GrantSQL's (through ConsentGrantSQL), set-based; people with
-// no analytics entry at all are tracked. Drops are counted by reason in
-// event_drops and returned.
+// grant (a withdrawal, a denial, a withdraw-all, an expiry). Events are
+// attached to people through identities.
 func (s *Store) dropUntracked(w *writer, source string, now time.Time) (map[string]int, error) {
-	var withdrawn []string
-	var args []any
-	for _, ch := range consent.Channels() {
-		q, a, err := s.ConsentGrantSQL(w.ctx, PurposeAnalytics, ch, now)
-		if err != nil {
-			return nil, err
-		}
-		withdrawn = append(withdrawn, "SELECT profile_id FROM ("+q+") WHERE NOT granted")
-		args = append(args, a...)
+	return s.dropUntrackedBy(w, "identities", source, now)
+}
+
+// dropUntrackedBy is dropUntracked with the owners of the staged
+// identifiers read from owners (kind, value, profile_id): HTTP ingestion
+// passes the owners it already looked up. The decision is consent.GrantSQL's
+// over the ledger's relation narrowed to the batch's people (the grant is
+// decided per person, so narrowing changes no one's decision), set-based;
+// people with no analytics entry at all are tracked. Drops are counted by
+// reason in event_drops and returned.
+func (s *Store) dropUntrackedBy(w *writer, owners, source string, now time.Time) (map[string]int, error) {
+	q, args, err := s.trackingDropsSQL(w, owners, now)
+	if err != nil {
+		return nil, fmt.Errorf("events without permission to track: %w", err)
 	}
-	q := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _evdrop AS
-SELECT s._row, CASE WHEN p.restricted THEN '%s' WHEN p.objected THEN '%s' ELSE '%s' END AS reason
-FROM _ev s
-JOIN identities i ON i.kind = s._pkind AND i.value = s._pvalue
-JOIN profiles p ON p.id = i.profile_id
-WHERE NOT %s
-  AND (p.restricted OR p.objected OR p.id IN (%s))`,
-		DropRestricted, DropObjected, DropAnalyticsWithdrawn, exemptEventSQL, strings.Join(withdrawn, " UNION "))
 	if _, err := w.exec(q, args...); err != nil {
 		return nil, fmt.Errorf("events without permission to track: %w", err)
 	}
@@ -75,6 +75,47 @@ WHERE NOT %s
 	}
 	s.log.Info("events not stored: no permission to track", "by_reason", out)
 	return out, nil
+}
+
+// trackingDropsSQL stages the people of the batch's behavioural events
+// (_evpeople) and their consent entries (_evconsent), and returns the
+// statement that writes _evdrop. Only people are staged, never a row per
+// event: a file import's batch may hold millions of events.
+func (s *Store) trackingDropsSQL(w *writer, owners string, now time.Time) (string, []any, error) {
+	if _, err := w.exec(fmt.Sprintf(trackingQuery("tracking-people"), owners, exemptEventSQL)); err != nil {
+		return "", nil, err
+	}
+	w.temps = append(w.temps, "_evpeople")
+	relation, err := s.consentRelation(w.ctx, now)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := w.exec(fmt.Sprintf(trackingQuery("tracking-entries"), relation)); err != nil {
+		return "", nil, err
+	}
+	w.temps = append(w.temps, "_evconsent")
+	var withdrawn []string
+	var args []any
+	for _, ch := range consent.Channels() {
+		q, a, err := consent.GrantSQL(s.policy, "_evconsent", PurposeAnalytics, ch, now.UTC())
+		if err != nil {
+			return "", nil, err
+		}
+		withdrawn = append(withdrawn, "SELECT profile_id FROM ("+q+") WHERE NOT granted")
+		args = append(args, a...)
+	}
+	return fmt.Sprintf(trackingQuery("tracking-drops"), DropRestricted, DropObjected, DropAnalyticsWithdrawn, strings.Join(withdrawn, " UNION "),
+		owners, exemptEventSQL), args, nil
+}
+
+// trackingQuery is the named block of tracking.sql.
+func trackingQuery(name string) string {
+	blocks, err := sqlblock.Parse(trackingSQL)
+	q, ok := blocks[name]
+	if err != nil || !ok {
+		panic("engine: no sql block named " + name + " in tracking.sql") // a programming error, caught by tests
+	}
+	return q
 }
 
 // EventDrops totals, by reason, the behavioural events not stored because

@@ -30,7 +30,12 @@ type ingestItem struct {
 	// untrusted marks rows sent with a client write key: they are
 	// written apart from server-key rows, with the store's untrusted import.
 	untrusted bool
-	done      chan error
+	// cols are events in the store's columnar form, built on the request's
+	// goroutine so the writer only concatenates; colsOK is false when some
+	// event must go through the import (see eventColumns).
+	cols   engine.IngestEvents
+	colsOK bool
+	done   chan error
 }
 
 // UntrustedImporter is an Importer that can also import rows from an
@@ -63,6 +68,9 @@ type ingester struct {
 	closed  bool
 	stopped chan struct{}
 	seq     atomic.Int64
+	// lastGroup is the number of requests in the last group (run's
+	// goroutine only): collect expects them back.
+	lastGroup int
 }
 
 func newIngester(imp Importer, cfg IngestConfig, m *Metrics, log *slog.Logger, onFlush func([]*ingestItem)) *ingester {
@@ -80,6 +88,9 @@ func (ing *ingester) submit(ctx context.Context, it *ingestItem) error {
 		return nil
 	}
 	it.done = make(chan error, 1)
+	if _, ok := ing.imp.(Ingester); ok && len(it.events) > 0 {
+		it.cols, it.colsOK = eventColumns(it.events)
+	}
 	ing.mu.RLock()
 	if ing.closed {
 		ing.mu.RUnlock()
@@ -125,25 +136,48 @@ func (ing *ingester) run() {
 		if !ok {
 			return
 		}
-		batch := []*ingestItem{first}
-		n := first.n
-		timer := time.NewTimer(ing.cfg.FlushInterval)
-	collect:
-		for n < ing.cfg.MaxBatch {
-			select {
-			case it, ok := <-ing.in:
-				if !ok {
-					break collect
-				}
-				batch = append(batch, it)
-				n += it.n
-			case <-timer.C:
-				break collect
-			}
-		}
-		timer.Stop()
+		batch, n := ing.collect(first)
 		ing.flush(batch, n)
 	}
+}
+
+// collect gathers a group behind first. It expects the requests the last
+// group answered to come back (at least one): until that many are in it
+// waits, for at most FlushInterval; then it takes whatever else is queued
+// without waiting, up to MaxBatch messages. So a lone request is written at
+// once, a steady set of clients shares each commit, and the requests that
+// arrive while a group commits join the next one (groups grow with the
+// load).
+func (ing *ingester) collect(first *ingestItem) ([]*ingestItem, int) {
+	batch := []*ingestItem{first}
+	n := first.n
+	expect := max(ing.lastGroup, 1)
+	defer func() { ing.lastGroup = len(batch) }()
+	timer := time.NewTimer(ing.cfg.FlushInterval)
+	defer timer.Stop()
+	for n < ing.cfg.MaxBatch {
+		var it *ingestItem
+		var ok bool
+		if len(batch) >= expect {
+			select {
+			case it, ok = <-ing.in:
+			default:
+				return batch, n
+			}
+		} else {
+			select {
+			case it, ok = <-ing.in:
+			case <-timer.C:
+				return batch, n
+			}
+		}
+		if !ok {
+			return batch, n
+		}
+		batch = append(batch, it)
+		n += it.n
+	}
+	return batch, n
 }
 
 func (ing *ingester) flush(batch []*ingestItem, n int) {
@@ -212,22 +246,17 @@ func (ing *ingester) flush(batch []*ingestItem, n int) {
 // spoil it (all-or-nothing per call) it bisects, so the good requests still
 // share a few transactions and only the bad one is refused.
 func (ing *ingester) commit(ctx context.Context, label string, part []*ingestItem, errs []error) {
-	var profiles, events []map[string]any
-	for _, it := range part {
-		profiles = append(profiles, it.profiles...)
-		events = append(events, it.events...)
-	}
-	if err := ing.write(ctx, label, part[0].untrusted, profiles, events); err != nil {
+	if err := ing.write(ctx, label, part); err != nil {
 		ing.log.Warn("group commit refused; isolating the request at fault", "requests", len(part), "err", errClass(err))
 		ing.bisect(ctx, label, part, errs, 0)
 	}
 }
 
-// bisect writes batch[lo:] in halves after a failed group commit; errs
+// bisect writes part in halves after a failed group commit; errs[lo:]
 // receives each request's outcome.
 func (ing *ingester) bisect(ctx context.Context, label string, part []*ingestItem, errs []error, lo int) {
 	if len(part) == 1 {
-		errs[lo] = ing.write(ctx, fmt.Sprintf("%s.%d", label, lo), part[0].untrusted, part[0].profiles, part[0].events)
+		errs[lo] = ing.write(ctx, fmt.Sprintf("%s.%d", label, lo), part)
 		return
 	}
 	mid := len(part) / 2
@@ -235,16 +264,11 @@ func (ing *ingester) bisect(ctx context.Context, label string, part []*ingestIte
 		items []*ingestItem
 		at    int
 	}{{part[:mid], lo}, {part[mid:], lo + mid}} {
-		var profiles, events []map[string]any
-		for _, it := range half.items {
-			profiles = append(profiles, it.profiles...)
-			events = append(events, it.events...)
-		}
 		if len(half.items) == 1 {
 			ing.bisect(ctx, label, half.items, errs, half.at)
 			continue
 		}
-		if err := ing.write(ctx, fmt.Sprintf("%s.%d-%d", label, half.at, half.at+len(half.items)), part[0].untrusted, profiles, events); err != nil {
+		if err := ing.write(ctx, fmt.Sprintf("%s.%d-%d", label, half.at, half.at+len(half.items)), half.items); err != nil {
 			ing.bisect(ctx, label, half.items, errs, half.at)
 		}
 	}
@@ -258,13 +282,19 @@ type Ingester interface {
 	Ingest(ctx context.Context, b engine.IngestBatch) (engine.IngestResult, error)
 }
 
-// write stores profiles, then events (so identify calls link identities
-// before the events of the same batch are attached): through the store's
-// ingestion path when the importer has one and every event carries a
-// message id, else with two imports.
-func (ing *ingester) write(ctx context.Context, label string, untrusted bool, profiles, events []map[string]any) error {
+// write stores the items' profiles, then their events (so identify calls
+// link identities before the events of the same batch are attached):
+// through the store's ingestion path when the importer has one and every
+// event carries a message id, else with two imports. All items share one
+// trust level.
+func (ing *ingester) write(ctx context.Context, label string, items []*ingestItem) error {
+	untrusted := items[0].untrusted
+	var profiles []map[string]any
+	for _, it := range items {
+		profiles = append(profiles, it.profiles...)
+	}
 	if in, ok := ing.imp.(Ingester); ok {
-		if cols, ok := eventColumns(events); ok {
+		if cols, ok := joinColumns(items); ok {
 			res, err := in.Ingest(ctx, engine.IngestBatch{Label: label, Untrusted: untrusted, Profiles: profiles, Events: cols})
 			if err != nil {
 				return err
@@ -274,6 +304,10 @@ func (ing *ingester) write(ctx context.Context, label string, untrusted bool, pr
 			}
 			return nil
 		}
+	}
+	var events []map[string]any
+	for _, it := range items {
+		events = append(events, it.events...)
 	}
 	imp := ing.imp.ImportRows
 	if u, ok := ing.imp.(UntrustedImporter); ok && untrusted {

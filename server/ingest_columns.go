@@ -36,6 +36,28 @@ func eventColumns(rows []map[string]any) (engine.IngestEvents, bool) {
 	return c, true
 }
 
+// joinColumns concatenates the columns of items built at submit; false
+// when some item's events could not all be put in columns.
+func joinColumns(items []*ingestItem) (engine.IngestEvents, bool) {
+	var c engine.IngestEvents
+	for _, it := range items {
+		if len(it.events) == 0 {
+			continue
+		}
+		if !it.colsOK {
+			return engine.IngestEvents{}, false
+		}
+		c.UserID = append(c.UserID, it.cols.UserID...)
+		c.AnonymousID = append(c.AnonymousID, it.cols.AnonymousID...)
+		c.Event = append(c.Event, it.cols.Event...)
+		c.TS = append(c.TS, it.cols.TS...)
+		c.Properties = append(c.Properties, it.cols.Properties...)
+		c.Context = append(c.Context, it.cols.Context...)
+		c.MessageID = append(c.MessageID, it.cols.MessageID...)
+	}
+	return c, true
+}
+
 // jsonText is the compact JSON of an object, "" for none; false when it
 // cannot be encoded (the import then reports it with its field).
 func jsonText(v any) (string, bool) {
