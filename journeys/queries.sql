@@ -174,8 +174,9 @@ WHERE status = 'active' AND id IN (%s);
 
 -- name: clear_inflight
 -- The in-flight marks of a batch whose results are being written (in the
--- same transaction), including marks a crashed process left on them.
-DELETE FROM journey_inflight WHERE outbox_id IN (%s);
+-- same transaction), including marks a crashed process left on them (%s:
+-- the batch's ids as ranges, idRuns).
+DELETE FROM journey_inflight WHERE %s;
 
 -- name: new_events
 SELECT e.profile_id, e.ts, CAST(e.properties AS VARCHAR), e.message_id, e.received_at
