@@ -148,7 +148,8 @@ WHERE journey = ? AND status = 'active' AND held_reason = 'restricted'
 -- row of the previous page). attempts numbers the results; tries counts
 -- the provider calls among them; interrupted says a process died while the
 -- send was in flight (journey_inflight). The page is chosen first, then
--- joined with what the messages need.
+-- joined with what the messages need (%[5]s: the trait columns of p, or
+-- nothing).
 WITH page AS (
     SELECT o.*, coalesce(l.attempts, 0)::INTEGER AS attempts, coalesce(l.tries, 0)::INTEGER AS tries,
            EXISTS (SELECT 1 FROM journey_inflight f WHERE f.outbox_id = o.id) AS interrupted
@@ -161,7 +162,7 @@ WITH page AS (
     LIMIT ?
 )
 SELECT o.idem_key, o.instance_id, o.journey, o.version, o.step, o.profile_id, o.channel, o.template, o.url,
-       o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, o.tries, o.interrupted, p.email, p.phone, p.timezone
+       o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, o.tries, o.interrupted, p.email, p.phone, p.timezone%[5]s
 FROM page o
 JOIN profiles p ON p.id = o.profile_id
 LEFT JOIN journey_instances i ON i.id = o.instance_id
@@ -256,3 +257,10 @@ LIMIT ?;
 -- The first ? profiles by id: the people an api journey nobody has entered
 -- yet is previewed for.
 SELECT id FROM profiles ORDER BY id LIMIT ?;
+
+-- name: profile_columns
+-- The profile table's columns with their types, in order: the outbox page
+-- reads the traits among them.
+SELECT column_name, data_type FROM duckdb_columns()
+WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'profiles'
+ORDER BY column_index;
