@@ -90,6 +90,11 @@ UPDATE journey_instances SET
 FROM _jmove m
 WHERE journey_instances.id = m.id;
 
+-- name: moves_from_outbox
+-- The one move of every send queued in _jout (step, status, reason, kind,
+-- stay, due), into _jmove.
+INSERT INTO _jmove SELECT instance_id, profile_id, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::BOOLEAN, ?::TIMESTAMP FROM _jout;
+
 -- name: log_moves
 INSERT INTO journey_log SELECT ?::TIMESTAMP, ?::VARCHAR, ?::INTEGER, m.step, m.profile_id, m.id, m.kind, m.reason, NULL FROM _jmove m WHERE m.kind IS NOT NULL;
 
@@ -220,9 +225,14 @@ WITH people AS MATERIALIZED (SELECT id, restricted, objected, email, phone FROM 
 SELECT profile_id, reason FROM (%[1]s);
 
 -- name: insert_outbox
--- New sends from _jout; a key already in the outbox is never added twice.
+-- New sends from _jout (key, instance, person) with what the step's sends
+-- share (journey, version, step, channel, template, url, purpose,
+-- marketing, created_at); a key already in the outbox is never added
+-- twice.
 INSERT INTO journey_outbox
-SELECT ?::BIGINT + row_number() OVER (ORDER BY j.instance_id), j.* FROM _jout j WHERE j.idem_key NOT IN (SELECT idem_key FROM journey_outbox);
+SELECT ?::BIGINT + row_number() OVER (ORDER BY j.instance_id), j.idem_key, j.instance_id, ?::VARCHAR, ?::INTEGER, ?::VARCHAR, j.profile_id,
+       ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::BOOLEAN, ?::TIMESTAMP
+FROM _jout j WHERE j.idem_key NOT IN (SELECT idem_key FROM journey_outbox);
 
 -- name: failures
 -- Sends whose last attempt failed, newest first: for one journey ("" =
