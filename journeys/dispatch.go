@@ -2,6 +2,7 @@ package journeys
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -26,14 +27,22 @@ type outRow struct {
 // dispatch sends every due outbox row (pending: never tried or in flight
 // when a previous process died; transient: retry due) through its channel,
 // in pages and channel batches. Each batch is marked in flight before its
-// provider call and its results are written right after the call returns
-// (inflight.go), so a crash resends at most the one batch that was in
-// flight, with the same idempotency keys.
-func (r *Runner) dispatch(ctx context.Context, only string) (TickResult, error) {
-	var res TickResult
+// provider call, in the transaction that writes the previous batch's
+// results (inflight.go), so a crash resends at most the one batch that was
+// in flight, with the same idempotency keys; the last batch's results are
+// written before dispatch returns, whatever happened.
+func (r *Runner) dispatch(ctx context.Context, only string) (res TickResult, err error) {
 	if len(r.chans) == 0 {
 		return res, nil
 	}
+	// held is a batch's results waiting to be written with the next
+	// batch's in-flight marks, one commit instead of two.
+	var held *writeBack
+	defer func() {
+		if werr := r.writeResults(ctx, held); werr != nil {
+			err = errors.Join(err, werr)
+		}
+	}()
 	names := make([]string, 0, len(r.chans))
 	for n := range r.chans {
 		names = append(names, n)
@@ -57,7 +66,8 @@ func (r *Runner) dispatch(ctx context.Context, only string) (TickResult, error) 
 			list := byChannel[c]
 			for off := 0; off < len(list); off += r.cfg.BatchSize {
 				end := min(off+r.cfg.BatchSize, len(list))
-				br, err := r.sendBatch(ctx, c, list[off:end])
+				br, later, err := r.sendBatch(ctx, c, list[off:end], held)
+				held = later
 				res.add(br)
 				if err != nil {
 					return res, err
@@ -100,9 +110,21 @@ func groupByChannel(rows []outRow) (map[string][]outRow, []string) {
 
 // sendBatch passes one batch through the gate and its channel: the sends
 // the gate and the policy allow are marked in flight, handed to the
-// channel, and the whole batch's results written back.
-func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow) (TickResult, error) {
-	var res TickResult
+// channel, and the whole batch's results written back. prev, the previous
+// batch's results when they are not written yet, is written with this
+// batch's marks, or first when this batch marks nothing. The results come
+// back unwritten (later) when they say nothing about addresses: the next
+// batch's marks carry them, and nothing read before that depends on them
+// (a retry's policy reads the recent sends, so it writes prev first).
+// Results with feedback are written and applied at once, before the next
+// batch's gate, as the feedback must precede it.
+func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, prev *writeBack) (res TickResult, later *writeBack, err error) {
+	// Whatever fails, prev goes back to the caller, which writes it.
+	defer func() {
+		if err != nil && prev != nil {
+			later = prev
+		}
+	}()
 	since := batch[0].createdAt
 	for _, o := range batch {
 		if o.createdAt.Before(since) {
@@ -111,7 +133,7 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow) 
 	}
 	gt := time.Now()
 	if err := r.gate.prepare(ctx, channel, since, batch); err != nil {
-		return res, err
+		return res, nil, err
 	}
 	r.tracef("gate.prepare", gt)
 	results := make([]channels.Result, len(batch))
@@ -135,10 +157,15 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow) 
 	}
 	if len(retries) > 0 {
 		// A retry is a new send as far as the policy goes: decide quiet
-		// hours, the cap and the holdout again at this instant.
+		// hours, the cap and the holdout again at this instant, with every
+		// earlier result written (a failed or skipped send is no send).
+		if err := r.writeResults(ctx, prev); err != nil {
+			return res, nil, err
+		}
+		prev = nil
 		decided, err := r.retryPolicy(ctx, channel, batch, retries)
 		if err != nil {
-			return res, err
+			return res, nil, err
 		}
 		for k, i := range retries {
 			switch d := decided[k]; d.Reason {
@@ -154,10 +181,11 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow) 
 		sort.Sort(byIndex{idx, send})
 	}
 	if len(send) > 0 {
-		resent, err := r.markInFlight(ctx, channel, batch, idx)
+		resent, err := r.markInFlight(ctx, channel, batch, idx, prev)
 		if err != nil {
-			return res, err
+			return res, nil, err
 		}
+		prev = nil
 		res.Resent += resent
 		st := time.Now()
 		got := r.callChannel(ctx, channel, send)
@@ -170,8 +198,15 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow) 
 			}
 		}
 	}
+	if err := r.writeResults(ctx, prev); err != nil {
+		return res, nil, err
+	}
+	prev = nil
 	wb := r.batchResults(channel, batch, results, holds, &res)
-	return res, r.writeResults(ctx, wb)
+	if len(send) == 0 || len(wb.feedback.msgs) > 0 {
+		return res, nil, r.writeResults(ctx, &wb)
+	}
+	return res, &wb, nil
 }
 
 // callChannel hands send to the channel, spread over time when the channel

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,9 +18,10 @@ const ReasonInterrupted = "interrupted"
 
 // markInFlight durably marks the sends of batch at idx as in flight (one
 // Appender into journey_inflight, committed before the provider call) and
-// logs those a crashed process had left in flight as resent. It returns how
-// many are resent.
-func (r *Runner) markInFlight(ctx context.Context, channel string, batch []outRow, idx []int) (int, error) {
+// logs those a crashed process had left in flight as resent, in the
+// transaction that writes prev, the previous batch's results (nil: none
+// held), so a batch costs one commit. It returns how many are resent.
+func (r *Runner) markInFlight(ctx context.Context, channel string, batch []outRow, idx []int, prev *writeBack) (int, error) {
 	now := r.now()
 	at := driver.Value(now) // boxed once for every mark
 	marks := make([][]driver.Value, 0, len(idx))
@@ -34,6 +36,10 @@ func (r *Runner) markInFlight(ctx context.Context, channel string, batch []outRo
 		}
 	}
 	err := r.write(ctx, func(t *tx) error {
+		// The previous batch's marks go before this batch's are added.
+		if err := r.writeResultRows(t, prev); err != nil {
+			return err
+		}
 		if err := t.appendRows("journey_inflight", marks); err != nil {
 			return err
 		}
@@ -149,35 +155,17 @@ func boxedStatus(status string) driver.Value {
 	return status
 }
 
-// writeResults writes a batch's results and clears its in-flight marks in
-// one transaction (Appender and set-based statements), then applies their
+// writeResults writes a batch's results (nil: nothing to write) and
+// clears its in-flight marks in one transaction, then applies their
 // feedback (suppressions, opt-outs, dropped tokens) through
 // channels.ApplyResults. It runs even when ctx is done: the provider has
 // been called.
-func (r *Runner) writeResults(ctx context.Context, wb writeBack) error {
-	if len(wb.results) == 0 {
+func (r *Runner) writeResults(ctx context.Context, wb *writeBack) error {
+	if wb == nil || len(wb.results) == 0 {
 		return nil
 	}
 	ctx = context.WithoutCancel(ctx)
-	now := r.now()
-	err := r.write(ctx, func(t *tx) error {
-		if err := t.appendRows("journey_results", wb.results); err != nil {
-			return err
-		}
-		if err := t.appendRows("journey_log", wb.logs.rows); err != nil {
-			return err
-		}
-		if _, err := t.exec(fmt.Sprintf(q("clear_inflight"), intList(wb.ids))); err != nil {
-			return err
-		}
-		if len(wb.withdrawn) > 0 {
-			if _, err := t.exec(fmt.Sprintf(q("end_withdrawn"), intList(wb.withdrawn)), now); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil || len(wb.feedback.msgs) == 0 {
+	if err := r.write(ctx, func(t *tx) error { return r.writeResultRows(t, wb) }); err != nil || len(wb.feedback.msgs) == 0 {
 		return err
 	}
 	// The results are durable; now what they say about addresses. An error
@@ -188,4 +176,56 @@ func (r *Runner) writeResults(ctx context.Context, wb writeBack) error {
 		return fmt.Errorf("apply %s feedback: %w", f.channel, err)
 	}
 	return nil
+}
+
+// writeResultRows writes a batch's results and log rows in t (Appender
+// and set-based statements), clears its in-flight marks (including marks a
+// crashed process left on them) and ends the instances withdrawn since
+// they were queued. Nothing for a nil wb.
+func (r *Runner) writeResultRows(t *tx, wb *writeBack) error {
+	if wb == nil || len(wb.results) == 0 {
+		return nil
+	}
+	if err := t.appendRows("journey_results", wb.results); err != nil {
+		return err
+	}
+	if err := t.appendRows("journey_log", wb.logs.rows); err != nil {
+		return err
+	}
+	if _, err := t.exec(fmt.Sprintf(q("clear_inflight"), idRuns("outbox_id", wb.ids))); err != nil {
+		return err
+	}
+	if len(wb.withdrawn) > 0 {
+		if _, err := t.exec(fmt.Sprintf(q("end_withdrawn"), intList(wb.withdrawn)), r.now()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// idRuns is an SQL condition true exactly for col in ids, as ranges of
+// consecutive ids: a batch of the outbox (ids dense, in order) is one or
+// a few ranges, where an IN list of a thousand literals cost more to plan
+// than the delete. Only Go-formatted integers are spliced into SQL.
+func idRuns(col string, ids []int64) string {
+	if len(ids) == 0 {
+		return "false"
+	}
+	var b []byte
+	for i := 0; i < len(ids); {
+		j := i
+		for j+1 < len(ids) && ids[j+1] == ids[j]+1 {
+			j++
+		}
+		if i > 0 {
+			b = append(b, " OR "...)
+		}
+		b = append(b, col...)
+		b = append(b, " BETWEEN "...)
+		b = strconv.AppendInt(b, ids[i], 10)
+		b = append(b, " AND "...)
+		b = strconv.AppendInt(b, ids[j], 10)
+		i = j + 1
+	}
+	return string(b)
 }

@@ -2,6 +2,8 @@ package journeys
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 const oneEmail = `
@@ -176,4 +179,129 @@ FROM journey_results`).Scan(&delivered, &transient))
 	require.Equal(t, 1, delivered)
 	require.Equal(t, 2, transient)
 	require.Zero(t, marks)
+}
+
+// commitCounter counts the commits Config.Trace reports.
+type commitCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *commitCounter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if strings.Contains(string(p), `"COMMIT"`) {
+		c.n++
+	}
+	return len(p), nil
+}
+
+func (c *commitCounter) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// TestDispatchCommitsOnceABatch: a batch's in-flight marks are committed
+// with the previous batch's results, so between two provider calls there
+// is one commit, not two, and every earlier batch's results are written at
+// each call; the last batch's results are written before the run returns.
+func TestDispatchCommitsOnceABatch(t *testing.T) {
+	t.Parallel()
+	commits := &commitCounter{}
+	var (
+		e       *env
+		atCall  []int
+		written []int
+	)
+	p := &probe{recorder: recorder{name: channels.Email}}
+	p.look = func([]channels.Message) {
+		var n int
+		require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT count(*) FROM journey_results`).Scan(&n))
+		atCall = append(atCall, commits.count())
+		written = append(written, n)
+	}
+	e = newEnv(t, withEmail(p), func(c *Config) { c.BatchSize = 4; c.Trace = commits })
+	ids := e.crowd(10, "UTC")
+	e.publish(oneEmail)
+	enterAll(t, e, "once", ids)
+	res := e.run()
+	require.Equal(t, 10, res.Sent)
+	require.Equal(t, []int{0, 4, 8}, written)
+	require.Len(t, atCall, 3)
+	require.Equal(t, []int{1, 1}, []int{atCall[1] - atCall[0], atCall[2] - atCall[1]}, "one commit between provider calls")
+	var results, marks int
+	require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT count(*) FROM journey_results`).Scan(&results))
+	require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT count(*) FROM journey_inflight`).Scan(&marks))
+	require.Equal(t, 10, results)
+	require.Zero(t, marks)
+}
+
+// TestHardBounceIsAppliedBeforeTheNextBatch: results that say something
+// about an address are written and applied before the next batch goes
+// through the gate: the second message to a hard-bounced address is
+// skipped as suppressed, never handed to the provider.
+func TestHardBounceIsAppliedBeforeTheNextBatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.BatchSize = 1 })
+	var mu sync.Mutex
+	var tried []string
+	e.chans["email"].fail = func(m channels.Message) *channels.Result {
+		mu.Lock()
+		defer mu.Unlock()
+		tried = append(tried, m.Journey)
+		r := channels.Permanent("smtp:550", errors.New("no such user"))
+		r.Suppress = true
+		return &r
+	}
+	ids := e.crowd(1, "UTC")
+	for _, name := range []string{"first", "second"} {
+		e.publish(strings.Replace(oneEmail, "name: once", "name: "+name, 1))
+		enterAll(t, e, name, ids)
+	}
+	res := e.run()
+	require.Equal(t, []string{"first"}, tried)
+	require.Equal(t, 1, res.Failed)
+	require.Equal(t, 1, res.Skipped)
+	require.Equal(t, 1, e.logCount("second", "hello", "skipped", ReasonSuppressed))
+}
+
+func TestIDRuns(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		ids  []int64
+		want string
+	}{
+		{nil, "false"},
+		{[]int64{7}, "x BETWEEN 7 AND 7"},
+		{[]int64{1, 2, 3, 4}, "x BETWEEN 1 AND 4"},
+		{[]int64{1, 2, 4, 5, 9}, "x BETWEEN 1 AND 2 OR x BETWEEN 4 AND 5 OR x BETWEEN 9 AND 9"},
+		{[]int64{5, 4, 6}, "x BETWEEN 5 AND 5 OR x BETWEEN 4 AND 4 OR x BETWEEN 6 AND 6"},
+	} {
+		require.Equal(t, c.want, idRuns("x", c.ids), "%v", c.ids)
+	}
+}
+
+// TestClearInflightByRunsMatchesTheIDList: clearing a batch's marks by
+// ranges deletes exactly the marks an IN list of its ids deletes, on the
+// same marks, whatever the gaps.
+func TestClearInflightByRunsMatchesTheIDList(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	db := e.store.DB()
+	for _, batch := range [][]int64{{1, 2, 3}, {2, 4, 6, 7, 8, 20}, {9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19}, {25}} {
+		remaining := func(clear string) []int64 {
+			_, err := db.ExecContext(e.ctx, `DELETE FROM journey_inflight`)
+			require.NoError(t, err)
+			_, err = db.ExecContext(e.ctx, `INSERT INTO journey_inflight SELECT i, ?::TIMESTAMP FROM range(0, 22) t(i)`, t0)
+			require.NoError(t, err)
+			_, err = db.ExecContext(e.ctx, clear)
+			require.NoError(t, err)
+			ids, err := dbtx.QueryColumn[int64](e.ctx, db, `SELECT outbox_id FROM journey_inflight ORDER BY outbox_id`)
+			require.NoError(t, err)
+			return ids
+		}
+		want := remaining("DELETE FROM journey_inflight WHERE outbox_id IN (" + intList(batch) + ")")
+		require.Equal(t, want, remaining(fmt.Sprintf(q("clear_inflight"), idRuns("outbox_id", batch))), "%v", batch)
+	}
 }

@@ -26,7 +26,15 @@ func to(id, pid int64, from, target string, now time.Time) move {
 }
 
 func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, now time.Time) error {
-	if len(moves) == 0 {
+	return r.applyMovesAnd(t, journey, version, moves, nil, now)
+}
+
+// applyMovesAnd applies moves and, when queued is set, the same move (its
+// ID and ProfileID aside) to every instance in _jout: the send step's
+// queued sends, whose moves are filled in set-based rather than appended
+// one by one.
+func (r *Runner) applyMovesAnd(t *tx, journey string, version int, moves []move, queued *move, now time.Time) error {
+	if len(moves) == 0 && queued == nil {
 		return nil
 	}
 	if err := t.temp("_jmove", "id BIGINT, profile_id BIGINT, step VARCHAR, status VARCHAR, reason VARCHAR, kind VARCHAR, stay BOOLEAN, due_at TIMESTAMP"); err != nil {
@@ -40,6 +48,12 @@ func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, no
 		return row
 	}); err != nil {
 		return err
+	}
+	if queued != nil {
+		m := queued
+		if _, err := t.exec(q("moves_from_outbox"), b.str(m.Step), b.str(m.Status), b.str(m.Reason), b.str(m.Kind), m.Stay, m.Due.UTC()); err != nil {
+			return fmt.Errorf("queued moves: %w", err)
+		}
 	}
 	if _, err := t.exec(q("apply_moves"), now); err != nil {
 		return fmt.Errorf("apply moves: %w", err)

@@ -45,36 +45,35 @@ const (
 // loadOutbox reads one page of due outbox rows. The page is read as Arrow
 // record batches: a send costs a few allocations instead of one per column
 // (database/sql boxes every value), strings repeated down a page (journey,
-// step, template…) are shared and the unique ones (keys, addresses) are
-// cut from one copy of each batch's string data. Traits, when the profile
-// table has any, are read through database/sql as before (traitsOf).
+// step, template…) are shared and the unique ones (keys, addresses,
+// string traits) are cut from one copy of each batch's string data. The
+// traits come with the page when their types allow (profileTraits), else
+// through database/sql (traitsOf).
 func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, now time.Time, cursor int64) ([]outRow, error) {
-	query, args := outboxQuery(names, only, now, cursor, r.cfg.PageSize)
+	traits, err := r.profileTraits(ctx)
+	if err != nil {
+		return nil, err
+	}
+	query, args := outboxQuery(names, only, now, cursor, r.cfg.PageSize, traits.selectList())
 	var out []outRow
-	var pids []int64
 	in := interner{}
-	err := r.queryArrow(ctx, query, args, func(n int) { out = make([]outRow, 0, n) }, func(rec arrow.Record) error {
+	err = r.queryArrow(ctx, query, args, func(n int) { out = make([]outRow, 0, n) }, func(rec arrow.Record) error {
 		var err error
-		out, err = appendOutRows(out, rec, in)
+		out, err = appendOutRows(out, rec, in, traits)
 		return err
 	})
 	if err != nil || len(out) == 0 {
 		return out, err
 	}
-	pids = make([]int64, len(out))
-	for i, o := range out {
-		pids[i] = o.msg.ProfileID
-	}
-	traits, err := r.traitsOf(ctx, pids)
-	if err != nil {
-		return nil, err
+	if !traits.inPage && len(traits.names) > 0 {
+		if err := r.readTraits(ctx, out, traits.names); err != nil {
+			return nil, err
+		}
 	}
 	none := map[string]any{} // read-only: shared by everyone without traits
 	for i := range out {
 		m := &out[i].msg
-		if t, ok := traits[m.ProfileID]; ok {
-			m.Traits = t
-		} else {
+		if m.Traits == nil {
 			m.Traits = none
 		}
 		if fn, ok := m.Traits["first_name"].(string); ok {
@@ -84,9 +83,28 @@ func (r *Runner) loadOutbox(ctx context.Context, names []string, only string, no
 	return out, nil
 }
 
+// readTraits sets the traits of a page's messages through database/sql.
+func (r *Runner) readTraits(ctx context.Context, out []outRow, names []string) error {
+	pids := make([]int64, len(out))
+	for i, o := range out {
+		pids[i] = o.msg.ProfileID
+	}
+	traits, err := r.traitsOf(ctx, pids, names)
+	if err != nil {
+		return err
+	}
+	for i := range out {
+		if t, ok := traits[out[i].msg.ProfileID]; ok {
+			out[i].msg.Traits = t
+		}
+	}
+	return nil
+}
+
 // outboxQuery is outbox_due for the channels names (and one journey, if
-// only is set) after cursor.
-func outboxQuery(names []string, only string, now time.Time, cursor int64, pageSize int) (string, []any) {
+// only is set) after cursor, with the trait columns traits (a select list
+// of p's columns, or "").
+func outboxQuery(names []string, only string, now time.Time, cursor int64, pageSize int, traits string) (string, []any) {
 	ph := strings.TrimSuffix(strings.Repeat("?,", len(names)), ",")
 	filter := ""
 	args := []any{cursor, cursor, now}
@@ -118,15 +136,20 @@ func outboxQuery(names []string, only string, now time.Time, cursor int64, pageS
 	if len(tokens) > 0 {
 		tokenCol = "CASE o.channel " + strings.Join(tokens, " ") + " END"
 	}
-	return fmt.Sprintf(q("outbox_due"), tokenCol, strings.Join(joins, "\n"), ph, filter), args
+	return fmt.Sprintf(q("outbox_due"), tokenCol, strings.Join(joins, "\n"), ph, filter, traits), args
 }
 
-// appendOutRows turns one record batch of outbox_due into outRows.
-func appendOutRows(out []outRow, rec arrow.Record, in interner) ([]outRow, error) {
-	if int(rec.NumCols()) != outboxCols {
-		return out, fmt.Errorf("outbox_due: %d columns, want %d", rec.NumCols(), outboxCols)
+// appendOutRows turns one record batch of outbox_due into outRows, with
+// their traits when the page has them.
+func appendOutRows(out []outRow, rec arrow.Record, in interner, traits traitCols) ([]outRow, error) {
+	want := outboxCols
+	if traits.inPage {
+		want += len(traits.names)
 	}
-	var c [outboxCols]column
+	if int(rec.NumCols()) != want {
+		return out, fmt.Errorf("outbox_due: %d columns, want %d", rec.NumCols(), want)
+	}
+	c := make([]column, want)
 	for i := range c {
 		col, err := newColumn(rec.Column(i))
 		if err != nil {
@@ -134,6 +157,7 @@ func appendOutRows(out []outRow, rec arrow.Record, in interner) ([]outRow, error
 		}
 		c[i] = col
 	}
+	traitCol := c[outboxCols:]
 	for k := 0; k < int(rec.NumRows()); k++ {
 		id := c[colID].int64(k)
 		if n := len(out); n > 0 && out[n-1].id == id {
@@ -156,6 +180,7 @@ func appendOutRows(out []outRow, rec arrow.Record, in interner) ([]outRow, error
 			Transactional:  !c[colMarketing].bool(k),
 			Timezone:       in.get(c[colTimezone].str(k)),
 		}
+		o.msg.Traits = traitsAt(traits.names, traitCol, k)
 		if payload := c[colPayload].str(k); payload != "" {
 			_ = json.Unmarshal([]byte(payload), &o.msg.Payload)
 		}
@@ -173,26 +198,11 @@ func appendOutRows(out []outRow, rec arrow.Record, in interner) ([]outRow, error
 	return out, nil
 }
 
-// traitsOf reads the traits (the profile columns that are not system
-// columns) of people, by profile; nothing when the profile table has no
-// trait columns.
-func (r *Runner) traitsOf(ctx context.Context, people []int64) (map[int64]map[string]any, error) {
-	cols, err := r.profileColumns(ctx)
-	if err != nil {
-		return nil, err
-	}
-	system := map[string]bool{}
-	for _, c := range engine.ProfileColumns() {
-		system[c] = true
-	}
-	var names []string
-	for _, c := range cols {
-		if !system[c] {
-			names = append(names, `"`+strings.ReplaceAll(c, `"`, `""`)+`"`)
-		}
-	}
-	if len(names) == 0 {
-		return nil, nil
+// traitsOf reads the trait columns names of people, by profile.
+func (r *Runner) traitsOf(ctx context.Context, people []int64, names []string) (map[int64]map[string]any, error) {
+	quoted := make([]string, len(names))
+	for i, n := range names {
+		quoted[i] = `"` + strings.ReplaceAll(n, `"`, `""`) + `"`
 	}
 	out := make(map[int64]map[string]any, len(people))
 	vals := make([]any, len(names)+1)
@@ -200,14 +210,13 @@ func (r *Runner) traitsOf(ctx context.Context, people []int64) (map[int64]map[st
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	traitCols := cols2(cols, system)
-	query := "SELECT id, " + strings.Join(names, ", ") + " FROM profiles WHERE id IN (" + intList(people) + ")"
-	err = eachRow(ctx, r.db, query, nil, func(rows *sql.Rows) error {
+	query := "SELECT id, " + strings.Join(quoted, ", ") + " FROM profiles WHERE id IN (" + intList(people) + ")"
+	err := eachRow(ctx, r.db, query, nil, func(rows *sql.Rows) error {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
 		t := map[string]any{}
-		for i, c := range traitCols {
+		for i, c := range names {
 			if v := vals[i+1]; v != nil {
 				t[c] = plain(v)
 			}
@@ -216,32 +225,6 @@ func (r *Runner) traitsOf(ctx context.Context, people []int64) (map[int64]map[st
 		return nil
 	})
 	return out, err
-}
-
-// profileColumns lists the columns of the profile table (traits are
-// added as columns).
-func (r *Runner) profileColumns(ctx context.Context) ([]string, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT * FROM profiles LIMIT 0`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	return cols, rows.Err()
-}
-
-// cols2 is cols without the system columns, in order.
-func cols2(cols []string, system map[string]bool) []string {
-	out := make([]string, 0, len(cols))
-	for _, c := range cols {
-		if !system[c] {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // interner shares the strings repeated down a page: a hit costs no
@@ -273,7 +256,7 @@ func newColumn(a arrow.Array) (column, error) {
 	switch x := a.(type) {
 	case *array.String:
 		return column{arr: a, strs: x}, nil
-	case *array.Int64, *array.Int32, *array.Boolean, *array.Timestamp, *array.Null, *array.List:
+	case *array.Int64, *array.Int32, *array.Float64, *array.Boolean, *array.Timestamp, *array.Null, *array.List:
 		return column{arr: a}, nil
 	}
 	return column{}, fmt.Errorf("unexpected arrow type %s", a.DataType())

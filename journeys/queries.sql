@@ -90,6 +90,11 @@ UPDATE journey_instances SET
 FROM _jmove m
 WHERE journey_instances.id = m.id;
 
+-- name: moves_from_outbox
+-- The one move of every send queued in _jout (step, status, reason, kind,
+-- stay, due), into _jmove.
+INSERT INTO _jmove SELECT instance_id, profile_id, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::BOOLEAN, ?::TIMESTAMP FROM _jout;
+
 -- name: log_moves
 INSERT INTO journey_log SELECT ?::TIMESTAMP, ?::VARCHAR, ?::INTEGER, m.step, m.profile_id, m.id, m.kind, m.reason, NULL FROM _jmove m WHERE m.kind IS NOT NULL;
 
@@ -148,7 +153,8 @@ WHERE journey = ? AND status = 'active' AND held_reason = 'restricted'
 -- row of the previous page). attempts numbers the results; tries counts
 -- the provider calls among them; interrupted says a process died while the
 -- send was in flight (journey_inflight). The page is chosen first, then
--- joined with what the messages need.
+-- joined with what the messages need (%[5]s: the trait columns of p, or
+-- nothing).
 WITH page AS (
     SELECT o.*, coalesce(l.attempts, 0)::INTEGER AS attempts, coalesce(l.tries, 0)::INTEGER AS tries,
            EXISTS (SELECT 1 FROM journey_inflight f WHERE f.outbox_id = o.id) AS interrupted
@@ -161,7 +167,7 @@ WITH page AS (
     LIMIT ?
 )
 SELECT o.idem_key, o.instance_id, o.journey, o.version, o.step, o.profile_id, o.channel, o.template, o.url,
-       o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, o.tries, o.interrupted, p.email, p.phone, p.timezone
+       o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, o.tries, o.interrupted, p.email, p.phone, p.timezone%[5]s
 FROM page o
 JOIN profiles p ON p.id = o.profile_id
 LEFT JOIN journey_instances i ON i.id = o.instance_id
@@ -174,8 +180,9 @@ WHERE status = 'active' AND id IN (%s);
 
 -- name: clear_inflight
 -- The in-flight marks of a batch whose results are being written (in the
--- same transaction), including marks a crashed process left on them.
-DELETE FROM journey_inflight WHERE outbox_id IN (%s);
+-- same transaction), including marks a crashed process left on them (%s:
+-- the batch's ids as ranges, idRuns).
+DELETE FROM journey_inflight WHERE %s;
 
 -- name: new_events
 SELECT e.profile_id, e.ts, CAST(e.properties AS VARCHAR), e.message_id, e.received_at
@@ -218,9 +225,14 @@ WITH people AS MATERIALIZED (SELECT id, restricted, objected, email, phone FROM 
 SELECT profile_id, reason FROM (%[1]s);
 
 -- name: insert_outbox
--- New sends from _jout; a key already in the outbox is never added twice.
+-- New sends from _jout (key, instance, person) with what the step's sends
+-- share (journey, version, step, channel, template, url, purpose,
+-- marketing, created_at); a key already in the outbox is never added
+-- twice.
 INSERT INTO journey_outbox
-SELECT ?::BIGINT + row_number() OVER (ORDER BY j.instance_id), j.* FROM _jout j WHERE j.idem_key NOT IN (SELECT idem_key FROM journey_outbox);
+SELECT ?::BIGINT + row_number() OVER (ORDER BY j.instance_id), j.idem_key, j.instance_id, ?::VARCHAR, ?::INTEGER, ?::VARCHAR, j.profile_id,
+       ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::BOOLEAN, ?::TIMESTAMP
+FROM _jout j WHERE j.idem_key NOT IN (SELECT idem_key FROM journey_outbox);
 
 -- name: failures
 -- Sends whose last attempt failed, newest first: for one journey ("" =
@@ -255,3 +267,10 @@ LIMIT ?;
 -- The first ? profiles by id: the people an api journey nobody has entered
 -- yet is previewed for.
 SELECT id FROM profiles ORDER BY id LIMIT ?;
+
+-- name: profile_columns
+-- The profile table's columns with their types, in order: the outbox page
+-- reads the traits among them.
+SELECT column_name, data_type FROM duckdb_columns()
+WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'profiles'
+ORDER BY column_index;

@@ -196,14 +196,15 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 	defer r.tracef("send_due write", time.Now())
 	next := spec.NextOf(st.ID)
 	// queued holds each allowed send's key and its row of due; the outbox
-	// rows are built one at a time as the Appender takes them.
+	// rows are built one at a time as the Appender takes them. Their moves
+	// are all the same one, filled in from _jout.
 	type queued struct {
 		key string
 		k   int
 	}
 	outbox := make([]queued, 0, len(due))
 	logs := newRowBuf(logWidth, 0)
-	moves := make([]move, 0, len(due))
+	var moves []move
 	var visit []byte // the key's step component, built in place
 	for k, s := range due {
 		switch d := decisions[k]; d.Reason {
@@ -216,7 +217,6 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			visit = strconv.AppendInt(visit, s.ID, 10)
 			key := channels.NewIdempotencyKey(spec.Name, version, string(visit), s.PID, s.Slot)
 			outbox = append(outbox, queued{key: key, k: k})
-			moves = append(moves, to(s.ID, s.PID, st.ID, next, now))
 			res.Queued++
 		case eligibility.QuietHours:
 			moves = append(moves, hold(s.ID, s.PID, st.ID, ReasonQuietHours, d.HoldUntil))
@@ -234,19 +234,21 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			}
 		}
 	}
-	res.Moved += len(moves)
+	res.Moved += len(moves) + len(outbox)
+	var sent *move
+	if len(outbox) > 0 {
+		m := to(0, 0, st.ID, next, now)
+		sent = &m
+	}
 	return r.write(ctx, func(t *tx) error {
 		if len(outbox) > 0 {
-			if err := t.temp("_jout", "idem_key VARCHAR, instance_id BIGINT, journey VARCHAR, version INTEGER, step VARCHAR, profile_id BIGINT, channel VARCHAR, template VARCHAR, url VARCHAR, purpose VARCHAR, marketing BOOLEAN, created_at TIMESTAMP"); err != nil {
+			if err := t.temp("_jout", "idem_key VARCHAR, instance_id BIGINT, profile_id BIGINT"); err != nil {
 				return err
 			}
-			// The values every outbox row of the step shares are boxed once
-			// into the one row the Appender is handed each time.
-			row := []driver.Value{2: spec.Name, 3: int32(version), 4: st.ID, 6: channel, 7: nullStr(st.Template), 8: nullStr(st.URL),
-				9: spec.Purpose, 10: !req.Transactional(), 11: now}
+			row := make([]driver.Value, 3)
 			if err := appendEach(t, "_jout", len(outbox), func(i int) []driver.Value {
 				s := due[outbox[i].k]
-				row[0], row[1], row[5] = outbox[i].key, s.ID, s.PID
+				row[0], row[1], row[2] = outbox[i].key, s.ID, s.PID
 				return row
 			}); err != nil {
 				return err
@@ -255,14 +257,15 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			if err := t.conn.QueryRowContext(t.ctx, `SELECT coalesce(max(id), 0) FROM journey_outbox`).Scan(&before); err != nil {
 				return err
 			}
-			if _, err := t.exec(q("insert_outbox"), before); err != nil {
+			if _, err := t.exec(q("insert_outbox"), before, spec.Name, int32(version), st.ID, channel, nullStr(st.Template), nullStr(st.URL),
+				spec.Purpose, !req.Transactional(), now); err != nil {
 				return err
 			}
 		}
 		if err := t.appendRows("journey_log", logs.rows); err != nil {
 			return err
 		}
-		return r.applyMoves(t, spec.Name, version, moves, now)
+		return r.applyMovesAnd(t, spec.Name, version, moves, sent, now)
 	})
 }
 

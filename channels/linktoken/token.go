@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
+	"sync"
 	"time"
 )
 
@@ -68,6 +70,7 @@ type Config struct {
 // Signer issues and verifies tokens. It is safe for concurrent use.
 type Signer struct {
 	keys  map[byte][]byte
+	macs  map[byte]*sync.Pool // per key id: keyed HMAC states, reset and reused
 	ids   []byte
 	ttl   time.Duration
 	skew  time.Duration
@@ -80,7 +83,7 @@ func New(cfg Config) (*Signer, error) {
 	if len(cfg.Keys) == 0 {
 		return nil, errors.New("linktoken: at least one key is required")
 	}
-	s := &Signer{keys: map[byte][]byte{}, ttl: cfg.TTL, skew: cfg.ClockSkew, now: cfg.Now, label: []byte(macLabel)}
+	s := &Signer{keys: map[byte][]byte{}, macs: map[byte]*sync.Pool{}, ttl: cfg.TTL, skew: cfg.ClockSkew, now: cfg.Now, label: []byte(macLabel)}
 	for i, k := range cfg.Keys {
 		if len(k) < MinKeyLen {
 			return nil, fmt.Errorf("linktoken: key %d is %d bytes, want at least %d", i, len(k), MinKeyLen)
@@ -89,7 +92,9 @@ func New(cfg Config) (*Signer, error) {
 		if _, dup := s.keys[id]; dup {
 			return nil, fmt.Errorf("linktoken: key %d collides with an earlier key id; generate another key", i)
 		}
-		s.keys[id] = append([]byte(nil), k...)
+		key := append([]byte(nil), k...)
+		s.keys[id] = key
+		s.macs[id] = &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}
 		s.ids = append(s.ids, id)
 	}
 	if s.ttl == 0 {
@@ -152,15 +157,22 @@ func (s *Signer) IssueClaims(c Claims) (string, error) {
 	b = append(b, c.Purpose...)
 	b = binary.AppendUvarint(b, uint64(len(c.Channel)))
 	b = append(b, c.Channel...)
-	b = append(b, s.mac(s.keys[s.ids[0]], b)...)
+	b = s.mac(s.ids[0], b, b)
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-func (s *Signer) mac(key, msg []byte) []byte {
-	m := hmac.New(sha256.New, key)
+// mac appends to dst the HMAC-SHA256 under key id of the label and msg.
+// The keyed state (the hashed inner and outer pads) is reused through the
+// key's pool rather than derived again for every token.
+func (s *Signer) mac(id byte, dst, msg []byte) []byte {
+	pool := s.macs[id]
+	m := pool.Get().(hash.Hash)
+	m.Reset()
 	m.Write(s.label)
 	m.Write(msg)
-	return m.Sum(nil)
+	dst = m.Sum(dst)
+	pool.Put(m)
+	return dst
 }
 
 // Verify checks token and returns its claims. Errors: ErrMalformed,
@@ -184,11 +196,11 @@ func (s *Signer) Verify(token string) (Claims, error) {
 		return Claims{}, ErrMalformed
 	}
 	body, sig := raw[:len(raw)-macLen], raw[len(raw)-macLen:]
-	key, ok := s.keys[raw[1]]
-	if !ok {
+	if _, ok := s.keys[raw[1]]; !ok {
 		return Claims{}, ErrInvalidSignature
 	}
-	if !hmac.Equal(sig, s.mac(key, body)) {
+	var want [macLen]byte
+	if !hmac.Equal(sig, s.mac(raw[1], want[:0], body)) {
 		return Claims{}, ErrInvalidSignature
 	}
 	c, err := decode(body[2:])

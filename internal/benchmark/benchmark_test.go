@@ -163,3 +163,27 @@ func TestReadUserIDs(t *testing.T) {
 	_, err = readUserIDs(p, 2)
 	require.ErrorContains(t, err, "no user ids")
 }
+
+// TestSendPrepareDataPredatesTheRun: the send leg's people, consents and
+// entries are stamped a minute before the run, so the measured send step
+// never finds them freshly changed (the gate would re-decide them all),
+// however soon after the prepare it starts.
+func TestSendPrepareDataPredatesTheRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "prepared.duckdb")
+	_, err := sendPrepare(ctx, task{Name: taskSendPrepare, Dir: dir, DB: db, People: 5})
+	require.NoError(t, err)
+	conn, err := openDuckDB(db)
+	require.NoError(t, err)
+	defer conn.Close()
+	var profiles, ledger, entered time.Time
+	require.NoError(t, conn.QueryRowContext(ctx, `SELECT max(updated_at) FROM profiles`).Scan(&profiles))
+	require.NoError(t, conn.QueryRowContext(ctx, `SELECT max(recorded_at) FROM consent_ledger`).Scan(&ledger))
+	require.NoError(t, conn.QueryRowContext(ctx, `SELECT max(entered_at) FROM journey_instances`).Scan(&entered))
+	limit := time.Now().Add(-sendDataAge / 2)
+	for name, at := range map[string]time.Time{"profiles": profiles, "consents": ledger, "entries": entered} {
+		require.True(t, at.Before(limit), "%s stamped %s, want before %s", name, at, limit)
+	}
+}
