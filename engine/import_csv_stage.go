@@ -54,11 +54,9 @@ func (s *Store) importProfilesCSV(ctx context.Context, f fileSource, known map[s
 		if _, err := w.exec(q, now); err != nil {
 			return fmt.Errorf("stage profiles: %w", err)
 		}
-		records, err := stagedRecords(w, n)
-		if err != nil {
-			return err
-		}
-		return s.upsertProfiles(w, "_stage", traits, records, path, &res)
+		// Row i is line i+2 of the file: loadRawCSV checked that rows and
+		// lines line up.
+		return s.upsertStaged(w, "_stage", traits, n, func(row int) int { return row + 2 }, path, &res)
 	})
 	return res, err
 }
@@ -320,32 +318,3 @@ func stageTraitValues(st *csvStage, known map[string]TraitType) ([]traitColumn, 
 }
 
 func textCell(v string) cell { return cell{present: true, text: v, kind: cellText} }
-
-// stagedRecords reads the staged identifiers back in row order: row i is
-// line i+2 of the file (loadRawCSV checked that rows and lines line up).
-func stagedRecords(w *writer, n int) ([]idRecord, error) {
-	rows, err := w.query(`SELECT ` + strings.Join(IdentityKinds(), ", ") + ` FROM _stage ORDER BY _row`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	records := make([]idRecord, 0, n)
-	vals := make([]*string, numKinds)
-	ptrs := make([]any, numKinds)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		rec := idRecord{line: len(records) + 2}
-		for k, v := range vals {
-			if v != nil {
-				rec.ids[k] = *v
-			}
-		}
-		records = append(records, rec)
-	}
-	return records, rows.Err()
-}

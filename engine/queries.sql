@@ -86,3 +86,51 @@ WHERE NOT EXISTS (
 CREATE TEMP TABLE _raw AS
 SELECT * FROM read_csv(?, header = false, skip = 1, delim = ',', quote = '"', escape = '"',
                        columns = %s, auto_detect = false, null_padding = false);
+
+-- name: stage-key-occurrences
+-- Every identifier of a profile stage, one row per (row, kind) present
+-- (the placeholder: one SELECT per identity kind, joined by UNION ALL), with
+-- its key id: one integer per distinct (kind, value), so that resolution
+-- runs over integers (resolve.go).
+CREATE OR REPLACE TEMP TABLE _occ AS
+SELECT _row, k, value, dense_rank() OVER (ORDER BY k, value)::INTEGER AS kid
+FROM (%s);
+
+-- name: stage-keys
+-- The distinct identifiers of _occ: key id, kind (index k into the list of
+-- identity kinds, the placeholder, and its name), value, and the first row
+-- it appears on (where resolution links a new identifier).
+CREATE OR REPLACE TEMP TABLE _keys AS
+SELECT kid, any_value(k) AS k, %s[any_value(k) + 1] AS kind, any_value(value) AS value, min(_row) AS first_row
+FROM _occ GROUP BY kid;
+
+-- name: key-holders
+-- Who already holds the identifiers of _keys: the profile, and its user_id
+-- as an integer equal for equal user_ids (the user_id's key id when the
+-- input has it, else a negative rank; 0 when the profile has none).
+SELECT k.kid, i.profile_id,
+       (CASE WHEN p.user_id IS NULL THEN 0
+             WHEN u.kid IS NOT NULL THEN u.kid
+             ELSE -dense_rank() OVER (PARTITION BY p.user_id IS NULL, u.kid IS NULL ORDER BY p.user_id) END)::BIGINT AS uid
+FROM _keys k
+JOIN identities i ON i.kind = k.kind AND i.value = k.value
+JOIN profiles p ON p.id = i.profile_id
+LEFT JOIN _keys u ON u.k = 0 AND u.value = p.user_id;
+
+-- name: fresh-keys
+-- The identifiers of _keys that nobody holds yet, numbered in key order.
+CREATE OR REPLACE TEMP TABLE _fresh AS
+SELECT row_number() OVER (ORDER BY kid) AS _seq, *
+FROM _keys k
+WHERE NOT EXISTS (SELECT 1 FROM identities i WHERE i.kind = k.kind AND i.value = k.value)
+ORDER BY kid;
+
+-- name: insert-new-identities
+-- The new identities: each identifier of _fresh linked to the profile of
+-- the row it first appears on (_map), as resolution links them, with its
+-- keyed hash (_khash). Rows come in input order, kinds in resolution order.
+INSERT INTO identities (profile_id, kind, value, value_hash, source, first_seen_at)
+SELECT m.profile_id, f.kind, f.value, h.value_hash,
+       ?::VARCHAR || ':' || m._line AS source, ?::TIMESTAMP AS first_seen_at
+FROM _fresh f JOIN _khash h USING (kid) JOIN _map m ON m._row = f.first_row
+ORDER BY f.first_row, f.k;
