@@ -94,6 +94,9 @@ func (s *Store) upsertStaged(w *writer, stage string, traits []Trait, n int, lin
 	if _, err := w.exec(s.query("insert-new-identities"), label, now); err != nil {
 		return fmt.Errorf("identity write: %w", err)
 	}
+	if _, err := w.exec(`DROP TABLE _fresh; DROP TABLE _khash`); err != nil {
+		return err
+	}
 	if err := s.noteClientIdentities(w, hashes, now); err != nil {
 		return err
 	}
