@@ -19,8 +19,8 @@ import (
 const hashChunk = 65536
 
 // stageNewKeys selects the identifiers of _keys nobody holds yet into
-// _fresh (numbered 1…n in key order as _seq) and their keyed hashes into
-// _khash, and returns how many there are. The hashes are HashIdentifier's,
+// _fresh and their keyed hashes into _khash, a range of key ids at a time,
+// and returns how many there are. The hashes are HashIdentifier's,
 // computed in Go on every core (DuckDB's sha256 is several times slower)
 // and appended a chunk at a time.
 func (s *Store) stageNewKeys(w *writer) (int, error) {
@@ -28,19 +28,19 @@ func (s *Store) stageNewKeys(w *writer) (int, error) {
 		return 0, fmt.Errorf("identity write: %w", err)
 	}
 	w.temps = append(w.temps, "_fresh")
-	var n int
-	if err := w.queryRow(`SELECT count(*) FROM _fresh`).Scan(&n); err != nil {
+	var n, last int
+	if err := w.queryRow(`SELECT count(*), coalesce(max(kid), 0) FROM _fresh`).Scan(&n, &last); err != nil {
 		return 0, err
 	}
 	if err := w.temp("_khash", "kid INTEGER, value_hash VARCHAR"); err != nil {
 		return 0, err
 	}
 	kinds := IdentityKinds()
-	for lo := 1; lo <= n; lo += hashChunk {
+	for lo := 1; lo <= last; lo += hashChunk {
 		var kid []int32
 		var kind []uint8
 		var value []string
-		err := dbtx.QueryArrow(w.ctx, w.conn, `SELECT kid, k, value FROM _fresh WHERE _seq BETWEEN ? AND ?`, []any{lo, lo + hashChunk - 1}, func(rdr array.RecordReader) error {
+		err := dbtx.QueryArrow(w.ctx, w.conn, `SELECT kid, k, value FROM _fresh WHERE kid BETWEEN ? AND ?`, []any{lo, lo + hashChunk - 1}, func(rdr array.RecordReader) error {
 			for rdr.Next() {
 				rec := rdr.Record()
 				kids, ks, vs, ok := freshColumns(rec.Column(0), rec.Column(1), rec.Column(2))

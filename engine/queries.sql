@@ -87,22 +87,21 @@ CREATE TEMP TABLE _raw AS
 SELECT * FROM read_csv(?, header = false, skip = 1, delim = ',', quote = '"', escape = '"',
                        columns = %s, auto_detect = false, null_padding = false);
 
--- name: stage-key-occurrences
--- Every identifier of a profile stage, one row per (row, kind) present
--- (the placeholder: one SELECT per identity kind, joined by UNION ALL), with
--- its key id: one integer per distinct (kind, value), so that resolution
--- runs over integers (resolve.go).
-CREATE OR REPLACE TEMP TABLE _occ AS
-SELECT _row, k, value, dense_rank() OVER (ORDER BY k, value)::INTEGER AS kid
-FROM (%s);
-
 -- name: stage-keys
--- The distinct identifiers of _occ: key id, kind (index k into the list of
--- identity kinds, the placeholder, and its name), value, and the first row
--- it appears on (where resolution links a new identifier).
+-- The distinct identifiers of a profile stage (the first placeholder: one
+-- SELECT of _row, k, value per identity kind, joined by UNION ALL), each
+-- with a key id (numbered as DuckDB groups them, so that resolution runs
+-- over integers: resolve.go), its kind (index k into the list of identity
+-- kinds, the second placeholder, and its name), value, and the first row it
+-- appears on (where resolution links a new identifier).
 CREATE OR REPLACE TEMP TABLE _keys AS
-SELECT kid, any_value(k) AS k, %s[any_value(k) + 1] AS kind, any_value(value) AS value, min(_row) AS first_row
-FROM _occ GROUP BY kid;
+SELECT row_number() OVER ()::INTEGER AS kid, k, %[2]s[k + 1] AS kind, value, first_row
+FROM (SELECT k, value, min(_row) AS first_row FROM (%[1]s) GROUP BY k, value);
+
+-- name: key-occurrences
+-- Each row's identifiers (the placeholder as in stage-keys) as key ids.
+SELECT o._row, o.k, ky.kid
+FROM (%s) o JOIN _keys ky ON ky.k = o.k AND ky.value = o.value;
 
 -- name: key-holders
 -- Who already holds the identifiers of _keys: the profile, and its user_id
@@ -118,19 +117,16 @@ JOIN profiles p ON p.id = i.profile_id
 LEFT JOIN _keys u ON u.k = 0 AND u.value = p.user_id;
 
 -- name: fresh-keys
--- The identifiers of _keys that nobody holds yet, numbered in key order.
+-- The identifiers of _keys that nobody holds yet.
 CREATE OR REPLACE TEMP TABLE _fresh AS
-SELECT row_number() OVER (ORDER BY kid) AS _seq, *
-FROM _keys k
-WHERE NOT EXISTS (SELECT 1 FROM identities i WHERE i.kind = k.kind AND i.value = k.value)
-ORDER BY kid;
+SELECT * FROM _keys k
+WHERE NOT EXISTS (SELECT 1 FROM identities i WHERE i.kind = k.kind AND i.value = k.value);
 
 -- name: insert-new-identities
 -- The new identities: each identifier of _fresh linked to the profile of
 -- the row it first appears on (_map), as resolution links them, with its
--- keyed hash (_khash). Rows come in input order, kinds in resolution order.
+-- keyed hash (_khash).
 INSERT INTO identities (profile_id, kind, value, value_hash, source, first_seen_at)
 SELECT m.profile_id, f.kind, f.value, h.value_hash,
        ?::VARCHAR || ':' || m._line AS source, ?::TIMESTAMP AS first_seen_at
-FROM _fresh f JOIN _khash h USING (kid) JOIN _map m ON m._row = f.first_row
-ORDER BY f.first_row, f.k;
+FROM _fresh f JOIN _khash h USING (kid) JOIN _map m ON m._row = f.first_row;

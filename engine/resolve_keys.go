@@ -11,7 +11,7 @@ import (
 )
 
 // stageKeys gives every identifier of a profile stage (rows 0…n-1) a key id
-// in DuckDB (_occ, _keys) and reads back, as integers only, each row's key
+// in DuckDB (_keys) and reads back, as integers only, each row's key
 // ids and who already holds each key.
 func (s *Store) stageKeys(w *writer, stage string, n int) ([]keyRecord, []holder, error) {
 	kinds := IdentityKinds()
@@ -21,11 +21,8 @@ func (s *Store) stageKeys(w *writer, stage string, n int) ([]keyRecord, []holder
 		parts[k] = fmt.Sprintf("SELECT _row, %d::UTINYINT AS k, %s AS value FROM %s WHERE %s IS NOT NULL", k, kind, stage, kind)
 		names[k] = "'" + kind + "'"
 	}
-	if _, err := w.exec(fmt.Sprintf(s.query("stage-key-occurrences"), strings.Join(parts, " UNION ALL "))); err != nil {
-		return nil, nil, fmt.Errorf("identity keys: %w", err)
-	}
-	w.temps = append(w.temps, "_occ")
-	if _, err := w.exec(fmt.Sprintf(s.query("stage-keys"), "["+strings.Join(names, ", ")+"]")); err != nil {
+	union := strings.Join(parts, " UNION ALL ")
+	if _, err := w.exec(fmt.Sprintf(s.query("stage-keys"), union, "["+strings.Join(names, ", ")+"]")); err != nil {
 		return nil, nil, fmt.Errorf("identity keys: %w", err)
 	}
 	w.temps = append(w.temps, "_keys")
@@ -34,7 +31,7 @@ func (s *Store) stageKeys(w *writer, stage string, n int) ([]keyRecord, []holder
 		return nil, nil, err
 	}
 	records := make([]keyRecord, n)
-	err := s.readInts(w, `SELECT _row, k, kid FROM _occ`, func(v []int64) error {
+	err := s.readInts(w, fmt.Sprintf(s.query("key-occurrences"), union), func(v []int64) error {
 		if v[0] < 0 || int(v[0]) >= n {
 			return fmt.Errorf("identity keys: row %d outside the stage's %d rows", v[0], n)
 		}
@@ -42,10 +39,6 @@ func (s *Store) stageKeys(w *writer, stage string, n int) ([]keyRecord, []holder
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
-	}
-	// _occ is the largest table of a profile import: free it now.
-	if _, err := w.exec(`DROP TABLE _occ`); err != nil {
 		return nil, nil, err
 	}
 	held := make([]holder, keys+1)
