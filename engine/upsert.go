@@ -220,9 +220,10 @@ func (s *Store) writeProfileRows(w *writer, stage string, traits []Trait, now an
 	for _, t := range traits {
 		inStage[t.Name] = true
 	}
-	var stageSel, existSel, agg, same []string
+	var stageSel, existSel, agg, single, same []string
 	for _, c := range append(rowKinds(), "timezone") {
 		agg = append(agg, fmt.Sprintf("arg_max(%[1]s, _rank) FILTER (WHERE %[1]s IS NOT NULL) AS %[1]s", c))
+		single = append(single, c)
 		same = append(same, fmt.Sprintf("f.%[1]s IS NOT DISTINCT FROM p.%[1]s", c))
 	}
 	for _, t := range all {
@@ -234,6 +235,7 @@ func (s *Store) writeProfileRows(w *writer, stage string, traits []Trait, now an
 		}
 		existSel = append(existSel, "p."+q)
 		agg = append(agg, fmt.Sprintf("arg_max(%[1]s, _rank) FILTER (WHERE %[1]s IS NOT NULL) AS %[1]s", q))
+		single = append(single, q)
 		same = append(same, fmt.Sprintf("f.%[1]s IS NOT DISTINCT FROM p.%[1]s", q))
 	}
 	extra := func(sel []string) string {
@@ -256,17 +258,31 @@ WHERE p.id IN (SELECT profile_id FROM _map UNION SELECT loser FROM _merge)`, ext
 		return fmt.Errorf("fold profiles: %w", err)
 	}
 	w.temps = append(w.temps, "_contrib")
+	// A profile with one contribution (most of a first import) is its
+	// own fold: only profiles with several are ranked and aggregated.
+	if _, err := w.exec(`CREATE OR REPLACE TEMP TABLE _multi AS SELECT _pid FROM _contrib GROUP BY _pid HAVING count(*) > 1`); err != nil {
+		return fmt.Errorf("fold profiles: %w", err)
+	}
+	w.temps = append(w.temps, "_multi")
 	final := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _final AS
 WITH r AS (
-  SELECT *, row_number() OVER (PARTITION BY _pid ORDER BY _ord ASC NULLS FIRST, _src, _sub) AS _rank FROM _contrib
+  SELECT *, row_number() OVER (PARTITION BY _pid ORDER BY _ord ASC NULLS FIRST, _src, _sub) AS _rank
+  FROM _contrib WHERE _pid IN (SELECT _pid FROM _multi)
 )
 SELECT _pid AS id, %s,
        coalesce(bool_or(restricted), false) AS restricted,
        coalesce(bool_or(objected), false) AS objected,
        coalesce(min(first_seen_at), ?::TIMESTAMP) AS first_seen_at,
        coalesce(max(_ord), ?::TIMESTAMP) AS updated_at
-FROM r GROUP BY _pid`, strings.Join(agg, ",\n       "))
-	if _, err := w.exec(final, now, now); err != nil {
+FROM r GROUP BY _pid
+UNION ALL BY NAME
+SELECT _pid AS id, %s,
+       coalesce(restricted, false) AS restricted,
+       coalesce(objected, false) AS objected,
+       coalesce(first_seen_at, ?::TIMESTAMP) AS first_seen_at,
+       coalesce(_ord, ?::TIMESTAMP) AS updated_at
+FROM _contrib WHERE _pid NOT IN (SELECT _pid FROM _multi)`, strings.Join(agg, ",\n       "), strings.Join(single, ", "))
+	if _, err := w.exec(final, now, now, now, now); err != nil {
 		return fmt.Errorf("fold profiles: %w", err)
 	}
 	w.temps = append(w.temps, "_final")
