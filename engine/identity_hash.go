@@ -19,20 +19,20 @@ import (
 const hashChunk = 65536
 
 // stageNewKeys selects the identifiers of _keys nobody holds yet into
-// _fresh and their keyed hashes into _khash, a range of key ids at a time,
+// _newkeys and their keyed hashes into _khash, a range of key ids at a time,
 // and returns how many there are. The hashes are HashIdentifier's,
 // computed in Go on every core (DuckDB's sha256 is several times slower)
 // and appended a chunk at a time.
 func (s *Store) stageNewKeys(w *writer) (int, error) {
-	if _, err := w.exec(s.query("fresh-keys")); err != nil {
+	if _, err := w.exec(s.query("new-keys")); err != nil {
 		return 0, fmt.Errorf("identity write: %w", err)
 	}
-	w.temps = append(w.temps, "_fresh")
+	w.temps = append(w.temps, "_newkeys")
 	var n, last int
-	if err := w.queryRow(`SELECT count(*), coalesce(max(kid), 0) FROM _fresh`).Scan(&n, &last); err != nil {
+	if err := w.queryRow(`SELECT count(*), coalesce(max(kid), 0) FROM _newkeys`).Scan(&n, &last); err != nil {
 		return 0, err
 	}
-	if err := w.temp("_khash", "kid INTEGER, value_hash VARCHAR"); err != nil {
+	if err := w.temp("_khash", "kid INTEGER, value_hash BLOB"); err != nil {
 		return 0, err
 	}
 	kinds := IdentityKinds()
@@ -40,7 +40,7 @@ func (s *Store) stageNewKeys(w *writer) (int, error) {
 		var kid []int32
 		var kind []uint8
 		var value []string
-		err := dbtx.QueryArrow(w.ctx, w.conn, `SELECT kid, k, value FROM _fresh WHERE kid BETWEEN ? AND ?`, []any{lo, lo + hashChunk - 1}, func(rdr array.RecordReader) error {
+		err := dbtx.QueryArrow(w.ctx, w.conn, `SELECT kid, k, value FROM _keys SEMI JOIN _newkeys USING (kid) WHERE kid BETWEEN ? AND ?`, []any{lo, lo + hashChunk - 1}, func(rdr array.RecordReader) error {
 			for rdr.Next() {
 				rec := rdr.Record()
 				kids, ks, vs, ok := freshColumns(rec.Column(0), rec.Column(1), rec.Column(2))
@@ -73,9 +73,10 @@ func freshColumns(a, b, c any) (*array.Int32, *array.Uint8, *array.String, bool)
 	return kids, ks, vs, ok1 && ok2 && ok3
 }
 
-// hashAll hashes identifiers (kind index, value) on every core.
-func (s *Store) hashAll(kinds []string, kind []uint8, value []string) []string {
-	out := make([]string, len(value))
+// hashAll hashes identifiers (kind index, value) on every core, as bytes
+// (half the size of their hex, which SQL writes).
+func (s *Store) hashAll(kinds []string, kind []uint8, value []string) [][]byte {
+	out := make([][]byte, len(value))
 	workers := runtime.GOMAXPROCS(0)
 	chunk := (len(value) + workers - 1) / workers
 	var wg sync.WaitGroup
@@ -86,7 +87,7 @@ func (s *Store) hashAll(kinds []string, kind []uint8, value []string) []string {
 			defer wg.Done()
 			m := hmac.New(sha256.New, s.hashKey)
 			for i := lo; i < hi; i++ {
-				out[i] = hashIdentifierWith(m, kinds[kind[i]], value[i])
+				out[i] = hashIdentifierSum(m, kinds[kind[i]], value[i])
 			}
 		}()
 	}

@@ -116,17 +116,17 @@ JOIN identities i ON i.kind = k.kind AND i.value = k.value
 JOIN profiles p ON p.id = i.profile_id
 LEFT JOIN _keys u ON u.k = 0 AND u.value = p.user_id;
 
--- name: fresh-keys
--- The identifiers of _keys that nobody holds yet.
-CREATE OR REPLACE TEMP TABLE _fresh AS
-SELECT * FROM _keys k
+-- name: new-keys
+-- The key ids of _keys that nobody holds yet (ids only: _keys has the rest).
+CREATE OR REPLACE TEMP TABLE _newkeys AS
+SELECT kid FROM _keys k
 WHERE NOT EXISTS (SELECT 1 FROM identities i WHERE i.kind = k.kind AND i.value = k.value);
 
 -- name: insert-new-identities
--- The new identities: each identifier of _fresh linked to the profile of
+-- The new identities: each identifier of _newkeys linked to the profile of
 -- the row it first appears on (_map), as resolution links them, with its
--- keyed hash (_khash).
+-- keyed hash (_khash, as bytes: HashIdentifier is their lower-case hex).
 INSERT INTO identities (profile_id, kind, value, value_hash, source, first_seen_at)
-SELECT m.profile_id, f.kind, f.value, h.value_hash,
+SELECT m.profile_id, f.kind, f.value, lower(hex(h.value_hash)),
        ?::VARCHAR || ':' || m._line AS source, ?::TIMESTAMP AS first_seen_at
-FROM _fresh f JOIN _khash h USING (kid) JOIN _map m ON m._row = f.first_row;
+FROM _newkeys JOIN _keys f USING (kid) JOIN _khash h USING (kid) JOIN _map m ON m._row = f.first_row;

@@ -94,7 +94,7 @@ func (s *Store) upsertStaged(w *writer, stage string, traits []Trait, n int, lin
 	if _, err := w.exec(s.query("insert-new-identities"), label, now); err != nil {
 		return fmt.Errorf("identity write: %w", err)
 	}
-	if _, err := w.exec(`DROP TABLE _fresh; DROP TABLE _khash`); err != nil {
+	if _, err := w.exec(`DROP TABLE _newkeys; DROP TABLE _khash`); err != nil {
 		return err
 	}
 	if err := s.noteClientIdentities(w, hashes, now); err != nil {
@@ -128,8 +128,8 @@ func (e *identityWriteMismatch) Error() string {
 // newIdentitiesOf reads the new identities of an untrusted write (a small
 // batch): the trust check's input and the hashes to note.
 func newIdentitiesOf(w *writer) ([]resolvedIdentity, []string, error) {
-	rows, err := w.query(`SELECT f.kind, f.value, m._line, m.profile_id, h.value_hash
-FROM _fresh f JOIN _khash h USING (kid) JOIN _map m ON m._row = f.first_row ORDER BY f.first_row, f.k`)
+	rows, err := w.query(`SELECT f.kind, f.value, m._line, m.profile_id, lower(hex(h.value_hash))
+FROM _newkeys JOIN _keys f USING (kid) JOIN _khash h USING (kid) JOIN _map m ON m._row = f.first_row ORDER BY f.first_row, f.k`)
 	if err != nil {
 		return nil, nil, err
 	}
