@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tactcdp/tact/engine/consent"
@@ -205,106 +204,6 @@ func keyValues(w *writer, log []keyLog) (map[int32]string, error) {
 		out[kid] = v
 	}
 	return out, rows.Err()
-}
-
-// writeProfileRows folds the staged rows and the existing rows of every
-// profile they touch (including profiles merged away) into one row per
-// profile: for each column the most recent non-missing value wins, so a
-// missing value never erases one, and older rows only fill gaps.
-func (s *Store) writeProfileRows(w *writer, stage string, traits []Trait, now any, res *ImportResult) error {
-	all, err := traitsOf(w)
-	if err != nil {
-		return err
-	}
-	inStage := map[string]bool{}
-	for _, t := range traits {
-		inStage[t.Name] = true
-	}
-	var stageSel, existSel, agg, single, same []string
-	for _, c := range append(rowKinds(), "timezone") {
-		agg = append(agg, fmt.Sprintf("arg_max(%[1]s, _rank) FILTER (WHERE %[1]s IS NOT NULL) AS %[1]s", c))
-		single = append(single, c)
-		same = append(same, fmt.Sprintf("f.%[1]s IS NOT DISTINCT FROM p.%[1]s", c))
-	}
-	for _, t := range all {
-		q := quoteIdent(t.Name)
-		if inStage[t.Name] {
-			stageSel = append(stageSel, "s."+q)
-		} else {
-			stageSel = append(stageSel, fmt.Sprintf("NULL::%s AS %s", t.Type, q))
-		}
-		existSel = append(existSel, "p."+q)
-		agg = append(agg, fmt.Sprintf("arg_max(%[1]s, _rank) FILTER (WHERE %[1]s IS NOT NULL) AS %[1]s", q))
-		single = append(single, q)
-		same = append(same, fmt.Sprintf("f.%[1]s IS NOT DISTINCT FROM p.%[1]s", q))
-	}
-	extra := func(sel []string) string {
-		if len(sel) == 0 {
-			return ""
-		}
-		return ", " + strings.Join(sel, ", ")
-	}
-	contrib := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _contrib AS
-SELECT m.profile_id AS _pid, s._ord AS _ord, 1 AS _src, s._row AS _sub,
-       s.user_id, CASE WHEN m.keep_email THEN s.email END AS email, CASE WHEN m.keep_phone THEN s.phone END AS phone,
-       s.timezone, NULL::BOOLEAN AS restricted, NULL::BOOLEAN AS objected, NULL::TIMESTAMP AS first_seen_at%s
-FROM %s s JOIN _map m USING (_row)
-UNION ALL
-SELECT coalesce(g.survivor, p.id), p.updated_at, 0, p.id,
-       p.user_id, p.email, p.phone, p.timezone, p.restricted, p.objected, p.first_seen_at%s
-FROM profiles p LEFT JOIN _merge g ON g.loser = p.id
-WHERE p.id IN (SELECT profile_id FROM _map UNION SELECT loser FROM _merge)`, extra(stageSel), stage, extra(existSel))
-	if _, err := w.exec(contrib); err != nil {
-		return fmt.Errorf("fold profiles: %w", err)
-	}
-	w.temps = append(w.temps, "_contrib")
-	// A profile with one contribution (most of a first import) is its
-	// own fold: only profiles with several are ranked and aggregated.
-	if _, err := w.exec(`CREATE OR REPLACE TEMP TABLE _multi AS SELECT _pid FROM _contrib GROUP BY _pid HAVING count(*) > 1`); err != nil {
-		return fmt.Errorf("fold profiles: %w", err)
-	}
-	w.temps = append(w.temps, "_multi")
-	final := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _final AS
-WITH r AS (
-  SELECT *, row_number() OVER (PARTITION BY _pid ORDER BY _ord ASC NULLS FIRST, _src, _sub) AS _rank
-  FROM _contrib WHERE _pid IN (SELECT _pid FROM _multi)
-)
-SELECT _pid AS id, %s,
-       coalesce(bool_or(restricted), false) AS restricted,
-       coalesce(bool_or(objected), false) AS objected,
-       coalesce(min(first_seen_at), ?::TIMESTAMP) AS first_seen_at,
-       coalesce(max(_ord), ?::TIMESTAMP) AS updated_at
-FROM r GROUP BY _pid
-UNION ALL BY NAME
-SELECT _pid AS id, %s,
-       coalesce(restricted, false) AS restricted,
-       coalesce(objected, false) AS objected,
-       coalesce(first_seen_at, ?::TIMESTAMP) AS first_seen_at,
-       coalesce(_ord, ?::TIMESTAMP) AS updated_at
-FROM _contrib WHERE _pid NOT IN (SELECT _pid FROM _multi)`, strings.Join(agg, ",\n       "), strings.Join(single, ", "))
-	if _, err := w.exec(final, now, now, now, now); err != nil {
-		return fmt.Errorf("fold profiles: %w", err)
-	}
-	w.temps = append(w.temps, "_final")
-	// A profile whose values did not change is left alone (its updated_at
-	// too), so that importing the same input twice changes nothing and an
-	// event batch does not rewrite the rows of everyone it mentions.
-	if _, err := w.exec(fmt.Sprintf(`DELETE FROM _final f USING profiles p
-WHERE p.id = f.id AND f.id NOT IN (SELECT survivor FROM _merge) AND %s`, strings.Join(same, " AND "))); err != nil {
-		return err
-	}
-	var updated int
-	if err := w.queryRow(`SELECT count(*) FROM _final f JOIN profiles p ON p.id = f.id`).Scan(&updated); err != nil {
-		return err
-	}
-	res.ProfilesUpdated += updated
-	if _, err := w.exec(`DELETE FROM profiles WHERE id IN (SELECT id FROM _final UNION SELECT loser FROM _merge)`); err != nil {
-		return err
-	}
-	if _, err := w.exec(`INSERT INTO profiles BY NAME SELECT * FROM _final`); err != nil {
-		return fmt.Errorf("write profiles: %w", err)
-	}
-	return nil
 }
 
 // traitsOf reads the trait catalog inside a write.
