@@ -14,8 +14,8 @@ import (
 	"github.com/tactcdp/tact/internal/dbtx"
 )
 
-// hashChunk is how many new identifiers are hashed between two reads: it
-// bounds the hashes held in memory, whatever the input's size.
+// hashChunk is the range of key ids hashed between two reads: it bounds
+// the values and hashes held in memory, whatever the input's size.
 const hashChunk = 65536
 
 // stageNewKeys selects the identifiers of _keys nobody holds yet into
@@ -43,12 +43,14 @@ func (s *Store) stageNewKeys(w *writer) (int, error) {
 		err := dbtx.QueryArrow(w.ctx, w.conn, `SELECT kid, k, value FROM _keys SEMI JOIN _newkeys USING (kid) WHERE kid BETWEEN ? AND ?`, []any{lo, lo + hashChunk - 1}, func(rdr array.RecordReader) error {
 			for rdr.Next() {
 				rec := rdr.Record()
-				kids, ks, vs, ok := freshColumns(rec.Column(0), rec.Column(1), rec.Column(2))
+				kids, ks, vs, ok := newKeyColumns(rec.Column(0), rec.Column(1), rec.Column(2))
 				if !ok {
 					return fmt.Errorf("identity write: unexpected column types %s", rec.Schema())
 				}
+				// The batch is released after the read: values are copied.
 				for i := range int(rec.NumRows()) {
-					kid, kind, value = append(kid, kids.Value(i)), append(kind, ks.Value(i)), append(value, strings.Clone(vs.Value(i))) // the batch is released after the read
+					kid, kind = append(kid, kids.Value(i)), append(kind, ks.Value(i))
+					value = append(value, strings.Clone(vs.Value(i)))
 				}
 			}
 			return nil
@@ -66,7 +68,8 @@ func (s *Store) stageNewKeys(w *writer) (int, error) {
 	return n, nil
 }
 
-func freshColumns(a, b, c any) (*array.Int32, *array.Uint8, *array.String, bool) {
+// newKeyColumns types the columns of a batch of new keys (kid, k, value).
+func newKeyColumns(a, b, c any) (*array.Int32, *array.Uint8, *array.String, bool) {
 	kids, ok1 := a.(*array.Int32)
 	ks, ok2 := b.(*array.Uint8)
 	vs, ok3 := c.(*array.String)
