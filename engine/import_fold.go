@@ -70,19 +70,13 @@ SELECT coalesce(g.survivor, p.id), p.updated_at, 0, p.id,
 WITH r AS (
   SELECT *, row_number() OVER (PARTITION BY _pid ORDER BY _ord ASC NULLS FIRST, _src, _sub) AS _rank FROM _contrib
 )
-SELECT _pid AS id, %[1]s,
+SELECT _pid AS id, %s,
        coalesce(bool_or(restricted), false) AS restricted,
        coalesce(bool_or(objected), false) AS objected,
        coalesce(min(first_seen_at), ?::TIMESTAMP) AS first_seen_at,
        coalesce(max(_ord), ?::TIMESTAMP) AS updated_at
-FROM r GROUP BY _pid
-UNION ALL BY NAME
-SELECT m.profile_id AS id, s.user_id, CASE WHEN m.keep_email THEN s.email END AS email, CASE WHEN m.keep_phone THEN s.phone END AS phone,
-       s.timezone%[2]s,
-       false AS restricted, false AS objected, ?::TIMESTAMP AS first_seen_at, coalesce(s._ord, ?::TIMESTAMP) AS updated_at
-FROM %[3]s s JOIN _map m USING (_row)
-WHERE m.profile_id NOT IN (SELECT _pid FROM _multi)`, strings.Join(agg, ",\n       "), extra(stageSel), stage)
-	if _, err := w.exec(final, now, now, now, now); err != nil {
+FROM r GROUP BY _pid`, strings.Join(agg, ",\n       "))
+	if _, err := w.exec(final, now, now); err != nil {
 		return fmt.Errorf("fold profiles: %w", err)
 	}
 	w.temps = append(w.temps, "_final")
@@ -102,6 +96,17 @@ WHERE p.id = f.id AND f.id NOT IN (SELECT survivor FROM _merge) AND %s`, strings
 		return err
 	}
 	if _, err := w.exec(`INSERT INTO profiles BY NAME SELECT * FROM _final`); err != nil {
+		return fmt.Errorf("write profiles: %w", err)
+	}
+	// A profile with one contribution has no row yet (a row would be a
+	// second contribution): it is inserted straight from the stage.
+	single := fmt.Sprintf(`INSERT INTO profiles BY NAME
+SELECT m.profile_id AS id, s.user_id, CASE WHEN m.keep_email THEN s.email END AS email, CASE WHEN m.keep_phone THEN s.phone END AS phone,
+       s.timezone%s,
+       false AS restricted, false AS objected, ?::TIMESTAMP AS first_seen_at, coalesce(s._ord, ?::TIMESTAMP) AS updated_at
+FROM %s s JOIN _map m USING (_row)
+WHERE m.profile_id NOT IN (SELECT _pid FROM _multi)`, extra(stageSel), stage)
+	if _, err := w.exec(single, now, now); err != nil {
 		return fmt.Errorf("write profiles: %w", err)
 	}
 	return nil
