@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"net/mail"
 	"regexp"
 	"slices"
@@ -190,11 +191,22 @@ func normaliseIdentifier(kind, raw, region string) (string, error) {
 // and the merge log keep only these, so they outlive erasure without
 // holding the address itself.
 func (s *Store) HashIdentifier(kind, normalised string) string {
-	m := hmac.New(sha256.New, s.hashKey)
+	return hashIdentifierWith(hmac.New(sha256.New, s.hashKey), kind, normalised)
+}
+
+// hashIdentifierWith is HashIdentifier with an HMAC of the store's key that
+// the caller reuses across many identifiers.
+func hashIdentifierWith(m hash.Hash, kind, normalised string) string {
+	return hex.EncodeToString(hashIdentifierSum(m, kind, normalised))
+}
+
+// hashIdentifierSum is the keyed hash's bytes (HashIdentifier is their hex).
+func hashIdentifierSum(m hash.Hash, kind, normalised string) []byte {
+	m.Reset()
 	m.Write([]byte(kind))
 	m.Write([]byte{0})
 	m.Write([]byte(normalised))
-	return hex.EncodeToString(m.Sum(nil))
+	return m.Sum(nil)
 }
 
 // NormaliseIdentifier normalises an identifier of a kind, using the

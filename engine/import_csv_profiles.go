@@ -8,6 +8,10 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // The set-based profile import of CSV files: DuckDB parses the file into a
@@ -179,20 +183,21 @@ func strictCSV(path string, fields int) error {
 }
 
 // distinctText returns the distinct non-missing values of a query's single
-// text column.
+// text column, read as Arrow batches (no boxing per value).
 func distinctText(w *writer, q string) ([]string, error) {
-	rows, err := w.query(q)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
+	err := dbtx.QueryArrow(w.ctx, w.conn, q, nil, func(rdr array.RecordReader) error {
+		for rdr.Next() {
+			rec := rdr.Record()
+			col, ok := rec.Column(0).(*array.String)
+			if !ok {
+				return fmt.Errorf("distinct values: a column of type %s", rec.Column(0).DataType())
+			}
+			for i := range col.Len() {
+				out = append(out, strings.Clone(col.Value(i))) // the batch is released after the read
+			}
 		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }

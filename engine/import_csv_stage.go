@@ -7,6 +7,10 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // importProfilesCSV is the set-based import of a profile CSV file (see
@@ -54,11 +58,12 @@ func (s *Store) importProfilesCSV(ctx context.Context, f fileSource, known map[s
 		if _, err := w.exec(q, now); err != nil {
 			return fmt.Errorf("stage profiles: %w", err)
 		}
-		records, err := stagedRecords(w, n)
-		if err != nil {
+		if err := st.drop(); err != nil {
 			return err
 		}
-		return s.upsertProfiles(w, "_stage", traits, records, path, &res)
+		// Row i is line i+2 of the file: loadRawCSV checked that rows and
+		// lines line up.
+		return s.upsertStaged(w, "_stage", traits, n, func(row int) int { return row + 2 }, path, &res)
 	})
 	return res, err
 }
@@ -66,10 +71,22 @@ func (s *Store) importProfilesCSV(ctx context.Context, f fileSource, known map[s
 // csvStage builds the INSERT … SELECT that stages _raw: the selected
 // expressions in _stage's column order and the joins to value maps.
 type csvStage struct {
-	w     *writer
-	h     *header
-	sel   []string
-	joins []string
+	w      *writer
+	h      *header
+	sel    []string
+	joins  []string
+	tables []string // the value maps joined
+}
+
+// drop drops _raw and the value maps once the stage is built: resolution
+// and the profile fold need the memory more.
+func (st *csvStage) drop() error {
+	for _, t := range append([]string{"_raw"}, st.tables...) {
+		if _, err := st.w.exec("DROP TABLE " + t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // valueMap creates a map table from raw text to a value of type typ,
@@ -82,6 +99,7 @@ func (st *csvStage) valueMap(name, typ string, col int, rows [][]driver.Value) e
 		return err
 	}
 	st.joins = append(st.joins, fmt.Sprintf("LEFT JOIN %[1]s ON %[1]s.raw = r.%[2]s", name, rawColumn(col)))
+	st.tables = append(st.tables, name)
 	return nil
 }
 
@@ -131,14 +149,18 @@ func (s *Store) identityValues(st *csvStage) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		rows := make([][]driver.Value, len(vals))
+		// Most identifiers are already normal: only those normalisation
+		// changes go into the map, the others are selected as they are.
+		var rows [][]driver.Value
 		for i, v := range vals {
-			rows[i] = []driver.Value{v, norm[i]}
+			if norm[i] != v {
+				rows = append(rows, []driver.Value{v, norm[i]})
+			}
 		}
 		if err := st.valueMap(table, "VARCHAR", col, rows); err != nil {
 			return nil, err
 		}
-		exprs = append(exprs, table+".v")
+		exprs = append(exprs, fmt.Sprintf("coalesce(%s.v, r.%s)", table, rawColumn(col)))
 	}
 	return exprs, nil
 }
@@ -173,25 +195,30 @@ func (s *Store) stagePhones(st *csvStage, col, country int, table string) error 
 		return err
 	}
 	st.joins = append(st.joins, fmt.Sprintf("LEFT JOIN %[1]s ON %[1]s.raw = r.%[2]s AND %[1]s.country = coalesce(r.%[3]s, '')", table, pc, cc))
+	st.tables = append(st.tables, table)
 	return nil
 }
 
-// distinctPairs returns the rows of a query of two text columns.
+// distinctPairs returns the rows of a query of two text columns, read as
+// Arrow batches.
 func distinctPairs(w *writer, q string) ([]string, []string, error) {
-	rows, err := w.query(q)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
 	var as, bs []string
-	for rows.Next() {
-		var a, b string
-		if err := rows.Scan(&a, &b); err != nil {
-			return nil, nil, err
+	err := dbtx.QueryArrow(w.ctx, w.conn, q, nil, func(rdr array.RecordReader) error {
+		for rdr.Next() {
+			rec := rdr.Record()
+			a, okA := rec.Column(0).(*array.String)
+			b, okB := rec.Column(1).(*array.String)
+			if !okA || !okB {
+				return fmt.Errorf("distinct pairs: columns of type %s", rec.Schema())
+			}
+			for i := range a.Len() {
+				// The batch is released after the read: keep copies.
+				as, bs = append(as, strings.Clone(a.Value(i))), append(bs, strings.Clone(b.Value(i)))
+			}
 		}
-		as, bs = append(as, a), append(bs, b)
-	}
-	return as, bs, rows.Err()
+		return nil
+	})
+	return as, bs, err
 }
 
 // normaliseAll normalises distinct identifiers on every core; the phone
@@ -320,32 +347,3 @@ func stageTraitValues(st *csvStage, known map[string]TraitType) ([]traitColumn, 
 }
 
 func textCell(v string) cell { return cell{present: true, text: v, kind: cellText} }
-
-// stagedRecords reads the staged identifiers back in row order: row i is
-// line i+2 of the file (loadRawCSV checked that rows and lines line up).
-func stagedRecords(w *writer, n int) ([]idRecord, error) {
-	rows, err := w.query(`SELECT ` + strings.Join(IdentityKinds(), ", ") + ` FROM _stage ORDER BY _row`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	records := make([]idRecord, 0, n)
-	vals := make([]*string, numKinds)
-	ptrs := make([]any, numKinds)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		rec := idRecord{line: len(records) + 2}
-		for k, v := range vals {
-			if v != nil {
-				rec.ids[k] = *v
-			}
-		}
-		records = append(records, rec)
-	}
-	return records, rows.Err()
-}

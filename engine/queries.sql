@@ -86,3 +86,47 @@ WHERE NOT EXISTS (
 CREATE TEMP TABLE _raw AS
 SELECT * FROM read_csv(?, header = false, skip = 1, delim = ',', quote = '"', escape = '"',
                        columns = %s, auto_detect = false, null_padding = false);
+
+-- name: stage-keys
+-- The distinct identifiers of a profile stage (the first placeholder: one
+-- SELECT of _row, k, value per identity kind, joined by UNION ALL), each
+-- with a key id (numbered as DuckDB groups them, so that resolution runs
+-- over integers: resolve.go), its kind (index k into the list of identity
+-- kinds, the second placeholder, and its name), value, and the first row it
+-- appears on (where resolution links a new identifier).
+CREATE OR REPLACE TEMP TABLE _keys AS
+SELECT row_number() OVER ()::INTEGER AS kid, k, %[2]s[k + 1] AS kind, value, first_row
+FROM (SELECT k, value, min(_row) AS first_row FROM (%[1]s) GROUP BY k, value);
+
+-- name: key-occurrences
+-- Each row's identifiers (the placeholder as in stage-keys) as key ids.
+SELECT o._row, o.k, ky.kid
+FROM (%s) o JOIN _keys ky ON ky.k = o.k AND ky.value = o.value;
+
+-- name: key-holders
+-- Who already holds the identifiers of _keys: the profile, and its user_id
+-- as an integer equal for equal user_ids (the user_id's key id when the
+-- input has it, else a negative rank; 0 when the profile has none).
+SELECT k.kid, i.profile_id,
+       (CASE WHEN p.user_id IS NULL THEN 0
+             WHEN u.kid IS NOT NULL THEN u.kid
+             ELSE -dense_rank() OVER (PARTITION BY p.user_id IS NULL, u.kid IS NULL ORDER BY p.user_id) END)::BIGINT AS uid
+FROM _keys k
+JOIN identities i ON i.kind = k.kind AND i.value = k.value
+JOIN profiles p ON p.id = i.profile_id
+LEFT JOIN _keys u ON u.k = 0 AND u.value = p.user_id;
+
+-- name: new-keys
+-- The key ids of _keys that nobody holds yet (ids only: _keys has the rest).
+CREATE OR REPLACE TEMP TABLE _newkeys AS
+SELECT kid FROM _keys k
+WHERE NOT EXISTS (SELECT 1 FROM identities i WHERE i.kind = k.kind AND i.value = k.value);
+
+-- name: insert-new-identities
+-- The new identities: each identifier of _newkeys linked to the profile of
+-- the row it first appears on (_map), as resolution links them, with its
+-- keyed hash (_khash, as bytes: HashIdentifier is their lower-case hex).
+INSERT INTO identities (profile_id, kind, value, value_hash, source, first_seen_at)
+SELECT m.profile_id, f.kind, f.value, lower(hex(h.value_hash)),
+       ?::VARCHAR || ':' || m._line AS source, ?::TIMESTAMP AS first_seen_at
+FROM _newkeys JOIN _keys f USING (kid) JOIN _khash h USING (kid) JOIN _map m ON m._row = f.first_row;

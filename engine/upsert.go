@@ -4,21 +4,29 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
-	"strings"
+	"time"
 
 	"github.com/tactcdp/tact/engine/consent"
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // upsertProfiles resolves the identities of staged rows and writes the
+// outcome (see upsertStaged); records are the rows' identifiers, in stage
+// order, for their lines.
+func (s *Store) upsertProfiles(w *writer, stage string, traits []Trait, records []idRecord, label string, res *ImportResult) error {
+	return s.upsertStaged(w, stage, traits, len(records), func(row int) int { return records[row].line }, label, res)
+}
+
+// upsertStaged resolves the identities of n staged rows and writes the
 // outcome: new profiles, merges, new identities, the merge log and the
 // profile rows themselves, all set-based inside w's transaction.
 //
-// stage holds one row per record (_row = index into records) with the
-// columns of stageColumns (_ord, one per identity kind, timezone) and the
-// given traits. _ord is the row's recency; NULL means the row only
-// fills values that are missing.
-func (s *Store) upsertProfiles(w *writer, stage string, traits []Trait, records []idRecord, label string, res *ImportResult) error {
-	existing, err := s.owners(w, records)
+// stage holds one row per input row (_row = 0…n-1, lineOf gives its input
+// line) with the columns of stageColumns (_ord, one per identity kind,
+// timezone) and the given traits. _ord is the row's recency; NULL means the
+// row only fills values that are missing.
+func (s *Store) upsertStaged(w *writer, stage string, traits []Trait, n int, lineOf func(int) int, label string, res *ImportResult) error {
+	records, held, err := s.stageKeys(w, stage, n)
 	if err != nil {
 		return err
 	}
@@ -29,8 +37,30 @@ func (s *Store) upsertProfiles(w *writer, stage string, traits []Trait, records 
 	if next == 0 {
 		next = 1
 	}
-	r := resolve(records, existing, next)
-	if isUntrusted(w.ctx) {
+	r := resolveKeys(records, held, next)
+	now := s.now()
+	if err := w.temp("_map", "_row BIGINT, profile_id BIGINT, keep_email BOOLEAN, keep_phone BOOLEAN, _line BIGINT"); err != nil {
+		return err
+	}
+	email, phone := kindIndex(KindEmail), kindIndex(KindPhone)
+	if err := dbtx.AppendN(w.conn, "_map", n, func(i int) []driver.Value {
+		return []driver.Value{int64(i), r.recordProfile[i], !r.isRefused(i, email), !r.isRefused(i, phone), int64(lineOf(i))}
+	}); err != nil {
+		return err
+	}
+	staged, err := s.stageNewKeys(w)
+	if err != nil {
+		return err
+	}
+	if staged != r.newKeys {
+		return &identityWriteMismatch{resolved: r.newKeys, staged: staged}
+	}
+	untrusted := isUntrusted(w.ctx)
+	var hashes []string
+	if untrusted {
+		if r.newIdentities, hashes, err = newIdentitiesOf(w); err != nil {
+			return err
+		}
 		if err := s.checkTrust(w, r, label); err != nil {
 			return err
 		}
@@ -42,22 +72,7 @@ func (s *Store) upsertProfiles(w *writer, stage string, traits []Trait, records 
 	if _, err := w.exec(`INSERT INTO meta VALUES ('next_profile_id', ?)`, fmt.Sprint(next)); err != nil {
 		return err
 	}
-	now := s.now()
 
-	if err := w.temp("_map", "_row BIGINT, profile_id BIGINT, keep_email BOOLEAN, keep_phone BOOLEAN"); err != nil {
-		return err
-	}
-	i := 0
-	if _, err := w.appendRows("_map", func() ([]driver.Value, error) {
-		if i == len(records) {
-			return nil, nil
-		}
-		row := []driver.Value{int64(i), r.recordProfile[i], !r.refused[i][1], !r.refused[i][2]}
-		i++
-		return row, nil
-	}); err != nil {
-		return err
-	}
 	if err := w.temp("_merge", "loser BIGINT, survivor BIGINT"); err != nil {
 		return err
 	}
@@ -75,52 +90,18 @@ func (s *Store) upsertProfiles(w *writer, stage string, traits []Trait, records 
 			}
 		}
 	}
-
-	// Rows are built as the Appender takes them, so that a large import
-	// never holds every new identity's row in memory at once; only an
-	// untrusted write keeps the hashes it must note.
-	untrusted := isUntrusted(w.ctx)
-	var hashes []string
-	j := 0
-	if _, err := w.appendRows("identities", func() ([]driver.Value, error) {
-		if j == len(r.newIdentities) {
-			return nil, nil
-		}
-		id := r.newIdentities[j]
-		j++
-		hash := s.HashIdentifier(id.kind, id.value)
-		if untrusted {
-			hashes = append(hashes, hash)
-		}
-		return []driver.Value{id.profileID, id.kind, id.value, hash, fmt.Sprintf("%s:%d", label, id.line), now}, nil
-	}); err != nil {
+	if _, err := w.exec(s.query("insert-new-identities"), label, now); err != nil {
+		return fmt.Errorf("identity write: %w", err)
+	}
+	if _, err := w.exec(`DROP TABLE _newkeys; DROP TABLE _khash`); err != nil {
 		return err
 	}
 	if err := s.noteClientIdentities(w, hashes, now); err != nil {
 		return err
 	}
-	logRows := make([][]driver.Value, len(r.log))
-	for j, l := range r.log {
-		reason := "shared identifier"
-		if l.action == "conflict" {
-			reason = "would give one profile two user_ids"
-			res.LinksRefused++
-			s.log.Info("identity link refused", "kept_by", l.profileID, "refused_for", l.otherID, "identifier_kind", l.kind)
-		}
-		logRows[j] = []driver.Value{now, l.action, l.profileID, l.otherID, l.kind, s.HashIdentifier(l.kind, l.value), fmt.Sprintf("%s:%d", label, l.line), reason}
-	}
-	// The log keeps one row per distinct merge or refusal, so that the same
-	// input imported again adds nothing.
-	if err := w.temp("_mlog", "at TIMESTAMP, action VARCHAR, profile_id BIGINT, other_id BIGINT, identifier_kind VARCHAR, identifier_hash VARCHAR, source VARCHAR, reason VARCHAR"); err != nil {
+	if err := s.writeMergeLog(w, r.log, lineOf, label, now, res); err != nil {
 		return err
 	}
-	if err := w.appendSlice("_mlog", logRows); err != nil {
-		return err
-	}
-	if _, err := w.exec(s.query("append-merge-log")); err != nil {
-		return err
-	}
-
 	if err := s.writeProfileRows(w, stage, traits, now, res); err != nil {
 		return err
 	}
@@ -131,133 +112,98 @@ func (s *Store) upsertProfiles(w *writer, stage string, traits []Trait, records 
 	}
 	res.ProfilesCreated += len(r.newProfiles)
 	res.ProfilesMerged += len(r.merges)
-	res.IdentitiesAdded += len(r.newIdentities)
+	res.IdentitiesAdded += r.newKeys
 	return nil
 }
 
-// owners looks up who already holds the identifiers of records.
-func (s *Store) owners(w *writer, records []idRecord) (map[idKey]owner, error) {
-	if err := w.temp("_keys", "kind VARCHAR, value VARCHAR"); err != nil {
-		return nil, err
+// identityWriteMismatch reports that the set-based identity write and the
+// resolution disagree on how many identifiers are new: a bug, never input.
+type identityWriteMismatch struct{ resolved, staged int }
+
+func (e *identityWriteMismatch) Error() string {
+	return fmt.Sprintf("identity write: resolution found %d new identifiers, the stage %d", e.resolved, e.staged)
+}
+
+// newIdentitiesOf reads the new identities of an untrusted write (a small
+// batch): the trust check's input and the hashes to note.
+func newIdentitiesOf(w *writer) ([]resolvedIdentity, []string, error) {
+	rows, err := w.query(`SELECT f.kind, f.value, m._line, m.profile_id, lower(hex(h.value_hash))
+FROM _newkeys JOIN _keys f USING (kid) JOIN _khash h USING (kid) JOIN _map m ON m._row = f.first_row ORDER BY f.first_row, f.k`)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var ids []resolvedIdentity
+	var hashes []string
+	for rows.Next() {
+		var id resolvedIdentity
+		var hash string
+		if err := rows.Scan(&id.kind, &id.value, &id.line, &id.profileID, &hash); err != nil {
+			return nil, nil, err
+		}
+		ids, hashes = append(ids, id), append(hashes, hash)
+	}
+	return ids, hashes, rows.Err()
+}
+
+// writeMergeLog appends the merges and refused links, one row per distinct
+// merge or refusal, so that the same input imported again adds nothing.
+func (s *Store) writeMergeLog(w *writer, log []keyLog, lineOf func(int) int, label string, now time.Time, res *ImportResult) error {
+	if err := w.temp("_mlog", "at TIMESTAMP, action VARCHAR, profile_id BIGINT, other_id BIGINT, identifier_kind VARCHAR, identifier_hash VARCHAR, source VARCHAR, reason VARCHAR"); err != nil {
+		return err
+	}
+	if len(log) == 0 {
+		return nil
+	}
+	values, err := keyValues(w, log)
+	if err != nil {
+		return err
 	}
 	kinds := IdentityKinds()
-	seen := map[idKey]bool{}
-	var keys [][]driver.Value
-	for _, rec := range records {
-		for k, v := range rec.ids {
-			if v == "" || seen[idKey{k, v}] {
-				continue
-			}
-			seen[idKey{k, v}] = true
-			keys = append(keys, []driver.Value{kinds[k], v})
+	rows := make([][]driver.Value, len(log))
+	for j, l := range log {
+		reason := "shared identifier"
+		if l.action == "conflict" {
+			reason = "would give one profile two user_ids"
+			res.LinksRefused++
+			s.log.Info("identity link refused", "kept_by", l.profileID, "refused_for", l.otherID, "identifier_kind", kinds[l.kind])
 		}
+		rows[j] = []driver.Value{now, l.action, l.profileID, l.otherID, kinds[l.kind], s.HashIdentifier(kinds[l.kind], values[l.key]), fmt.Sprintf("%s:%d", label, lineOf(l.row)), reason}
 	}
-	if err := w.appendSlice("_keys", keys); err != nil {
+	if err := w.appendSlice("_mlog", rows); err != nil {
+		return err
+	}
+	_, err = w.exec(s.query("append-merge-log"))
+	return err
+}
+
+// keyValues reads the identifiers the merge log names, by key id.
+func keyValues(w *writer, log []keyLog) (map[int32]string, error) {
+	if err := w.temp("_logkeys", "kid INTEGER"); err != nil {
 		return nil, err
 	}
-	rows, err := w.query(s.query("identity-owners"))
+	ids := make([][]driver.Value, len(log))
+	for j, l := range log {
+		ids[j] = []driver.Value{l.key}
+	}
+	if err := w.appendSlice("_logkeys", ids); err != nil {
+		return nil, err
+	}
+	rows, err := w.query(`SELECT kid, value FROM _keys WHERE kid IN (SELECT kid FROM _logkeys)`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[idKey]owner{}
+	out := map[int32]string{}
 	for rows.Next() {
-		var kind, value string
-		var o owner
-		var uid *string
-		if err := rows.Scan(&kind, &value, &o.profileID, &uid); err != nil {
+		var kid int32
+		var v string
+		if err := rows.Scan(&kid, &v); err != nil {
 			return nil, err
 		}
-		if uid != nil {
-			o.userID = *uid
-		}
-		out[idKey{kindIndex(kind), value}] = o
+		out[kid] = v
 	}
 	return out, rows.Err()
-}
-
-// writeProfileRows folds the staged rows and the existing rows of every
-// profile they touch (including profiles merged away) into one row per
-// profile: for each column the most recent non-missing value wins, so a
-// missing value never erases one, and older rows only fill gaps.
-func (s *Store) writeProfileRows(w *writer, stage string, traits []Trait, now any, res *ImportResult) error {
-	all, err := traitsOf(w)
-	if err != nil {
-		return err
-	}
-	inStage := map[string]bool{}
-	for _, t := range traits {
-		inStage[t.Name] = true
-	}
-	var stageSel, existSel, agg, same []string
-	for _, c := range append(rowKinds(), "timezone") {
-		agg = append(agg, fmt.Sprintf("arg_max(%[1]s, _rank) FILTER (WHERE %[1]s IS NOT NULL) AS %[1]s", c))
-		same = append(same, fmt.Sprintf("f.%[1]s IS NOT DISTINCT FROM p.%[1]s", c))
-	}
-	for _, t := range all {
-		q := quoteIdent(t.Name)
-		if inStage[t.Name] {
-			stageSel = append(stageSel, "s."+q)
-		} else {
-			stageSel = append(stageSel, fmt.Sprintf("NULL::%s AS %s", t.Type, q))
-		}
-		existSel = append(existSel, "p."+q)
-		agg = append(agg, fmt.Sprintf("arg_max(%[1]s, _rank) FILTER (WHERE %[1]s IS NOT NULL) AS %[1]s", q))
-		same = append(same, fmt.Sprintf("f.%[1]s IS NOT DISTINCT FROM p.%[1]s", q))
-	}
-	extra := func(sel []string) string {
-		if len(sel) == 0 {
-			return ""
-		}
-		return ", " + strings.Join(sel, ", ")
-	}
-	contrib := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _contrib AS
-SELECT m.profile_id AS _pid, s._ord AS _ord, 1 AS _src, s._row AS _sub,
-       s.user_id, CASE WHEN m.keep_email THEN s.email END AS email, CASE WHEN m.keep_phone THEN s.phone END AS phone,
-       s.timezone, NULL::BOOLEAN AS restricted, NULL::BOOLEAN AS objected, NULL::TIMESTAMP AS first_seen_at%s
-FROM %s s JOIN _map m USING (_row)
-UNION ALL
-SELECT coalesce(g.survivor, p.id), p.updated_at, 0, p.id,
-       p.user_id, p.email, p.phone, p.timezone, p.restricted, p.objected, p.first_seen_at%s
-FROM profiles p LEFT JOIN _merge g ON g.loser = p.id
-WHERE p.id IN (SELECT profile_id FROM _map UNION SELECT loser FROM _merge)`, extra(stageSel), stage, extra(existSel))
-	if _, err := w.exec(contrib); err != nil {
-		return fmt.Errorf("fold profiles: %w", err)
-	}
-	w.temps = append(w.temps, "_contrib")
-	final := fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE _final AS
-WITH r AS (
-  SELECT *, row_number() OVER (PARTITION BY _pid ORDER BY _ord ASC NULLS FIRST, _src, _sub) AS _rank FROM _contrib
-)
-SELECT _pid AS id, %s,
-       coalesce(bool_or(restricted), false) AS restricted,
-       coalesce(bool_or(objected), false) AS objected,
-       coalesce(min(first_seen_at), ?::TIMESTAMP) AS first_seen_at,
-       coalesce(max(_ord), ?::TIMESTAMP) AS updated_at
-FROM r GROUP BY _pid`, strings.Join(agg, ",\n       "))
-	if _, err := w.exec(final, now, now); err != nil {
-		return fmt.Errorf("fold profiles: %w", err)
-	}
-	w.temps = append(w.temps, "_final")
-	// A profile whose values did not change is left alone (its updated_at
-	// too), so that importing the same input twice changes nothing and an
-	// event batch does not rewrite the rows of everyone it mentions.
-	if _, err := w.exec(fmt.Sprintf(`DELETE FROM _final f USING profiles p
-WHERE p.id = f.id AND f.id NOT IN (SELECT survivor FROM _merge) AND %s`, strings.Join(same, " AND "))); err != nil {
-		return err
-	}
-	var updated int
-	if err := w.queryRow(`SELECT count(*) FROM _final f JOIN profiles p ON p.id = f.id`).Scan(&updated); err != nil {
-		return err
-	}
-	res.ProfilesUpdated += updated
-	if _, err := w.exec(`DELETE FROM profiles WHERE id IN (SELECT id FROM _final UNION SELECT loser FROM _merge)`); err != nil {
-		return err
-	}
-	if _, err := w.exec(`INSERT INTO profiles BY NAME SELECT * FROM _final`); err != nil {
-		return fmt.Errorf("write profiles: %w", err)
-	}
-	return nil
 }
 
 // traitsOf reads the trait catalog inside a write.
