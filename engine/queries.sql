@@ -54,17 +54,24 @@ JOIN identities i ON i.kind = s._pkind AND i.value = s._pvalue
 ON CONFLICT DO NOTHING;
 
 -- name: append-ledger
--- Appends staged consent entries (stage named by %s, with profile_id) not
--- already in the ledger, numbering them after the last entry in input order.
+-- Appends staged consent entries (stage named by %[1]s, with profile_id)
+-- not already in the ledger, each entry key once (its first row), numbering
+-- them after the last entry in input order. The windows run over row
+-- numbers alone: over whole rows they held every entry at once and ran out
+-- of memory_limit on a 5.3M-entry file. An entry key is either in the
+-- ledger for all its rows or for none, so taking the first row before or
+-- after leaving out stored keys is the same.
 INSERT INTO consent_ledger
-SELECT (SELECT coalesce(max(seq), 0) FROM consent_ledger) + row_number() OVER (ORDER BY s._row),
+SELECT (SELECT coalesce(max(seq), 0) FROM consent_ledger) + k.n,
        s.profile_id, s.purpose, s.channel, s.status, s.effective_at, ?::TIMESTAMP, s.expires_at,
        s.notice_version, s.source, s.actor, s.entry_key
-FROM (
-    SELECT * FROM %s
+FROM %[1]s s
+JOIN (
+    SELECT _row, row_number() OVER (ORDER BY _row) AS n
+    FROM %[1]s
     WHERE entry_key NOT IN (SELECT entry_key FROM consent_ledger)
-    QUALIFY row_number() OVER (PARTITION BY entry_key ORDER BY _row) = 1
-) s;
+      AND _row IN (SELECT min(_row) FROM %[1]s GROUP BY entry_key)
+) k ON k._row = s._row;
 
 -- name: counts
 SELECT (SELECT count(*) FROM profiles),
