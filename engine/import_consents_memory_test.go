@@ -23,14 +23,7 @@ import (
 func TestConsentImportFitsMemoryLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfg := testConfig()
-	cfg.MemoryLimit = "48MB"
-	cfg.Threads = 1
-	s, err := engine.Open(ctx, filepath.Join(dir, "t.duckdb"), engine.Options{Config: cfg})
-	require.NoError(t, err)
-	defer s.Close()
-
+	s, dir := openTightStore(t)
 	path := filepath.Join(dir, "consents.csv")
 	f, err := os.Create(path)
 	require.NoError(t, err)

@@ -14,6 +14,21 @@ import (
 	"github.com/tactcdp/tact/engine"
 )
 
+// openTightStore opens a file store whose DuckDB may use 48 MB on one
+// thread, far less than the files the memory tests import; it returns the
+// store and its directory.
+func openTightStore(t *testing.T) (*engine.Store, string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := testConfig()
+	cfg.MemoryLimit = "48MB"
+	cfg.Threads = 1
+	s, err := engine.Open(context.Background(), filepath.Join(dir, "t.duckdb"), engine.Options{Config: cfg})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s, dir
+}
+
 // TestEventImportFitsMemoryLimit: an events file much larger than DuckDB's
 // memory_limit imports (issue 16: memory bounded by configuration, not by
 // the file). The de-duplication of message ids used a window over whole
@@ -23,14 +38,7 @@ import (
 func TestEventImportFitsMemoryLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dir := t.TempDir()
-	cfg := testConfig()
-	cfg.MemoryLimit = "48MB"
-	cfg.Threads = 1
-	s, err := engine.Open(ctx, filepath.Join(dir, "t.duckdb"), engine.Options{Config: cfg})
-	require.NoError(t, err)
-	defer s.Close()
-
+	s, dir := openTightStore(t)
 	path := filepath.Join(dir, "events.jsonl")
 	f, err := os.Create(path)
 	require.NoError(t, err)
