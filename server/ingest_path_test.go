@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -25,31 +24,7 @@ func TestGroupCommitUsesIngestPath(t *testing.T) {
 		o.Importer = ing
 	})
 	const clients, per = 8, 5
-	var wg sync.WaitGroup
-	errs := make(chan error, clients*per)
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			for i := 0; i < per; i++ {
-				id := fmt.Sprintf("m-%d-%d", c, i)
-				code, body := e.ingest("/v1/track", map[string]any{"userId": fmt.Sprintf("u%d", c), "event": "Tick", "messageId": id})
-				if code != 200 {
-					errs <- fmt.Errorf("status %d: %s", code, body)
-					continue
-				}
-				var n int
-				if err := e.store.DB().QueryRow(`SELECT count(*) FROM events WHERE message_id = ?`, id).Scan(&n); err != nil || n != 1 {
-					errs <- fmt.Errorf("acknowledged event %s not stored (n=%d, err=%w)", id, n, err)
-				}
-			}
-		}(c)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	trackConcurrently(t, e, clients, per)
 	code, body := e.ingest("/v1/track", map[string]any{"userId": "u0", "event": "Tick", "messageId": "m-0-0"})
 	require.Equal(t, 200, code, body)
 	require.Equal(t, clients*per, e.counts().Events)

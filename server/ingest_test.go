@@ -259,6 +259,38 @@ func TestIngestRefusals(t *testing.T) {
 	require.Equal(t, before, e.counts(), "a refused request wrote something")
 }
 
+// trackConcurrently posts per track events from each of clients
+// concurrent clients (user u<c>, message ids m-<c>-<i>) and requires each to
+// be acknowledged and readable as soon as it is: acknowledged means durable.
+func trackConcurrently(t *testing.T, e *env, clients, per int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, clients*per)
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				id := fmt.Sprintf("m-%d-%d", c, i)
+				code, body := e.ingest("/v1/track", map[string]any{"userId": fmt.Sprintf("u%d", c), "event": "Tick", "messageId": id})
+				if code != 200 {
+					errs <- fmt.Errorf("status %d: %s", code, body)
+					continue
+				}
+				var n int
+				if err := e.store.DB().QueryRow(`SELECT count(*) FROM events WHERE message_id = ?`, id).Scan(&n); err != nil || n != 1 {
+					errs <- fmt.Errorf("acknowledged event %s not stored (n=%d, err=%w)", id, n, err)
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
 // TestGroupCommit: many concurrent requests share a few transactions, and
 // each is answered only once its rows are committed.
 func TestGroupCommit(t *testing.T) {
@@ -270,31 +302,7 @@ func TestGroupCommit(t *testing.T) {
 		o.Importer = imp
 	})
 	const clients, per = 16, 5
-	var wg sync.WaitGroup
-	errs := make(chan error, clients*per)
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			for i := 0; i < per; i++ {
-				code, body := e.ingest("/v1/track", map[string]any{"userId": fmt.Sprintf("u%d", c), "event": "Tick", "messageId": fmt.Sprintf("m-%d-%d", c, i)})
-				if code != 200 {
-					errs <- fmt.Errorf("status %d: %s", code, body)
-					continue
-				}
-				// Acknowledged means durable: the event is readable now.
-				var n int
-				if err := e.store.DB().QueryRow(`SELECT count(*) FROM events WHERE message_id = ?`, fmt.Sprintf("m-%d-%d", c, i)).Scan(&n); err != nil || n != 1 {
-					errs <- fmt.Errorf("acknowledged event m-%d-%d not stored (n=%d, err=%w)", c, i, n, err)
-				}
-			}
-		}(c)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	trackConcurrently(t, e, clients, per)
 	require.Equal(t, clients*per, e.counts().Events)
 	calls := imp.calls()
 	require.Less(t, calls, clients*per/2, "expected group commits, got %d import calls for %d requests", calls, clients*per)
