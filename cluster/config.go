@@ -71,6 +71,8 @@ type Config struct {
 	Token string `yaml:"token"`
 	// Server configures the embedded NATS server of --role nats.
 	Server ServerConfig `yaml:"server"`
+	// Send hands the engine's due sends to sender nodes (send_config.go).
+	Send SendConfig `yaml:"send"`
 }
 
 // ServerConfig is the embedded NATS server (tact serve --role nats).
@@ -127,6 +129,7 @@ func (c Config) WithDefaults() Config {
 	c.Server.Listen = orDefault(c.Server.Listen, DefaultListen)
 	c.Server.Cluster = orDefault(c.Server.Cluster, DefaultClusterName)
 	c.Server.StoreDir = orDefault(c.Server.StoreDir, DefaultStoreDir)
+	c.Send = c.Send.withDefaults()
 	return c
 }
 
@@ -163,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if c.Token != "" && len(c.Token) < MinTokenLen {
 		return &ConfigError{"token", fmt.Sprintf("shorter than %d characters", MinTokenLen)}
+	}
+	if err := c.Send.validate(); err != nil {
+		return err
 	}
 	return c.Server.validate()
 }

@@ -145,7 +145,7 @@ func (p *Publisher) publish(ctx context.Context, recs []record) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.conn.cfg.PublishTimeout)
 	defer cancel()
-	err := p.publishUntil(ctx, msgs)
+	err := p.conn.publishAll(ctx, p.conn.cfg.Stream, msgs)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
@@ -163,17 +163,20 @@ func (p *Publisher) publish(ctx context.Context, recs []record) error {
 	return nil
 }
 
-func (p *Publisher) publishUntil(ctx context.Context, msgs []*nats.Msg) error {
+// publishAll publishes msgs to stream and waits for every ack, sending
+// the failed ones again (same Nats-Msg-Id) until ctx ends: a leader
+// election answers "no responders" for a few seconds.
+func (c *Conn) publishAll(ctx context.Context, stream string, msgs []*nats.Msg) error {
 	var lastErr error
 	for {
 		var failed []*nats.Msg
 		futures := make([]jetstream.PubAckFuture, 0, len(msgs))
 		for _, m := range msgs {
-			wait := p.conn.cfg.PublishTimeout
+			wait := c.cfg.PublishTimeout
 			if dl, ok := ctx.Deadline(); ok {
 				wait = time.Until(dl)
 			}
-			f, err := p.conn.js.PublishMsgAsync(m, jetstream.WithExpectStream(p.conn.cfg.Stream), jetstream.WithStallWait(max(wait, time.Millisecond)))
+			f, err := c.js.PublishMsgAsync(m, jetstream.WithExpectStream(stream), jetstream.WithStallWait(max(wait, time.Millisecond)))
 			if err != nil {
 				failed, lastErr = append(failed, m), err
 				continue

@@ -16,16 +16,24 @@ import (
 // --role nats): /healthz, /readyz (status: ready and its report) and
 // /metrics from reg, until ctx ends.
 func ServeNATSNode(ctx context.Context, ln net.Listener, status func() (ready bool, report any), reg *prometheus.Registry, log *slog.Logger) error {
+	return ServeClusterNode(ctx, ln, "nats", status, reg, log)
+}
+
+// ServeClusterNode serves the HTTP side of a cluster node without the API
+// (the nats and sender roles): /healthz, /readyz (role, status ready or
+// <role>_not_ready with 503, and the role's report under its name) and
+// /metrics from reg, until ctx ends.
+func ServeClusterNode(ctx context.Context, ln net.Listener, role string, status func() (ready bool, report any), reg *prometheus.Registry, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		ready, report := status()
-		body := map[string]any{"status": "ready", "role": "nats", "nats": report}
+		body := map[string]any{"status": "ready", "role": role, role: report}
 		code := http.StatusOK
 		if !ready {
-			body["status"], code = "nats_not_ready", http.StatusServiceUnavailable
+			body["status"], code = role+"_not_ready", http.StatusServiceUnavailable
 		}
 		writeJSON(w, code, body)
 	})

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/channels/setup"
 	"github.com/tactcdp/tact/engine"
 	"github.com/tactcdp/tact/engine/clock"
@@ -35,6 +36,10 @@ type app struct {
 	// channelSet is the adapters built from the channels: section, when a
 	// command sends; closed with the app.
 	channelSet *setup.Set
+	// sendThrough, when set (the engine role with cluster.send.enabled),
+	// replaces each channel of the journeys with the remote one of the
+	// same name: the senders call the providers.
+	sendThrough func(name string) channels.Channel
 }
 
 // command is one tact command. Commands with subcommands take the

@@ -16,13 +16,13 @@ import (
 )
 
 func serveCommands(m map[string]command) {
-	m["serve"] = command{"serve [--role all|ingest|engine|nats] [--addr :8080] [--public-url URL] [--templates DIRS] [--out DIR]", cmdServe}
+	m["serve"] = command{"serve [--role all|ingest|engine|sender|nats] [--addr :8080] [--public-url URL] [--templates DIRS] [--out DIR]", cmdServe}
 }
 
 func cmdServe(ctx context.Context, a *app, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	addr := fs.String("addr", "", "listen address (default server.addr or :8080)")
-	role := fs.String("role", roleAll, "all (one process, no NATS), or a cluster role: ingest, engine, nats (docs/scale-out.md)")
+	role := fs.String("role", roleAll, "all (one process, no NATS), or a cluster role: ingest, engine, sender, nats (docs/scale-out.md)")
 	publicURL := fs.String("public-url", "", "public origin of links and webhooks (default server.public_url)")
 	jf := journeyFlags{
 		templates: fs.String("templates", "", "comma-separated template directories (default: templates, testdata/templates, testdata/journeys/templates when present)"),
@@ -33,7 +33,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("usage: tact serve [--role all|ingest|engine|nats] [--addr :8080] [--public-url URL] [--templates DIRS] [--out DIR]")
+		return usagef("usage: tact serve [--role all|ingest|engine|sender|nats] [--addr :8080] [--public-url URL] [--templates DIRS] [--out DIR]")
 	}
 	if err := checkRole(*role); err != nil {
 		return err
@@ -70,10 +70,15 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 		return a.serveNATS(ctx, sc.Addr)
 	case roleIngest:
 		return a.serveIngest(ctx, sc)
-	case roleEngine:
-		if _, err := a.clusterConfig(); err != nil {
+	case roleSender:
+		return a.serveSender(ctx, sc.Addr)
+	}
+	var sends *engineSends
+	if *role == roleEngine {
+		if sends, err = a.startEngineSends(ctx); err != nil {
 			return err // before the database is opened
 		}
+		defer sends.close()
 	}
 	st, err := a.openStore(ctx)
 	if err != nil {
@@ -150,6 +155,9 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	// through the server's metrics and its health through /readyz.
 	srv.StartScheduler(journeys.NewScheduler(runner, journeys.SchedulerConfig{Interval: srv.SchedulerInterval(), OnTick: srv.Metrics().ObserveTick}))
 	if err := srv.RegisterJourneyMetrics(runner); err != nil {
+		return err
+	}
+	if err := sends.answer(srv, runner); err != nil {
 		return err
 	}
 	if *role == roleEngine {

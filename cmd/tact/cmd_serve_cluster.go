@@ -20,15 +20,16 @@ const (
 	roleAll    = "all"    // one process, one DuckDB file, no NATS (the default)
 	roleIngest = "ingest" // stateless: the tracking API, published to the events stream
 	roleEngine = "engine" // the single DuckDB writer: consumes the stream, serves the rest
+	roleSender = "sender" // calls the providers for the engine's due sends
 	roleNATS   = "nats"   // an embedded NATS server with JetStream
 )
 
 func checkRole(role string) error {
 	switch role {
-	case roleAll, roleIngest, roleEngine, roleNATS:
+	case roleAll, roleIngest, roleEngine, roleSender, roleNATS:
 		return nil
 	}
-	return usagef("serve --role: %q (want all, ingest, engine or nats)", role)
+	return usagef("serve --role: %q (want all, ingest, engine, sender or nats)", role)
 }
 
 // clusterConfig is tact.yaml's cluster: section with its defaults.

@@ -159,9 +159,9 @@ server:
 func TestServeRejectsUnknownRole(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"TACT_DB": filepath.Join(t.TempDir(), "t.duckdb")}
-	_, stderr, code := tact(t, env, "serve", "--role", "sender")
+	_, stderr, code := tact(t, env, "serve", "--role", "postman")
 	require.Equal(t, 2, code)
-	require.Contains(t, stderr, `serve --role: "sender" (want all, ingest, engine or nats)`)
+	require.Contains(t, stderr, `serve --role: "postman" (want all, ingest, engine, sender or nats)`)
 }
 
 func TestClusterConfigErrorsNameTheField(t *testing.T) {
@@ -173,6 +173,9 @@ func TestClusterConfigErrorsNameTheField(t *testing.T) {
 		{"token variable unset", "cluster:\n  token: env:TACT_NO_SUCH_TOKEN\n", "engine", "config: cluster.token: $TACT_NO_SUCH_TOKEN is not set"},
 		{"ingest without write keys", "cluster:\n  replicas: 1\n", "ingest", "config: server.write_keys: an ingest node needs at least one write key (or TACT_WRITE_KEY)"},
 		{"open NATS", "cluster:\n  server:\n    listen: 0.0.0.0:0\n", "nats", "config: cluster.token: required when the NATS server listens beyond loopback"},
+		{"partitions", "cluster:\n  send:\n    partitions: 0\n    enabled: true\n    batch: -1\n", "engine", "config: cluster.send.batch: -1 (want 1 to 10000)"},
+		{"sender without channels", "cluster:\n  send:\n    enabled: true\n", "sender", "config: channels: a sender needs the channels section the engine uses"},
+		{"sender without link keys", "cluster:\n  send:\n    enabled: true\nchannels:\n  webhook: {}\n", "sender", "config: channels.links.keys: a sender signs links without the engine's database"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

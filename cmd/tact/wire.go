@@ -83,6 +83,11 @@ func (a *app) journeyRunner(ctx context.Context, f journeyFlags, withChannels bo
 		}
 		jc.Channels = []channels.Channel{ch}
 	}
+	if a.sendThrough != nil {
+		for i, ch := range jc.Channels {
+			jc.Channels[i] = a.sendThrough(ch.Name())
+		}
+	}
 	r, err = journeys.New(s, jc)
 	return r, s, err
 }

@@ -1,0 +1,172 @@
+package cluster_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/cluster"
+
+	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/engine/consent"
+)
+
+// A sender killed mid-send loses nothing: its unacknowledged sends are
+// offered to the other sender, which takes its partitions over without a
+// restart; the provider sees a send twice only if it was in flight at the
+// killed sender, and every person is emailed.
+func TestSenderKilledMidSend(t *testing.T) {
+	t.Parallel()
+	cfg := sendConfig(startCluster(t, 1))
+	const people = 240
+	e := startSendEngine(t, cfg, people)
+	e.answer(t)
+	rec := &calls{}
+	stops := map[string]func(){
+		"a": startSender(t, cfg, "a", rec, 2*time.Millisecond),
+		"b": startSender(t, cfg, "b", rec, 2*time.Millisecond),
+	}
+
+	done := make(chan error, 1)
+	go func() { _, err := e.runner.RunUntilIdle(context.Background(), ""); done <- err }()
+	// Kill a sender that is busy: the first to reach 20 provider calls.
+	var killed string
+	require.Eventually(t, func() bool {
+		for _, name := range []string{"a", "b"} {
+			if rec.count(name) >= 20 {
+				killed = name
+				return true
+			}
+		}
+		return false
+	}, time.Minute, time.Millisecond)
+	stops[killed]()
+	require.NoError(t, <-done)
+
+	st := e.stepStats(t)
+	require.Equal(t, int64(people), st.Sent, "every send delivered")
+	require.Zero(t, st.Failed)
+	perKey := map[string]int{}
+	perProfile := map[int64]bool{}
+	for _, c := range rec.list() {
+		perKey[c.key]++
+		perProfile[c.profile] = true
+	}
+	require.Len(t, perProfile, people, "every person reached the provider")
+	dups := 0
+	for _, n := range perKey {
+		dups += n - 1
+	}
+	// The killed sender held at most one fetched batch per partition.
+	require.LessOrEqual(t, dups, cfg.Send.Batch*cfg.Send.Partitions)
+	t.Logf("killed %s after its %d calls; %d duplicates offered to the provider", killed, rec.count(killed), dups)
+}
+
+// Consent withdrawn while senders are busy: every eligibility answer the
+// engine gives after the withdrawal's commit refuses, and every provider
+// call for a withdrawn person started on an answer given before that
+// commit returned.
+func TestWithdrawalWhileSendersBusy(t *testing.T) {
+	t.Parallel()
+	cfg := sendConfig(startCluster(t, 1))
+	const people = 200
+	e := startSendEngine(t, cfg, people)
+	e.answer(t)
+	rec := &calls{}
+	startSender(t, cfg, "a", rec, 3*time.Millisecond)
+	startSender(t, cfg, "b", rec, 3*time.Millisecond)
+
+	done := make(chan error, 1)
+	go func() { _, err := e.runner.RunUntilIdle(context.Background(), ""); done <- err }()
+	require.Eventually(t, func() bool { return rec.count("") >= 30 }, time.Minute, time.Millisecond)
+	var withdraw []engine.ConsentInput
+	for _, id := range e.people {
+		withdraw = append(withdraw, engine.ConsentInput{ProfileID: id, Purpose: "marketing", Channel: "email", Status: consent.Withdrawn, Source: "preference_centre"})
+	}
+	require.NoError(t, e.st.RecordConsents(context.Background(), withdraw))
+	committed := time.Now()
+	require.NoError(t, <-done)
+
+	var lastAllowed time.Time
+	refusedAfter := 0
+	for _, d := range e.gate.decisions() {
+		if d.at.After(committed) {
+			require.NotEmpty(t, d.reason, "an answer after the withdrawal allowed profile %d", d.profile)
+			refusedAfter++
+		} else if d.reason == "" && d.at.After(lastAllowed) {
+			lastAllowed = d.at
+		}
+	}
+	require.Positive(t, refusedAfter, "the withdrawal came while sends were still due")
+	late := 0
+	for _, c := range rec.list() {
+		if c.at.After(committed) {
+			late++
+			require.False(t, lastAllowed.After(committed), "an allowing answer after the commit")
+		}
+	}
+	// Calls started after the commit could only be those allowed just
+	// before it: one per sending partition at most.
+	require.LessOrEqual(t, late, cfg.Send.Partitions)
+	st := e.stepStats(t)
+	require.Equal(t, int64(people), st.Sent+st.Skipped["withdrawn"], "every send delivered or skipped as withdrawn: %+v", st)
+	require.Positive(t, st.Skipped["withdrawn"])
+	t.Logf("%d sent, %d skipped as withdrawn, %d refusals after the commit, %d calls started after it", st.Sent, st.Skipped["withdrawn"], refusedAfter, late)
+}
+
+// While the engine does not answer eligibility questions, a sender holds
+// every send (no provider call, nothing recorded as skipped) and offers it
+// again; once the engine answers, each is sent once.
+func TestSenderHoldsWhileTheEngineDoesNotAnswer(t *testing.T) {
+	t.Parallel()
+	cfg := sendConfig(startCluster(t, 1))
+	const people = 30
+	e := startSendEngine(t, cfg, people)
+	rec := &calls{}
+	conn, err := cluster.Connect(cfg, "sender", nil)
+	require.NoError(t, err)
+	t.Cleanup(conn.Close)
+	gate := cluster.NewRemoteGate(conn)
+	metrics := cluster.NewSendMetrics()
+	reg := prometheus.NewRegistry()
+	require.NoError(t, metrics.Register(reg))
+	s := cluster.NewSender(conn, map[string]channels.Channel{channels.Email: &provider{name: "s", gate: gate, rec: rec}}, gate, metrics, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); _ = s.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-stopped })
+
+	done := make(chan error, 1)
+	go func() { _, err := e.runner.RunUntilIdle(context.Background(), ""); done <- err }()
+	require.Eventually(t, func() bool { return gathered(t, reg, "tact_sender_held_total") >= people }, time.Minute, 10*time.Millisecond)
+	require.Zero(t, rec.count(""), "no provider call without the engine's answer")
+
+	e.answer(t)
+	require.NoError(t, <-done)
+	st := e.stepStats(t)
+	require.Equal(t, int64(people), st.Sent)
+	require.Empty(t, st.Skipped)
+	require.Equal(t, people, rec.count(""), "each sent once")
+}
+
+// gathered is the value of the counter or gauge named name in reg.
+func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		sum := 0.0
+		for _, m := range mf.GetMetric() {
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+		return sum
+	}
+	return 0
+}
