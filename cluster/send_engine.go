@@ -110,7 +110,9 @@ func (rs *RemoteSends) deliver(key string, data []byte) {
 
 // Channel is the remote channel named name (one of the channels the
 // senders have configured).
-func (rs *RemoteSends) Channel(name string) channels.Channel { return remoteChannel{rs: rs, name: name} }
+func (rs *RemoteSends) Channel(name string) channels.Channel {
+	return remoteChannel{rs: rs, name: name}
+}
 
 type remoteChannel struct {
 	rs   *RemoteSends
