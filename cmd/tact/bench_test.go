@@ -92,13 +92,41 @@ func TestBenchLegsSelects(t *testing.T) {
 	require.Len(t, r.Legs[0].Cases, 2)
 }
 
+// TestBenchIngestCluster: --cluster adds the ingest-cluster leg: ingest
+// nodes on JetStream with the stream on one and on three nodes, each
+// beside the single process at the same client count, in the same run.
+func TestBenchIngestCluster(t *testing.T) {
+	t.Parallel()
+	out, stderr, code := tact(t, nil, "bench", "--legs", "ingest-cluster", "--cluster", "--ingest-requests", "10",
+		"--ingest-seconds", "120", "--dir", t.TempDir(), "--quiet")
+	require.Equal(t, 0, code, stderr)
+	r := decodeReport(t, out)
+	require.Len(t, r.Legs, 1)
+	leg := r.Legs[0]
+	require.Equal(t, benchmark.LegIngestCluster, leg.Leg)
+	var names []string
+	for _, c := range leg.Cases {
+		names = append(names, c.Case)
+		require.Equal(t, int64(10*100), c.Tact.Work, c.Case)
+		require.Equal(t, int64(10*100), c.Reference.Work, c.Case)
+		require.Positive(t, c.Tact.P99Millis, c.Case)
+		require.Contains(t, c.Tact.What, "--role ingest")
+		require.Contains(t, c.Reference.What, "one process")
+		require.Positive(t, c.PeakRSS.Tact, c.Case)
+	}
+	require.Equal(t, []string{
+		"/v1/batch, 8 clients × 100 events per request, stream R1", "/v1/batch, 8 clients × 100 events per request, stream R3",
+		"/v1/batch, 32 clients × 100 events per request, stream R1", "/v1/batch, 32 clients × 100 events per request, stream R3",
+	}, names)
+}
+
 func TestBenchUsageErrors(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		args []string
 		want string
 	}{
-		{[]string{"--legs", "import,frobnicate"}, `bench: --legs: unknown leg "frobnicate" (want import, ingest, send, segment)`},
+		{[]string{"--legs", "import,frobnicate"}, `bench: --legs: unknown leg "frobnicate" (want import, ingest, send, segment, ingest-cluster)`},
 		{[]string{"--legs", ""}, `bench: --legs: unknown leg ""`},
 		{[]string{"--profiles", "0"}, "bench: --profiles must be between 1 and 5000000"},
 		{[]string{"--profiles", "6000000"}, "bench: --profiles must be between 1 and 5000000"},

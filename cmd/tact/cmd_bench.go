@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 	"github.com/tactcdp/tact/internal/benchmark"
 )
 
-const benchUsage = "bench [--legs import,ingest,send,segment] [--profiles N] [--send-people N] [--ingest-seconds S] [--ingest-requests N] [--dir DIR] [--quiet]"
+const benchUsage = "bench [--legs import,ingest,send,segment] [--cluster] [--profiles N] [--send-people N] [--ingest-seconds S] [--ingest-requests N] [--dir DIR] [--quiet]"
 
 // cmdBench measures Tact's data paths beside their references, each side
 // in a child process, and prints one JSON report (docs/benchmarks.md). A
@@ -33,6 +34,7 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 	repeat := fs.Int("repeat", 3, "segment leg: timed runs per query (the fastest is reported)")
 	dir := fs.String("dir", "", "directory for generated files and scratch databases (default: a temporary one, removed)")
 	quiet := fs.Bool("quiet", false, "no progress on standard error")
+	withCluster := fs.Bool("cluster", false, "add the ingest-cluster leg: ingest nodes on NATS JetStream (R1, R3) beside the single process")
 	globalsOn(fs, a)
 	pos, err := a.parse(fs, args)
 	if err != nil {
@@ -46,6 +48,9 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 		Segment: benchmark.SegmentOptions{EventsPerProfile: *epp, Repeat: *repeat}, Dir: *dir}
 	if o.Legs, err = parseLegs(*legs); err != nil {
 		return err
+	}
+	if *withCluster && !slices.Contains(o.Legs, benchmark.LegIngestCluster) {
+		o.Legs = append(o.Legs, benchmark.LegIngestCluster)
 	}
 	if err := checkBenchFlags(o, *smtpConns, *ingestSeconds); err != nil {
 		return err
@@ -84,7 +89,7 @@ func parseLegs(s string) ([]string, error) {
 	for _, l := range strings.Split(s, ",") {
 		l = strings.TrimSpace(l)
 		if !benchmark.ValidLeg(l) {
-			return nil, usagef("bench: --legs: unknown leg %q (want %s)", l, strings.Join(benchmark.AllLegs(), ", "))
+			return nil, usagef("bench: --legs: unknown leg %q (want %s)", l, strings.Join(benchmark.KnownLegs(), ", "))
 		}
 		legs = append(legs, l)
 	}

@@ -89,6 +89,12 @@ func (r *runner) measureServer(ctx context.Context, name string, l load, what st
 	if err != nil {
 		return Side{}, err
 	}
+	if l.ready != "" {
+		if err := waitReady(ctx, "http://"+addr+l.ready); err != nil {
+			srv.kill()
+			return Side{}, &ChildError{Task: "server", Err: err, Stderr: srv.stderr.String()}
+		}
+	}
 	l.url = "http://" + addr + "/v1/batch"
 	l.prefix = fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	var events atomic.Int64

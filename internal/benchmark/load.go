@@ -27,6 +27,7 @@ type load struct {
 	requests int // 0: no bound
 	userIDs  []string
 	prefix   string // makes messageIds unique across runs
+	ready    string // a path answering 200 once the server takes writes ("": listening is enough)
 }
 
 type loadResult struct {

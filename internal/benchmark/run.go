@@ -19,6 +19,9 @@ const (
 	LegIngest  = "ingest"
 	LegSend    = "send"
 	LegSegment = "segment"
+	// LegIngestCluster (not in AllLegs: tact bench --cluster adds it)
+	// measures ingest nodes on NATS JetStream beside the single process.
+	LegIngestCluster = "ingest-cluster"
 )
 
 // AllLegs is the default selection.
@@ -79,9 +82,12 @@ func (o *Options) defaults() error {
 	return nil
 }
 
+// KnownLegs are every leg, in the order a run measures them.
+func KnownLegs() []string { return append(AllLegs(), LegIngestCluster) }
+
 // ValidLeg says whether name is a leg.
 func ValidLeg(name string) bool {
-	for _, l := range AllLegs() {
+	for _, l := range KnownLegs() {
 		if l == name {
 			return true
 		}
@@ -108,8 +114,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	rep := Report{Profiles: o.Profiles, Machine: machineFacts()}
 	legs := map[string]func(context.Context) (Leg, error){
 		LegImport: r.importLeg, LegIngest: r.ingestLeg, LegSend: r.sendLeg, LegSegment: r.segmentLeg,
+		LegIngestCluster: r.ingestClusterLeg,
 	}
-	for _, name := range AllLegs() {
+	for _, name := range KnownLegs() {
 		if !contains(o.Legs, name) {
 			continue
 		}
