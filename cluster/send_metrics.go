@@ -6,7 +6,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // results, timeouts, eligibility answers) and on the senders (provider
 // outcomes, holds, redeliveries, sends answered from the results bucket).
 // docs/scale-out.md lists them. Register them with the registry /metrics
-// serves.
+// serves: RegisterEngine on the engine, RegisterSender on a sender.
 type SendMetrics struct {
 	published          prometheus.Counter
 	resultTimeouts     prometheus.Counter
@@ -54,10 +54,18 @@ func NewSendMetrics() *SendMetrics {
 	return m
 }
 
-// Register adds the metrics to reg.
-func (m *SendMetrics) Register(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{m.published, m.resultTimeouts, m.eligibilityAnswers, m.sent, m.held,
-		m.redeliveries, m.alreadyDone, m.malformed, m.senderErrors, m.pendingAcks, m.partitionsNow} {
+// RegisterEngine adds the engine's side of the metrics to reg.
+func (m *SendMetrics) RegisterEngine(reg prometheus.Registerer) error {
+	return register(reg, m.published, m.resultTimeouts, m.eligibilityAnswers)
+}
+
+// RegisterSender adds a sender's side of the metrics to reg.
+func (m *SendMetrics) RegisterSender(reg prometheus.Registerer) error {
+	return register(reg, m.sent, m.held, m.redeliveries, m.alreadyDone, m.malformed, m.senderErrors, m.pendingAcks, m.partitionsNow)
+}
+
+func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			return err
 		}

@@ -133,7 +133,7 @@ func TestSenderHoldsWhileTheEngineDoesNotAnswer(t *testing.T) {
 	gate := cluster.NewRemoteGate(conn)
 	metrics := cluster.NewSendMetrics()
 	reg := prometheus.NewRegistry()
-	require.NoError(t, metrics.Register(reg))
+	require.NoError(t, metrics.RegisterSender(reg))
 	s := cluster.NewSender(conn, map[string]channels.Channel{channels.Email: &provider{name: "s", gate: gate, rec: rec}}, gate, metrics, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})

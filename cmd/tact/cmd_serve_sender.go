@@ -55,7 +55,7 @@ func (e *engineSends) answer(srv *server.Server, r *journeys.Runner) error {
 	if e == nil {
 		return nil
 	}
-	if err := e.metrics.Register(srv.Metrics().Registry()); err != nil {
+	if err := e.metrics.RegisterEngine(srv.Metrics().Registry()); err != nil {
 		return err
 	}
 	svc, err := cluster.ServeEligibility(e.conn, r.Gate(), e.metrics, r.Store().Logger())
@@ -116,7 +116,7 @@ func (a *app) serveSender(ctx context.Context, addr string) error {
 	}
 	metrics := cluster.NewSendMetrics()
 	reg := prometheus.NewRegistry()
-	if err := metrics.Register(reg); err != nil {
+	if err := metrics.RegisterSender(reg); err != nil {
 		return err
 	}
 	sender := cluster.NewSender(conn, chset.Channels, gate, metrics, log)
