@@ -140,7 +140,7 @@ func (p *Publisher) publish(ctx context.Context, recs []record) error {
 		if err != nil {
 			return fmt.Errorf("cluster: encode record %d: %w", i, err)
 		}
-		msgs[i] = &nats.Msg{Subject: p.conn.cfg.Subject, Data: body, Header: nats.Header{}}
+		msgs[i] = &nats.Msg{Subject: p.conn.cfg.subjectOf(r), Data: body, Header: nats.Header{}}
 		msgs[i].Header.Set(jetstream.MsgIDHeader, r.msgID(body))
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.conn.cfg.PublishTimeout)

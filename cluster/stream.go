@@ -74,7 +74,7 @@ func (c Config) StreamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        c.Stream,
 		Description: "Tact ingestion: profile and event records (docs/scale-out.md)",
-		Subjects:    []string{c.Subject},
+		Subjects:    []string{c.Subject, c.Subject + ".*"}, // per person (person_subject.go)
 		Storage:     jetstream.FileStorage,
 		Replicas:    c.Replicas,
 		Duplicates:  c.DuplicateWindow,

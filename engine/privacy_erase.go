@@ -92,6 +92,9 @@ func (s *Store) Erase(ctx context.Context, user string, opts EraseOptions) (Eras
 		if err := checkErasureTables(tables); err != nil {
 			return err
 		}
+		if err := s.runErasureHook(w, id); err != nil {
+			return err
+		}
 		req, err := s.beginRequest(w, RequestErase, id, opts.PrivacyOptions)
 		if err != nil {
 			return err

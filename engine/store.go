@@ -101,6 +101,9 @@ type Store struct {
 	writeMu sync.Mutex
 	// epoch counts committed writes; see WriteEpoch.
 	epoch atomic.Uint64
+
+	hookMu      sync.Mutex
+	erasureHook ErasureHook // erasure_hook.go
 }
 
 // lockedHint is the way out while tact serve holds the file: the same

@@ -159,6 +159,9 @@ func (a *app) consumeStream(srv *server.Server, st *engine.Store) (func(), error
 		conn.Close()
 		return nil, err
 	}
+	// Erasing a person also purges their messages from the stream, before
+	// anything is deleted (engine.ErasureHook).
+	st.SetErasureHook(conn.PurgePerson)
 	c := cluster.NewConsumer(conn, st, metrics, log, srv.StreamCommitted)
 	srv.RunStreamConsumer(c.Run, c)
 	return conn.Close, nil
