@@ -122,8 +122,7 @@ type remoteChannel struct {
 func (c remoteChannel) Name() string { return c.name }
 
 // Send publishes batch and returns the senders' results, one per message
-// in order. A send whose final result is in the bucket already (sent
-// before a restart) is answered from it and not published again.
+// in order.
 func (c remoteChannel) Send(ctx context.Context, batch []channels.Message) []channels.Result {
 	return c.rs.send(ctx, c.name, batch)
 }
@@ -162,12 +161,10 @@ func (rs *RemoteSends) send(ctx context.Context, channel string, batch []channel
 			left--
 		}
 	}
-	// Results of an earlier attempt: a final one answers the send; a
-	// transient one is stale (this is the retry) and is overwritten.
-	known := rs.finalResults(ctx, batch, filled)
-	for k, r := range known {
-		fill(k, r)
-	}
+	// A send recorded before a restart is published again: its sender
+	// finds the final result in the bucket and puts it again, without a
+	// provider call (reading the bucket here first would cost a request
+	// per message on every batch).
 	if err := rs.publish(ctx, channel, batch, filled); err != nil {
 		for i := range out {
 			if !filled[i] {
@@ -185,6 +182,7 @@ func (rs *RemoteSends) send(ctx context.Context, channel string, batch []channel
 		case kr := <-got:
 			fill(kr.key, kr.res)
 		case <-reread.C:
+			// A watcher that restarted may have missed a put.
 			for k, r := range rs.finalResults(ctx, batch, filled) {
 				fill(k, r)
 			}

@@ -2,6 +2,8 @@ package cluster_test
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -169,4 +171,80 @@ func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
 		return sum
 	}
 	return 0
+}
+
+// flaky fails its first call for each key with a transient error, then
+// delivers.
+type flaky struct {
+	provider
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (f *flaky) Send(ctx context.Context, batch []channels.Message) []channels.Result {
+	out := f.provider.Send(ctx, batch)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, m := range batch {
+		if !f.seen[m.IdempotencyKey] {
+			f.seen[m.IdempotencyKey] = true
+			out[i] = channels.Transient("smtp:421", errors.New("try later"))
+		}
+	}
+	return out
+}
+
+// A send published again with the same idempotency key (the engine
+// restarted with the batch in flight) is answered from the results bucket
+// without a second provider call; after a transient failure, the retry
+// reaches the provider again.
+func TestSendAgainWithTheSameKey(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		transient bool
+		calls     int
+		second    channels.Status
+	}{
+		{"delivered: answered from the bucket", false, 1, channels.StatusDelivered},
+		{"transient: sent again", true, 2, channels.StatusDelivered},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := sendConfig(startCluster(t, 1))
+			rec := &calls{}
+			conn, err := cluster.Connect(cfg, "sender", nil)
+			require.NoError(t, err)
+			t.Cleanup(conn.Close)
+			gate := cluster.NewRemoteGate(conn)
+			var ch channels.Channel = &provider{name: "s", gate: gate, rec: rec}
+			if tc.transient {
+				ch = &flaky{provider: provider{name: "s", gate: gate, rec: rec}, seen: map[string]bool{}}
+			}
+			s := cluster.NewSender(conn, map[string]channels.Channel{channels.Email: ch}, gate, nil, nil)
+			ctx, cancel := context.WithCancel(context.Background())
+			stopped := make(chan struct{})
+			go func() { defer close(stopped); _ = s.Run(ctx) }()
+			t.Cleanup(func() { cancel(); <-stopped })
+
+			engineConn := connect(t, cfg, "engine")
+			rs, err := cluster.NewRemoteSends(context.Background(), engineConn, nil, nil)
+			require.NoError(t, err)
+			t.Cleanup(rs.Close)
+			svc, err := cluster.ServeEligibility(engineConn, channels.GateFunc(func(context.Context, string, channels.Message) (string, error) { return "", nil }), nil, nil)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = svc.Close() })
+
+			msg := channels.Message{IdempotencyKey: channels.NewIdempotencyKey("j", 1, "s", 7, now), ProfileID: 7, Purpose: "marketing", To: "a@example.com"}
+			first := rs.Channel(channels.Email).Send(context.Background(), []channels.Message{msg})
+			second := rs.Channel(channels.Email).Send(context.Background(), []channels.Message{msg})
+			require.Equal(t, tc.second, second[0].Status, "%+v", second[0])
+			if !tc.transient {
+				require.Equal(t, first[0], second[0], "the recorded result")
+			} else {
+				require.Equal(t, channels.StatusTransient, first[0].Status)
+			}
+			require.Equal(t, tc.calls, rec.count(""), "provider calls")
+		})
+	}
 }
