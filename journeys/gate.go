@@ -42,13 +42,18 @@ type cachedGate struct {
 	// decided holds set-based re-decisions by person and purpose ("" =
 	// allowed); a new change to a person deletes theirs.
 	decided map[int64]map[string]string
+	// erasedAt is the latest erasure as of the last read, preparedErasure
+	// as of the last prepare; gone holds people erased since their sends
+	// were read (gate_erased.go).
+	erasedAt, preparedErasure time.Time
+	gone                      map[int64]bool
 }
 
 // gateOverlap re-reads time-stamped changes this far back, covering
 // writes whose timestamp was taken before a read they committed after.
 const gateOverlap = 5 * time.Second
 
-func newCachedGate(r *Runner) *cachedGate { return &cachedGate{r: r} }
+func newCachedGate(r *Runner) *cachedGate { return &cachedGate{r: r, gone: map[int64]bool{}} }
 
 func (g *cachedGate) refresh(ctx context.Context, since time.Time) error {
 	// Read the epoch first: a write committed after this point bumps it
@@ -61,6 +66,10 @@ func (g *cachedGate) refresh(ctx context.Context, since time.Time) error {
 	}
 	var next sql.NullTime
 	if err := g.r.db.QueryRowContext(ctx, q("gate_next_transition"), now, now).Scan(&next); err != nil {
+		return err
+	}
+	erasedAt, err := g.lastErasure(ctx)
+	if err != nil {
 		return err
 	}
 	g.mu.Lock()
@@ -115,6 +124,7 @@ func (g *cachedGate) refresh(ctx context.Context, since time.Time) error {
 		}
 	}
 	g.since, g.seq, g.readNow, g.valid, g.epoch, g.next = since, seq, now, true, epoch, next.Time
+	g.erasedAt = erasedAt
 	return nil
 }
 
@@ -126,6 +136,9 @@ func (g *cachedGate) prepare(ctx context.Context, channel string, since time.Tim
 		if err := g.refresh(ctx, since); err != nil {
 			return err
 		}
+	}
+	if err := g.checkErased(ctx, batch); err != nil {
+		return err
 	}
 	now := g.r.now()
 	byPurpose := map[string][]int64{}
@@ -219,6 +232,13 @@ func (g *cachedGate) Check(ctx context.Context, channel string, m channels.Messa
 		if err := g.refresh(ctx, since); err != nil {
 			return "", err
 		}
+	}
+	gone, err := g.erased(ctx, m.ProfileID)
+	if err != nil {
+		return "", err
+	}
+	if gone {
+		return ReasonUnreachable, nil
 	}
 	g.mu.Lock()
 	changed := g.changed[m.ProfileID]

@@ -274,3 +274,12 @@ SELECT id FROM profiles ORDER BY id LIMIT ?;
 SELECT column_name, data_type FROM duckdb_columns()
 WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'profiles'
 ORDER BY column_index;
+
+-- name: gate_last_erasure
+-- The latest erasure's instant (NULL: none yet). Sends read before it may
+-- belong to someone erased since (gate_erased.go).
+SELECT max(erased_at) FROM erasure_hashes;
+
+-- name: gate_existing
+-- Which of the people (%s, a list of ids) still exist.
+SELECT id FROM profiles WHERE id IN (%s);
