@@ -46,7 +46,7 @@ type Config struct {
 	Journeys journeys.PolicyConfig `yaml:"journeys"`
 	// Server configures tact serve: listen address, tokens, limits.
 	Server server.Config `yaml:"server"`
-	// Cluster configures the roles of tact serve --role ingest|engine|nats
+	// Cluster configures the roles of tact serve --role ingest|engine|sender|nats
 	// (NATS JetStream; docs/scale-out.md). The default role, all, ignores it.
 	Cluster cluster.Config `yaml:"cluster"`
 }
