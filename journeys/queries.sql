@@ -228,11 +228,14 @@ SELECT profile_id, reason FROM (%[1]s);
 -- New sends from _jout (key, instance, person) with what the step's sends
 -- share (journey, version, step, channel, template, url, purpose,
 -- marketing, created_at); a key already in the outbox is never added
--- twice.
+-- twice. A key names its instance (its step component carries the
+-- instance id), so a row holding it belongs to one of the new sends'
+-- instances: only the outbox rows of their id range (the last two
+-- arguments) are searched, not every key ever written.
 INSERT INTO journey_outbox
 SELECT ?::BIGINT + row_number() OVER (ORDER BY j.instance_id), j.idem_key, j.instance_id, ?::VARCHAR, ?::INTEGER, ?::VARCHAR, j.profile_id,
        ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::BOOLEAN, ?::TIMESTAMP
-FROM _jout j WHERE j.idem_key NOT IN (SELECT idem_key FROM journey_outbox);
+FROM _jout j WHERE j.idem_key NOT IN (SELECT idem_key FROM journey_outbox WHERE instance_id BETWEEN ?::BIGINT AND ?::BIGINT);
 
 -- name: failures
 -- Sends whose last attempt failed, newest first: for one journey ("" =
