@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -105,13 +106,19 @@ type outboxPage struct {
 }
 
 // prefetch reads the page after cursor in the background, at the instant
-// the read begins; the channel yields it once.
+// the read begins; the channel yields it once. A panic in the read is the
+// page's error, as it was the tick's when dispatch read the page itself.
 func (r *Runner) prefetch(ctx context.Context, names []string, only string, cursor int64) <-chan outboxPage {
 	out := make(chan outboxPage, 1)
 	go func() {
 		p := outboxPage{start: time.Now()}
+		defer func() {
+			if v := recover(); v != nil {
+				p.rows, p.err = nil, &PanicError{Value: fmt.Sprint(v), Stack: string(debug.Stack())}
+			}
+			out <- p
+		}()
 		p.rows, p.err = r.loadOutbox(ctx, names, only, r.now(), cursor)
-		out <- p
 	}()
 	return out
 }

@@ -109,3 +109,15 @@ func dumpTables(t *testing.T, e *env, queries map[string]string) string {
 	}
 	return b.String()
 }
+
+// TestPrefetchPanicIsThePagesError: a panic while a page is read ahead is
+// that page's error (a PanicError, as a panic in dispatch itself), not a
+// crash of the process from a goroutine nobody recovers.
+func TestPrefetchPanicIsThePagesError(t *testing.T) {
+	t.Parallel()
+	r := &Runner{cfg: Config{PageSize: 10}} // no database, no clock: the read panics
+	page := <-r.prefetch(t.Context(), []string{"email"}, "", -1)
+	var pe *PanicError
+	require.ErrorAs(t, page.err, &pe)
+	require.Empty(t, page.rows)
+}
