@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"sort"
 	"time"
 
@@ -48,19 +49,32 @@ func (r *Runner) dispatch(ctx context.Context, only string) (res TickResult, err
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	cursor := int64(-1)
-	for page := 0; page < 10000; page++ {
-		now := r.now()
-		lt := time.Now()
-		rows, err := r.loadOutbox(ctx, names, only, now, cursor)
-		r.tracef("loadOutbox", lt)
-		if err != nil {
-			return res, err
+	// The next page is read while this one's batches are at their
+	// providers (prefetch). Its rows all come after the cursor, so nothing
+	// this page writes (results, marks, resent logs: all at or before the
+	// cursor) changes what it reads; what a batch's feedback changes about
+	// a person the gate re-decides before their provider call, as for a
+	// later row of the same page.
+	pending := r.prefetch(ctx, names, only, -1)
+	defer func() {
+		if pending != nil {
+			<-pending // no query outlives dispatch
 		}
+	}()
+	for page := 0; page < 10000; page++ {
+		got := <-pending
+		pending = nil
+		r.tracef("loadOutbox", got.start)
+		if got.err != nil {
+			return res, got.err
+		}
+		rows := got.rows
 		if len(rows) == 0 {
 			return res, nil
 		}
-		cursor = rows[len(rows)-1].id
+		if len(rows) == r.cfg.PageSize {
+			pending = r.prefetch(ctx, names, only, rows[len(rows)-1].id)
+		}
 		byChannel, order := groupByChannel(rows)
 		for _, c := range order {
 			list := byChannel[c]
@@ -77,11 +91,36 @@ func (r *Runner) dispatch(ctx context.Context, only string) (res TickResult, err
 				}
 			}
 		}
-		if len(rows) < r.cfg.PageSize {
+		if pending == nil {
 			return res, nil
 		}
 	}
 	return res, nil
+}
+
+// outboxPage is one page of the outbox read ahead by prefetch.
+type outboxPage struct {
+	rows  []outRow
+	err   error
+	start time.Time // when the read began (Config.Trace)
+}
+
+// prefetch reads the page after cursor in the background, at the instant
+// the read begins; the channel yields it once. A panic in the read is the
+// page's error, as it was the tick's when dispatch read the page itself.
+func (r *Runner) prefetch(ctx context.Context, names []string, only string, cursor int64) <-chan outboxPage {
+	out := make(chan outboxPage, 1)
+	go func() {
+		p := outboxPage{start: time.Now()}
+		defer func() {
+			if v := recover(); v != nil {
+				p.rows, p.err = nil, &PanicError{Value: fmt.Sprint(v), Stack: string(debug.Stack())}
+			}
+			out <- p
+		}()
+		p.rows, p.err = r.loadOutbox(ctx, names, only, r.now(), cursor)
+	}()
+	return out
 }
 
 // groupByChannel splits a page by channel, in order of first appearance,

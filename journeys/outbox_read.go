@@ -107,14 +107,22 @@ func (r *Runner) readTraits(ctx context.Context, out []outRow, names []string) e
 func outboxQuery(names []string, only string, now time.Time, cursor int64, pageSize int, traits string) (string, []any) {
 	ph := strings.TrimSuffix(strings.Repeat("?,", len(names)), ",")
 	filter := ""
-	args := []any{cursor, cursor, now}
-	for _, n := range names {
-		args = append(args, n)
-	}
 	if only != "" {
 		filter = "AND o.journey = ?"
-		args = append(args, only)
 	}
+	// The channels and the journey filter apply to both ways a send is
+	// undecided (no result; a due retry).
+	scope := func(args []any) []any {
+		for _, n := range names {
+			args = append(args, n)
+		}
+		if only != "" {
+			args = append(args, only)
+		}
+		return args
+	}
+	args := scope([]any{cursor, cursor})
+	args = scope(append(args, cursor, now))
 	args = append(args, pageSize)
 	// Channels with several addresses (push, line) send to the address the
 	// eligibility decision picks (eligibility.UsableAddressSQL), or, when

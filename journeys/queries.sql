@@ -152,19 +152,35 @@ WHERE journey = ? AND status = 'active' AND held_reason = 'restricted'
 -- quiet hours) and is due again, in outbox order after a cursor (the last
 -- row of the previous page). attempts numbers the results; tries counts
 -- the provider calls among them; interrupted says a process died while the
--- send was in flight (journey_inflight). The page is chosen first, then
--- joined with what the messages need (%[5]s: the trait columns of p, or
--- nothing).
-WITH page AS (
+-- send was in flight (journey_inflight). The page's ids are chosen first
+-- without aggregating results: a send is undecided when it has no result,
+-- or when a transient or held result is due and no later attempt follows
+-- it; so the results read are one integer column and the few transient or
+-- held rows, not an aggregate over every result ever written (which every
+-- tick paid, idle or not). Only the page's own results are aggregated;
+-- then the page is joined with what the messages need (%[5]s: the trait
+-- columns of p, or nothing).
+WITH ids AS MATERIALIZED (
+    SELECT id FROM (
+        SELECT o.id FROM journey_outbox o
+        ANTI JOIN (SELECT outbox_id FROM journey_results WHERE outbox_id > ?) r ON r.outbox_id = o.id
+        WHERE o.id > ? AND o.channel IN (%[3]s) %[4]s
+        UNION ALL
+        SELECT o.id FROM journey_results r
+        JOIN journey_outbox o ON o.id = r.outbox_id
+        WHERE r.outbox_id > ? AND r.status IN ('transient', 'held') AND r.next_attempt_at <= ? AND o.channel IN (%[3]s) %[4]s
+          AND NOT EXISTS (SELECT 1 FROM journey_results n WHERE n.outbox_id = r.outbox_id AND n.attempt > r.attempt)
+    )
+    ORDER BY id
+    LIMIT ?
+),
+page AS (
     SELECT o.*, coalesce(l.attempts, 0)::INTEGER AS attempts, coalesce(l.tries, 0)::INTEGER AS tries,
            EXISTS (SELECT 1 FROM journey_inflight f WHERE f.outbox_id = o.id) AS interrupted
-    FROM journey_outbox o
-    LEFT JOIN (SELECT outbox_id, max(attempt) AS attempts, count(*) FILTER (WHERE status <> 'held') AS tries,
-                      arg_max(status, attempt) AS status, arg_max(next_attempt_at, attempt) AS next_at
-               FROM journey_results WHERE outbox_id > ? GROUP BY outbox_id) l ON l.outbox_id = o.id
-    WHERE o.id > ? AND (l.outbox_id IS NULL OR (l.status IN ('transient', 'held') AND l.next_at <= ?)) AND o.channel IN (%[3]s) %[4]s
-    ORDER BY o.id
-    LIMIT ?
+    FROM ids
+    JOIN journey_outbox o ON o.id = ids.id
+    LEFT JOIN (SELECT outbox_id, max(attempt) AS attempts, count(*) FILTER (WHERE status <> 'held') AS tries
+               FROM journey_results WHERE outbox_id IN (SELECT id FROM ids) GROUP BY outbox_id) l ON l.outbox_id = o.id
 )
 SELECT o.idem_key, o.instance_id, o.journey, o.version, o.step, o.profile_id, o.channel, o.template, o.url,
        o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, o.tries, o.interrupted, p.email, p.phone, p.timezone%[5]s
@@ -228,11 +244,14 @@ SELECT profile_id, reason FROM (%[1]s);
 -- New sends from _jout (key, instance, person) with what the step's sends
 -- share (journey, version, step, channel, template, url, purpose,
 -- marketing, created_at); a key already in the outbox is never added
--- twice.
+-- twice. A key names its instance (its step component carries the
+-- instance id), so a row holding it belongs to one of the new sends'
+-- instances: only the outbox rows of their id range (the last two
+-- arguments) are searched, not every key ever written.
 INSERT INTO journey_outbox
 SELECT ?::BIGINT + row_number() OVER (ORDER BY j.instance_id), j.idem_key, j.instance_id, ?::VARCHAR, ?::INTEGER, ?::VARCHAR, j.profile_id,
        ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::BOOLEAN, ?::TIMESTAMP
-FROM _jout j WHERE j.idem_key NOT IN (SELECT idem_key FROM journey_outbox);
+FROM _jout j WHERE j.idem_key NOT IN (SELECT idem_key FROM journey_outbox WHERE instance_id BETWEEN ?::BIGINT AND ?::BIGINT);
 
 -- name: failures
 -- Sends whose last attempt failed, newest first: for one journey ("" =

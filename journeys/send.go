@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -203,6 +204,9 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 		k   int
 	}
 	outbox := make([]queued, 0, len(due))
+	// The queued sends' instance ids span [lowest, highest]: the outbox
+	// rows that could already hold one of their keys (insert_outbox).
+	lowest, highest := int64(math.MaxInt64), int64(math.MinInt64)
 	logs := newRowBuf(logWidth, 0)
 	var moves []move
 	var visit []byte // the key's step component, built in place
@@ -217,6 +221,7 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			visit = strconv.AppendInt(visit, s.ID, 10)
 			key := channels.NewIdempotencyKey(spec.Name, version, string(visit), s.PID, s.Slot)
 			outbox = append(outbox, queued{key: key, k: k})
+			lowest, highest = min(lowest, s.ID), max(highest, s.ID)
 			res.Queued++
 		case eligibility.QuietHours:
 			moves = append(moves, hold(s.ID, s.PID, st.ID, ReasonQuietHours, d.HoldUntil))
@@ -258,7 +263,7 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 				return err
 			}
 			if _, err := t.exec(q("insert_outbox"), before, spec.Name, int32(version), st.ID, channel, nullStr(st.Template), nullStr(st.URL),
-				spec.Purpose, !req.Transactional(), now); err != nil {
+				spec.Purpose, !req.Transactional(), now, lowest, highest); err != nil {
 				return err
 			}
 		}
