@@ -336,6 +336,15 @@ type idTuples struct {
 	records []idRecord
 }
 
+// done ends the collection and returns the sets. The index only serves
+// rows still to come; dropping it lets the collector have it back before
+// resolution, which needs the memory: at a million distinct sets it is the
+// largest thing the import holds in Go.
+func (t *idTuples) done() []idRecord {
+	t.index = nil
+	return t.records
+}
+
 func (t *idTuples) add(ids [numKinds]string, line int) {
 	if t.index == nil {
 		t.index = map[[numKinds]string]int{}

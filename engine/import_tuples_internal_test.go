@@ -1,0 +1,25 @@
+package engine
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The distinct identifier sets of an events or consents input keep their
+// first line, in order of first appearance; once collected, the index that
+// found repeats is let go (resolution needs the memory).
+func TestIDTuplesDoneKeepsFirstSetsAndDropsIndex(t *testing.T) {
+	t.Parallel()
+	var tu idTuples
+	a := [numKinds]string{"u1"}
+	b := [numKinds]string{"", "a@example.com"}
+	for _, r := range []struct {
+		ids  [numKinds]string
+		line int
+	}{{a, 2}, {b, 3}, {a, 4}, {b, 5}} {
+		tu.add(r.ids, r.line)
+	}
+	require.Equal(t, []idRecord{{ids: a, line: 2}, {ids: b, line: 3}}, tu.done())
+	require.Nil(t, tu.index)
+}
