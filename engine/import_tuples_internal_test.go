@@ -23,3 +23,30 @@ func TestIDTuplesDoneKeepsFirstSetsAndDropsIndex(t *testing.T) {
 	require.Equal(t, []idRecord{{ids: a, line: 2}, {ids: b, line: 3}}, tu.done())
 	require.Nil(t, tu.index)
 }
+
+// Sets that differ only in where the bytes fall between identifiers, or in
+// which slot holds a value, are different sets.
+func TestIDTuplesTellShiftedSetsApart(t *testing.T) {
+	t.Parallel()
+	sets := [][numKinds]string{
+		{"ab", "c"},
+		{"a", "bc"},
+		{"abc"},
+		{"", "abc"},
+		{"a\x00", "b"},
+		{"a", "\x00b"},
+		{"\x02ab"},
+		{"\x01a", "b"},
+		{},
+	}
+	var tu idTuples
+	for i, ids := range sets {
+		tu.add(ids, i+2)
+		tu.add(ids, i+100) // a repeat keeps its first line
+	}
+	got := tu.done()
+	require.Len(t, got, len(sets))
+	for i, r := range got {
+		require.Equal(t, idRecord{ids: sets[i], line: i + 2}, r)
+	}
+}
