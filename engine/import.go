@@ -340,12 +340,13 @@ type idTuples struct {
 	key     []byte // reused: looking a set up allocates nothing
 }
 
-// done ends the collection and returns the sets. The index only serves
-// rows still to come; dropping it lets the collector have it back before
-// resolution, which needs the memory.
+// done ends the collection and hands the sets over: t keeps neither them
+// nor the index (which only serves rows still to come), so that each is
+// garbage as soon as its last user is done with it (see releaseGoMemory).
 func (t *idTuples) done() []idRecord {
-	t.index = nil
-	return t.records
+	records := t.records
+	t.index, t.records, t.key = nil, nil, nil
+	return records
 }
 
 func (t *idTuples) add(ids [numKinds]string, line int) {

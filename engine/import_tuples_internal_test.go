@@ -22,6 +22,7 @@ func TestIDTuplesDoneKeepsFirstSetsAndDropsIndex(t *testing.T) {
 	}
 	require.Equal(t, []idRecord{{ids: a, line: 2}, {ids: b, line: 3}}, tu.done())
 	require.Nil(t, tu.index)
+	require.Nil(t, tu.records, "the sets are handed over, not kept")
 }
 
 // Sets that differ only in where the bytes fall between identifiers, or in
