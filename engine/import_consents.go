@@ -46,7 +46,7 @@ func (s *Store) importConsents(ctx context.Context, src source) (ImportResult, e
 		if err := s.upsertProfiles(w, "_pstage", nil, records, src.name(), &res); err != nil {
 			return err
 		}
-		releaseGoMemory()
+		releaseGoMemory(n)
 		if _, err := w.exec(`CREATE OR REPLACE TEMP TABLE _csp AS SELECT i.profile_id, s.* FROM _cs s JOIN identities i ON i.kind = s._pkind AND i.value = s._pvalue`); err != nil {
 			return err
 		}

@@ -68,7 +68,7 @@ func (s *Store) writeStagedEvents(w *writer, records []idRecord, label string, n
 	if err := s.upsertProfiles(w, "_pstage", nil, records, label, res); err != nil {
 		return err
 	}
-	releaseGoMemory()
+	releaseGoMemory(n)
 	dropped, err := s.dropUntracked(w, filepath.Base(label), now)
 	if err != nil {
 		return err

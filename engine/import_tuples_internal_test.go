@@ -51,3 +51,15 @@ func TestIDTuplesTellShiftedSetsApart(t *testing.T) {
 		require.Equal(t, idRecord{ids: sets[i], line: i + 2}, r)
 	}
 }
+
+// Only a large input forces a collection: events arrive one row at a time
+// through the HTTP paths (delivery feedback).
+func TestOnlyLargeImportsReleaseMemory(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		rows int
+		want bool
+	}{{0, false}, {1, false}, {releaseRows - 1, false}, {releaseRows, true}, {5_316_990, true}} {
+		require.Equal(t, tc.want, releasesMemory(tc.rows), "%d rows", tc.rows)
+	}
+}
