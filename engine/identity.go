@@ -202,11 +202,18 @@ func hashIdentifierWith(m hash.Hash, kind, normalised string) string {
 
 // hashIdentifierSum is the keyed hash's bytes (HashIdentifier is their hex).
 func hashIdentifierSum(m hash.Hash, kind, normalised string) []byte {
+	var scratch []byte
+	return appendIdentifierSum(m, &scratch, nil, kind, normalised)
+}
+
+// appendIdentifierSum appends the keyed hash's bytes to dst: the HMAC of
+// the kind, a NUL and the normalised value. scratch holds that input
+// between calls, so that hashing many identifiers allocates nothing.
+func appendIdentifierSum(m hash.Hash, scratch *[]byte, dst []byte, kind, normalised string) []byte {
+	*scratch = append(append(append((*scratch)[:0], kind...), 0), normalised...)
 	m.Reset()
-	m.Write([]byte(kind))
-	m.Write([]byte{0})
-	m.Write([]byte(normalised))
-	return m.Sum(nil)
+	m.Write(*scratch)
+	return m.Sum(dst)
 }
 
 // NormaliseIdentifier normalises an identifier of a kind, using the

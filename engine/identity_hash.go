@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -19,10 +18,11 @@ import (
 const hashChunk = 65536
 
 // stageNewKeys selects the identifiers of _keys nobody holds yet into
-// _newkeys and their keyed hashes into _khash, a range of key ids at a time,
-// and returns how many there are. The hashes are HashIdentifier's,
-// computed in Go on every core (DuckDB's sha256 is several times slower)
-// and appended a chunk at a time.
+// _newkeys and their keyed hashes into _khash, a range of key ids at a time
+// (new-keys-range), and returns how many there are. The hashes are
+// HashIdentifier's, computed in Go on every core (DuckDB's sha256 is
+// several times slower) straight from the read batches, and appended a
+// range at a time.
 func (s *Store) stageNewKeys(w *writer) (int, error) {
 	if _, err := w.exec(s.query("new-keys")); err != nil {
 		return 0, fmt.Errorf("identity write: %w", err)
@@ -38,29 +38,25 @@ func (s *Store) stageNewKeys(w *writer) (int, error) {
 	kinds := IdentityKinds()
 	for lo := 1; lo <= last; lo += hashChunk {
 		var kid []int32
-		var kind []uint8
-		var value []string
-		err := dbtx.QueryArrow(w.ctx, w.conn, `SELECT kid, k, value FROM _keys SEMI JOIN _newkeys USING (kid) WHERE kid BETWEEN ? AND ?`, []any{lo, lo + hashChunk - 1}, func(rdr array.RecordReader) error {
+		var sums []byte
+		hi := lo + hashChunk - 1
+		err := dbtx.QueryArrow(w.ctx, w.conn, s.query("new-keys-range"), []any{lo, hi, lo, hi}, func(rdr array.RecordReader) error {
 			for rdr.Next() {
 				rec := rdr.Record()
 				kids, ks, vs, ok := newKeyColumns(rec.Column(0), rec.Column(1), rec.Column(2))
 				if !ok {
 					return fmt.Errorf("identity write: unexpected column types %s", rec.Schema())
 				}
-				// The batch is released after the read: values are copied.
-				for i := range int(rec.NumRows()) {
-					kid, kind = append(kid, kids.Value(i)), append(kind, ks.Value(i))
-					value = append(value, strings.Clone(vs.Value(i)))
-				}
+				kid = append(kid, kids.Int32Values()...)
+				sums = append(sums, s.hashAll(kinds, ks, vs)...)
 			}
 			return nil
 		})
 		if err != nil {
 			return 0, err
 		}
-		hashes := s.hashAll(kinds, kind, value)
 		if err := dbtx.AppendN(w.conn, "_khash", len(kid), func(i int) []driver.Value {
-			return []driver.Value{kid[i], hashes[i]}
+			return []driver.Value{kid[i], sums[i*sha256.Size : (i+1)*sha256.Size]}
 		}); err != nil {
 			return 0, err
 		}
@@ -76,21 +72,25 @@ func newKeyColumns(a, b, c any) (*array.Int32, *array.Uint8, *array.String, bool
 	return kids, ks, vs, ok1 && ok2 && ok3
 }
 
-// hashAll hashes identifiers (kind index, value) on every core, as bytes
-// (half the size of their hex, which SQL writes).
-func (s *Store) hashAll(kinds []string, kind []uint8, value []string) [][]byte {
-	out := make([][]byte, len(value))
+// hashAll hashes a batch of identifiers (kind index, value) on every core
+// and returns their keyed hashes' bytes (HashIdentifier is their hex),
+// sha256.Size bytes each, end to end. The values are read in place in the
+// batch: nothing is copied or allocated per value.
+func (s *Store) hashAll(kinds []string, kind *array.Uint8, value *array.String) []byte {
+	n := value.Len()
+	out := make([]byte, n*sha256.Size)
 	workers := runtime.GOMAXPROCS(0)
-	chunk := (len(value) + workers - 1) / workers
+	chunk := (n + workers - 1) / workers
 	var wg sync.WaitGroup
-	for lo := 0; lo < len(value); lo += chunk {
-		hi := min(lo+chunk, len(value))
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			m := hmac.New(sha256.New, s.hashKey)
+			var scratch []byte
 			for i := lo; i < hi; i++ {
-				out[i] = hashIdentifierSum(m, kinds[kind[i]], value[i])
+				appendIdentifierSum(m, &scratch, out[i*sha256.Size:i*sha256.Size:(i+1)*sha256.Size], kinds[kind.Value(i)], value.Value(i))
 			}
 		}()
 	}

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,5 +113,35 @@ func TestNewIdentitiesTakeTheirFirstLine(t *testing.T) {
 			require.Zero(t, again.IdentitiesAdded, "importing again adds nothing")
 			require.Len(t, identityRows(t, s), 5)
 		})
+	}
+}
+
+// The hashes are computed a range of key ids at a time: an import of more
+// new identifiers than one range, some of them already held, writes every
+// new one once with HashIdentifier's hash and leaves the held ones alone.
+func TestIdentityHashesAcrossKeyRanges(t *testing.T) {
+	t.Parallel()
+	s, _, _ := openStore(t)
+	var held, all strings.Builder
+	held.WriteString("anonymous_id\n")
+	all.WriteString("anonymous_id,device_token\n")
+	const rows = 40_000 // two identifiers a row: more than one range of 65,536 keys
+	for i := range rows {
+		if i%10 == 0 {
+			fmt.Fprintf(&held, "a%d\n", i)
+		}
+		fmt.Fprintf(&all, "a%d,d%d\n", i, i)
+	}
+	first := mustImport(t, s, engine.ImportProfiles, writeFile(t, "held.csv", held.String()))
+	require.Equal(t, rows/10, first.IdentitiesAdded)
+	res := mustImport(t, s, engine.ImportProfiles, writeFile(t, "all.csv", all.String()))
+	require.Equal(t, 2*rows-rows/10, res.IdentitiesAdded)
+	got := identityRows(t, s)
+	require.Len(t, got, 2*rows)
+	seen := map[string]bool{}
+	for _, r := range got {
+		require.Equal(t, s.HashIdentifier(r.Kind, r.Value), r.Hash, "%s %q", r.Kind, r.Value)
+		require.False(t, seen[r.Kind+"\x00"+r.Value], "%s %q written twice", r.Kind, r.Value)
+		seen[r.Kind+"\x00"+r.Value] = true
 	}
 }

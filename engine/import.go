@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql/driver"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -330,21 +331,45 @@ func forEachRow(ctx context.Context, src source, h *header, fn func(rc *rowCtx) 
 }
 
 // idTuples collects the distinct identifier sets of an events or consents
-// input, in order of first appearance.
+// input, in order of first appearance. The index is keyed by each set's
+// compact encoding (tupleKey), not by the set itself: a million distinct
+// sets held 96 bytes of string headers each in the map besides the records.
 type idTuples struct {
-	index   map[[numKinds]string]int
+	index   map[string]struct{}
 	records []idRecord
+	key     []byte // reused: looking a set up allocates nothing
+}
+
+// done ends the collection and hands the sets over: t keeps neither them
+// nor the index (which only serves rows still to come), so that each is
+// garbage as soon as its last user is done with it (see releaseGoMemory).
+func (t *idTuples) done() []idRecord {
+	records := t.records
+	t.index, t.records, t.key = nil, nil, nil
+	return records
 }
 
 func (t *idTuples) add(ids [numKinds]string, line int) {
 	if t.index == nil {
-		t.index = map[[numKinds]string]int{}
+		t.index = map[string]struct{}{}
 	}
-	if _, ok := t.index[ids]; ok {
+	t.key = tupleKey(t.key[:0], ids)
+	if _, ok := t.index[string(t.key)]; ok {
 		return
 	}
-	t.index[ids] = len(t.records)
+	t.index[string(t.key)] = struct{}{}
 	t.records = append(t.records, idRecord{ids: ids, line: line})
+}
+
+// tupleKey appends an encoding of ids to dst that differs for different
+// sets whatever bytes the identifiers hold: each identifier's length, then
+// its bytes.
+func tupleKey(dst []byte, ids [numKinds]string) []byte {
+	for _, v := range ids {
+		dst = binary.AppendUvarint(dst, uint64(len(v)))
+		dst = append(dst, v...)
+	}
+	return dst
 }
 
 // primary is the identifier an event or consent row is attached by: the

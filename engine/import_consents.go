@@ -39,12 +39,14 @@ func (s *Store) importConsents(ctx context.Context, src source) (ImportResult, e
 			return appendErr
 		}
 		res.Rows = n
-		if err := s.stageIdentityOnly(w, tuples.records); err != nil {
+		records := tuples.done()
+		if err := s.stageIdentityOnly(w, records); err != nil {
 			return err
 		}
-		if err := s.upsertProfiles(w, "_pstage", nil, tuples.records, src.name(), &res); err != nil {
+		if err := s.upsertProfiles(w, "_pstage", nil, records, src.name(), &res); err != nil {
 			return err
 		}
+		releaseGoMemory(n)
 		if _, err := w.exec(`CREATE OR REPLACE TEMP TABLE _csp AS SELECT i.profile_id, s.* FROM _cs s JOIN identities i ON i.kind = s._pkind AND i.value = s._pvalue`); err != nil {
 			return err
 		}

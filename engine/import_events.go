@@ -53,7 +53,7 @@ func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, err
 		if err := h.require("event", "timestamp"); err != nil && n > 0 {
 			return err
 		}
-		return s.writeStagedEvents(w, tuples.records, src.name(), now, &res)
+		return s.writeStagedEvents(w, tuples.done(), src.name(), now, &res)
 	})
 	return res, err
 }
@@ -68,6 +68,7 @@ func (s *Store) writeStagedEvents(w *writer, records []idRecord, label string, n
 	if err := s.upsertProfiles(w, "_pstage", nil, records, label, res); err != nil {
 		return err
 	}
+	releaseGoMemory(n)
 	dropped, err := s.dropUntracked(w, filepath.Base(label), now)
 	if err != nil {
 		return err

@@ -134,6 +134,15 @@ CREATE OR REPLACE TEMP TABLE _newkeys AS
 SELECT kid FROM _keys k
 WHERE NOT EXISTS (SELECT 1 FROM identities i WHERE i.kind = k.kind AND i.value = k.value);
 
+-- name: new-keys-range
+-- The new identifiers whose key ids lie in a range (the parameters, twice):
+-- both sides are cut to the range before the join, so that reading the new
+-- keys a range at a time never builds a join over all of them.
+SELECT k.kid, k.k, k.value
+FROM _keys k
+SEMI JOIN (SELECT kid FROM _newkeys WHERE kid BETWEEN ? AND ?) n USING (kid)
+WHERE k.kid BETWEEN ? AND ?;
+
 -- name: insert-new-identities
 -- The new identities: each identifier of _newkeys linked to the profile of
 -- the row it first appears on (_map), as resolution links them, with its
