@@ -1,7 +1,6 @@
 package journeys
 
 import (
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -90,22 +89,9 @@ func dumpTables(t *testing.T, e *env, queries map[string]string) string {
 	var b strings.Builder
 	for _, name := range []string{"journey_outbox", "journey_results", "journey_log", "journey_inflight", "suppressions", "instances"} {
 		fmt.Fprintf(&b, "== %s\n", name)
-		require.NoError(t, eachRow(e.ctx, e.store.DB(), queries[name], nil, func(rows *sql.Rows) error {
-			cols, err := rows.Columns()
-			if err != nil {
-				return err
-			}
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				return err
-			}
-			fmt.Fprintln(&b, vals...)
-			return nil
-		}))
+		for _, line := range queryLines(t, e.store.DB(), queries[name], nil) {
+			fmt.Fprintln(&b, line)
+		}
 	}
 	return b.String()
 }

@@ -129,7 +129,7 @@ func queryLines(t *testing.T, db *sql.DB, query string, args []any) []string {
 		if err := rows.Scan(ptrs...); err != nil {
 			return err
 		}
-		out = append(out, fmt.Sprint(vals...))
+		out = append(out, strings.TrimSuffix(fmt.Sprintln(vals...), "\n")) // spaces between all values
 		return nil
 	}))
 	return out
