@@ -43,17 +43,15 @@ type cachedGate struct {
 	// allowed); a new change to a person deletes theirs.
 	decided map[int64]map[string]string
 	// erasedAt is the latest erasure as of the last read, preparedErasure
-	// as of the last prepare; gone holds people erased since their sends
-	// were read (gate_erased.go).
+	// as of the last prepare (gate_erased.go).
 	erasedAt, preparedErasure time.Time
-	gone                      map[int64]bool
 }
 
 // gateOverlap re-reads time-stamped changes this far back, covering
 // writes whose timestamp was taken before a read they committed after.
 const gateOverlap = 5 * time.Second
 
-func newCachedGate(r *Runner) *cachedGate { return &cachedGate{r: r, gone: map[int64]bool{}} }
+func newCachedGate(r *Runner) *cachedGate { return &cachedGate{r: r} }
 
 func (g *cachedGate) refresh(ctx context.Context, since time.Time) error {
 	// Read the epoch first: a write committed after this point bumps it
@@ -137,9 +135,7 @@ func (g *cachedGate) prepare(ctx context.Context, channel string, since time.Tim
 			return err
 		}
 	}
-	if err := g.checkErased(ctx, batch); err != nil {
-		return err
-	}
+	g.markReadBeforeErasure(batch)
 	now := g.r.now()
 	byPurpose := map[string][]int64{}
 	g.mu.Lock()
@@ -233,12 +229,8 @@ func (g *cachedGate) Check(ctx context.Context, channel string, m channels.Messa
 			return "", err
 		}
 	}
-	gone, err := g.erased(ctx, m.ProfileID)
-	if err != nil {
-		return "", err
-	}
-	if gone {
-		return ReasonUnreachable, nil
+	if g.erasedSincePrepare() {
+		return g.r.adapter.Check(ctx, channel, m)
 	}
 	g.mu.Lock()
 	changed := g.changed[m.ProfileID]

@@ -3,17 +3,17 @@ package journeys
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"time"
 )
 
 // Erasure removes a person's outbox rows, not the copies of them already
 // read: a page in hand, a page read ahead, a send waiting in a cluster's
-// stream. The gate refuses those (ReasonUnreachable): prepare checks that
-// the people of a batch's sends created before the latest erasure still
-// exist, and Check, when an erasure was committed since the batch's
-// prepare, checks the one person before the provider call.
+// stream. Such a person is in no changed set (their ledger rows and
+// identities are gone with them), so the gate treats the people of sends
+// created before the latest erasure as changed: prepare re-decides them
+// set-based, and Check, when an erasure was committed after the batch's
+// prepare, decides the person one by one. Either way the one eligibility
+// decision finds no profile and answers unreachable.
 
 // lastErasure reads the latest erasure's instant (zero: none).
 func (g *cachedGate) lastErasure(ctx context.Context) (time.Time, error) {
@@ -22,62 +22,27 @@ func (g *cachedGate) lastErasure(ctx context.Context) (time.Time, error) {
 	return t.Time, err
 }
 
-// checkErased marks gone the people of batch whose sends were created
-// before the latest erasure and who no longer exist.
-func (g *cachedGate) checkErased(ctx context.Context, batch []outRow) error {
-	g.mu.Lock()
-	erasedAt := g.erasedAt
-	g.mu.Unlock()
-	var ids []int64
-	if !erasedAt.IsZero() {
-		for _, o := range batch {
-			if !o.createdAt.After(erasedAt) {
-				ids = append(ids, o.msg.ProfileID)
-			}
-		}
-	}
-	exists := map[int64]bool{}
-	if len(ids) > 0 {
-		if err := eachRow(ctx, g.r.db, fmt.Sprintf(q("gate_existing"), intList(ids)), nil, func(rows *sql.Rows) error {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			exists[id] = true
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
+// markReadBeforeErasure marks changed the people of batch whose sends were
+// created at or before the latest erasure, so that prepare re-decides them.
+func (g *cachedGate) markReadBeforeErasure(batch []outRow) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	for _, id := range ids {
-		if !exists[id] {
-			g.gone[id] = true
+	g.preparedErasure = g.erasedAt
+	if g.erasedAt.IsZero() {
+		return
+	}
+	for _, o := range batch {
+		if !o.createdAt.After(g.erasedAt) {
+			g.changed[o.msg.ProfileID] = true
+			delete(g.decided, o.msg.ProfileID)
 		}
 	}
-	g.preparedErasure = erasedAt
-	return nil
 }
 
-// erased says whether the person of a send checked now was erased: known
-// gone, or gone since an erasure committed after the batch's prepare.
-func (g *cachedGate) erased(ctx context.Context, id int64) (bool, error) {
+// erasedSincePrepare says an erasure was committed after the last prepare
+// (as of the last read): the batch's decisions may name someone erased.
+func (g *cachedGate) erasedSincePrepare() bool {
 	g.mu.Lock()
-	gone, recheck := g.gone[id], !g.erasedAt.Equal(g.preparedErasure)
-	g.mu.Unlock()
-	if gone || !recheck {
-		return gone, nil
-	}
-	var found int64
-	if err := g.r.db.QueryRowContext(ctx, fmt.Sprintf(q("gate_existing"), intList([]int64{id}))).Scan(&found); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			g.mu.Lock()
-			g.gone[id] = true
-			g.mu.Unlock()
-			return true, nil
-		}
-		return false, err
-	}
-	return false, nil
+	defer g.mu.Unlock()
+	return !g.erasedAt.Equal(g.preparedErasure)
 }

@@ -298,7 +298,3 @@ ORDER BY column_index;
 -- The latest erasure's instant (NULL: none yet). Sends read before it may
 -- belong to someone erased since (gate_erased.go).
 SELECT max(erased_at) FROM erasure_hashes;
-
--- name: gate_existing
--- Which of the people (%s, a list of ids) still exist.
-SELECT id FROM profiles WHERE id IN (%s);
