@@ -248,7 +248,9 @@ func (t *typedValue) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("a trait value has the unknown tag %q", tag)
 	}
 	if err != nil {
-		return fmt.Errorf("a trait value tagged %q: %w", tag, err)
+		// Not the parser's message: it would quote the value (personal
+		// data) into the sender's log.
+		return fmt.Errorf("a trait value tagged %q does not parse", tag)
 	}
 	return nil
 }

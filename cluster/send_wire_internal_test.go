@@ -95,3 +95,18 @@ func FuzzDecodeSend(f *testing.F) {
 		require.Equal(t, string(body), string(body2))
 	})
 }
+
+// A trait value that does not parse is refused without quoting it: the
+// error reaches the sender's log, and a trait is personal data.
+func TestWireErrorsDoNotQuoteTraitValues(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"channel":"email","message":{"key":"k","traits":{"x":["i","secret-value-1"]}}}`,
+		`{"channel":"email","message":{"key":"k","traits":{"x":["t","secret-value-1"]}}}`,
+	} {
+		_, err := decodeSend([]byte(body))
+		var we *WireError
+		require.ErrorAs(t, err, &we)
+		require.NotContains(t, err.Error(), "secret-value-1")
+	}
+}

@@ -155,6 +155,15 @@ func (s *Sender) process(ctx context.Context, kv jetstream.KeyValue, msgs []jets
 	defer s.metrics.pendingAcks.Sub(float64(len(msgs)))
 	byChannel := map[string][]pending{}
 	var order []string
+	// A stop part-way leaves holds unfinished: forget them (finish takes
+	// the others first).
+	defer func() {
+		for _, list := range byChannel {
+			for _, p := range list {
+				s.gate.takeHeld(p.message.IdempotencyKey)
+			}
+		}
+	}()
 	for _, m := range msgs {
 		if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
 			s.metrics.redeliveries.Inc()
