@@ -84,12 +84,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	// Checkpoints between writes rather than inside an ingestion commit
-	// (engine/checkpoint.go); stopped before the store closes.
-	quietCtx, stopQuiet := context.WithCancel(ctx)
-	quietDone := make(chan struct{})
-	go func() { defer close(quietDone); st.CheckpointWhenQuiet(quietCtx) }()
-	defer func() { stopQuiet(); <-quietDone }()
+	defer checkpointWhenQuiet(ctx, st)()
 	// The server verifies (and, without a channels section, signs) links
 	// with the same keys the channels sign them with: one place.
 	keys, err := a.linkKeys(cfg, st)
