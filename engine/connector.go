@@ -24,15 +24,17 @@ type swapConnector struct {
 	// connection as in use from before it calls Connect, so without this
 	// the drain would wait for callers that wait for the drain.
 	waiting atomic.Int64
-	// settings are applied to every connection (memory_limit, threads).
+	// settings are applied to every connection (memory_limit, threads,
+	// checkpoint_threshold).
 	settings dbSettings
 }
 
 // dbSettings are DuckDB settings from the engine configuration, applied to
 // each new connection so that they survive a swap.
 type dbSettings struct {
-	memoryLimit string
-	threads     int
+	memoryLimit         string
+	threads             int
+	checkpointThreshold string
 }
 
 // apply sets the settings on one connection. DuckDB's settings are global
@@ -46,6 +48,11 @@ func (d dbSettings) apply(ctx context.Context, ex driver.ExecerContext) error {
 	if d.threads > 0 {
 		if _, err := ex.ExecContext(ctx, fmt.Sprintf("SET threads = %d", d.threads), nil); err != nil {
 			return fmt.Errorf("threads %d: %w", d.threads, err)
+		}
+	}
+	if d.checkpointThreshold != "" {
+		if _, err := ex.ExecContext(ctx, "SET checkpoint_threshold = '"+strings.ReplaceAll(d.checkpointThreshold, "'", "''")+"'", nil); err != nil {
+			return fmt.Errorf("checkpoint_threshold %q: %w", d.checkpointThreshold, err)
 		}
 	}
 	return nil

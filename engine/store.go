@@ -61,6 +61,19 @@ type Config struct {
 	// Threads is how many threads DuckDB uses; 0 (the default) is one per
 	// core.
 	Threads int `yaml:"threads"`
+	// CheckpointThreshold is the write-ahead log size at which DuckDB
+	// checkpoints (its checkpoint_threshold, e.g. "256MB"). DuckDB does it
+	// inside the commit that crosses that size, and on a large database a
+	// checkpoint takes seconds, so every writer waits behind that commit.
+	// Default DefaultCheckpointThreshold; DuckDB's own is 16MB. A larger
+	// value makes those stalls rarer, and a restart after a crash replays
+	// a longer log (see checkpoint.go).
+	CheckpointThreshold string `yaml:"checkpoint_threshold"`
+	// CheckpointQuiet is how long the write-ahead log must stop growing
+	// before a long-running process (tact serve) checkpoints on its own,
+	// between writes (see Store.CheckpointWhenQuiet). Default
+	// DefaultCheckpointQuiet; negative: never.
+	CheckpointQuiet time.Duration `yaml:"checkpoint_quiet"`
 }
 
 // DefaultMemoryLimit is DuckDB's memory limit when Config.MemoryLimit is
@@ -72,7 +85,11 @@ func (c Config) dbSettings() dbSettings {
 	if limit == "" {
 		limit = DefaultMemoryLimit
 	}
-	return dbSettings{memoryLimit: limit, threads: c.Threads}
+	threshold := c.CheckpointThreshold
+	if threshold == "" {
+		threshold = DefaultCheckpointThreshold
+	}
+	return dbSettings{memoryLimit: limit, threads: c.Threads, checkpointThreshold: threshold}
 }
 
 // Options configure Open. The zero value is usable.

@@ -269,6 +269,7 @@ func cmdJourney(ctx context.Context, a *app, args []string) error {
 		}
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 		defer stop()
+		defer checkpointWhenQuiet(ctx, r.Store())()
 		fmt.Fprintf(a.stderr, "tact: running journeys every %s; interrupt to stop\n", *f.interval)
 		return journeys.NewScheduler(r, journeys.SchedulerConfig{Interval: *f.interval, Journey: name, OnTick: func(res journeys.TickResult, err error) {
 			if err == nil && (res.Entered+res.Sent+res.Skipped+res.Failed > 0) {

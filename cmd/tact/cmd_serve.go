@@ -84,6 +84,7 @@ func cmdServe(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer checkpointWhenQuiet(ctx, st)()
 	// The server verifies (and, without a channels section, signs) links
 	// with the same keys the channels sign them with: one place.
 	keys, err := a.linkKeys(cfg, st)

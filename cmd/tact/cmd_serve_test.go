@@ -35,6 +35,13 @@ func (w *signalWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// String is the output so far.
+func (w *signalWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
 // served is a tact serve started by startServe.
 type served struct {
 	addr string

@@ -39,6 +39,10 @@ type Config struct {
 	// threads (default one per core); see engine.Config.
 	MemoryLimit string `yaml:"memory_limit"`
 	Threads     int    `yaml:"threads"`
+	// CheckpointThreshold (default 256MB) and CheckpointQuiet (default 5s)
+	// decide when DuckDB's log is checkpointed; see engine.Config.
+	CheckpointThreshold string        `yaml:"checkpoint_threshold"`
+	CheckpointQuiet     time.Duration `yaml:"checkpoint_quiet"`
 	// Channels configures the email, SMS, push and webhook adapters.
 	Channels channels.Config `yaml:"channels"`
 	// Journeys is the send policy across journeys: frequency caps, quiet
@@ -54,7 +58,8 @@ type Config struct {
 // Engine is the engine's part of the configuration.
 func (c *Config) Engine() engine.Config {
 	return engine.Config{Purposes: c.Purposes, DefaultRegion: c.DefaultRegion, Retention: c.Retention,
-		HashKey: c.HashKey, EventSkew: c.EventSkew, MemoryLimit: c.MemoryLimit, Threads: c.Threads}
+		HashKey: c.HashKey, EventSkew: c.EventSkew, MemoryLimit: c.MemoryLimit, Threads: c.Threads,
+		CheckpointThreshold: c.CheckpointThreshold, CheckpointQuiet: c.CheckpointQuiet}
 }
 
 // loadConfig reads path. A missing file is an error only when the path was
