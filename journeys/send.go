@@ -247,22 +247,25 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 	}
 	return r.write(ctx, func(t *tx) error {
 		if len(outbox) > 0 {
-			if err := t.temp("_jout", "idem_key VARCHAR, instance_id BIGINT, profile_id BIGINT"); err != nil {
-				return err
-			}
-			row := make([]driver.Value, 3)
-			if err := appendEach(t, "_jout", len(outbox), func(i int) []driver.Value {
-				s := due[outbox[i].k]
-				row[0], row[1], row[2] = outbox[i].key, s.ID, s.PID
-				return row
-			}); err != nil {
-				return err
-			}
+			// The new rows' ids follow the outbox's last one in instance
+			// order, given here rather than numbered in SQL (a window over
+			// the step's sends cost a sort of all of them).
 			var before int64
 			if err := t.conn.QueryRowContext(t.ctx, `SELECT coalesce(max(id), 0) FROM journey_outbox`).Scan(&before); err != nil {
 				return err
 			}
-			if _, err := t.exec(q("insert_outbox"), before, spec.Name, int32(version), st.ID, channel, nullStr(st.Template), nullStr(st.URL),
+			if err := t.temp("_jout", "id BIGINT, idem_key VARCHAR, instance_id BIGINT, profile_id BIGINT"); err != nil {
+				return err
+			}
+			row := make([]driver.Value, 4)
+			if err := appendEach(t, "_jout", len(outbox), func(i int) []driver.Value {
+				s := due[outbox[i].k]
+				row[0], row[1], row[2], row[3] = before+int64(i)+1, outbox[i].key, s.ID, s.PID
+				return row
+			}); err != nil {
+				return err
+			}
+			if _, err := t.exec(q("insert_outbox"), spec.Name, int32(version), st.ID, channel, nullStr(st.Template), nullStr(st.URL),
 				spec.Purpose, !req.Transactional(), now, lowest, highest); err != nil {
 				return err
 			}
