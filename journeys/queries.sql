@@ -91,10 +91,10 @@ FROM _jmove m
 WHERE journey_instances.id = m.id;
 
 -- name: apply_queued
--- The one move of every send queued in _jout: step, seq, due_at and status
--- (%s: and finished_at, when the move ends the journey). A fragment built
--- by code; every value is a bind parameter.
-UPDATE journey_instances SET step = ?::VARCHAR, seq = journey_instances.seq + 1, due_at = ?::TIMESTAMP, status = ?::VARCHAR%s
+-- The one move of every send queued in _jout: seq, due_at and status (%s:
+-- and the step when it changes, finished_at when the move ends the
+-- journey; code-built, every value a bind parameter).
+UPDATE journey_instances SET seq = journey_instances.seq + 1, due_at = ?::TIMESTAMP, status = ?::VARCHAR%s
 FROM _jout j
 WHERE journey_instances.id = j.instance_id;
 

@@ -11,8 +11,8 @@ import (
 )
 
 // TestQueuedMovesMatchApplyMoves: the send step moves its queued sends
-// set-based from _jout (applyQueued: the columns such a move always
-// changes, then the ones it clears only where they are set) to exactly the
+// set-based from _jout (applyQueued: the columns such a move changes, then
+// the ones it clears only where they are set) to exactly the
 // instances and log rows apply_moves writes for the same moves, whatever
 // an active instance carried (a quiet-hours hold, the start of a wait, an
 // exit reason or a finish instant), to a next step or to the end; the
@@ -48,8 +48,7 @@ func TestQueuedMovesMatchApplyMoves(t *testing.T) {
 						if _, err := tx.exec(`INSERT INTO _jout SELECT id, 'k' || id, id, profile_id FROM journey_instances WHERE profile_id IN (` + intList(queued) + `)`); err != nil {
 							return err
 						}
-						m := to(0, 0, "hello", c.target, now)
-						return e.r.applyMovesAnd(tx, "once", 1, nil, &m, now)
+						return applyQueued(tx, "once", 1, "hello", to(0, 0, "hello", c.target, now), now)
 					}
 					var moves []move
 					if err := eachRow(e.ctx, tx.conn, `SELECT id, profile_id FROM journey_instances WHERE profile_id IN (`+intList(queued)+`) ORDER BY id`, nil, func(rows *sql.Rows) error {

@@ -197,8 +197,7 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 	defer r.tracef("send_due write", time.Now())
 	next := spec.NextOf(st.ID)
 	// queued holds each allowed send's key and its row of due; the outbox
-	// rows are built one at a time as the Appender takes them. Their moves
-	// are all the same one, filled in from _jout.
+	// rows are built one at a time as the Appender takes them.
 	type queued struct {
 		key string
 		k   int
@@ -240,11 +239,6 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 		}
 	}
 	res.Moved += len(moves) + len(outbox)
-	var sent *move
-	if len(outbox) > 0 {
-		m := to(0, 0, st.ID, next, now)
-		sent = &m
-	}
 	return r.write(ctx, func(t *tx) error {
 		if len(outbox) > 0 {
 			// The new rows' ids follow the outbox's last one in instance
@@ -273,7 +267,14 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 		if err := t.appendRows("journey_log", logs.rows); err != nil {
 			return err
 		}
-		return r.applyMovesAnd(t, spec.Name, version, moves, sent, now)
+		if err := r.applyMoves(t, spec.Name, version, moves, now); err != nil {
+			return err
+		}
+		if len(outbox) == 0 {
+			return nil
+		}
+		// The queued sends all make the same move, filled in from _jout.
+		return applyQueued(t, spec.Name, version, st.ID, to(0, 0, st.ID, next, now), now)
 	})
 }
 
