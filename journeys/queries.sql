@@ -131,8 +131,11 @@ AND wait_since IS NOT NULL AND EXISTS (SELECT 1 FROM events e WHERE e.profile_id
 -- name: send_due
 -- Everyone due at a send step with the eligibility decision's person-level
 -- reason and address (%[1]s: engine.EligibilitySQL over the CTE people)
--- and what the send policy needs: zone, phone and their recent marketing
--- sends on the channel (for caps in their local day).
+-- and what the send policy needs, read only when the channel's policy uses
+-- it: zone and phone for quiet hours and caps (%[2]s: pp.timezone,
+-- pp.phone or NULLs), their recent marketing sends on the channel for caps
+-- in their local day (%[3]s: recent.sent or a NULL), and the joins these
+-- read (%[4]s).
 WITH due AS MATERIALIZED (
     SELECT id, profile_id, seq, slot FROM journey_instances
     WHERE journey = ? AND version = ? AND step = ? AND status = 'active' AND due_at <= ?
@@ -140,11 +143,10 @@ WITH due AS MATERIALIZED (
 people AS MATERIALIZED (
     SELECT id, restricted, objected, email, phone, timezone FROM profiles WHERE id IN (SELECT profile_id FROM due)
 )
-SELECT d.id, d.profile_id, d.seq, d.slot, pp.timezone, pp.phone, e.reason, e.address, recent.sent
+SELECT d.id, d.profile_id, d.seq, d.slot, %[2]s, e.reason, e.address, %[3]s
 FROM due d
-JOIN people pp ON pp.id = d.profile_id
 JOIN (%[1]s) e ON e.profile_id = d.profile_id
-LEFT JOIN (%[2]s) recent ON recent.profile_id = d.profile_id
+%[4]s
 ORDER BY d.id;
 
 -- name: recent_sends

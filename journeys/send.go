@@ -34,16 +34,37 @@ func (r *Runner) loadSendRows(ctx context.Context, spec *Spec, version int, st *
 		return nil, err
 	}
 	args := append([]any{spec.Name, version, st.ID, req.At}, eargs...)
-	args = append(args, req.Channel, req.At.Add(-capWindow))
-	recent := fmt.Sprintf(q("recent_sends"), "SELECT profile_id FROM due", "-1")
+	zones, recent, joins := "NULL::VARCHAR, NULL::VARCHAR", "NULL::TIMESTAMP[]", ""
+	if needZones, needRecent := r.policyReads(req); needZones {
+		zones, joins = "pp.timezone, pp.phone", "JOIN people pp ON pp.id = d.profile_id"
+		if needRecent {
+			recent = "recent.sent"
+			joins += "\nLEFT JOIN (" + fmt.Sprintf(q("recent_sends"), "SELECT profile_id FROM due", "-1") + ") recent ON recent.profile_id = d.profile_id"
+			args = append(args, req.Channel, req.At.Add(-capWindow))
+		}
+	}
 	var due []sendRow
 	in := interner{}
-	err = r.queryArrow(ctx, fmt.Sprintf(q("send_due"), elig, recent), args, func(n int) { due = make([]sendRow, 0, n) }, func(rec arrow.Record) error {
+	err = r.queryArrow(ctx, fmt.Sprintf(q("send_due"), elig, zones, recent, joins), args, func(n int) { due = make([]sendRow, 0, n) }, func(rec arrow.Record) error {
 		var err error
 		due, err = appendSendRows(due, rec, in)
 		return err
 	})
 	return due, err
+}
+
+// policyReads says what the send policy reads about each person for req:
+// their zones (quiet hours or a cap on the channel) and their recent sends
+// (a cap). A transactional send, or a channel with neither, reads nothing:
+// sending gives the same facts without them (no hold, no cap reached), so
+// send_due leaves out their joins.
+func (r *Runner) policyReads(req eligibility.Request) (zones, recent bool) {
+	if req.Transactional() {
+		return false, false
+	}
+	_, quiet := r.cfg.Policy.quiet(req.Channel)
+	capped := r.cfg.Policy.Caps[req.Channel] > 0
+	return quiet || capped, capped
 }
 
 // The columns of send_due, in order.
