@@ -25,16 +25,10 @@ func to(id, pid int64, from, target string, now time.Time) move {
 	return move{ID: id, ProfileID: pid, Step: target, Status: StatusActive, Kind: "step", Due: now}
 }
 
+// applyMoves applies moves in bulk (one Appender into _jmove, one UPDATE)
+// and logs them.
 func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, now time.Time) error {
-	return r.applyMovesAnd(t, journey, version, moves, nil, now)
-}
-
-// applyMovesAnd applies moves and, when queued is set, the same move (its
-// ID and ProfileID aside) to every instance in _jout: the send step's
-// queued sends, whose moves are filled in set-based rather than appended
-// one by one.
-func (r *Runner) applyMovesAnd(t *tx, journey string, version int, moves []move, queued *move, now time.Time) error {
-	if len(moves) == 0 && queued == nil {
+	if len(moves) == 0 {
 		return nil
 	}
 	if err := t.temp("_jmove", "id BIGINT, profile_id BIGINT, step VARCHAR, status VARCHAR, reason VARCHAR, kind VARCHAR, stay BOOLEAN, due_at TIMESTAMP"); err != nil {
@@ -49,16 +43,41 @@ func (r *Runner) applyMovesAnd(t *tx, journey string, version int, moves []move,
 	}); err != nil {
 		return err
 	}
-	if queued != nil {
-		m := queued
-		if _, err := t.exec(q("moves_from_outbox"), b.str(m.Step), b.str(m.Status), b.str(m.Reason), b.str(m.Kind), m.Stay, m.Due.UTC()); err != nil {
-			return fmt.Errorf("queued moves: %w", err)
-		}
-	}
 	if _, err := t.exec(q("apply_moves"), now); err != nil {
 		return fmt.Errorf("apply moves: %w", err)
 	}
 	_, err := t.exec(q("log_moves"), now, journey, version)
+	return err
+}
+
+// applyQueued moves every instance in _jout, all active at step from (the
+// send step's queued sends), by m (a move to the next step or to the end,
+// as to builds it: never staying, no reason) and logs it, as apply_moves
+// and log_moves would for m given to each. It sets only the columns such a
+// move changes: the step only when it is another one. The columns it
+// clears (wait_since, exit_reason, held_reason, finished_at while active)
+// are NULL on almost every instance already, so a second UPDATE clears
+// them only where they are not. Every column an UPDATE sets is rewritten
+// for every row it matches, and committing (and checkpointing) those
+// columns was a large part of queuing a step.
+func applyQueued(t *tx, journey string, version int, from string, m move, now time.Time) error {
+	args := []any{m.Due.UTC(), m.Status}
+	also := ""
+	if m.Step != from {
+		also += ", step = ?::VARCHAR"
+		args = append(args, m.Step)
+	}
+	if m.Status != StatusActive {
+		also += ", finished_at = ?::TIMESTAMP"
+		args = append(args, now)
+	}
+	if _, err := t.exec(fmt.Sprintf(q("apply_queued"), also), args...); err != nil {
+		return fmt.Errorf("queued moves: %w", err)
+	}
+	if _, err := t.exec(q("tidy_queued")); err != nil {
+		return fmt.Errorf("queued moves: %w", err)
+	}
+	_, err := t.exec(q("log_queued"), now, journey, version, m.Step, m.Kind)
 	return err
 }
 

@@ -90,10 +90,27 @@ UPDATE journey_instances SET
 FROM _jmove m
 WHERE journey_instances.id = m.id;
 
--- name: moves_from_outbox
--- The one move of every send queued in _jout (step, status, reason, kind,
--- stay, due), into _jmove.
-INSERT INTO _jmove SELECT instance_id, profile_id, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::BOOLEAN, ?::TIMESTAMP FROM _jout;
+-- name: apply_queued
+-- The one move of every send queued in _jout: seq, due_at and status (%s:
+-- and the step when it changes, finished_at when the move ends the
+-- journey; code-built, every value a bind parameter).
+UPDATE journey_instances SET seq = journey_instances.seq + 1, due_at = ?::TIMESTAMP, status = ?::VARCHAR%s
+FROM _jout j
+WHERE journey_instances.id = j.instance_id;
+
+-- name: tidy_queued
+-- What apply_moves also sets for such a move (wait_since, exit_reason and
+-- held_reason NULL; finished_at NULL while active), on the instances of
+-- _jout where it is not so already.
+UPDATE journey_instances SET wait_since = NULL, exit_reason = NULL, held_reason = NULL,
+    finished_at = CASE WHEN status = 'active' THEN NULL ELSE finished_at END
+WHERE id IN (SELECT instance_id FROM _jout)
+  AND (wait_since IS NOT NULL OR exit_reason IS NOT NULL OR held_reason IS NOT NULL OR (status = 'active' AND finished_at IS NOT NULL));
+
+-- name: log_queued
+-- The log row of every move applied by apply_queued (at, journey, version,
+-- step, kind).
+INSERT INTO journey_log SELECT ?::TIMESTAMP, ?::VARCHAR, ?::INTEGER, ?::VARCHAR, j.profile_id, j.instance_id, ?::VARCHAR, NULL, NULL FROM _jout j;
 
 -- name: log_moves
 INSERT INTO journey_log SELECT ?::TIMESTAMP, ?::VARCHAR, ?::INTEGER, m.step, m.profile_id, m.id, m.kind, m.reason, NULL FROM _jmove m WHERE m.kind IS NOT NULL;
@@ -114,8 +131,11 @@ AND wait_since IS NOT NULL AND EXISTS (SELECT 1 FROM events e WHERE e.profile_id
 -- name: send_due
 -- Everyone due at a send step with the eligibility decision's person-level
 -- reason and address (%[1]s: engine.EligibilitySQL over the CTE people)
--- and what the send policy needs: zone, phone and their recent marketing
--- sends on the channel (for caps in their local day).
+-- and what the send policy needs, read only when the channel's policy uses
+-- it: zone and phone for quiet hours and caps (%[2]s: pp.timezone,
+-- pp.phone or NULLs), their recent marketing sends on the channel for caps
+-- in their local day (%[3]s: recent.sent or a NULL), and the joins these
+-- read (%[4]s).
 WITH due AS MATERIALIZED (
     SELECT id, profile_id, seq, slot FROM journey_instances
     WHERE journey = ? AND version = ? AND step = ? AND status = 'active' AND due_at <= ?
@@ -123,11 +143,10 @@ WITH due AS MATERIALIZED (
 people AS MATERIALIZED (
     SELECT id, restricted, objected, email, phone, timezone FROM profiles WHERE id IN (SELECT profile_id FROM due)
 )
-SELECT d.id, d.profile_id, d.seq, d.slot, pp.timezone, pp.phone, e.reason, e.address, recent.sent
+SELECT d.id, d.profile_id, d.seq, d.slot, %[2]s, e.reason, e.address, %[3]s
 FROM due d
-JOIN people pp ON pp.id = d.profile_id
 JOIN (%[1]s) e ON e.profile_id = d.profile_id
-LEFT JOIN (%[2]s) recent ON recent.profile_id = d.profile_id
+%[4]s
 ORDER BY d.id;
 
 -- name: recent_sends
@@ -159,7 +178,9 @@ WHERE journey = ? AND status = 'active' AND held_reason = 'restricted'
 -- held rows, not an aggregate over every result ever written (which every
 -- tick paid, idle or not). Only the page's own results are aggregated;
 -- then the page is joined with what the messages need (%[5]s: the trait
--- columns of p, or nothing).
+-- columns of p, or nothing). Only instances with a payload are joined:
+-- most have none, and finding them scans one column, where joining every
+-- instance built a hash table of the whole instance table.
 WITH ids AS MATERIALIZED (
     SELECT id FROM (
         SELECT o.id FROM journey_outbox o
@@ -186,7 +207,7 @@ SELECT o.idem_key, o.instance_id, o.journey, o.version, o.step, o.profile_id, o.
        o.purpose, o.marketing, o.attempts, o.created_at, i.payload, %[1]s AS token, o.id, o.tries, o.interrupted, p.email, p.phone, p.timezone%[5]s
 FROM page o
 JOIN profiles p ON p.id = o.profile_id
-LEFT JOIN journey_instances i ON i.id = o.instance_id
+LEFT JOIN (SELECT id, payload FROM journey_instances WHERE payload IS NOT NULL) i ON i.id = o.instance_id
 %[2]s
 ORDER BY o.id;
 
@@ -241,15 +262,15 @@ WITH people AS MATERIALIZED (SELECT id, restricted, objected, email, phone FROM 
 SELECT profile_id, reason FROM (%[1]s);
 
 -- name: insert_outbox
--- New sends from _jout (key, instance, person) with what the step's sends
--- share (journey, version, step, channel, template, url, purpose,
--- marketing, created_at); a key already in the outbox is never added
--- twice. A key names its instance (its step component carries the
--- instance id), so a row holding it belongs to one of the new sends'
--- instances: only the outbox rows of their id range (the last two
--- arguments) are searched, not every key ever written.
+-- New sends from _jout (outbox id, key, instance, person) with what the
+-- step's sends share (journey, version, step, channel, template, url,
+-- purpose, marketing, created_at); a key already in the outbox is never
+-- added twice (its id is then left unused). A key names its instance (its
+-- step component carries the instance id), so a row holding it belongs to
+-- one of the new sends' instances: only the outbox rows of their id range
+-- (the last two arguments) are searched, not every key ever written.
 INSERT INTO journey_outbox
-SELECT ?::BIGINT + row_number() OVER (ORDER BY j.instance_id), j.idem_key, j.instance_id, ?::VARCHAR, ?::INTEGER, ?::VARCHAR, j.profile_id,
+SELECT j.id, j.idem_key, j.instance_id, ?::VARCHAR, ?::INTEGER, ?::VARCHAR, j.profile_id,
        ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::VARCHAR, ?::BOOLEAN, ?::TIMESTAMP
 FROM _jout j WHERE j.idem_key NOT IN (SELECT idem_key FROM journey_outbox WHERE instance_id BETWEEN ?::BIGINT AND ?::BIGINT);
 
@@ -289,10 +310,11 @@ SELECT id FROM profiles ORDER BY id LIMIT ?;
 
 -- name: profile_columns
 -- The profile table's columns with their types, in order: the outbox page
--- reads the traits among them.
-SELECT column_name, data_type FROM duckdb_columns()
-WHERE database_name = current_database() AND schema_name = 'main' AND table_name = 'profiles'
-ORDER BY column_index;
+-- reads the traits among them. pragma_table_info reads the one table;
+-- duckdb_columns() took 50–150 ms the first time in a process (every
+-- table's columns), on the way to the first page.
+SELECT name, type FROM pragma_table_info('main.profiles')
+ORDER BY cid;
 
 -- name: gate_last_erasure
 -- The latest erasure's instant (NULL: none yet). Sends read before it may

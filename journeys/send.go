@@ -34,16 +34,37 @@ func (r *Runner) loadSendRows(ctx context.Context, spec *Spec, version int, st *
 		return nil, err
 	}
 	args := append([]any{spec.Name, version, st.ID, req.At}, eargs...)
-	args = append(args, req.Channel, req.At.Add(-capWindow))
-	recent := fmt.Sprintf(q("recent_sends"), "SELECT profile_id FROM due", "-1")
+	zones, recent, joins := "NULL::VARCHAR, NULL::VARCHAR", "NULL::TIMESTAMP[]", ""
+	if needZones, needRecent := r.policyReads(req); needZones {
+		zones, joins = "pp.timezone, pp.phone", "JOIN people pp ON pp.id = d.profile_id"
+		if needRecent {
+			recent = "recent.sent"
+			joins += "\nLEFT JOIN (" + fmt.Sprintf(q("recent_sends"), "SELECT profile_id FROM due", "-1") + ") recent ON recent.profile_id = d.profile_id"
+			args = append(args, req.Channel, req.At.Add(-capWindow))
+		}
+	}
 	var due []sendRow
 	in := interner{}
-	err = r.queryArrow(ctx, fmt.Sprintf(q("send_due"), elig, recent), args, func(n int) { due = make([]sendRow, 0, n) }, func(rec arrow.Record) error {
+	err = r.queryArrow(ctx, fmt.Sprintf(q("send_due"), elig, zones, recent, joins), args, func(n int) { due = make([]sendRow, 0, n) }, func(rec arrow.Record) error {
 		var err error
 		due, err = appendSendRows(due, rec, in)
 		return err
 	})
 	return due, err
+}
+
+// policyReads says what the send policy reads about each person for req:
+// their zones (quiet hours or a cap on the channel) and their recent sends
+// (a cap). A transactional send, or a channel with neither, reads nothing:
+// sending gives the same facts without them (no hold, no cap reached), so
+// send_due leaves out their joins.
+func (r *Runner) policyReads(req eligibility.Request) (zones, recent bool) {
+	if req.Transactional() {
+		return false, false
+	}
+	_, quiet := r.cfg.Policy.quiet(req.Channel)
+	capped := r.cfg.Policy.Caps[req.Channel] > 0
+	return quiet || capped, capped
 }
 
 // The columns of send_due, in order.
@@ -197,8 +218,7 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 	defer r.tracef("send_due write", time.Now())
 	next := spec.NextOf(st.ID)
 	// queued holds each allowed send's key and its row of due; the outbox
-	// rows are built one at a time as the Appender takes them. Their moves
-	// are all the same one, filled in from _jout.
+	// rows are built one at a time as the Appender takes them.
 	type queued struct {
 		key string
 		k   int
@@ -240,29 +260,27 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 		}
 	}
 	res.Moved += len(moves) + len(outbox)
-	var sent *move
-	if len(outbox) > 0 {
-		m := to(0, 0, st.ID, next, now)
-		sent = &m
-	}
 	return r.write(ctx, func(t *tx) error {
 		if len(outbox) > 0 {
-			if err := t.temp("_jout", "idem_key VARCHAR, instance_id BIGINT, profile_id BIGINT"); err != nil {
-				return err
-			}
-			row := make([]driver.Value, 3)
-			if err := appendEach(t, "_jout", len(outbox), func(i int) []driver.Value {
-				s := due[outbox[i].k]
-				row[0], row[1], row[2] = outbox[i].key, s.ID, s.PID
-				return row
-			}); err != nil {
-				return err
-			}
+			// The new rows' ids follow the outbox's last one in instance
+			// order, given here rather than numbered in SQL (a window over
+			// the step's sends cost a sort of all of them).
 			var before int64
 			if err := t.conn.QueryRowContext(t.ctx, `SELECT coalesce(max(id), 0) FROM journey_outbox`).Scan(&before); err != nil {
 				return err
 			}
-			if _, err := t.exec(q("insert_outbox"), before, spec.Name, int32(version), st.ID, channel, nullStr(st.Template), nullStr(st.URL),
+			if err := t.temp("_jout", "id BIGINT, idem_key VARCHAR, instance_id BIGINT, profile_id BIGINT"); err != nil {
+				return err
+			}
+			row := make([]driver.Value, 4)
+			if err := appendEach(t, "_jout", len(outbox), func(i int) []driver.Value {
+				s := due[outbox[i].k]
+				row[0], row[1], row[2], row[3] = before+int64(i)+1, outbox[i].key, s.ID, s.PID
+				return row
+			}); err != nil {
+				return err
+			}
+			if _, err := t.exec(q("insert_outbox"), spec.Name, int32(version), st.ID, channel, nullStr(st.Template), nullStr(st.URL),
 				spec.Purpose, !req.Transactional(), now, lowest, highest); err != nil {
 				return err
 			}
@@ -270,7 +288,14 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 		if err := t.appendRows("journey_log", logs.rows); err != nil {
 			return err
 		}
-		return r.applyMovesAnd(t, spec.Name, version, moves, sent, now)
+		if err := r.applyMoves(t, spec.Name, version, moves, now); err != nil {
+			return err
+		}
+		if len(outbox) == 0 {
+			return nil
+		}
+		// The queued sends all make the same move, filled in from _jout.
+		return applyQueued(t, spec.Name, version, st.ID, to(0, 0, st.ID, next, now), now)
 	})
 }
 
