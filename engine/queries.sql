@@ -151,3 +151,13 @@ INSERT INTO identities (profile_id, kind, value, value_hash, source, first_seen_
 SELECT m.profile_id, f.kind, f.value, lower(hex(h.value_hash)),
        ?::VARCHAR || ':' || m._line AS source, ?::TIMESTAMP AS first_seen_at
 FROM _newkeys JOIN _keys f USING (kid) JOIN _khash h USING (kid) JOIN _map m ON m._row = f.first_row;
+
+-- name: id-sets
+-- The distinct identifier sets of an events or consents input: _idrows
+-- holds the set of every row whose set differs from the row before's (the
+-- placeholder lists the identity columns); each set is kept once, numbered
+-- from 0 in order of first appearance, with the line it first appears on.
+CREATE OR REPLACE TEMP TABLE _idsets AS
+SELECT (row_number() OVER (ORDER BY first_row) - 1)::BIGINT AS _row, _line, %[1]s
+FROM (SELECT %[1]s, min(_row) AS first_row, arg_min(_line, _row) AS _line
+      FROM _idrows GROUP BY %[1]s);
