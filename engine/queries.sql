@@ -161,3 +161,14 @@ CREATE OR REPLACE TEMP TABLE _idsets AS
 SELECT (row_number() OVER (ORDER BY first_row) - 1)::BIGINT AS _row, _line, %[1]s
 FROM (SELECT %[1]s, min(_row) AS first_row, arg_min(_line, _row) AS _line
       FROM _idrows GROUP BY %[1]s);
+
+-- name: consent-rebuild-ranges
+-- Splits the profiles the subquery selects (%[1]s) into ranges of profile
+-- ids whose ledger holds about %[2]d entries each: the largest id of each
+-- range, in order (none when they have no entries).
+SELECT max(profile_id)
+FROM (SELECT profile_id, sum(n) OVER (ORDER BY profile_id) AS upto
+      FROM (SELECT profile_id, count(*) AS n FROM consent_ledger
+            WHERE profile_id IN (%[1]s) GROUP BY profile_id))
+GROUP BY (upto - 1) // %[2]d
+ORDER BY 1;
