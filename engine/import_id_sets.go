@@ -121,18 +121,23 @@ func (s *Store) stageIdentitySets(w *writer) ([]int, error) {
 		return nil, fmt.Errorf("identifier sets: %w", err)
 	}
 	w.temps = append(w.temps, "_idsets")
+	if _, err := w.exec(s.query("id-set-order")); err != nil {
+		return nil, fmt.Errorf("identifier sets: %w", err)
+	}
+	w.temps = append(w.temps, "_idorder")
 	if err := w.temp("_pstage", strings.Join(stageColumns(), ", ")); err != nil {
 		return nil, err
 	}
-	if _, err := w.exec(fmt.Sprintf(`INSERT INTO _pstage SELECT _row, NULL, %s, NULL FROM _idsets`, kinds)); err != nil {
+	const numbered = ` FROM _idsets s JOIN _idorder o USING (first_row)`
+	if _, err := w.exec(fmt.Sprintf(`INSERT INTO _pstage SELECT o._row, NULL, %s, NULL`, kinds) + numbered); err != nil {
 		return nil, fmt.Errorf("identifier sets: %w", err)
 	}
 	var n int
-	if err := w.queryRow(`SELECT count(*) FROM _idsets`).Scan(&n); err != nil {
+	if err := w.queryRow(`SELECT count(*) FROM _idorder`).Scan(&n); err != nil {
 		return nil, err
 	}
 	lines := make([]int, n)
-	err := s.readInts(w, `SELECT _row, _line FROM _idsets`, func(v []int64) error {
+	err := s.readInts(w, `SELECT o._row, s._line`+numbered, func(v []int64) error {
 		if v[0] < 0 || int(v[0]) >= n {
 			return fmt.Errorf("identifier sets: row %d outside the %d sets", v[0], n)
 		}
@@ -143,7 +148,7 @@ func (s *Store) stageIdentitySets(w *writer) ([]int, error) {
 		return nil, err
 	}
 	// Resolution needs the memory more.
-	if _, err := w.exec(`DROP TABLE _idsets; DROP TABLE ` + idRowsTable); err != nil {
+	if _, err := w.exec(`DROP TABLE _idorder; DROP TABLE _idsets; DROP TABLE ` + idRowsTable); err != nil {
 		return nil, err
 	}
 	return lines, nil
