@@ -18,7 +18,7 @@ import (
 // rows together, so this is about one row per person), and SQL then keeps
 // each set once, in order of first appearance (id-sets). Go holds one set
 // at a time, whatever the file's size: the sets of a 5.3M-entry consents
-// file held some 400 MB of Go heap while DuckDB filled its memory_limit.
+// file held 400 to 550 MB of Go heap while DuckDB filled its memory_limit.
 
 // idRowsTable stages the identifier sets of a file's rows.
 const idRowsTable = "_idrows"
