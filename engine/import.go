@@ -330,8 +330,9 @@ func forEachRow(ctx context.Context, src source, h *header, fn func(rc *rowCtx) 
 	return n, nil
 }
 
-// idTuples collects the distinct identifier sets of an events or consents
-// input, in order of first appearance. The index is keyed by each set's
+// idTuples collects the distinct identifier sets of an HTTP batch of
+// events, in order of first appearance (a file's are collected in DuckDB:
+// see import_id_sets.go). The index is keyed by each set's
 // compact encoding (tupleKey), not by the set itself: a million distinct
 // sets held 96 bytes of string headers each in the map besides the records.
 type idTuples struct {

@@ -18,20 +18,20 @@ func (s *Store) importConsents(ctx context.Context, src source) (ImportResult, e
 		if err := w.temp("_cs", "_row BIGINT, _pkind VARCHAR, _pvalue VARCHAR, purpose VARCHAR, channel VARCHAR, status VARCHAR, effective_at TIMESTAMP, expires_at TIMESTAMP, notice_version VARCHAR, source VARCHAR, actor VARCHAR, entry_key VARCHAR"); err != nil {
 			return err
 		}
-		var tuples idTuples
+		var runs idSetRuns
 		h := newHeader(src.name(), ImportConsents)
 		n := 0
-		pull, done := s.stream(ctx, src, h, func(rc *rowCtx) ([]driver.Value, error) {
+		pull, done := streamRows(ctx, src, h, func(rc *rowCtx) (stagedRow, error) {
 			ids, err := rc.identities(s.cfg.DefaultRegion)
 			if err != nil {
-				return nil, err
+				return stagedRow{}, err
 			}
-			tuples.add(ids, rc.line)
 			row, err := s.consentRow(rc, ids, n, src.name())
+			st := stagedRow{values: row, idSet: runs.next(ids, n, rc.line)}
 			n++
-			return row, err
+			return st, err
 		})
-		_, appendErr := w.appendRows("_cs", pull)
+		appendErr := appendStaged(w, "_cs", pull)
 		if err := done(); err != nil {
 			return err
 		}
@@ -39,11 +39,11 @@ func (s *Store) importConsents(ctx context.Context, src source) (ImportResult, e
 			return appendErr
 		}
 		res.Rows = n
-		records := tuples.done()
-		if err := s.stageIdentityOnly(w, records); err != nil {
+		lines, err := s.stageIdentitySets(w)
+		if err != nil {
 			return err
 		}
-		if err := s.upsertProfiles(w, "_pstage", nil, records, src.name(), &res); err != nil {
+		if err := s.upsertIdentitySets(w, lines, src.name(), &res); err != nil {
 			return err
 		}
 		releaseGoMemory(n)

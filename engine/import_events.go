@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -27,24 +26,22 @@ func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, err
 		}
 		// One pass: validate and stage. A bad row aborts before anything
 		// outside the temp tables is written.
-		var tuples idTuples
+		var runs idSetRuns
 		h := newHeader(src.name(), ImportEvents)
-		var rowErr error
 		n := 0
-		feed, done := s.stream(ctx, src, h, func(rc *rowCtx) ([]driver.Value, error) {
+		pull, done := streamRows(ctx, src, h, func(rc *rowCtx) (stagedRow, error) {
 			ids, err := rc.identities(s.cfg.DefaultRegion)
 			if err != nil {
-				return nil, err
+				return stagedRow{}, err
 			}
-			tuples.add(ids, rc.line)
 			row, err := eventRow(rc, ids, n, s.CheckEventTime)
+			st := stagedRow{values: row, idSet: runs.next(ids, n, rc.line)}
 			n++
-			return row, err
+			return st, err
 		})
-		_, appendErr := w.appendRows("_ev", feed)
-		rowErr = done()
-		if rowErr != nil {
-			return rowErr
+		appendErr := appendStaged(w, "_ev", pull)
+		if err := done(); err != nil {
+			return err
 		}
 		if appendErr != nil {
 			return appendErr
@@ -53,19 +50,20 @@ func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, err
 		if err := h.require("event", "timestamp"); err != nil && n > 0 {
 			return err
 		}
-		return s.writeStagedEvents(w, tuples.done(), src.name(), now, &res)
+		return s.writeStagedEvents(w, src.name(), now, &res)
 	})
 	return res, err
 }
 
-// writeStagedEvents resolves the staged identifier sets (records) and
+// writeStagedEvents resolves the staged identifier sets (_idrows) and
 // stores the staged events (_ev, res.Rows rows) not already stored.
-func (s *Store) writeStagedEvents(w *writer, records []idRecord, label string, now time.Time, res *ImportResult) error {
+func (s *Store) writeStagedEvents(w *writer, label string, now time.Time, res *ImportResult) error {
 	n := res.Rows
-	if err := s.stageIdentityOnly(w, records); err != nil {
+	lines, err := s.stageIdentitySets(w)
+	if err != nil {
 		return err
 	}
-	if err := s.upsertProfiles(w, "_pstage", nil, records, label, res); err != nil {
+	if err := s.upsertIdentitySets(w, lines, label, res); err != nil {
 		return err
 	}
 	releaseGoMemory(n)
@@ -104,45 +102,6 @@ func (h *header) require(names ...string) error {
 		}
 	}
 	return nil
-}
-
-// stream reads src on a goroutine, turning rows into staged values with fn,
-// and returns a pull function for the Appender plus a function that waits
-// for the reader and returns its error.
-func (s *Store) stream(ctx context.Context, src source, h *header, fn func(rc *rowCtx) ([]driver.Value, error)) (func() ([]driver.Value, error), func() error) {
-	feed := make(chan []driver.Value, 1024)
-	errc := make(chan error, 1)
-	stop := make(chan struct{})
-	go func() {
-		defer close(feed)
-		_, err := forEachRow(ctx, src, h, func(rc *rowCtx) error {
-			row, err := fn(rc)
-			if err != nil {
-				return err
-			}
-			select {
-			case feed <- row:
-				return nil
-			case <-stop:
-				return errors.New("stopped")
-			}
-		})
-		errc <- err
-	}()
-	pull := func() ([]driver.Value, error) {
-		row, ok := <-feed
-		if !ok {
-			return nil, nil
-		}
-		return row, nil
-	}
-	wait := func() error {
-		close(stop)
-		for range feed {
-		}
-		return <-errc
-	}
-	return pull, wait
 }
 
 func eventRow(rc *rowCtx, ids [numKinds]string, rowNo int, checkTime func(time.Time) error) ([]driver.Value, error) {

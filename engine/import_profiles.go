@@ -49,23 +49,27 @@ func (s *Store) importProfiles(ctx context.Context, src source) (ImportResult, e
 		if err != nil {
 			return err
 		}
-		// Pass 2: convert and bulk-load into the stage.
-		var records []idRecord
+		// Pass 2: convert and bulk-load into the stage. Only each row's line
+		// is kept in Go: resolution reads the identifiers from the stage.
+		lines := make([]int, 0, rows)
 		h2 := newHeader(src.name(), ImportProfiles)
 		h2.memo = h.memo // the second pass reuses the first pass's normalisations
-		pull, done := s.stream(ctx, src, h2, func(rc *rowCtx) ([]driver.Value, error) {
-			row, rec, err := s.stageProfileRow(rc, cols, now, len(records))
-			records = append(records, rec)
+		pull, done := streamRows(ctx, src, h2, func(rc *rowCtx) ([]driver.Value, error) {
+			row, err := s.stageProfileRow(rc, cols, now, len(lines))
+			lines = append(lines, rc.line)
 			return row, err
 		})
-		_, appendErr := w.appendRows("_stage", pull)
+		_, appendErr := w.appendRows("_stage", func() ([]driver.Value, error) {
+			row, _ := pull()
+			return row, nil
+		})
 		if err := done(); err != nil {
 			return err
 		}
 		if appendErr != nil {
 			return appendErr
 		}
-		return s.upsertProfiles(w, "_stage", traits, records, src.name(), &res)
+		return s.upsertStaged(w, "_stage", traits, len(lines), func(row int) int { return lines[row] }, src.name(), &res)
 	})
 	if err != nil {
 		return ImportResult{Rows: rows}, err
@@ -220,14 +224,14 @@ func stageColumns() []string {
 	return append(cols, "timezone VARCHAR")
 }
 
-func (s *Store) stageProfileRow(rc *rowCtx, cols []traitColumn, now time.Time, rowNo int) ([]driver.Value, idRecord, error) {
+func (s *Store) stageProfileRow(rc *rowCtx, cols []traitColumn, now time.Time, rowNo int) ([]driver.Value, error) {
 	ids, err := rc.identities(s.region(rc))
 	if err != nil {
-		return nil, idRecord{}, err
+		return nil, err
 	}
 	upd, tz, err := profileSpecials(rc, s.CheckEventTime)
 	if err != nil {
-		return nil, idRecord{}, err
+		return nil, err
 	}
 	if upd.IsZero() {
 		upd = now
@@ -246,11 +250,11 @@ func (s *Store) stageProfileRow(rc *rowCtx, cols []traitColumn, now time.Time, r
 		}
 		v, err := convert(cl, c.trait.Type)
 		if err != nil {
-			return nil, idRecord{}, rc.errAt(c.col, fmt.Sprintf("%s is not %s", describeCell(cl), describeType(c.trait.Type)))
+			return nil, rc.errAt(c.col, fmt.Sprintf("%s is not %s", describeCell(cl), describeType(c.trait.Type)))
 		}
 		row = append(row, v)
 	}
-	return row, idRecord{ids: ids, line: rc.line}, nil
+	return row, nil
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

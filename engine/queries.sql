@@ -151,3 +151,31 @@ INSERT INTO identities (profile_id, kind, value, value_hash, source, first_seen_
 SELECT m.profile_id, f.kind, f.value, lower(hex(h.value_hash)),
        ?::VARCHAR || ':' || m._line AS source, ?::TIMESTAMP AS first_seen_at
 FROM _newkeys JOIN _keys f USING (kid) JOIN _khash h USING (kid) JOIN _map m ON m._row = f.first_row;
+
+-- name: id-sets
+-- The distinct identifier sets of an events or consents input: _idrows
+-- holds the set of every row whose set differs from the row before's (the
+-- placeholder lists the identity columns); each set is kept once, with the
+-- row and the line it first appears on.
+CREATE OR REPLACE TEMP TABLE _idsets AS
+SELECT %[1]s, min(_row) AS first_row, arg_min(_line, _row) AS _line
+FROM _idrows GROUP BY %[1]s;
+
+-- name: id-set-order
+-- The sets of _idsets numbered from 0 in order of first appearance. The
+-- window sorts the first rows alone: over whole sets it held them all
+-- outside memory_limit (some 300 MB at a million sets).
+CREATE OR REPLACE TEMP TABLE _idorder AS
+SELECT first_row, (row_number() OVER (ORDER BY first_row) - 1)::BIGINT AS _row
+FROM _idsets;
+
+-- name: consent-rebuild-ranges
+-- Splits the profiles the subquery selects (%[1]s) into ranges of profile
+-- ids whose ledger holds about %[2]d entries each: the largest id of each
+-- range, in order (none when they have no entries).
+SELECT max(profile_id)
+FROM (SELECT profile_id, sum(n) OVER (ORDER BY profile_id) AS upto
+      FROM (SELECT profile_id, count(*) AS n FROM consent_ledger
+            WHERE profile_id IN (%[1]s) GROUP BY profile_id))
+GROUP BY (upto - 1) // %[2]d
+ORDER BY 1;

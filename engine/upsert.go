@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/tactcdp/tact/engine/consent"
@@ -221,12 +222,42 @@ func (s *Store) RebuildConsentState(ctx context.Context) error {
 // allConsentProfiles selects every profile with a ledger entry.
 const allConsentProfiles = `SELECT DISTINCT profile_id FROM consent_ledger`
 
+// consentRebuildRows is about how many ledger entries one rebuild of the
+// current state reads at a time. Its windows hold their rows outside
+// DuckDB's memory_limit: rebuilding a 5.3M-entry ledger at once took the
+// process some 700 MB over the limit.
+const consentRebuildRows = 1_000_000
+
 // rebuildConsentState recomputes the current-state rows of the profiles the
-// subquery selects from their ledger (see the rebuild-consent-state block).
+// subquery selects from their ledger (see the rebuild-consent-state block),
+// a range of profile ids holding about consentRebuildRows entries at a
+// time.
 func (s *Store) rebuildConsentState(w *writer, profiles string) error {
+	return s.rebuildConsentStateBy(w, profiles, consentRebuildRows)
+}
+
+// rebuildConsentStateBy is rebuildConsentState with ranges of about rows
+// entries. The state of a profile depends on its own entries alone, so
+// rebuilding by ranges of profiles gives the same rows as all at once.
+func (s *Store) rebuildConsentStateBy(w *writer, profiles string, rows int) error {
 	if _, err := w.exec(fmt.Sprintf(`DELETE FROM consent_state WHERE profile_id IN (%s)`, profiles)); err != nil {
 		return err
 	}
-	_, err := w.exec(fmt.Sprintf(s.query("rebuild-consent-state"), profiles, consent.Precedence))
-	return err
+	bounds, err := dbtx.QueryColumn[int64](w.ctx, w.conn, fmt.Sprintf(s.query("consent-rebuild-ranges"), profiles, rows))
+	if err != nil {
+		return fmt.Errorf("consent state ranges: %w", err)
+	}
+	if len(bounds) <= 1 {
+		_, err := w.exec(fmt.Sprintf(s.query("rebuild-consent-state"), profiles, consent.Precedence))
+		return err
+	}
+	lo := int64(math.MinInt64)
+	for _, hi := range bounds {
+		part := fmt.Sprintf(`SELECT p FROM (%s) AS t(p) WHERE p > %d AND p <= %d`, profiles, lo, hi)
+		if _, err := w.exec(fmt.Sprintf(s.query("rebuild-consent-state"), part, consent.Precedence)); err != nil {
+			return err
+		}
+		lo = hi
+	}
+	return nil
 }
