@@ -3,6 +3,7 @@ package benchmark
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -185,5 +186,53 @@ func TestSendPrepareDataPredatesTheRun(t *testing.T) {
 	limit := time.Now().Add(-sendDataAge / 2)
 	for name, at := range map[string]time.Time{"profiles": profiles, "consents": ledger, "entries": entered} {
 		require.True(t, at.Before(limit), "%s stamped %s, want before %s", name, at, limit)
+	}
+}
+
+func TestReadAnonymousIDs(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "w.jsonl")
+	require.NoError(t, os.WriteFile(p, []byte(`{"anonymous_id":"a-1","event":"x"}
+{"anonymous_id":"a-1","event":"y"}
+{"user_id":"u1","event":"x"}
+{"anonymous_id":"a-\"q","event":"x"}
+{"anonymous_id":"a-2","event":"x"}
+{"anonymous_id":"a-3","event":"x"}
+`), 0o600))
+	ids, err := readAnonymousIDs(p, 2)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a-1", "a-2"}, ids)
+	require.NoError(t, os.WriteFile(p, []byte(`{"user_id":"u1"}`+"\n"), 0o600))
+	_, err = readAnonymousIDs(p, 2)
+	require.ErrorContains(t, err, "no anonymous ids")
+}
+
+// TestLoadMixesVisitors: with anonymous ids, every other event is a known
+// visitor's (anonymousId, no userId); without, every event has a userId.
+func TestLoadMixesVisitors(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		anons      []string
+		users, ano int
+	}{{nil, eventsPerRequest, 0}, {[]string{"a-1", "a-2"}, eventsPerRequest / 2, eventsPerRequest / 2}} {
+		l := load{userIDs: []string{"u1", "u2"}, anonymousIDs: c.anons, prefix: "t"}
+		var body struct {
+			Batch []struct {
+				UserID      string `json:"userId"`
+				AnonymousID string `json:"anonymousId"`
+			} `json:"batch"`
+		}
+		require.NoError(t, json.Unmarshal(l.body(nil, 3, now), &body))
+		users, anons := 0, 0
+		for _, e := range body.Batch {
+			require.True(t, (e.UserID == "") != (e.AnonymousID == ""), "one identifier per event")
+			if e.UserID != "" {
+				users++
+			} else {
+				anons++
+			}
+		}
+		require.Equal(t, []int{c.users, c.ano}, []int{users, anons})
 	}
 }

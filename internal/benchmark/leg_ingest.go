@@ -51,9 +51,27 @@ func (r *runner) ingestLeg(ctx context.Context) (Leg, error) {
 	if err := os.WriteFile(cfg, []byte(ingestConfig), 0o600); err != nil {
 		return leg, err
 	}
+	anons, err := readAnonymousIDs(filepath.Join(sampleDir, sample.FileWebEvents), maxUserIDs)
+	if err != nil {
+		return leg, err
+	}
+	type ingestCase struct {
+		name string
+		l    load
+	}
+	var cases []ingestCase
 	for _, clients := range r.o.IngestClients {
 		name := fmt.Sprintf("/v1/batch, %d clients × %d events per request", clients, eventsPerRequest)
-		l := load{writeKey: ingestWriteKey, clients: clients, duration: r.o.IngestDuration, requests: r.o.IngestRequests, userIDs: users}
+		cases = append(cases, ingestCase{name, load{writeKey: ingestWriteKey, clients: clients, duration: r.o.IngestDuration, requests: r.o.IngestRequests, userIDs: users}})
+	}
+	// Half the events from known visitors by their anonymous id: a batch
+	// that mixes kinds of identifier costs the identities lookup more
+	// (docs/architecture.md, "How HTTP ingestion commits").
+	clients := r.o.IngestClients[0]
+	cases = append(cases, ingestCase{fmt.Sprintf("/v1/batch, %d clients × %d events per request, half from anonymous visitors", clients, eventsPerRequest),
+		load{writeKey: ingestWriteKey, clients: clients, duration: r.o.IngestDuration, requests: r.o.IngestRequests, userIDs: users, anonymousIDs: anons}})
+	for _, c := range cases {
+		name, l := c.name, c.l
 		tact, err := r.measureServer(ctx, label("ingest", name, "tact"), l, "tact serve /v1/batch (group commit into DuckDB)", func(addr string) *exec.Cmd {
 			cmd := r.l.command(ctx, []string{"--db", db, "--config", cfg, "serve", "--addr", addr, "--out", filepath.Join(dir, "outbox")},
 				"TACT_WRITE_KEY="+ingestWriteKey)
@@ -119,6 +137,38 @@ func (r *runner) measureServer(ctx context.Context, name string, l load, what st
 	s.P50Millis, s.P99Millis = round(res.p50.Seconds()*1000, 2), round(res.p99.Seconds()*1000, 2)
 	s.PeakRSSMiB = rss
 	return s, nil
+}
+
+// readAnonymousIDs reads up to limit distinct anonymous ids from the
+// sample's web events (JSONL, one event a line).
+func readAnonymousIDs(path string, limit int) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	seen := map[string]bool{}
+	var ids []string
+	for sc.Scan() && len(ids) < limit {
+		_, rest, ok := strings.Cut(sc.Text(), `"anonymous_id":"`)
+		if !ok {
+			continue
+		}
+		id, _, ok := strings.Cut(rest, `"`)
+		if ok && id != "" && !strings.Contains(id, `\`) && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("%s: no anonymous ids", path)
+	}
+	return ids, nil
 }
 
 // readUserIDs reads up to limit user ids from the first column of the

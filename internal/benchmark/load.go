@@ -26,8 +26,12 @@ type load struct {
 	duration time.Duration
 	requests int // 0: no bound
 	userIDs  []string
-	prefix   string // makes messageIds unique across runs
-	ready    string // a path answering 200 once the server takes writes ("": listening is enough)
+	// anonymousIDs, when set, are known visitors' anonymous ids: every
+	// other event is theirs (anonymousId, no userId), as a website's
+	// traffic mixes visitors and signed-in users.
+	anonymousIDs []string
+	prefix       string // makes messageIds unique across runs
+	ready        string // a path answering 200 once the server takes writes ("": listening is enough)
 }
 
 type loadResult struct {
@@ -48,8 +52,13 @@ func (l *load) body(buf []byte, req int64, now time.Time) []byte {
 			buf = append(buf, ',')
 		}
 		n := int(req)*eventsPerRequest + i
-		buf = append(buf, `{"type":"track","event":"Product Viewed","userId":"`...)
-		buf = append(buf, l.userIDs[n%len(l.userIDs)]...)
+		if len(l.anonymousIDs) > 0 && n%2 == 1 {
+			buf = append(buf, `{"type":"track","event":"Product Viewed","anonymousId":"`...)
+			buf = append(buf, l.anonymousIDs[(n/2)%len(l.anonymousIDs)]...)
+		} else {
+			buf = append(buf, `{"type":"track","event":"Product Viewed","userId":"`...)
+			buf = append(buf, l.userIDs[n%len(l.userIDs)]...)
+		}
 		buf = append(buf, `","messageId":"`...)
 		buf = append(buf, l.prefix...)
 		buf = strconv.AppendInt(append(buf, '-'), int64(n), 10)
