@@ -70,8 +70,10 @@ func TestGrantSQLAgreesWithEvaluate(t *testing.T) {
 	superseded := 0
 	for _, at := range []time.Time{refNow, refNow.AddDate(0, 0, -50), refNow.AddDate(0, 0, 30), refNow.AddDate(0, 0, 60), refNow.AddDate(0, 0, 200)} {
 		for _, p := range []string{"marketing", "personalisation", "analytics", "transactional"} {
+			byChannel := sqlDecisionsByChannel(t, s, p, []string{"email", "sms", "push"}, at)
 			for _, ch := range []string{"email", "sms", "push"} {
 				got := sqlDecisions(t, s, p, ch, at)
+				require.Equal(t, got, byChannel[ch], "%s/%s at %s: the rule for several channels at once decides as the rule for one", p, ch, at)
 				for i, id := range ids {
 					d := consent.Evaluate(s.Policy(), ledgers[i], p, ch, at)
 					r, ok := got[id]
@@ -106,6 +108,32 @@ func sqlDecisions(t *testing.T, s *engine.Store, purpose, channel string, at tim
 		require.NoError(t, rows.Scan(&id, &granted, &reason))
 		require.Equal(t, reason == string(consent.ReasonGranted), granted)
 		out[id] = consent.Reason(reason)
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
+
+// sqlDecisionsByChannel runs the set-based rule for several channels in
+// one query and returns each channel's reasons by profile.
+func sqlDecisionsByChannel(t *testing.T, s *engine.Store, purpose string, channels []string, at time.Time) map[string]map[int64]consent.Reason {
+	t.Helper()
+	q, args, err := s.ConsentGrantsByChannelSQL(context.Background(), purpose, channels, at)
+	require.NoError(t, err)
+	rows, err := s.DB().Query("SELECT profile_id, channel, granted, reason FROM ("+q+")", args...)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]map[int64]consent.Reason{}
+	for _, ch := range channels {
+		out[ch] = map[int64]consent.Reason{}
+	}
+	for rows.Next() {
+		var id int64
+		var ch, reason string
+		var granted bool
+		require.NoError(t, rows.Scan(&id, &ch, &granted, &reason))
+		require.Equal(t, reason == string(consent.ReasonGranted), granted)
+		require.Contains(t, out, ch)
+		out[ch][id] = consent.Reason(reason)
 	}
 	require.NoError(t, rows.Err())
 	return out

@@ -207,3 +207,14 @@ func (s *Store) ConsentGrantSQL(ctx context.Context, purpose, channel string, at
 	}
 	return consent.GrantSQL(s.policy, relation, purpose, channel, at.UTC())
 }
+
+// ConsentGrantsByChannelSQL is ConsentGrantSQL for several channels in
+// one query (consent.GrantsByChannelSQL): it yields (profile_id, channel,
+// granted, reason).
+func (s *Store) ConsentGrantsByChannelSQL(ctx context.Context, purpose string, channels []string, at time.Time) (string, []any, error) {
+	relation, err := s.consentRelation(ctx, at)
+	if err != nil {
+		return "", nil, err
+	}
+	return consent.GrantsByChannelSQL(s.policy, relation, purpose, channels, at.UTC())
+}

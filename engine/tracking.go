@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	_ "embed" // tracking.sql
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tactcdp/tact/engine/consent"
@@ -94,17 +93,14 @@ func (s *Store) trackingDropsSQL(w *writer, owners string, now time.Time) (strin
 		return "", nil, err
 	}
 	w.temps = append(w.temps, "_evconsent")
-	var withdrawn []string
-	var args []any
-	for _, ch := range consent.Channels() {
-		q, a, err := consent.GrantSQL(s.policy, "_evconsent", PurposeAnalytics, ch, now.UTC())
-		if err != nil {
-			return "", nil, err
-		}
-		withdrawn = append(withdrawn, "SELECT profile_id FROM ("+q+") WHERE NOT granted")
-		args = append(args, a...)
+	// Every channel's analytics decision in one query: one plan, where a
+	// query per channel cost a plan each on every ingestion commit.
+	grants, args, err := consent.GrantsByChannelSQL(s.policy, "_evconsent", PurposeAnalytics, consent.Channels(), now.UTC())
+	if err != nil {
+		return "", nil, err
 	}
-	return fmt.Sprintf(trackingQuery("tracking-drops"), DropRestricted, DropObjected, DropAnalyticsWithdrawn, strings.Join(withdrawn, " UNION "),
+	withdrawn := "SELECT DISTINCT profile_id FROM (" + grants + ") WHERE NOT granted"
+	return fmt.Sprintf(trackingQuery("tracking-drops"), DropRestricted, DropObjected, DropAnalyticsWithdrawn, withdrawn,
 		owners, exemptEventSQL), args, nil
 }
 

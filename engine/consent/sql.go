@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -24,11 +25,34 @@ import (
 // expiry and notice version. No caller text is spliced in; purpose, channel
 // and at travel as bind parameters.
 func GrantSQL(p Policy, relation, purpose, channel string, at time.Time) (string, []any, error) {
+	return grantSQL(p, relation, purpose, []string{channel}, false, at)
+}
+
+// GrantsByChannelSQL is GrantSQL for several channels in one pass: one row
+// (profile_id, channel, granted, reason) for every profile and channel of
+// channels with at least one matching entry, each decided exactly as
+// GrantSQL decides that channel alone. Where a caller needs the decisions
+// of several channels, one query costs one plan instead of one per channel
+// (planning, not execution, is most of what a decision over a small
+// relation costs). The channels travel as bind parameters.
+func GrantsByChannelSQL(p Policy, relation, purpose string, channels []string, at time.Time) (string, []any, error) {
+	if len(channels) == 0 {
+		return "", nil, errors.New("no channel to decide")
+	}
+	return grantSQL(p, relation, purpose, channels, true, at)
+}
+
+// grantSQL writes the rule for one channel (byChannel false: the query has
+// no channel column) or for each of channels (the entries are paired with
+// every target channel they match and decided per profile and target).
+func grantSQL(p Policy, relation, purpose string, channels []string, byChannel bool, at time.Time) (string, []any, error) {
 	if purpose == Wildcard || !p.Known(purpose) {
 		return "", nil, fmt.Errorf("unknown purpose %q", purpose)
 	}
-	if !KnownChannel(channel) {
-		return "", nil, fmt.Errorf("unknown channel %q", channel)
+	for _, ch := range channels {
+		if !KnownChannel(ch) {
+			return "", nil, fmt.Errorf("unknown channel %q", ch)
+		}
 	}
 	version := "TRUE"
 	var vargs []any
@@ -48,24 +72,40 @@ func GrantSQL(p Policy, relation, purpose, channel string, at time.Time) (string
 		purposeMatch = "purpose = ?"
 	}
 	args := append([]any{at}, vargs...)
-	args = append(args, purpose, channel, at)
+	// One channel: matched by a parameter. Several: a VALUES list of
+	// targets joined to the entries, the target in every partition and
+	// group, so that each target's decision sees the entries it alone would.
+	target, source, channelMatch, key, channelColumn := "", relation, "channel IN (?, '*')", "profile_id", ""
+	if byChannel {
+		rows := make([]string, len(channels))
+		for i, ch := range channels {
+			rows[i] = "(?::VARCHAR)"
+			args = append(args, ch)
+		}
+		target, key, channelColumn = "target, ", "profile_id, target", "target AS channel, "
+		source = relation + " JOIN (VALUES " + strings.Join(rows, ", ") + ") t(target) ON channel IN (t.target, '*')"
+		channelMatch = "TRUE"
+		args = append(args, purpose, at)
+	} else {
+		args = append(args, purpose, channels[0], at)
+	}
 	// The decided value is never NULL: DuckDB's arg_max skips NULL values,
 	// which would let an older entry decide. Precedence as one sortable
 	// number: effective instant, then denial before grant, then append order.
-	q := fmt.Sprintf(`SELECT profile_id, arg_max(reason, %[4]s) = 'granted' AS granted, arg_max(reason, %[4]s) AS reason
+	q := fmt.Sprintf(`SELECT profile_id, %[7]sarg_max(reason, %[4]s) = 'granted' AS granted, arg_max(reason, %[4]s) AS reason
 FROM (
-  SELECT profile_id, effective_at, status, seq, recorded_at,
+  SELECT profile_id, %[5]seffective_at, status, seq, recorded_at,
     CASE WHEN status = 'withdrawn' THEN 'withdrawn'
          WHEN status <> 'granted' THEN 'denied'
          WHEN expires_at IS NOT NULL AND expires_at <= ?::TIMESTAMP THEN 'expired'
          WHEN NOT coalesce(%[1]s, false) THEN 'reconsent_required'
          ELSE 'granted' END AS reason,
-    max(denial_at) OVER (PARTITION BY profile_id) AS cut
+    max(denial_at) OVER (PARTITION BY %[6]s) AS cut
   FROM %[2]s
-  WHERE %[3]s AND channel IN (?, '*') AND effective_at <= ?::TIMESTAMP
+  WHERE %[3]s AND %[8]s AND effective_at <= ?::TIMESTAMP
 ) m
 WHERE cut IS NULL OR recorded_at >= cut
-GROUP BY profile_id`, version, relation, purposeMatch, Precedence)
+GROUP BY %[6]s`, version, source, purposeMatch, Precedence, target, key, channelColumn, channelMatch)
 	return q, args, nil
 }
 
