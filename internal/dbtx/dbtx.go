@@ -12,6 +12,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/marcboeker/go-duckdb"
@@ -50,6 +51,12 @@ func Run(ctx context.Context, db *sql.DB, trace io.Writer, fn func(t *Tx) error)
 		}
 	}()
 	if err = fn(t); err != nil {
+		return err
+	}
+	// The temp tables go inside the transaction, in one statement: dropped
+	// after the commit, each DROP was a transaction of its own, and a
+	// group commit of the ingestion made a few of them every time.
+	if err = t.dropTempsNow(); err != nil {
 		return err
 	}
 	defer t.trace(time.Now(), "COMMIT")
@@ -95,6 +102,26 @@ func (t *Tx) Temp(name, columns string) error {
 // TABLE … AS SELECT) to be dropped when the transaction ends.
 func (t *Tx) DropAfter(names ...string) { t.temps = append(t.temps, names...) }
 
+// dropTempsNow drops the temp tables in the open transaction.
+func (t *Tx) dropTempsNow() error {
+	if len(t.temps) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, name := range t.temps {
+		b.WriteString("DROP TABLE IF EXISTS temp.")
+		b.WriteString(name)
+		b.WriteString(";\n")
+	}
+	if _, err := t.Exec(b.String()); err != nil {
+		return fmt.Errorf("drop temp tables: %w", err)
+	}
+	t.temps = nil
+	return nil
+}
+
+// dropTemps drops what is left of the temp tables after the transaction
+// ended without dropping them (it failed or was rolled back).
 func (t *Tx) dropTemps() {
 	for _, name := range t.temps {
 		_, _ = t.Conn.ExecContext(context.WithoutCancel(t.Ctx), "DROP TABLE IF EXISTS temp."+name)
