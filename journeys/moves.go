@@ -26,7 +26,8 @@ func to(id, pid int64, from, target string, now time.Time) move {
 }
 
 // applyMoves applies moves in bulk (one Appender into _jmove, one UPDATE)
-// and logs them.
+// and logs them, leaving out instances no longer active (_jmove then holds
+// the moves applied).
 func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, now time.Time) error {
 	if len(moves) == 0 {
 		return nil
@@ -42,6 +43,12 @@ func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, no
 		return row
 	}); err != nil {
 		return err
+	}
+	// Another writer (an objection, an erasure) may have ended or removed
+	// some of these instances since they were read: they are not moved
+	// back, nor logged.
+	if _, err := t.exec(q("drop_stale_moves")); err != nil {
+		return fmt.Errorf("apply moves: %w", err)
 	}
 	if _, err := t.exec(q("apply_moves"), now); err != nil {
 		return fmt.Errorf("apply moves: %w", err)

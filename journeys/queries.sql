@@ -90,6 +90,28 @@ UPDATE journey_instances SET
 FROM _jmove m
 WHERE journey_instances.id = m.id;
 
+-- name: drop_stale_queued
+-- The sends of _jout whose instance is no longer active at the visit
+-- send_due read (another writer ended or moved it in between): neither
+-- queued nor moved. The instances searched are those of the sends' id
+-- range (the two arguments), not every instance.
+DELETE FROM _jout WHERE NOT EXISTS (
+    SELECT 1 FROM journey_instances i
+    WHERE i.id = _jout.instance_id AND i.seq = _jout.seq AND i.status = 'active'
+      AND i.id BETWEEN ?::BIGINT AND ?::BIGINT
+);
+
+-- name: drop_stale_moves
+-- The moves of _jmove whose instance is no longer active (another writer
+-- ended or erased it since it was read): not applied, not logged.
+DELETE FROM _jmove WHERE id NOT IN (
+    SELECT id FROM journey_instances WHERE status = 'active' AND id IN (SELECT id FROM _jmove)
+);
+
+-- name: log_moved
+-- The send step's log rows (_jlog) of the instances whose moves applied.
+INSERT INTO journey_log SELECT * FROM _jlog WHERE instance_id IN (SELECT id FROM _jmove);
+
 -- name: apply_queued
 -- The one move of every send queued in _jout: seq, due_at and status (%s:
 -- and the step when it changes, finished_at when the move ends the

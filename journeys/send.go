@@ -269,15 +269,20 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 			if err := t.conn.QueryRowContext(t.ctx, `SELECT coalesce(max(id), 0) FROM journey_outbox`).Scan(&before); err != nil {
 				return err
 			}
-			if err := t.temp("_jout", "id BIGINT, idem_key VARCHAR, instance_id BIGINT, profile_id BIGINT"); err != nil {
+			if err := t.temp("_jout", "id BIGINT, idem_key VARCHAR, instance_id BIGINT, profile_id BIGINT, seq INTEGER"); err != nil {
 				return err
 			}
-			row := make([]driver.Value, 4)
+			row := make([]driver.Value, 5)
 			if err := appendEach(t, "_jout", len(outbox), func(i int) []driver.Value {
 				s := due[outbox[i].k]
-				row[0], row[1], row[2], row[3] = before+int64(i)+1, outbox[i].key, s.ID, s.PID
+				row[0], row[1], row[2], row[3], row[4] = before+int64(i)+1, outbox[i].key, s.ID, s.PID, int32(s.Seq)
 				return row
 			}); err != nil {
+				return err
+			}
+			// Another writer (an objection, an erasure) may have ended or
+			// moved some of these instances since send_due read them.
+			if _, err := t.exec(q("drop_stale_queued"), lowest, highest); err != nil {
 				return err
 			}
 			if _, err := t.exec(q("insert_outbox"), spec.Name, int32(version), st.ID, channel, nullStr(st.Template), nullStr(st.URL),
@@ -285,10 +290,10 @@ func (r *Runner) sendStep(ctx context.Context, spec *Spec, version int, st *Step
 				return err
 			}
 		}
-		if err := t.appendRows("journey_log", logs.rows); err != nil {
+		if err := r.applyMoves(t, spec.Name, version, moves, now); err != nil {
 			return err
 		}
-		if err := r.applyMoves(t, spec.Name, version, moves, now); err != nil {
+		if err := logMoved(t, logs.rows); err != nil {
 			return err
 		}
 		if len(outbox) == 0 {
@@ -315,6 +320,23 @@ WHERE i.journey = ? AND i.status = 'active' AND i.held_reason = 'restricted' AND
 }
 
 // hold keeps an instance at its step until due, logged as held for reason.
+// logMoved writes the log rows of the step's skipped sends whose moves
+// applyMoves applied (those left in _jmove): a person another writer
+// ended or erased meanwhile gets no row.
+func logMoved(t *tx, rows [][]driver.Value) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := t.temp("_jlog", "at TIMESTAMP, journey VARCHAR, version INTEGER, step VARCHAR, profile_id BIGINT, instance_id BIGINT, kind VARCHAR, reason VARCHAR, channel VARCHAR"); err != nil {
+		return err
+	}
+	if err := t.appendRows("_jlog", rows); err != nil {
+		return err
+	}
+	_, err := t.exec(q("log_moved"))
+	return err
+}
+
 func hold(id, pid int64, step, reason string, due time.Time) move {
 	return move{ID: id, ProfileID: pid, Step: step, Status: StatusActive, Reason: reason, Kind: "held", Stay: true, Due: due}
 }

@@ -1,0 +1,101 @@
+package journeys
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tactcdp/tact/engine"
+)
+
+// onTrace calls fn the first time a trace line of the runner contains
+// what: a point between two of its statements where a test lets another
+// writer commit.
+type onTrace struct {
+	what string
+	once sync.Once
+	fn   func()
+}
+
+func (o *onTrace) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), o.what) {
+		o.once.Do(o.fn)
+	}
+	return len(p), nil
+}
+
+// TestObjectionBetweenReadAndWriteStaysAnExit: an objection that commits
+// after the send step read who is due and before it wrote their moves
+// ended the person's instance; the step neither queues their send nor moves
+// the ended instance back to active (which would have taken them through
+// the rest of the journey, and resumed it had they later withdrawn the
+// objection).
+func TestObjectionBetweenReadAndWriteStaysAnExit(t *testing.T) {
+	t.Parallel()
+	var e *env
+	hook := &onTrace{what: "send_due query", fn: func() {
+		_, err := e.store.Object(e.ctx, "u0", engine.PrivacyOptions{})
+		require.NoError(t, err)
+	}}
+	e = newEnv(t, func(c *Config) { c.Trace = hook })
+	ids := e.crowd(2, "UTC")
+	e.publish(twoEmails)
+	enterAll(t, e, "welcome", ids)
+	e.run()
+
+	require.Equal(t, []int64{ids[1]}, e.chans["email"].to("hello"))
+	var status, reason, step string
+	require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT status, exit_reason, step FROM journey_instances WHERE journey = 'welcome' AND profile_id = ?`, ids[0]).
+		Scan(&status, &reason, &step))
+	require.Equal(t, StatusExited, status, "the objection ended the instance; the step's write must not revive it")
+	require.Equal(t, ReasonObjected, reason)
+	require.Equal(t, "hello", step)
+	var queued int
+	require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT count(*) FROM journey_outbox WHERE profile_id = ?`, ids[0]).Scan(&queued))
+	require.Zero(t, queued, "nothing is queued for an instance that ended")
+
+	_, err := e.store.Unobject(e.ctx, "u0", engine.PrivacyOptions{})
+	require.NoError(t, err)
+	e.advance(25 * time.Hour)
+	require.Equal(t, []int64{ids[1]}, e.chans["email"].to("again"), "the ended instance does not resume")
+}
+
+// TestErasureBetweenReadAndWriteLeavesNothing: an erasure that commits
+// after the send step read who is due and before it wrote removed the
+// person's instance; the step's write then adds no outbox row, no log row
+// and no instance for them, where it used to queue their send and log a
+// move of an instance that no longer existed: data of an erased person
+// written after the erasure. The others' skips and sends are unchanged.
+func TestErasureBetweenReadAndWriteLeavesNothing(t *testing.T) {
+	t.Parallel()
+	var e *env
+	hook := &onTrace{what: "send_due query", fn: func() {
+		_, err := e.store.Erase(e.ctx, "u0", engine.EraseOptions{NoCompact: true})
+		require.NoError(t, err)
+		_, err = e.store.Erase(e.ctx, "u2", engine.EraseOptions{NoCompact: true})
+		require.NoError(t, err)
+	}}
+	e = newEnv(t, func(c *Config) { c.Trace = hook })
+	ids := e.people(
+		person{User: "u0", Email: "u0@example.com", TZ: "UTC", Consents: []string{"marketing/email"}},
+		person{User: "u1", Email: "u1@example.com", TZ: "UTC", Consents: []string{"marketing/email"}},
+		person{User: "u2", Email: "u2@example.com", TZ: "UTC"}, // no consent: skipped
+		person{User: "u3", Email: "u3@example.com", TZ: "UTC"}, // no consent: skipped
+	)
+	e.publish(twoEmails)
+	enterAll(t, e, "welcome", ids)
+	e.run()
+
+	require.Equal(t, []int64{ids[1]}, e.chans["email"].to("hello"))
+	for _, erased := range []int64{ids[0], ids[2]} {
+		for _, table := range []string{"journey_instances", "journey_outbox", "journey_log"} {
+			var n int
+			require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT count(*) FROM `+table+` WHERE profile_id = ?`, erased).Scan(&n))
+			require.Zero(t, n, "%s holds rows of profile %d, erased", table, erased)
+		}
+	}
+	require.Equal(t, 1, e.logCount("welcome", "hello", "skipped", ReasonNoConsent), "u3's skip is logged")
+}
