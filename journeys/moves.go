@@ -57,6 +57,23 @@ func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, no
 	return err
 }
 
+// logMoved writes log rows (journey_log's layout) of the instances whose
+// moves applyMoves just applied (those left in _jmove): an instance
+// another writer ended or erased meanwhile gets no row.
+func logMoved(t *tx, rows [][]driver.Value) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := t.temp("_jlog", "at TIMESTAMP, journey VARCHAR, version INTEGER, step VARCHAR, profile_id BIGINT, instance_id BIGINT, kind VARCHAR, reason VARCHAR, channel VARCHAR"); err != nil {
+		return err
+	}
+	if err := t.appendRows("_jlog", rows); err != nil {
+		return err
+	}
+	_, err := t.exec(q("log_moved"))
+	return err
+}
+
 // applyQueued moves every instance in _jout, all active at step from (the
 // send step's queued sends), by m (a move to the next step or to the end,
 // as to builds it: never staying, no reason) and logs it, as apply_moves

@@ -320,23 +320,6 @@ WHERE i.journey = ? AND i.status = 'active' AND i.held_reason = 'restricted' AND
 }
 
 // hold keeps an instance at its step until due, logged as held for reason.
-// logMoved writes the log rows of the step's skipped sends whose moves
-// applyMoves applied (those left in _jmove): a person another writer
-// ended or erased meanwhile gets no row.
-func logMoved(t *tx, rows [][]driver.Value) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	if err := t.temp("_jlog", "at TIMESTAMP, journey VARCHAR, version INTEGER, step VARCHAR, profile_id BIGINT, instance_id BIGINT, kind VARCHAR, reason VARCHAR, channel VARCHAR"); err != nil {
-		return err
-	}
-	if err := t.appendRows("_jlog", rows); err != nil {
-		return err
-	}
-	_, err := t.exec(q("log_moved"))
-	return err
-}
-
 func hold(id, pid int64, step, reason string, due time.Time) move {
 	return move{ID: id, ProfileID: pid, Step: step, Status: StatusActive, Reason: reason, Kind: "held", Stay: true, Due: due}
 }

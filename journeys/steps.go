@@ -207,10 +207,10 @@ func (r *Runner) sweepWithdrawn(ctx context.Context, spec *Spec, version int, no
 		return 0, nil
 	}
 	err := r.write(ctx, func(t *tx) error {
-		if err := t.appendRows("journey_log", logs); err != nil {
+		if err := r.applyMoves(t, spec.Name, version, moves, now); err != nil {
 			return err
 		}
-		return r.applyMoves(t, spec.Name, version, moves, now)
+		return logMoved(t, logs)
 	})
 	return len(moves), err
 }

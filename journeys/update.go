@@ -71,9 +71,9 @@ func (r *Runner) updateStep(ctx context.Context, spec *Spec, version int, st *St
 	}
 	res.Moved += len(moves)
 	return r.write(ctx, func(t *tx) error {
-		if err := t.appendRows("journey_log", logs); err != nil {
+		if err := r.applyMoves(t, spec.Name, version, moves, now); err != nil {
 			return err
 		}
-		return r.applyMoves(t, spec.Name, version, moves, now)
+		return logMoved(t, logs)
 	})
 }
