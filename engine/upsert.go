@@ -39,6 +39,11 @@ func (s *Store) upsertStaged(w *writer, stage string, traits []Trait, n int, lin
 		next = 1
 	}
 	r := resolveKeys(records, held, next)
+	if isExistingOnly(w.ctx) {
+		if err := refuseNewProfiles(label, &r, next, lineOf); err != nil {
+			return err
+		}
+	}
 	now := s.now()
 	if err := w.temp("_map", "_row BIGINT, profile_id BIGINT, keep_email BOOLEAN, keep_phone BOOLEAN, _line BIGINT"); err != nil {
 		return err

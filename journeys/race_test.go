@@ -99,3 +99,42 @@ func TestErasureBetweenReadAndWriteLeavesNothing(t *testing.T) {
 	}
 	require.Equal(t, 1, e.logCount("welcome", "hello", "skipped", ReasonNoConsent), "u3's skip is logged")
 }
+
+// TestErasureBeforeAnUpdateWritesDoesNotRecreateThePerson: an erasure that
+// commits after the update step read who is due and before it wrote their
+// traits made the write an import of the erased person's user id, which
+// created them again. The step now writes only to people who exist,
+// reads again, and updates the others.
+func TestErasureBeforeAnUpdateWritesDoesNotRecreateThePerson(t *testing.T) {
+	t.Parallel()
+	var e *env
+	hook := &onTrace{what: "update_due query", fn: func() {
+		_, err := e.store.Erase(e.ctx, "u0", engine.EraseOptions{NoCompact: true})
+		require.NoError(t, err)
+	}}
+	e = newEnv(t, func(c *Config) { c.Trace = hook })
+	ids := e.crowd(2, "UTC")
+	e.publish(`
+name: receipt
+purpose: transactional
+entry: api
+steps:
+  - id: wait
+    wait: {duration: 1h}
+  - id: tag
+    update: {set: {buyer: true}}
+`)
+	enterAll(t, e, "receipt", ids)
+	e.run()
+	e.advance(2 * time.Hour)
+
+	_, err := e.store.ResolveUser(e.ctx, "u0")
+	require.ErrorIs(t, err, engine.ErrNotFound, "the erased person stays erased")
+	var profiles int
+	require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT count(*) FROM profiles`).Scan(&profiles))
+	require.Equal(t, 1, profiles)
+	p, err := e.store.Profile(e.ctx, ids[1])
+	require.NoError(t, err)
+	require.Equal(t, true, p.Traits["buyer"], "the others are updated")
+	require.Equal(t, 1, e.logCount("receipt", "tag", "completed", ""))
+}

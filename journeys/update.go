@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"time"
 
@@ -14,6 +15,20 @@ import (
 // a restricted person (held until the restriction is lifted) or to one who
 // objected (profiling: skipped with reason objected).
 func (r *Runner) updateStep(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
+	err := r.updateOnce(ctx, spec, version, st, now, res)
+	var unknown *engine.UnknownPersonError
+	if errors.As(err, &unknown) {
+		// Someone read as due was erased before the traits were written:
+		// nothing was written; read who is due again (they are not).
+		err = r.updateOnce(ctx, spec, version, st, now, res)
+	}
+	return err
+}
+
+// updateOnce is one read of the people due at an update step and one write
+// of their traits and moves. Counts go to res only once both are done.
+func (r *Runner) updateOnce(ctx context.Context, spec *Spec, version int, st *Step, now time.Time, res *TickResult) error {
+	start := time.Now()
 	rows, err := r.db.QueryContext(ctx, `SELECT i.id, i.profile_id, p.user_id, p.email, p.phone, p.restricted, p.objected FROM journey_instances i JOIN profiles p ON p.id = i.profile_id WHERE `+
 		fmt.Sprintf(q("due_at_step_i"), ""), spec.Name, version, st.ID, now)
 	if err != nil {
@@ -23,6 +38,7 @@ func (r *Runner) updateStep(ctx context.Context, spec *Spec, version int, st *St
 	var updates []map[string]any
 	var moves []move
 	var logs [][]driver.Value
+	var held, skipped int
 	next := spec.NextOf(st.ID)
 	for rows.Next() {
 		var id, pid int64
@@ -35,11 +51,11 @@ func (r *Runner) updateStep(ctx context.Context, spec *Spec, version int, st *St
 		switch {
 		case restricted:
 			moves = append(moves, hold(id, pid, st.ID, ReasonRestricted, farFuture))
-			res.Held++
+			held++
 			continue
 		case objected:
 			logs = append(logs, logRow(now, spec.Name, version, st.ID, pid, id, "skipped", ReasonObjected, ""))
-			res.Skipped++
+			skipped++
 			moves = append(moves, to(id, pid, st.ID, next, now))
 			continue
 		}
@@ -64,16 +80,24 @@ func (r *Runner) updateStep(ctx context.Context, spec *Spec, version int, st *St
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	r.tracef("update_due query", start)
 	if len(updates) > 0 {
-		if _, err := r.store.ImportRows(ctx, engine.ImportProfiles, "journey:"+spec.Name+"/"+st.ID, updates); err != nil {
+		// UpdateProfiles, not ImportRows: a person erased since the read
+		// is refused, not created again from what was read.
+		if _, err := r.store.UpdateProfiles(ctx, "journey:"+spec.Name+"/"+st.ID, updates); err != nil {
 			return fmt.Errorf("update traits: %w", err)
 		}
 	}
-	res.Moved += len(moves)
-	return r.write(ctx, func(t *tx) error {
+	if err := r.write(ctx, func(t *tx) error {
 		if err := r.applyMoves(t, spec.Name, version, moves, now); err != nil {
 			return err
 		}
 		return logMoved(t, logs)
-	})
+	}); err != nil {
+		return err
+	}
+	res.Moved += len(moves)
+	res.Held += held
+	res.Skipped += skipped
+	return nil
 }
