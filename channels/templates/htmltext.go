@@ -1,17 +1,12 @@
 package templates
 
 import (
+	"bytes"
 	"html"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
-
-var blockTags = map[string]bool{ //nolint:gochecknoglobals // read-only after initialisation
-	"p": true, "div": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true,
-	"tr": true, "table": true, "ul": true, "ol": true, "blockquote": true, "section": true,
-	"header": true, "footer": true, "hr": true,
-}
-
-var droppedTags = map[string]bool{"head": true, "style": true, "script": true, "title": true} //nolint:gochecknoglobals // read-only after initialisation
 
 // HTMLToText derives a plain-text part from an email's HTML: it drops the
 // head, styles, scripts and hidden (display:none) preheaders, turns links
@@ -20,25 +15,16 @@ var droppedTags = map[string]bool{"head": true, "style": true, "script": true, "
 // It is a single pass meant for the well-formed HTML of templates, not
 // arbitrary web pages.
 func HTMLToText(s string) string {
-	var out strings.Builder
-	out.Grow(len(s) / 2)
-	var link *strings.Builder // text of the <a> being read
+	w := textWriter{out: make([]byte, 0, len(s)/2)}
 	href := ""
-	write := func(t string) {
-		if link != nil {
-			link.WriteString(t)
-		} else {
-			out.WriteString(t)
-		}
-	}
 	for i := 0; i < len(s); {
 		lt := strings.IndexByte(s[i:], '<')
 		if lt < 0 {
-			write(textChunk(s[i:]))
+			w.text(s[i:])
 			break
 		}
 		if lt > 0 {
-			write(textChunk(s[i : i+lt]))
+			w.text(s[i : i+lt])
 		}
 		i += lt
 		if strings.HasPrefix(s[i:], "<!--") {
@@ -55,37 +41,114 @@ func HTMLToText(s string) string {
 		closing := strings.HasPrefix(tag, "/")
 		name, attrs := tagName(strings.TrimPrefix(tag, "/"))
 		switch {
-		case !closing && (droppedTags[name] || ((name == "div" || name == "span") && hidden(attrs))):
+		case !closing && (droppedTag(name) || ((name == "div" || name == "span") && hidden(attrs))):
 			i = skipElement(s, i, name)
 		case name == "a" && !closing:
 			href = attr(attrs, "href")
-			link = &strings.Builder{}
-		case name == "a" && closing && link != nil:
-			text := strings.Join(strings.Fields(link.String()), " ")
-			link = nil
+			w.inLink, w.link = true, w.link[:0]
+		case name == "a" && closing && w.inLink:
+			w.inLink = false
+			w.words = appendFields(w.words[:0], w.link)
 			target := strings.TrimPrefix(href, "mailto:")
 			switch {
 			case href == "":
-				out.WriteString(text)
-			case text == "" || text == target:
-				out.WriteString(" " + target + " ")
+				w.out = append(w.out, w.words...)
+			case len(w.words) == 0 || string(w.words) == target:
+				w.out = append(append(append(w.out, ' '), target...), ' ')
 			default:
-				out.WriteString(text + " (" + href + ")")
+				w.out = append(append(append(append(w.out, w.words...), " ("...), href...), ')')
 			}
 		case name == "br":
-			write("\n")
+			w.write("\n")
 		case name == "li" && !closing:
-			write("\n- ")
+			w.write("\n- ")
 		case (name == "td" || name == "th") && closing:
-			write(" ")
-		case blockTags[name]:
-			write("\n\n")
+			w.write(" ")
+		case blockTag(name):
+			w.write("\n\n")
 		}
 	}
-	if link != nil { // unclosed <a>
-		out.WriteString(link.String() + " (" + href + ")")
+	if w.inLink { // unclosed <a>
+		w.out = append(append(append(append(w.out, w.link...), " ("...), href...), ')')
 	}
-	return tidy(out.String())
+	return tidy(w.out)
+}
+
+// textWriter collects HTMLToText's output before tidy: the text of an
+// <a> being read goes to link, to be written with its URL at </a>.
+type textWriter struct {
+	out, link []byte
+	inLink    bool
+	// words is link's text with its whitespace collapsed (scratch).
+	words []byte
+}
+
+func (w *textWriter) write(t string) {
+	if w.inLink {
+		w.link = append(w.link, t...)
+	} else {
+		w.out = append(w.out, t...)
+	}
+}
+
+// text writes a run of text with its line breaks and tabs as spaces and
+// its entities decoded (in that order: a decoded "&#10;" stays a newline).
+func (w *textWriter) text(t string) {
+	if strings.IndexByte(t, '&') >= 0 {
+		w.write(textChunk(t))
+		return
+	}
+	dst := &w.out
+	if w.inLink {
+		dst = &w.link
+	}
+	from := len(*dst)
+	*dst = append(*dst, t...)
+	for i, c := range (*dst)[from:] {
+		if c == '\r' || c == '\n' || c == '\t' {
+			(*dst)[from+i] = ' '
+		}
+	}
+}
+
+func blockTag(name string) bool {
+	switch name {
+	case "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "ul", "ol", "blockquote", "section", "header", "footer", "hr":
+		return true
+	}
+	return false
+}
+
+// droppedTag names the elements whose content is not text.
+func droppedTag(name string) bool {
+	switch name {
+	case "head", "style", "script", "title":
+		return true
+	}
+	return false
+}
+
+// appendFields appends s's words (split at Unicode white space) joined by
+// single spaces: strings.Join(strings.Fields(s), " ") without the slices.
+func appendFields(dst, s []byte) []byte {
+	start, gap := len(dst), false
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(s[i:])
+		}
+		if unicode.IsSpace(r) {
+			gap = len(dst) > start
+		} else {
+			if gap {
+				dst = append(dst, ' ')
+				gap = false
+			}
+			dst = append(dst, s[i:i+size]...)
+		}
+		i += size
+	}
+	return dst
 }
 
 // textChunk decodes entities and turns line breaks into spaces.
@@ -118,7 +181,9 @@ func tagEnd(s string, i int) int {
 			return j
 		}
 	}
-	return len(s) - 1
+	// Unclosed: the tag is taken to end before the last byte, and is
+	// empty when the "<" is that byte (which used to slice past the end).
+	return max(len(s)-1, i+1)
 }
 
 func tagName(tag string) (name, attrs string) {
@@ -197,11 +262,19 @@ func skipElement(s string, i int, name string) int {
 	return len(s)
 }
 
-// asciiLower lower-cases A-Z only, keeping byte offsets unchanged.
+// asciiLower lower-cases A-Z only, keeping byte offsets unchanged (and s
+// itself when it has no upper case, as template HTML mostly has not).
 func asciiLower(s string) string {
+	i := 0
+	for i < len(s) && (s[i] < 'A' || s[i] > 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
 	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
+	for ; i < len(b); i++ {
+		if c := b[i]; c >= 'A' && c <= 'Z' {
 			b[i] = c + 32
 		}
 	}
@@ -210,24 +283,31 @@ func asciiLower(s string) string {
 
 // tidy collapses spaces, trims lines and keeps at most one blank line. It
 // writes each line's words straight into the result (no split slices).
-func tidy(s string) string {
+func tidy(s []byte) string {
 	var b strings.Builder
 	b.Grow(len(s) + 1)
 	blank := 0
 	started := false
 	for more := true; more; {
-		var line string
-		line, s, more = strings.Cut(s, "\n")
+		line := s
+		if nl := bytes.IndexByte(s, '\n'); nl >= 0 {
+			line, s = s[:nl], s[nl+1:]
+		} else {
+			more = false
+		}
 		first := true
-		for line != "" {
-			word := strings.IndexFunc(line, notSpace)
-			if word < 0 {
+		for {
+			word := 0
+			for word < len(line) && spaceAt(line, word) > 0 {
+				word += spaceAt(line, word)
+			}
+			if word == len(line) {
 				break
 			}
 			line = line[word:]
-			end := strings.IndexFunc(line, isSpace)
-			if end < 0 {
-				end = len(line)
+			end := 0
+			for end < len(line) && spaceAt(line, end) == 0 {
+				end++
 			}
 			switch {
 			case !first:
@@ -238,7 +318,7 @@ func tidy(s string) string {
 					b.WriteByte('\n')
 				}
 			}
-			b.WriteString(line[:end])
+			b.Write(line[:end])
 			line = line[end:]
 			first = false
 		}
@@ -253,9 +333,18 @@ func tidy(s string) string {
 	return b.String()
 }
 
-// isSpace is what tidy collapses within a line.
-func isSpace(r rune) bool {
-	return r == ' ' || r == '\u00a0' || r == '\t' || r == '\f' || r == '\v'
+// spaceAt is the length of the space tidy collapses at s[i] (space, tab,
+// form feed, vertical tab, or U+00A0 in UTF-8), 0 when there is none. Byte
+// by byte is the same as rune by rune: none of these bytes is ever inside
+// another character's UTF-8.
+func spaceAt(s []byte, i int) int {
+	switch s[i] {
+	case ' ', '\t', '\f', '\v':
+		return 1
+	case 0xc2:
+		if i+1 < len(s) && s[i+1] == 0xa0 {
+			return 2
+		}
+	}
+	return 0
 }
-
-func notSpace(r rune) bool { return !isSpace(r) }
