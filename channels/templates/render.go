@@ -7,6 +7,8 @@ import (
 	"html"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Data is what one rendering sees.
@@ -58,7 +60,7 @@ func (d Data) location() *time.Location {
 	return loc
 }
 
-func (d Data) toMap(loc *time.Location) map[string]any {
+func (d Data) toMap(loc *time.Location, zone any) map[string]any {
 	now := d.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -76,7 +78,7 @@ func (d Data) toMap(loc *time.Location) map[string]any {
 		"profile_id":      d.ProfileID,
 		"unsubscribe_url": d.UnsubscribeURL,
 		"preferences_url": d.PreferencesURL,
-		"timezone":        loc.String(),
+		"timezone":        zone,
 		"now":             now.In(loc),
 		"journey":         d.Journey,
 		"step":            d.Step,
@@ -89,7 +91,7 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := d.toMap(c.loc)
+	data := d.toMap(c.loc, c.zone)
 	if !d.AllowMissing && !d.loadCheck {
 		if miss := c.missing(data); len(miss) > 0 {
 			return nil, &Error{Template: t.Name, Kind: ErrRender, Detail: fmt.Sprintf(
@@ -103,17 +105,22 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 	}
 	if c.html != nil {
 		var b strings.Builder // String() without a copy
+		b.Grow(int(c.htmlSize.Load()))
 		if err := c.html.Execute(&b, data); err != nil {
 			return fail(partHTML, err)
 		}
+		c.htmlSize.Store(int64(b.Len()))
 		out.HTML = b.String()
 	}
-	for name, tt := range c.parts {
-		s, err := execText(tt, data)
-		if err != nil {
-			return fail(name, err)
+	for _, part := range c.parts {
+		s := part.constant
+		if !part.isConstant {
+			var err error
+			if s, err = execTextSized(part.tpl, data, &part.size); err != nil {
+				return fail(part.name, err)
+			}
 		}
-		switch name {
+		switch part.name {
 		case partText:
 			out.Text = s
 		case partSubject:
@@ -170,7 +177,29 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 // oneLine collapses all whitespace runs (newlines included) to one space, so
 // a rendered subject can never inject a header line.
 func oneLine(s string) string {
+	if isOneLine(s) {
+		return s
+	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// isOneLine reports whether oneLine would return s unchanged: its only
+// white space is single ASCII spaces between words.
+func isOneLine(s string) bool {
+	prevSpace := true // no leading space
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		space := unicode.IsSpace(r)
+		if space && (r != ' ' || prevSpace) {
+			return false
+		}
+		prevSpace = space
+		i += size
+	}
+	return !prevSpace || s == ""
 }
 
 // IsRenderError reports whether err is a rendering failure of a template.
