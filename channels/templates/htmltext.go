@@ -105,7 +105,7 @@ func (w *textWriter) text(t string) {
 	from := len(*dst)
 	*dst = append(*dst, t...)
 	for i, c := range (*dst)[from:] {
-		if c == '\r' || c == '\n' || c == '\t' {
+		if c <= '\r' && (c == '\r' || c == '\n' || c == '\t') {
 			(*dst)[from+i] = ' '
 		}
 	}
@@ -133,11 +133,19 @@ func droppedTag(name string) bool {
 func appendFields(dst, s []byte) []byte {
 	start, gap := len(dst), false
 	for i := 0; i < len(s); {
-		r, size := rune(s[i]), 1
-		if r >= utf8.RuneSelf {
+		c, size, space := s[i], 1, false
+		switch {
+		case c < utf8.RuneSelf:
+			space = c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+		case c == 0xc2 || c == 0xe1 || c == 0xe2 || c == 0xe3:
+			// The lead bytes of U+0085, U+00A0 and the spaces from U+1680
+			// to U+3000: only these can start a non-ASCII space (and no
+			// other character's UTF-8 contains them).
+			var r rune
 			r, size = utf8.DecodeRune(s[i:])
+			space = unicode.IsSpace(r)
 		}
-		if unicode.IsSpace(r) {
+		if space {
 			gap = len(dst) > start
 		} else {
 			if gap {
@@ -196,15 +204,14 @@ func tagName(tag string) (name, attrs string) {
 
 // attr returns the (entity-decoded) value of attribute key.
 func attr(attrs, key string) string {
-	lower := asciiLower(attrs)
 	for from := 0; ; {
-		k := strings.Index(lower[from:], key)
+		k := indexFold(attrs[from:], key)
 		if k < 0 {
 			return ""
 		}
 		k += from
 		from = k + len(key)
-		if k > 0 && lower[k-1] != ' ' && lower[k-1] != '\t' && lower[k-1] != '\n' {
+		if k > 0 && attrs[k-1] != ' ' && attrs[k-1] != '\t' && attrs[k-1] != '\n' {
 			continue
 		}
 		rest := strings.TrimLeft(attrs[from:], " \t\n")
@@ -227,6 +234,21 @@ func attr(attrs, key string) string {
 		}
 		return html.UnescapeString(rest[:e])
 	}
+}
+
+// indexFold is the first index of the lower-case ASCII word in s, ignoring
+// ASCII case (the index in asciiLower(s), without lower-casing s).
+func indexFold(s, word string) int {
+	for i := 0; i+len(word) <= len(s); i++ {
+		j := 0
+		for j < len(word) && (s[i+j] == word[j] || s[i+j]+('a'-'A') == word[j] && s[i+j] >= 'A' && s[i+j] <= 'Z') {
+			j++
+		}
+		if j == len(word) {
+			return i
+		}
+	}
+	return -1
 }
 
 func hidden(attrs string) bool {
@@ -306,7 +328,10 @@ func tidy(s []byte) string {
 			}
 			line = line[word:]
 			end := 0
-			for end < len(line) && spaceAt(line, end) == 0 {
+			for end < len(line) {
+				if c := line[end]; (c <= ' ' || c == 0xc2) && spaceAt(line, end) > 0 {
+					break
+				}
 				end++
 			}
 			switch {

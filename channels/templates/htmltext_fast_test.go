@@ -3,6 +3,7 @@ package templates
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -71,4 +72,13 @@ func TestHTMLToTextUnclosedTag(t *testing.T) {
 	for _, tc := range tests {
 		require.NotPanics(t, func() { require.Equal(t, tc.want, HTMLToText(tc.in), "%q", tc.in) }, "%q", tc.in)
 	}
+}
+
+func FuzzAppendFields(f *testing.F) {
+	for _, s := range []string{"", " a  b ", "a\u00a0b\u2003c\u3000d\u1680e\u0085f", "\xe2\x80", "\xe0\xe2\x80\x80x", "สวัสดี ค่ะ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		require.Equal(t, strings.Join(strings.Fields(s), " "), string(appendFields([]byte("x"), []byte(s)))[1:], "%q", s)
+	})
 }
