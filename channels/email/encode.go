@@ -3,6 +3,7 @@ package email
 import (
 	"bytes"
 	"encoding/base64"
+	"math/bits"
 	"strings"
 )
 
@@ -17,16 +18,28 @@ func pickEncoding(pieces ...string) string {
 	non, n := 0, 0
 	for _, s := range pieces {
 		n += len(s)
-		for i := 0; i < len(s); i++ {
-			if s[i] >= 0x80 {
-				non++
-			}
-		}
+		non += countNonASCII(s)
 	}
 	if non*3 > n {
 		return "base64"
 	}
 	return "quoted-printable"
+}
+
+// countNonASCII counts the bytes of s from 0x80 up, eight at a time.
+func countNonASCII(s string) int {
+	non, i := 0, 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		non += bits.OnesCount64(w & 0x8080808080808080)
+	}
+	for ; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			non++
+		}
+	}
+	return non
 }
 
 // encodeBody writes the pieces' concatenation in enc with CRLF line
@@ -66,38 +79,43 @@ const base64Chunk = 57
 // line, so encoding chunk by chunk equals encoding the whole and folding it.
 func writeBase64Lines(b *bytes.Buffer, pieces []string) {
 	var chunk [base64Chunk]byte
-	n, total := 0, 0
-	flush := func() {
-		line := base64.StdEncoding.AppendEncode(b.AvailableBuffer(), chunk[:n])
-		b.Write(append(line, '\r', '\n'))
-		n = 0
-	}
-	put := func(s string) {
-		for s != "" {
-			c := copy(chunk[n:], s)
-			n += c
-			total += c
-			s = s[c:]
-			if n == base64Chunk {
-				flush()
-			}
-		}
-	}
+	n, empty := 0, true
 	for _, p := range pieces {
 		for p != "" {
+			empty = false
+			// Up to the next "\n", which becomes "\r\n".
+			run := p
 			nl := strings.IndexByte(p, '\n')
-			if nl < 0 {
-				put(p)
-				break
+			if nl >= 0 {
+				run = p[:nl]
 			}
-			put(p[:nl])
-			put("\r\n")
-			p = p[nl+1:]
+			p = p[len(run):]
+			for {
+				c := copy(chunk[n:], run)
+				n += c
+				run = run[c:]
+				if n == base64Chunk {
+					writeBase64Line(b, chunk[:])
+					n = 0
+				}
+				if run != "" {
+					continue
+				}
+				if nl < 0 {
+					break
+				}
+				run, nl, p = "\r\n", -1, p[1:]
+			}
 		}
 	}
-	if n > 0 || total == 0 {
-		flush()
+	if n > 0 || empty {
+		writeBase64Line(b, chunk[:n])
 	}
+}
+
+func writeBase64Line(b *bytes.Buffer, src []byte) {
+	line := base64.StdEncoding.AppendEncode(b.AvailableBuffer(), src)
+	b.Write(append(line, '\r', '\n'))
 }
 
 // qpLineMax is the longest quoted-printable line, soft break included.

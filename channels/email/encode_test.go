@@ -7,6 +7,7 @@ import (
 	"mime/quotedprintable"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
@@ -91,5 +92,35 @@ func FuzzEncodeBody(f *testing.F) {
 		cut1 := min(int(a), len(s))
 		cut2 := min(cut1+int(b), len(s))
 		checkEncodeBody(t, s, cut1, cut2)
+	})
+}
+
+// referenceBEncode is bEncode as it was, with a new string for each word.
+func referenceBEncode(s string) string {
+	var out strings.Builder
+	for len(s) > 0 {
+		n := 0
+		for n < len(s) {
+			_, size := utf8.DecodeRuneInString(s[n:])
+			if n+size > maxWordBytes {
+				break
+			}
+			n += size
+		}
+		if out.Len() > 0 {
+			out.WriteByte(' ')
+		}
+		out.WriteString("=?utf-8?b?" + base64.StdEncoding.EncodeToString([]byte(s[:n])) + "?=")
+		s = s[n:]
+	}
+	return out.String()
+}
+
+func FuzzBEncode(f *testing.F) {
+	for _, s := range []string{"", "ร้านกาแฟ Tact", strings.Repeat("ยินดีต้อนรับ ", 9), "\xff\xfe", strings.Repeat("a", 200)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		require.Equal(t, referenceBEncode(s), bEncode(s), "%q", s)
 	})
 }
