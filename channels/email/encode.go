@@ -152,10 +152,12 @@ func (w *qpWriter) write(b *bytes.Buffer, p string) {
 	}
 }
 
+// writeRaw writes bytes that need no encoding: line breaks, and runs of
+// other bytes copied as far as the line allows.
 func (w *qpWriter) writeRaw(b *bytes.Buffer, p string) {
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if c == '\n' || c == '\r' {
+	for p != "" {
+		if c := p[0]; c == '\n' || c == '\r' {
+			p = p[1:]
 			// After a "\r" the line break is already written.
 			if w.cr && c == '\n' {
 				w.cr = false
@@ -169,9 +171,13 @@ func (w *qpWriter) writeRaw(b *bytes.Buffer, p string) {
 		if w.i == qpLineMax-1 {
 			w.insertSoftLineBreak(b)
 		}
-		w.line[w.i] = c
-		w.i++
+		k, room := 0, min(qpLineMax-1-w.i, len(p))
+		for k < room && p[k] != '\n' && p[k] != '\r' {
+			k++
+		}
+		w.i += copy(w.line[w.i:], p[:k])
 		w.cr = false
+		p = p[k:]
 	}
 }
 
