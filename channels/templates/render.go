@@ -61,28 +61,45 @@ func (d Data) location() *time.Location {
 }
 
 func (d Data) toMap(loc *time.Location, zone any) map[string]any {
+	m := make(map[string]any, dataKeys)
+	d.fill(m, loc, zone, nil)
+	return m
+}
+
+// dataKeys is the number of keys fill sets.
+const dataKeys = 9
+
+// fill sets every key of the rendering data in m (all of them, so a map
+// reused for the next person keeps nothing of the last). empty stands in
+// for absent traits or payload when not nil: templates only read it.
+func (d Data) fill(m map[string]any, loc *time.Location, zone any, empty map[string]any) {
 	now := d.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
 	traits, payload := d.Traits, d.Payload
 	if traits == nil {
-		traits = map[string]any{}
+		traits = orEmpty(empty)
 	}
 	if payload == nil {
-		payload = map[string]any{}
+		payload = orEmpty(empty)
 	}
-	return map[string]any{
-		"traits":          traits,
-		"payload":         payload,
-		"profile_id":      d.ProfileID,
-		"unsubscribe_url": d.UnsubscribeURL,
-		"preferences_url": d.PreferencesURL,
-		"timezone":        zone,
-		"now":             now.In(loc),
-		"journey":         d.Journey,
-		"step":            d.Step,
+	m["traits"] = traits
+	m["payload"] = payload
+	m["profile_id"] = d.ProfileID
+	m["unsubscribe_url"] = d.UnsubscribeURL
+	m["preferences_url"] = d.PreferencesURL
+	m["timezone"] = zone
+	m["now"] = now.In(loc)
+	m["journey"] = d.Journey
+	m["step"] = d.Step
+}
+
+func orEmpty(empty map[string]any) map[string]any {
+	if empty != nil {
+		return empty
 	}
+	return map[string]any{}
 }
 
 // Render renders t with d.
@@ -91,7 +108,13 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := d.toMap(c.loc, c.zone)
+	data := c.data.Get().(map[string]any)
+	d.fill(data, c.loc, c.zone, c.empty)
+	defer func() {
+		// Emptied before it is pooled: no person's data waits in it.
+		clear(data)
+		c.data.Put(data)
+	}()
 	if !d.AllowMissing && !d.loadCheck {
 		if miss := c.missing(data); len(miss) > 0 {
 			return nil, &Error{Template: t.Name, Kind: ErrRender, Detail: fmt.Sprintf(

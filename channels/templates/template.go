@@ -87,6 +87,11 @@ type compiled struct {
 	// buffer starts at that size instead of growing to it.
 	htmlSize atomic.Int64
 	parts    []*compiledPart
+	// data holds rendering data maps for reuse (filled, executed,
+	// cleared); empty is the read-only map absent traits or payload
+	// render as.
+	data  sync.Pool
+	empty map[string]any
 	// required are the fields printed without a default (requiredFields),
 	// requiredPaths the same split at the dots.
 	required      []string
@@ -276,7 +281,8 @@ func (t *Template) compile(loc *time.Location) (*compiled, error) {
 		return c.(*compiled), nil
 	}
 	fm := funcMap(loc)
-	c := &compiled{loc: loc, zone: loc.String()}
+	c := &compiled{loc: loc, zone: loc.String(), empty: map[string]any{}}
+	c.data.New = func() any { return make(map[string]any, dataKeys) }
 	for _, p := range t.sources() {
 		if p.name == partHTML {
 			h, err := htmltemplate.New(p.name).Funcs(fm).Option("missingkey=zero").Parse(p.src)
