@@ -157,7 +157,7 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 	// the MIME framing.
 	var b bytes.Buffer
 	b.Grow(2048 + (len(r.Text)+len(html[0])+len(html[1])+len(html[2]))*79/57)
-	b.WriteString("Date: ") // never folded: 31 characters
+	b.WriteString("Date: ") // 37 characters in all: never folded
 	b.Write(now.AppendFormat(b.AvailableBuffer(), time.RFC1123Z))
 	b.WriteString("\r\n")
 	writeHeader(&b, "From", formatAddress(fromName, strings.ToLower(cfg.From.Address)))
@@ -184,7 +184,9 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 		encodeBody(&b, enc, r.Text)
 	} else {
 		boundary := boundaryFor(msgID)
-		b.WriteString(`Content-Type: multipart/alternative; boundary="`) // never folded: no spaces after the first
+		// 77 characters with its fixed-length boundary: one line, as
+		// writeHeader would leave it.
+		b.WriteString(`Content-Type: multipart/alternative; boundary="`)
 		b.WriteString(boundary)
 		b.WriteString("\"\r\n\r\n")
 		writeAlternative(&b, boundary, r.Text, html)
