@@ -152,11 +152,14 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 	if r.HTML != "" && r.Preheader != "" {
 		html = splicePreheader(r.HTML, r.Preheader)
 	}
-	// One buffer holds the whole message: headers (about 1 KB), the parts
-	// (base64 grows them by a third, plus a CRLF each 76 characters) and
-	// the MIME framing.
+	// One buffer holds the whole message, sized to hold it without
+	// growing: the fixed headers and MIME framing (about 700 bytes), the
+	// variable headers (names and subject may grow by a third and more
+	// in encoded words) and the parts (base64 grows them by a third, plus
+	// a CRLF each 76 characters).
 	var b bytes.Buffer
-	b.Grow(2048 + (len(r.Text)+len(html[0])+len(html[1])+len(html[2]))*79/57)
+	b.Grow(768 + len(to) + len(cfg.From.Address) + len(cfg.ReplyTo) + len(msgID) + len(m.IdempotencyKey) + len(unsubURL) +
+		2*(len(fromName)+len(m.ToName)+len(r.Subject)) + (len(r.Text)+len(html[0])+len(html[1])+len(html[2]))*79/57)
 	b.WriteString("Date: ") // 37 characters in all: never folded
 	b.Write(now.AppendFormat(b.AvailableBuffer(), time.RFC1123Z))
 	b.WriteString("\r\n")
