@@ -15,7 +15,9 @@ import (
 // It is a single pass meant for the well-formed HTML of templates, not
 // arbitrary web pages.
 func HTMLToText(s string) string {
-	w := textWriter{out: make([]byte, 0, len(s)/2)}
+	// Markup usually outweighs the URLs that links repeat in the text: the
+	// text fits in the HTML's length.
+	w := textWriter{out: make([]byte, 0, len(s))}
 	href := ""
 	for i := 0; i < len(s); {
 		lt := strings.IndexByte(s[i:], '<')
