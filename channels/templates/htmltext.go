@@ -17,7 +17,7 @@ import (
 func HTMLToText(s string) string {
 	// Markup usually outweighs the URLs that links repeat in the text: the
 	// text fits in the HTML's length.
-	w := textWriter{out: make([]byte, 0, len(s))}
+	w := textWriter{out: make([]byte, 0, len(s)), link: -1}
 	href := ""
 	for i := 0; i < len(s); {
 		lt := strings.IndexByte(s[i:], '<')
@@ -47,19 +47,12 @@ func HTMLToText(s string) string {
 			i = skipElement(s, i, name)
 		case name == "a" && !closing:
 			href = attr(attrs, "href")
-			w.inLink, w.link = true, w.link[:0]
-		case name == "a" && closing && w.inLink:
-			w.inLink = false
-			w.words = appendFields(w.words[:0], w.link)
-			target := strings.TrimPrefix(href, "mailto:")
-			switch {
-			case href == "":
-				w.out = append(w.out, w.words...)
-			case len(w.words) == 0 || string(w.words) == target:
-				w.out = append(append(append(w.out, ' '), target...), ' ')
-			default:
-				w.out = append(append(append(append(w.out, w.words...), " ("...), href...), ')')
+			if w.link >= 0 { // an <a> inside an <a>: the outer one's text is dropped
+				w.out = w.out[:w.link]
 			}
+			w.link = len(w.out)
+		case name == "a" && closing && w.link >= 0:
+			w.closeLink(href)
 		case name == "br":
 			w.write("\n")
 		case name == "li" && !closing:
@@ -70,26 +63,38 @@ func HTMLToText(s string) string {
 			w.write("\n\n")
 		}
 	}
-	if w.inLink { // unclosed <a>
-		w.out = append(append(append(append(w.out, w.link...), " ("...), href...), ')')
+	if w.link >= 0 { // unclosed <a>: its text as read, then the URL
+		w.out = append(append(append(w.out, " ("...), href...), ')')
 	}
 	return tidy(w.out)
 }
 
-// textWriter collects HTMLToText's output before tidy: the text of an
-// <a> being read goes to link, to be written with its URL at </a>.
+// textWriter collects HTMLToText's output before tidy. The text of an <a>
+// being read is written from out[link] on, and rewritten with its URL at
+// </a>; link is -1 outside links.
 type textWriter struct {
-	out, link []byte
-	inLink    bool
-	// words is link's text with its whitespace collapsed (scratch).
-	words []byte
+	out  []byte
+	link int
 }
 
-func (w *textWriter) write(t string) {
-	if w.inLink {
-		w.link = append(w.link, t...)
-	} else {
-		w.out = append(w.out, t...)
+func (w *textWriter) write(t string) { w.out = append(w.out, t...) }
+
+// closeLink rewrites the link's text with its white space collapsed, as
+// "text (URL)", " URL " when the text is empty or the URL itself, or the
+// text alone without a URL.
+func (w *textWriter) closeLink(href string) {
+	// Collapsing in place: it never writes past what it has read.
+	start := w.link
+	w.out = appendFields(w.out[:start], w.out[start:])
+	w.link = -1
+	text := w.out[start:]
+	target := strings.TrimPrefix(href, "mailto:")
+	switch {
+	case href == "":
+	case len(text) == 0 || string(text) == target:
+		w.out = append(append(append(w.out[:start], ' '), target...), ' ')
+	default:
+		w.out = append(append(append(w.out, " ("...), href...), ')')
 	}
 }
 
@@ -100,15 +105,11 @@ func (w *textWriter) text(t string) {
 		w.write(textChunk(t))
 		return
 	}
-	dst := &w.out
-	if w.inLink {
-		dst = &w.link
-	}
-	from := len(*dst)
-	*dst = append(*dst, t...)
-	for i, c := range (*dst)[from:] {
+	from := len(w.out)
+	w.out = append(w.out, t...)
+	for i, c := range w.out[from:] {
 		if c <= '\r' && (c == '\r' || c == '\n' || c == '\t') {
-			(*dst)[from+i] = ' '
+			w.out[from+i] = ' '
 		}
 	}
 }
