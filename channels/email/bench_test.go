@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tactcdp/tact/channels"
+	"github.com/tactcdp/tact/channels/templates"
 )
 
 // BenchmarkSMTPThroughput measures messages per second through the SMTP
@@ -88,4 +89,44 @@ func benchKey(b *testing.B) *rsa.PrivateKey {
 		b.Fatal(err)
 	}
 	return k
+}
+
+// BenchmarkComposeShort measures a short English marketing email (the
+// send leg of `tact bench`: quoted-printable, a text part derived from the
+// HTML, one unsubscribe link).
+//
+//	go test ./channels/email -run x -bench ComposeShort -benchmem
+func BenchmarkComposeShort(b *testing.B) {
+	tpl, err := templates.New("short", templates.ChannelEmail, "short.email.html", `---
+purpose: marketing
+subject: "Hello {{ .traits.first_name | default \"friend\" }}"
+---
+<p>Hi {{ .traits.first_name | default "there" }}</p>
+<p>Our autumn collection is here: take a look before it is gone.</p>
+<p><a href="{{ .unsubscribe_url }}">Unsubscribe</a></p>
+`, true, "", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	set, err := templates.NewSet(tpl)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := testConfig(b)
+	cfg.From = Address{Name: "Tact bench", Address: "hello@bench.example"}
+	cfg.Templates = set
+	if err := cfg.setDefaults(); err != nil {
+		b.Fatal(err)
+	}
+	m := channels.Message{
+		IdempotencyKey: channels.NewIdempotencyKey("bench", 1, "send", 42, testNow),
+		ProfileID:      42, Journey: "bench", JourneyVersion: 1, Step: "send", Purpose: "marketing",
+		To: "s42@example.com", Template: "short", Traits: map[string]any{"first_name": "Person42"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Compose(&cfg, m); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

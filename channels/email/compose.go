@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	stdhtml "html"
-	"io"
-	"mime/quotedprintable"
 	"strings"
 	"time"
 
@@ -89,15 +87,26 @@ type Composed struct {
 // MessageID derives the Message-ID (without brackets) of a send from its
 // idempotency key: the same key always gives the same id.
 func MessageID(idempotencyKey, domain string) string {
-	var sum []byte
+	var sum [15]byte
 	if idempotencyKey == "" {
-		sum = make([]byte, 15)
-		_, _ = rand.Read(sum)
+		_, _ = rand.Read(sum[:])
 	} else {
-		h := sha256.Sum256([]byte("tact-message-id\x00" + idempotencyKey))
-		sum = h[:15]
+		var buf [128]byte // the hashed input, on the stack for any usual key
+		h := sha256.Sum256(append(append(buf[:0], "tact-message-id\x00"...), idempotencyKey...))
+		copy(sum[:], h[:])
 	}
-	return "tact." + strings.ToLower(base32.StdEncoding.EncodeToString(sum)) + "@" + domain
+	var enc [24]byte
+	base32.StdEncoding.Encode(enc[:], sum[:])
+	for i, c := range enc {
+		enc[i] = lowerASCII(c)
+	}
+	var out strings.Builder
+	out.Grow(len("tact.") + len(enc) + 1 + len(domain))
+	out.WriteString("tact.")
+	out.Write(enc[:])
+	out.WriteByte('@')
+	out.WriteString(domain)
+	return out.String()
 }
 
 // Compose renders and encodes m. Errors are classified: a render or
@@ -137,15 +146,23 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 		fromName = r.FromName
 	}
 
-	html := r.HTML
-	if html != "" && r.Preheader != "" {
-		html = insertPreheader(html, r.Preheader)
+	// The HTML part is written as pieces (before the preheader, the
+	// preheader, after it) rather than copied into a new string.
+	html := [3]string{r.HTML}
+	if r.HTML != "" && r.Preheader != "" {
+		html = splicePreheader(r.HTML, r.Preheader)
 	}
-	// One buffer holds the whole message: headers (about 1 KB), the parts
-	// (base64 grows them by a third) and the MIME framing.
+	// One buffer holds the whole message, sized to hold it without
+	// growing: the fixed headers and MIME framing (about 700 bytes), the
+	// variable headers (names and subject may grow by a third and more
+	// in encoded words) and the parts (base64 grows them by a third, plus
+	// a CRLF each 76 characters).
 	var b bytes.Buffer
-	b.Grow(2048 + (len(r.Text)+len(html))*4/3)
-	writeHeader(&b, "Date", now.Format(time.RFC1123Z))
+	b.Grow(768 + len(to) + len(cfg.From.Address) + len(cfg.ReplyTo) + len(msgID) + len(m.IdempotencyKey) + len(unsubURL) +
+		2*(len(fromName)+len(m.ToName)+len(r.Subject)) + (len(r.Text)+len(html[0])+len(html[1])+len(html[2]))*79/57)
+	b.WriteString("Date: ") // 37 characters in all: never folded
+	b.Write(now.AppendFormat(b.AvailableBuffer(), time.RFC1123Z))
+	b.WriteString("\r\n")
 	writeHeader(&b, "From", formatAddress(fromName, strings.ToLower(cfg.From.Address)))
 	writeHeader(&b, "To", formatAddress(m.ToName, to))
 	if cfg.ReplyTo != "" {
@@ -162,21 +179,20 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 		b.WriteString(unsubURL)
 		b.WriteString(">\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n")
 	}
-	if html == "" {
+	if r.HTML == "" {
 		enc := pickEncoding(r.Text)
 		writeHeader(&b, "Content-Type", "text/plain; charset=utf-8")
 		writeHeader(&b, "Content-Transfer-Encoding", enc)
 		b.WriteString("\r\n")
-		if err := encodeBody(&b, enc, r.Text); err != nil {
-			return nil, err
-		}
+		encodeBody(&b, enc, r.Text)
 	} else {
 		boundary := boundaryFor(msgID)
-		writeHeader(&b, "Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
-		b.WriteString("\r\n")
-		if err := writeAlternative(&b, boundary, r.Text, html); err != nil {
-			return nil, err
-		}
+		// 77 characters with its fixed-length boundary: one line, as
+		// writeHeader would leave it.
+		b.WriteString(`Content-Type: multipart/alternative; boundary="`)
+		b.WriteString(boundary)
+		b.WriteString("\"\r\n\r\n")
+		writeAlternative(&b, boundary, r.Text, html)
 	}
 	raw := b.Bytes()
 	if cfg.DKIM != nil {
@@ -188,94 +204,54 @@ func Compose(cfg *Config, m channels.Message) (*Composed, error) {
 	return &Composed{EnvelopeTo: to, MessageID: msgID, Raw: raw, UnsubscribeToken: unsubToken}, nil
 }
 
-// writeAlternative writes the multipart/alternative body (text, then HTML)
-// exactly as mime/multipart's Writer frames it (header keys sorted, CRLF
-// before each later boundary), without its per-part buffers and maps.
-func writeAlternative(b *bytes.Buffer, boundary, text, html string) error {
-	for i, p := range [...]struct{ ctype, content string }{
-		{"text/plain; charset=utf-8", text},
-		{"text/html; charset=utf-8", html},
-	} {
-		if i > 0 {
-			b.WriteString("\r\n")
-		}
-		enc := pickEncoding(p.content)
-		for _, piece := range [...]string{"--", boundary, "\r\nContent-Transfer-Encoding: ", enc, "\r\nContent-Type: ", p.ctype, "\r\n\r\n"} {
-			b.WriteString(piece)
-		}
-		if err := encodeBody(b, enc, p.content); err != nil {
-			return err
-		}
-	}
+// writeAlternative writes the multipart/alternative body (text, then HTML
+// in pieces) exactly as mime/multipart's Writer frames it (header keys
+// sorted, CRLF before each later boundary), without its per-part buffers
+// and maps.
+func writeAlternative(b *bytes.Buffer, boundary, text string, html [3]string) {
+	writePart(b, boundary, "text/plain; charset=utf-8", text)
+	b.WriteString("\r\n")
+	writePart(b, boundary, "text/html; charset=utf-8", html[:]...)
 	b.WriteString("\r\n--")
 	b.WriteString(boundary)
 	b.WriteString("--\r\n\r\n")
-	return nil
 }
 
+func writePart(b *bytes.Buffer, boundary, ctype string, content ...string) {
+	enc := pickEncoding(content...)
+	for _, piece := range [...]string{"--", boundary, "\r\nContent-Transfer-Encoding: ", enc, "\r\nContent-Type: ", ctype, "\r\n\r\n"} {
+		b.WriteString(piece)
+	}
+	encodeBody(b, enc, content...)
+}
+
+// boundaryFor is "tact-" and 24 base64url characters of a hash of the
+// Message-ID.
 func boundaryFor(msgID string) string {
-	h := sha256.Sum256([]byte("boundary\x00" + msgID))
-	return "tact-" + base64.RawURLEncoding.EncodeToString(h[:18])
-}
-
-// pickEncoding chooses base64 for mostly non-ASCII text (Thai is 3 bytes a
-// character, 9 in quoted-printable) and quoted-printable otherwise.
-func pickEncoding(s string) string {
-	non := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			non++
-		}
-	}
-	if non*3 > len(s) {
-		return "base64"
-	}
-	return "quoted-printable"
-}
-
-// base64Chunk is the input that encodes to one full 76-character line.
-const base64Chunk = 57
-
-func encodeBody(b *bytes.Buffer, enc, s string) error {
-	s = strings.ReplaceAll(s, "\r\n", "\n")
-	if enc == "base64" {
-		s = strings.ReplaceAll(s, "\n", "\r\n")
-		if s == "" {
-			b.WriteString("\r\n")
-			return nil
-		}
-		// 57 input bytes (a multiple of 3) encode to exactly one line, so
-		// encoding line by line equals encoding the whole and folding it.
-		for src := []byte(s); len(src) > 0; {
-			n := min(base64Chunk, len(src))
-			line := base64.StdEncoding.AppendEncode(b.AvailableBuffer(), src[:n])
-			b.Write(append(line, '\r', '\n'))
-			src = src[n:]
-		}
-		return nil
-	}
-	qw := quotedprintable.NewWriter(b)
-	if _, err := io.WriteString(qw, s); err != nil {
-		return err
-	}
-	if err := qw.Close(); err != nil {
-		return err
-	}
-	if !strings.HasSuffix(s, "\n") {
-		b.WriteString("\r\n")
-	}
-	return nil
+	var buf [128]byte // the hashed input, on the stack for any usual id
+	h := sha256.Sum256(append(append(buf[:0], "boundary\x00"...), msgID...))
+	var out [5 + 24]byte
+	copy(out[:], "tact-")
+	base64.RawURLEncoding.Encode(out[5:], h[:18])
+	return string(out[:])
 }
 
 func insertPreheader(html, pre string) string {
+	p := splicePreheader(html, pre)
+	return p[0] + p[1] + p[2]
+}
+
+// splicePreheader is html with the hidden preheader div right after the
+// <body> tag (or first when there is none), as three pieces.
+func splicePreheader(html, pre string) [3]string {
 	div := `<div style="display:none;max-height:0;overflow:hidden">` + stdhtml.EscapeString(pre) + `</div>`
 	if i := indexFoldASCII(html, "<body"); i >= 0 {
 		if j := strings.IndexByte(html[i:], '>'); j >= 0 {
 			k := i + j + 1
-			return html[:k] + div + html[k:]
+			return [3]string{html[:k], div, html[k:]}
 		}
 	}
-	return div + html
+	return [3]string{div, html}
 }
 
 // indexFoldASCII is the first index of the lower-case ASCII word in s,

@@ -35,6 +35,10 @@ const maxWordBytes = 42
 // splitting a character across words.
 func bEncode(s string) string {
 	var out strings.Builder
+	out.Grow((len(s)/maxWordBytes + 1) * (len("=?utf-8?b??= ") + base64.StdEncoding.EncodedLen(maxWordBytes)))
+	// Each word is encoded through arrays on the stack, not new strings.
+	var src [maxWordBytes]byte
+	var enc [(maxWordBytes + 2) / 3 * 4]byte
 	for len(s) > 0 {
 		n := 0
 		for n < len(s) {
@@ -48,7 +52,10 @@ func bEncode(s string) string {
 			out.WriteByte(' ')
 		}
 		out.WriteString("=?utf-8?b?")
-		out.WriteString(base64.StdEncoding.EncodeToString([]byte(s[:n])))
+		copy(src[:], s[:n])
+		e := enc[:base64.StdEncoding.EncodedLen(n)]
+		base64.StdEncoding.Encode(e, src[:n])
+		out.Write(e)
 		out.WriteString("?=")
 		s = s[n:]
 	}

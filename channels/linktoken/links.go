@@ -53,11 +53,44 @@ func (l Links) build(path, def string, profileID int64, purpose, channel string)
 	if path == "" {
 		path = def
 	}
+	base := strings.TrimRight(l.BaseURL, "/")
+	if !plainURL(base, path) {
+		return l.buildParsed(base, path, profileID, purpose, channel)
+	}
+	// A plain URL is what url.Parse and URL.String give back unchanged,
+	// and the query is what url.Values.Encode writes (keys sorted, a
+	// language and a base64url token needing no escapes): the link is
+	// written in one string, the token a part of it.
+	var buf [maxTokenLen]byte
+	tok, err := l.Signer.appendIssue(buf[:0], profileID, purpose, channel)
+	if err != nil {
+		return "", "", err
+	}
+	lang := Language(l.Lang)
+	var b strings.Builder
+	b.Grow(len(base) + len(path) + len("?lang=&token=") + len(lang) + len(tok))
+	b.WriteString(base)
+	b.WriteString(path)
+	b.WriteByte('?')
+	if lang != "" {
+		b.WriteString(LangParam + "=")
+		b.WriteString(lang)
+		b.WriteByte('&')
+	}
+	b.WriteString(QueryParam + "=")
+	start := b.Len()
+	b.Write(tok)
+	link := b.String()
+	return link, link[start:], nil
+}
+
+// buildParsed builds the link through net/url, for any base URL and path.
+func (l Links) buildParsed(base, path string, profileID int64, purpose, channel string) (string, string, error) {
 	tok, err := l.Signer.Issue(profileID, purpose, channel)
 	if err != nil {
 		return "", "", err
 	}
-	u, err := url.Parse(strings.TrimRight(l.BaseURL, "/") + path)
+	u, err := url.Parse(base + path)
 	if err != nil {
 		return "", "", err
 	}
@@ -68,6 +101,61 @@ func (l Links) build(path, def string, profileID int64, purpose, channel string)
 	u.RawQuery = q.Encode()
 	return u.String(), tok, nil
 }
+
+// plainURL reports whether base+path is an http(s) URL with a lower-case
+// host name, an optional port and a path of non-empty segments of
+// unreserved characters: one that net/url writes back as it reads it.
+func plainURL(base, path string) bool {
+	n := len(base) + len(path)
+	at := func(i int) byte {
+		if i < len(base) {
+			return base[i]
+		}
+		return path[i-len(base)]
+	}
+	i := 0
+	switch {
+	case strings.HasPrefix(base, "https://"):
+		i = len("https://")
+	case strings.HasPrefix(base, "http://"):
+		i = len("http://")
+	default:
+		return false
+	}
+	host := i
+	for i < n && (isLowerAlnum(at(i)) || at(i) == '.' || at(i) == '-') {
+		i++
+	}
+	if i == host {
+		return false
+	}
+	if i < n && at(i) == ':' {
+		i++
+		port := i
+		for i < n && at(i) >= '0' && at(i) <= '9' {
+			i++
+		}
+		if i == port {
+			return false
+		}
+	}
+	for i < n {
+		if at(i) != '/' {
+			return false
+		}
+		i++
+		seg := i
+		for i < n && (isLowerAlnum(at(i)) || at(i) >= 'A' && at(i) <= 'Z' || at(i) == '-' || at(i) == '.' || at(i) == '_' || at(i) == '~') {
+			i++
+		}
+		if i == seg {
+			return false
+		}
+	}
+	return true
+}
+
+func isLowerAlnum(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 
 // CheckBaseURL reports whether base is usable for List-Unsubscribe (RFC 8058
 // requires an HTTPS URI; http is allowed only for loopback hosts in tests).

@@ -124,13 +124,34 @@ func (s *Signer) TTL() time.Duration { return s.ttl }
 // Issue returns a token for (profileID, purpose, channel) valid from now for
 // the configured TTL.
 func (s *Signer) Issue(profileID int64, purpose, channel string) (string, error) {
+	var buf [maxTokenLen]byte
+	tok, err := s.appendIssue(buf[:0], profileID, purpose, channel)
+	return string(tok), err
+}
+
+// appendIssue is Issue appending the token to dst.
+func (s *Signer) appendIssue(dst []byte, profileID int64, purpose, channel string) ([]byte, error) {
 	now := s.now().UTC().Truncate(time.Second)
-	return s.IssueClaims(Claims{ProfileID: profileID, Purpose: purpose, Channel: channel, IssuedAt: now, ExpiresAt: now.Add(s.ttl)})
+	return s.appendClaims(dst, Claims{ProfileID: profileID, Purpose: purpose, Channel: channel, IssuedAt: now, ExpiresAt: now.Add(s.ttl)})
 }
 
 // IssueClaims signs c as given (zero IssuedAt = now, zero ExpiresAt =
 // IssuedAt+TTL). Purpose and channel are limited to 64 bytes.
 func (s *Signer) IssueClaims(c Claims) (string, error) {
+	var buf [maxTokenLen]byte
+	tok, err := s.appendClaims(buf[:0], c)
+	return string(tok), err
+}
+
+// The longest token: version, key id, three varints, two 64-byte fields
+// with their lengths, the MAC; and its base64url length.
+const (
+	maxRawLen   = 2 + 3*binary.MaxVarintLen64 + 2*(1+maxField) + macLen
+	maxTokenLen = (maxRawLen*8 + 5) / 6
+)
+
+// appendClaims is IssueClaims appending the token to dst.
+func (s *Signer) appendClaims(dst []byte, c Claims) ([]byte, error) {
 	if c.IssuedAt.IsZero() {
 		c.IssuedAt = s.now()
 	}
@@ -140,15 +161,15 @@ func (s *Signer) IssueClaims(c Claims) (string, error) {
 	}
 	life := c.ExpiresAt.Unix() - c.IssuedAt.Unix()
 	if life <= 0 {
-		return "", errors.New("linktoken: expiry must be after issue time")
+		return dst, errors.New("linktoken: expiry must be after issue time")
 	}
 	if len(c.Purpose) > maxField || len(c.Channel) > maxField || c.Purpose == "" || c.Channel == "" {
-		return "", errors.New("linktoken: purpose and channel must be 1 to 64 bytes")
+		return dst, errors.New("linktoken: purpose and channel must be 1 to 64 bytes")
 	}
 	if c.ProfileID < 0 {
-		return "", errors.New("linktoken: negative profile id")
+		return dst, errors.New("linktoken: negative profile id")
 	}
-	b := make([]byte, 0, 40+len(c.Purpose)+len(c.Channel)+macLen)
+	b := make([]byte, 0, maxRawLen)
 	b = append(b, version, s.ids[0])
 	b = binary.AppendUvarint(b, uint64(c.ProfileID))
 	b = binary.AppendVarint(b, c.IssuedAt.Unix())
@@ -158,7 +179,7 @@ func (s *Signer) IssueClaims(c Claims) (string, error) {
 	b = binary.AppendUvarint(b, uint64(len(c.Channel)))
 	b = append(b, c.Channel...)
 	b = s.mac(s.ids[0], b, b)
-	return base64.RawURLEncoding.EncodeToString(b), nil
+	return base64.RawURLEncoding.AppendEncode(dst, b), nil
 }
 
 // mac appends to dst the HMAC-SHA256 under key id of the label and msg.

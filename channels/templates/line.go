@@ -272,7 +272,7 @@ func (t *Template) sourceOffsets(d Data, rendered string) ([]int, bool) {
 			}
 		})
 	}
-	out, xerr := execText(tt, d.toMap(loc))
+	out, xerr := execText(tt, d.toMap(loc, loc.String()))
 	if err != nil || xerr != nil {
 		return nil, false
 	}

@@ -7,6 +7,8 @@ import (
 	"html"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Data is what one rendering sees.
@@ -58,29 +60,46 @@ func (d Data) location() *time.Location {
 	return loc
 }
 
-func (d Data) toMap(loc *time.Location) map[string]any {
+func (d Data) toMap(loc *time.Location, zone any) map[string]any {
+	m := make(map[string]any, dataKeys)
+	d.fill(m, loc, zone, nil)
+	return m
+}
+
+// dataKeys is the number of keys fill sets.
+const dataKeys = 9
+
+// fill sets every key of the rendering data in m (all of them, so a map
+// reused for the next person keeps nothing of the last). empty stands in
+// for absent traits or payload when not nil: templates only read it.
+func (d Data) fill(m map[string]any, loc *time.Location, zone any, empty map[string]any) {
 	now := d.Now
 	if now.IsZero() {
 		now = time.Now()
 	}
 	traits, payload := d.Traits, d.Payload
 	if traits == nil {
-		traits = map[string]any{}
+		traits = orEmpty(empty)
 	}
 	if payload == nil {
-		payload = map[string]any{}
+		payload = orEmpty(empty)
 	}
-	return map[string]any{
-		"traits":          traits,
-		"payload":         payload,
-		"profile_id":      d.ProfileID,
-		"unsubscribe_url": d.UnsubscribeURL,
-		"preferences_url": d.PreferencesURL,
-		"timezone":        loc.String(),
-		"now":             now.In(loc),
-		"journey":         d.Journey,
-		"step":            d.Step,
+	m["traits"] = traits
+	m["payload"] = payload
+	m["profile_id"] = d.ProfileID
+	m["unsubscribe_url"] = d.UnsubscribeURL
+	m["preferences_url"] = d.PreferencesURL
+	m["timezone"] = zone
+	m["now"] = now.In(loc)
+	m["journey"] = d.Journey
+	m["step"] = d.Step
+}
+
+func orEmpty(empty map[string]any) map[string]any {
+	if empty != nil {
+		return empty
 	}
+	return map[string]any{}
 }
 
 // Render renders t with d.
@@ -89,7 +108,13 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := d.toMap(c.loc)
+	data := c.data.Get().(map[string]any)
+	d.fill(data, c.loc, c.zone, c.empty)
+	defer func() {
+		// Emptied before it is pooled: no person's data waits in it.
+		clear(data)
+		c.data.Put(data)
+	}()
 	if !d.AllowMissing && !d.loadCheck {
 		if miss := c.missing(data); len(miss) > 0 {
 			return nil, &Error{Template: t.Name, Kind: ErrRender, Detail: fmt.Sprintf(
@@ -103,17 +128,22 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 	}
 	if c.html != nil {
 		var b strings.Builder // String() without a copy
+		b.Grow(int(c.htmlSize.Load()))
 		if err := c.html.Execute(&b, data); err != nil {
 			return fail(partHTML, err)
 		}
+		c.htmlSize.Store(int64(b.Len()))
 		out.HTML = b.String()
 	}
-	for name, tt := range c.parts {
-		s, err := execText(tt, data)
-		if err != nil {
-			return fail(name, err)
+	for _, part := range c.parts {
+		s := part.constant
+		if !part.isConstant {
+			var err error
+			if s, err = execTextSized(part.tpl, data, &part.size); err != nil {
+				return fail(part.name, err)
+			}
 		}
-		switch name {
+		switch part.name {
 		case partText:
 			out.Text = s
 		case partSubject:
@@ -170,7 +200,29 @@ func (t *Template) Render(d Data) (*Rendered, error) {
 // oneLine collapses all whitespace runs (newlines included) to one space, so
 // a rendered subject can never inject a header line.
 func oneLine(s string) string {
+	if isOneLine(s) {
+		return s
+	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// isOneLine reports whether oneLine would return s unchanged: its only
+// white space is single ASCII spaces between words.
+func isOneLine(s string) bool {
+	prevSpace := true // no leading space
+	for i := 0; i < len(s); {
+		r, size := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		space := unicode.IsSpace(r)
+		if space && (r != ' ' || prevSpace) {
+			return false
+		}
+		prevSpace = space
+		i += size
+	}
+	return !prevSpace || s == ""
 }
 
 // IsRenderError reports whether err is a rendering failure of a template.

@@ -109,10 +109,11 @@ func pipeFields(p *parse.PipeNode) []string {
 	return out
 }
 
-// lookupPath reads a dotted traits.* or payload.* path from rendering data.
-func lookupPath(data map[string]any, path string) any {
+// lookupPath reads a traits.* or payload.* path, split at its dots, from
+// rendering data.
+func lookupPath(data map[string]any, path []string) any {
 	var cur any = data
-	for _, k := range strings.Split(path, ".") {
+	for _, k := range path {
 		m, ok := cur.(map[string]any)
 		if !ok {
 			return nil
@@ -129,14 +130,14 @@ func (t *Template) Missing(d Data) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.missing(d.toMap(c.loc)), nil
+	return c.missing(d.toMap(c.loc, c.zone)), nil
 }
 
 func (c *compiled) missing(data map[string]any) []string {
 	var out []string
-	for _, p := range c.required {
+	for i, p := range c.requiredPaths {
 		if empty(lookupPath(data, p)) {
-			out = append(out, p)
+			out = append(out, c.required[i])
 		}
 	}
 	return out

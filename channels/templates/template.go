@@ -78,12 +78,36 @@ const (
 )
 
 type compiled struct {
-	// loc is the zone the functions were bound to.
-	loc   *time.Location
-	html  *htmltemplate.Template
-	parts map[string]*template.Template
-	// required are the fields printed without a default (requiredFields).
-	required []string
+	// loc is the zone the functions were bound to; zone is its name as
+	// rendering data (boxed once, not per message).
+	loc  *time.Location
+	zone any
+	html *htmltemplate.Template
+	// htmlSize is the length of the last HTML rendering: the next one's
+	// buffer starts at that size instead of growing to it.
+	htmlSize atomic.Int64
+	parts    []*compiledPart
+	// data holds rendering data maps for reuse (filled, executed,
+	// cleared); empty is the read-only map absent traits or payload
+	// render as.
+	data  sync.Pool
+	empty map[string]any
+	// required are the fields printed without a default (requiredFields),
+	// requiredPaths the same split at the dots.
+	required      []string
+	requiredPaths [][]string
+}
+
+// compiledPart is a text part (text body, subject, preheader, title, URL).
+type compiledPart struct {
+	name string
+	tpl  *template.Template
+	// constant is the part's output when it has no actions (a fixed
+	// preheader): it is not executed for every message.
+	constant   string
+	isConstant bool
+	// size is the length of the last rendering (see compiled.htmlSize).
+	size atomic.Int64
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
@@ -257,7 +281,8 @@ func (t *Template) compile(loc *time.Location) (*compiled, error) {
 		return c.(*compiled), nil
 	}
 	fm := funcMap(loc)
-	c := &compiled{loc: loc, parts: map[string]*template.Template{}}
+	c := &compiled{loc: loc, zone: loc.String(), empty: map[string]any{}}
+	c.data.New = func() any { return make(map[string]any, dataKeys) }
 	for _, p := range t.sources() {
 		if p.name == partHTML {
 			h, err := htmltemplate.New(p.name).Funcs(fm).Option("missingkey=zero").Parse(p.src)
@@ -278,7 +303,9 @@ func (t *Template) compile(loc *time.Location) (*compiled, error) {
 		if err := patchNoValue(tt, fm, escape); err != nil {
 			return nil, err
 		}
-		c.parts[p.name] = tt
+		part := &compiledPart{name: p.name, tpl: tt}
+		part.constant, part.isConstant = constantText(tt)
+		c.parts = append(c.parts, part)
 	}
 	var trees []*parse.Tree
 	if c.html != nil {
@@ -286,12 +313,15 @@ func (t *Template) compile(loc *time.Location) (*compiled, error) {
 			trees = append(trees, h.Tree)
 		}
 	}
-	for _, tt := range c.parts {
-		for _, x := range tt.Templates() {
+	for _, part := range c.parts {
+		for _, x := range part.tpl.Templates() {
 			trees = append(trees, x.Tree)
 		}
 	}
 	c.required = requiredFields(trees)
+	for _, f := range c.required {
+		c.requiredPaths = append(c.requiredPaths, strings.Split(f, "."))
+	}
 	got, _ := t.cache.LoadOrStore(loc.String(), c)
 	return got.(*compiled), nil
 }
@@ -337,6 +367,23 @@ func patchNoValue(t *template.Template, fm map[string]any, escape string) error 
 	return nil
 }
 
+// constantText is t's output when its tree is text only (no actions, no
+// other templates), and whether it is.
+func constantText(t *template.Template) (string, bool) {
+	if len(t.Templates()) != 1 || t.Tree == nil || t.Tree.Root == nil {
+		return "", false
+	}
+	var b strings.Builder
+	for _, n := range t.Tree.Root.Nodes {
+		text, ok := n.(*parse.TextNode)
+		if !ok {
+			return "", false
+		}
+		b.Write(text.Text)
+	}
+	return b.String(), true
+}
+
 // walk visits every node of a tree (not descending into pipelines).
 func walk(n parse.Node, f func(parse.Node)) {
 	if n == nil {
@@ -374,5 +421,17 @@ func execText(t *template.Template, data any) (string, error) {
 	if err := t.Execute(&b, data); err != nil {
 		return "", err
 	}
+	return b.String(), nil
+}
+
+// execTextSized is execText into a buffer of the last rendering's size,
+// which it then updates.
+func execTextSized(t *template.Template, data any, size *atomic.Int64) (string, error) {
+	var b strings.Builder
+	b.Grow(int(size.Load()))
+	if err := t.Execute(&b, data); err != nil {
+		return "", err
+	}
+	size.Store(int64(b.Len()))
 	return b.String(), nil
 }
