@@ -109,7 +109,8 @@ DELETE FROM _jmove WHERE id NOT IN (
 );
 
 -- name: log_moved
--- The send step's log rows (_jlog) of the instances whose moves applied.
+-- Log rows staged in _jlog, of the instances whose moves applied (those
+-- drop_stale_moves left in _jmove).
 INSERT INTO journey_log SELECT * FROM _jlog WHERE instance_id IN (SELECT id FROM _jmove);
 
 -- name: apply_queued
