@@ -114,16 +114,7 @@ func TestErasureBeforeAnUpdateWritesDoesNotRecreateThePerson(t *testing.T) {
 	}}
 	e = newEnv(t, func(c *Config) { c.Trace = hook })
 	ids := e.crowd(2, "UTC")
-	e.publish(`
-name: receipt
-purpose: transactional
-entry: api
-steps:
-  - id: wait
-    wait: {duration: 1h}
-  - id: tag
-    update: {set: {buyer: true}}
-`)
+	e.publish(tagBuyers)
 	enterAll(t, e, "receipt", ids)
 	e.run()
 	e.advance(2 * time.Hour)

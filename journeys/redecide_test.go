@@ -121,13 +121,9 @@ steps:
 	require.Equal(t, ids, e.chans["email"].to("hello"))
 }
 
-// TestUpdateNeverWritesToObjectors: an objection covers profiling, so a
-// transactional journey's update step skips the objector.
-func TestUpdateNeverWritesToObjectors(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t)
-	ids := e.crowd(2, "UTC")
-	e.publish(`
+// tagBuyers is a transactional journey whose update step tags its people
+// an hour after they enter.
+const tagBuyers = `
 name: receipt
 purpose: transactional
 entry: api
@@ -136,7 +132,15 @@ steps:
     wait: {duration: 1h}
   - id: tag
     update: {set: {buyer: true}}
-`)
+`
+
+// TestUpdateNeverWritesToObjectors: an objection covers profiling, so a
+// transactional journey's update step skips the objector.
+func TestUpdateNeverWritesToObjectors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ids := e.crowd(2, "UTC")
+	e.publish(tagBuyers)
 	enterAll(t, e, "receipt", ids)
 	e.run()
 	_, err := e.store.Object(e.ctx, "u0", engine.PrivacyOptions{})
