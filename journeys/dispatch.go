@@ -164,6 +164,9 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 			later = prev
 		}
 	}()
+	// Commits through the store from here on (an erasure among them) make
+	// the results' write check that the batch's instances still exist.
+	epoch := r.store.WriteEpoch()
 	since := batch[0].createdAt
 	for _, o := range batch {
 		if o.createdAt.Before(since) {
@@ -242,6 +245,7 @@ func (r *Runner) sendBatch(ctx context.Context, channel string, batch []outRow, 
 	}
 	prev = nil
 	wb := r.batchResults(channel, batch, results, holds, &res)
+	wb.epoch = epoch
 	if len(send) == 0 || len(wb.feedback.msgs) > 0 {
 		return res, nil, r.writeResults(ctx, &wb)
 	}

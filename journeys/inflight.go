@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,10 @@ type writeBack struct {
 	logs      *rowBuf
 	withdrawn []int64
 	feedback  resultFeedback
+	// epoch is the store's WriteEpoch when the batch was decided, and
+	// instLo, instHi bound its instances: see writeResultRows.
+	epoch          uint64
+	instLo, instHi int64
 }
 
 // resultFeedback is what a batch's results say about addresses (hard
@@ -79,8 +84,10 @@ func (r *Runner) batchResults(channel string, batch []outRow, results []channels
 		return cells[len(cells)-width:]
 	}
 	wb := writeBack{ids: make([]int64, 0, len(batch)), results: make([][]driver.Value, 0, len(batch)), logs: newRowBuf(logWidth, len(batch)), feedback: resultFeedback{channel: channel, at: now}}
+	wb.instLo, wb.instHi = math.MaxInt64, math.MinInt64
 	for i, o := range batch {
 		wb.ids = append(wb.ids, o.id)
+		wb.instLo, wb.instHi = min(wb.instLo, o.instance), max(wb.instHi, o.instance)
 		rs := results[i]
 		status, reason, kind := "", rs.Reason, ""
 		var next any
@@ -189,7 +196,14 @@ func (r *Runner) writeResultRows(t *tx, wb *writeBack) error {
 	if err := t.appendRows("journey_results", wb.results); err != nil {
 		return err
 	}
-	if err := t.appendRows("journey_log", wb.logs.rows); err != nil {
+	if r.store.WriteEpoch() == wb.epoch {
+		if err := t.appendRows("journey_log", wb.logs.rows); err != nil {
+			return err
+		}
+	} else if err := logRemaining(t, wb.logs.rows, wb.instLo, wb.instHi); err != nil {
+		// Something was committed through the store since the batch was
+		// decided, an erasure maybe: the log rows of instances it removed
+		// would outlive it.
 		return err
 	}
 	if _, err := t.exec(fmt.Sprintf(q("clear_inflight"), idRuns("outbox_id", wb.ids))); err != nil {

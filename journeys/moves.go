@@ -64,14 +64,33 @@ func logMoved(t *tx, rows [][]driver.Value) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if err := t.temp("_jlog", "at TIMESTAMP, journey VARCHAR, version INTEGER, step VARCHAR, profile_id BIGINT, instance_id BIGINT, kind VARCHAR, reason VARCHAR, channel VARCHAR"); err != nil {
-		return err
-	}
-	if err := t.appendRows("_jlog", rows); err != nil {
+	if err := stageLog(t, rows); err != nil {
 		return err
 	}
 	_, err := t.exec(q("log_moved"))
 	return err
+}
+
+// logRemaining writes log rows (journey_log's layout) of the instances,
+// all with ids in [lo, hi], that still exist: an erasure committed since
+// the rows were made removed the others, with their log.
+func logRemaining(t *tx, rows [][]driver.Value, lo, hi int64) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := stageLog(t, rows); err != nil {
+		return err
+	}
+	_, err := t.exec(q("log_remaining"), lo, hi)
+	return err
+}
+
+// stageLog appends log rows to the temp table _jlog.
+func stageLog(t *tx, rows [][]driver.Value) error {
+	if err := t.temp("_jlog", "at TIMESTAMP, journey VARCHAR, version INTEGER, step VARCHAR, profile_id BIGINT, instance_id BIGINT, kind VARCHAR, reason VARCHAR, channel VARCHAR"); err != nil {
+		return err
+	}
+	return t.appendRows("_jlog", rows)
 }
 
 // applyQueued moves every instance in _jout, all active at step from (the

@@ -113,6 +113,12 @@ DELETE FROM _jmove WHERE id NOT IN (
 -- drop_stale_moves left in _jmove).
 INSERT INTO journey_log SELECT * FROM _jlog WHERE instance_id IN (SELECT id FROM _jmove);
 
+-- name: log_remaining
+-- Log rows staged in _jlog, of the instances that still exist (their ids
+-- are within the two arguments): an erasure removes a person's instances.
+INSERT INTO journey_log SELECT * FROM _jlog
+WHERE instance_id IN (SELECT id FROM journey_instances WHERE id BETWEEN ?::BIGINT AND ?::BIGINT);
+
 -- name: apply_queued
 -- The one move of every send queued in _jout: seq, due_at and status (%s:
 -- and the step when it changes, finished_at when the move ends the

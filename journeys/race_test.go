@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tactcdp/tact/channels"
 	"github.com/tactcdp/tact/engine"
 )
 
@@ -128,4 +129,34 @@ func TestErasureBeforeAnUpdateWritesDoesNotRecreateThePerson(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, true, p.Traits["buyer"], "the others are updated")
 	require.Equal(t, 1, e.logCount("receipt", "tag", "completed", ""))
+}
+
+// TestErasureDuringTheProviderCallLeavesNoLog: an erasure committed while
+// the person's message was at the provider removed their instance and log;
+// the batch's results, written after the call, then logged the send
+// again: a row of an erased person. Only the people whose instances
+// remain are logged.
+func TestErasureDuringTheProviderCallLeavesNoLog(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ids := e.crowd(2, "UTC")
+	var once sync.Once
+	e.chans["email"].fail = func(m channels.Message) *channels.Result {
+		if m.ProfileID == ids[0] {
+			once.Do(func() {
+				_, err := e.store.Erase(e.ctx, "u0", engine.EraseOptions{NoCompact: true})
+				require.NoError(t, err)
+			})
+		}
+		return nil
+	}
+	e.publish(twoEmails)
+	enterAll(t, e, "welcome", ids)
+	e.run()
+
+	require.Equal(t, ids, e.chans["email"].to("hello"), "both were at the provider")
+	var logged int
+	require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT count(*) FROM journey_log WHERE profile_id = ?`, ids[0]).Scan(&logged))
+	require.Zero(t, logged, "no log row of the erased person")
+	require.Equal(t, 1, e.logCount("welcome", "hello", "sent", ""), "the other's send is logged")
 }
