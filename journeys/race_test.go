@@ -28,6 +28,16 @@ func (o *onTrace) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// envCommittingAt is newEnv with another writer's commit (other) run the
+// first time the runner traces a line containing what.
+func envCommittingAt(t *testing.T, what string, other func(e *env)) *env {
+	t.Helper()
+	var e *env
+	hook := &onTrace{what: what, fn: func() { other(e) }}
+	e = newEnv(t, func(c *Config) { c.Trace = hook })
+	return e
+}
+
 // TestObjectionBetweenReadAndWriteStaysAnExit: an objection that commits
 // after the send step read who is due and before it wrote their moves
 // ended the person's instance; the step neither queues their send nor moves
@@ -36,12 +46,10 @@ func (o *onTrace) Write(p []byte) (int, error) {
 // objection).
 func TestObjectionBetweenReadAndWriteStaysAnExit(t *testing.T) {
 	t.Parallel()
-	var e *env
-	hook := &onTrace{what: "send_due query", fn: func() {
+	e := envCommittingAt(t, "send_due query", func(e *env) {
 		_, err := e.store.Object(e.ctx, "u0", engine.PrivacyOptions{})
 		require.NoError(t, err)
-	}}
-	e = newEnv(t, func(c *Config) { c.Trace = hook })
+	})
 	ids := e.crowd(2, "UTC")
 	e.publish(twoEmails)
 	enterAll(t, e, "welcome", ids)
@@ -72,14 +80,12 @@ func TestObjectionBetweenReadAndWriteStaysAnExit(t *testing.T) {
 // written after the erasure. The others' skips and sends are unchanged.
 func TestErasureBetweenReadAndWriteLeavesNothing(t *testing.T) {
 	t.Parallel()
-	var e *env
-	hook := &onTrace{what: "send_due query", fn: func() {
+	e := envCommittingAt(t, "send_due query", func(e *env) {
 		_, err := e.store.Erase(e.ctx, "u0", engine.EraseOptions{NoCompact: true})
 		require.NoError(t, err)
 		_, err = e.store.Erase(e.ctx, "u2", engine.EraseOptions{NoCompact: true})
 		require.NoError(t, err)
-	}}
-	e = newEnv(t, func(c *Config) { c.Trace = hook })
+	})
 	ids := e.people(
 		person{User: "u0", Email: "u0@example.com", TZ: "UTC", Consents: []string{"marketing/email"}},
 		person{User: "u1", Email: "u1@example.com", TZ: "UTC", Consents: []string{"marketing/email"}},
@@ -108,12 +114,10 @@ func TestErasureBetweenReadAndWriteLeavesNothing(t *testing.T) {
 // reads again, and updates the others.
 func TestErasureBeforeAnUpdateWritesDoesNotRecreateThePerson(t *testing.T) {
 	t.Parallel()
-	var e *env
-	hook := &onTrace{what: "update_due query", fn: func() {
+	e := envCommittingAt(t, "update_due query", func(e *env) {
 		_, err := e.store.Erase(e.ctx, "u0", engine.EraseOptions{NoCompact: true})
 		require.NoError(t, err)
-	}}
-	e = newEnv(t, func(c *Config) { c.Trace = hook })
+	})
 	ids := e.crowd(2, "UTC")
 	e.publish(tagBuyers)
 	enterAll(t, e, "receipt", ids)
