@@ -3,9 +3,22 @@
 
 -- name: ingest-owners
 -- Who holds the batch's identifiers (_keys), one row per known identifier.
+-- One join per kind: each then gives DuckDB its kind and the range of its
+-- values to skip parts of identities by, where one join over a batch that
+-- mixes user ids and anonymous ids spanned every kind and read all of it.
+-- The last join covers any other kind (none today).
 CREATE OR REPLACE TEMP TABLE _evowner AS
 SELECT i.kind, i.value, i.profile_id
-FROM _keys k JOIN identities i ON i.kind = k.kind AND i.value = k.value;
+FROM (SELECT value FROM _keys WHERE kind = 'user_id') k
+JOIN identities i ON i.kind = 'user_id' AND i.value = k.value
+UNION ALL
+SELECT i.kind, i.value, i.profile_id
+FROM (SELECT value FROM _keys WHERE kind = 'anonymous_id') k
+JOIN identities i ON i.kind = 'anonymous_id' AND i.value = k.value
+UNION ALL
+SELECT i.kind, i.value, i.profile_id
+FROM (SELECT kind, value FROM _keys WHERE kind NOT IN ('user_id', 'anonymous_id')) k
+JOIN identities i ON i.kind = k.kind AND i.value = k.value;
 
 -- name: ingest-unresolved
 -- Rows whose identifiers are not all held by one existing profile: they

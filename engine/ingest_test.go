@@ -181,3 +181,25 @@ func TestIngestRecognisesImportedMessageIDs(t *testing.T) {
 	require.Equal(t, 1, res.EventsDuplicate, "the imported message id is recognised")
 	require.Equal(t, 2, counts(t, s).Events)
 }
+
+// TestIngestMixedKnownIdentifiers: a batch that mixes known user ids and
+// known anonymous ids (the traffic of a website: visitors and signed-in
+// users), one event carrying both of one person's, lands every event on
+// its person without resolution: each kind's owners are looked up.
+func TestIngestMixedKnownIdentifiers(t *testing.T) {
+	t.Parallel()
+	s, _, _ := openStore(t)
+	ctx := context.Background()
+	mustImport(t, s, engine.ImportProfiles, writeFile(t, "p.csv", "user_id,anonymous_id\nu1,anon-1\nu2,anon-2\nu3,\n"))
+	before := counts(t, s)
+	res, err := s.Ingest(ctx, batch("b1",
+		ev{"u1", "", "a", "m1"}, ev{"", "anon-2", "b", "m2"}, ev{"u3", "", "c", "m3"},
+		ev{"", "anon-1", "d", "m4"}, ev{"u2", "anon-2", "e", "m5"}))
+	require.NoError(t, err)
+	require.Equal(t, 5, res.EventsAdded)
+	require.False(t, res.EventsResolved, "every identifier is held already")
+	require.Equal(t, before.Profiles, counts(t, s).Profiles)
+	require.ElementsMatch(t, []string{"a", "d"}, eventNames(t, s, "u1"))
+	require.ElementsMatch(t, []string{"b", "e"}, eventNames(t, s, "u2"))
+	require.Equal(t, []string{"c"}, eventNames(t, s, "u3"))
+}
