@@ -23,7 +23,7 @@ import (
 func TestConsentImportFitsMemoryLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s, dir := openTightStore(t)
+	s, dir := openLimitedStore(t, "48MB")
 	path := filepath.Join(dir, "consents.csv")
 	f, err := os.Create(path)
 	require.NoError(t, err)

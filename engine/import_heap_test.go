@@ -47,20 +47,6 @@ func importLiveHeap(t *testing.T, s *engine.Store, kind engine.ImportKind, path 
 	return res, most
 }
 
-// openHeapStore opens a file store with DuckDB's memory limited to 256 MB
-// on one thread: what DuckDB holds is not what these tests measure.
-func openHeapStore(t *testing.T) (*engine.Store, string) {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := testConfig()
-	cfg.MemoryLimit = "256MB"
-	cfg.Threads = 1
-	s, err := engine.Open(context.Background(), filepath.Join(dir, "t.duckdb"), engine.Options{Config: cfg})
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close() })
-	return s, dir
-}
-
 // writeLines writes header and then rows lines built by line(i).
 func writeLines(t *testing.T, path, header string, rows int, line func(i int) string) {
 	t.Helper()
@@ -91,7 +77,7 @@ const heapBound = 16 << 20
 // the same however many people the file names (issue 16: memory bounded by
 // configuration, not by the file).
 func TestEventImportHeapDoesNotGrowWithPeople(t *testing.T) {
-	s, dir := openHeapStore(t)
+	s, dir := openLimitedStore(t, "256MB")
 	path := filepath.Join(dir, "events.csv")
 	writeLines(t, path, "user_id,email,anonymous_id,event,timestamp,message_id", heapRows, func(i int) string {
 		return fmt.Sprintf("u%07d,p%07d@example.com,a-%07d,page_viewed,2026-11-01T10:00:00Z,m-%d", i, i, i, i)
@@ -104,7 +90,7 @@ func TestEventImportHeapDoesNotGrowWithPeople(t *testing.T) {
 
 // TestConsentImportHeapDoesNotGrowWithPeople: the same for a consents file.
 func TestConsentImportHeapDoesNotGrowWithPeople(t *testing.T) {
-	s, dir := openHeapStore(t)
+	s, dir := openLimitedStore(t, "256MB")
 	path := filepath.Join(dir, "consents.csv")
 	writeLines(t, path, "user_id,email,purpose,channel,status,timestamp", heapRows, func(i int) string {
 		return fmt.Sprintf("u%07d,p%07d@example.com,marketing,email,granted,2026-11-01T10:00:00Z", i, i)
@@ -119,7 +105,7 @@ func TestConsentImportHeapDoesNotGrowWithPeople(t *testing.T) {
 // (JSONL here; Parquet and CSV files a rule sends back go the same way)
 // keeps no identifiers in Go, only each row's line.
 func TestProfileImportHeapDoesNotGrowWithRows(t *testing.T) {
-	s, dir := openHeapStore(t)
+	s, dir := openLimitedStore(t, "256MB")
 	path := filepath.Join(dir, "profiles.jsonl")
 	writeLines(t, path, "", heapRows, func(i int) string {
 		return fmt.Sprintf(`{"user_id":"u%07d","email":"p%07d@example.com","anonymous_id":"a-%07d","plan":"pro"}`, i, i, i)

@@ -142,6 +142,37 @@ func (r *runner) measureServer(ctx context.Context, name string, l load, what st
 // readAnonymousIDs reads up to limit distinct anonymous ids from the
 // sample's web events (JSONL, one event a line).
 func readAnonymousIDs(path string, limit int) ([]string, error) {
+	return readIDs(path, limit, "anonymous ids", func(_ int, text string) string {
+		_, rest, ok := strings.Cut(text, `"anonymous_id":"`)
+		if !ok {
+			return ""
+		}
+		id, _, ok := strings.Cut(rest, `"`)
+		if !ok || strings.Contains(id, `\`) {
+			return ""
+		}
+		return id
+	})
+}
+
+// readUserIDs reads up to limit distinct user ids from the first column of
+// the sample's profiles CSV.
+func readUserIDs(path string, limit int) ([]string, error) {
+	return readIDs(path, limit, "user ids", func(line int, text string) string {
+		if line == 0 {
+			return "" // header
+		}
+		if id, _, _ := strings.Cut(text, ","); !strings.ContainsAny(id, `"\`) {
+			return id
+		}
+		return ""
+	})
+}
+
+// readIDs reads up to limit distinct ids from the lines of path, idOf
+// giving each line's id ("" for none); what names them in the error when
+// the file has none.
+func readIDs(path string, limit int, what string, idOf func(line int, text string) string) ([]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -151,13 +182,8 @@ func readAnonymousIDs(path string, limit int) ([]string, error) {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	seen := map[string]bool{}
 	var ids []string
-	for sc.Scan() && len(ids) < limit {
-		_, rest, ok := strings.Cut(sc.Text(), `"anonymous_id":"`)
-		if !ok {
-			continue
-		}
-		id, _, ok := strings.Cut(rest, `"`)
-		if ok && id != "" && !strings.Contains(id, `\`) && !seen[id] {
+	for line := 0; sc.Scan() && len(ids) < limit; line++ {
+		if id := idOf(line, sc.Text()); id != "" && !seen[id] {
 			seen[id] = true
 			ids = append(ids, id)
 		}
@@ -166,34 +192,7 @@ func readAnonymousIDs(path string, limit int) ([]string, error) {
 		return nil, err
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("%s: no anonymous ids", path)
-	}
-	return ids, nil
-}
-
-// readUserIDs reads up to limit user ids from the first column of the
-// sample's profiles CSV.
-func readUserIDs(path string, limit int) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	var ids []string
-	for line := 0; sc.Scan() && len(ids) < limit; line++ {
-		if line == 0 {
-			continue // header
-		}
-		if id, _, _ := strings.Cut(sc.Text(), ","); id != "" && !strings.ContainsAny(id, `"\`) {
-			ids = append(ids, id)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("%s: no user ids", path)
+		return nil, fmt.Errorf("%s: no %s", path, what)
 	}
 	return ids, nil
 }
