@@ -3,6 +3,7 @@ package journeys
 import (
 	"database/sql/driver"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -37,8 +38,10 @@ func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, no
 	}
 	b := newRowBuf(0, 0) // only boxes the repeated values
 	row := make([]driver.Value, 8)
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 	if err := appendEach(t, "_jmove", len(moves), func(i int) []driver.Value {
 		m := &moves[i]
+		lo, hi = min(lo, m.ID), max(hi, m.ID)
 		row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7] = m.ID, m.ProfileID, b.str(m.Step), b.str(m.Status), b.str(m.Reason), b.str(m.Kind), m.Stay, b.at(m.Due.UTC())
 		return row
 	}); err != nil {
@@ -47,7 +50,7 @@ func (r *Runner) applyMoves(t *tx, journey string, version int, moves []move, no
 	// Another writer (an objection, an erasure) may have ended or removed
 	// some of these instances since they were read: they are not moved
 	// back, nor logged.
-	if _, err := t.exec(q("drop_stale_moves")); err != nil {
+	if _, err := t.exec(q("drop_stale_moves"), lo, hi); err != nil {
 		return fmt.Errorf("apply moves: %w", err)
 	}
 	if _, err := t.exec(q("apply_moves"), now); err != nil {

@@ -103,9 +103,11 @@ DELETE FROM _jout WHERE NOT EXISTS (
 
 -- name: drop_stale_moves
 -- The moves of _jmove whose instance is no longer active (another writer
--- ended or erased it since it was read): not applied, not logged.
+-- ended or erased it since it was read): not applied, not logged. Only
+-- the instances of the moves' id range (the two arguments) are searched.
 DELETE FROM _jmove WHERE id NOT IN (
-    SELECT id FROM journey_instances WHERE status = 'active' AND id IN (SELECT id FROM _jmove)
+    SELECT id FROM journey_instances
+    WHERE id BETWEEN ?::BIGINT AND ?::BIGINT AND status = 'active'
 );
 
 -- name: log_moved

@@ -43,33 +43,45 @@ func envCommittingAt(t *testing.T, what string, other func(e *env)) *env {
 // ended the person's instance; the step neither queues their send nor moves
 // the ended instance back to active (which would have taken them through
 // the rest of the journey, and resumed it had they later withdrawn the
-// objection).
+// objection), whether the step was sending to them (u0) or skipping them
+// (u2, no consent).
 func TestObjectionBetweenReadAndWriteStaysAnExit(t *testing.T) {
 	t.Parallel()
 	e := envCommittingAt(t, "send_due query", func(e *env) {
-		_, err := e.store.Object(e.ctx, "u0", engine.PrivacyOptions{})
-		require.NoError(t, err)
+		for _, u := range []string{"u0", "u2"} {
+			_, err := e.store.Object(e.ctx, u, engine.PrivacyOptions{})
+			require.NoError(t, err)
+		}
 	})
-	ids := e.crowd(2, "UTC")
+	ids := e.people(
+		person{User: "u0", Email: "u0@example.com", TZ: "UTC", Consents: []string{"marketing/email"}},
+		person{User: "u1", Email: "u1@example.com", TZ: "UTC", Consents: []string{"marketing/email"}},
+		person{User: "u2", Email: "u2@example.com", TZ: "UTC"},
+	)
 	e.publish(twoEmails)
 	enterAll(t, e, "welcome", ids)
 	e.run()
 
 	require.Equal(t, []int64{ids[1]}, e.chans["email"].to("hello"))
-	var status, reason, step string
-	require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT status, exit_reason, step FROM journey_instances WHERE journey = 'welcome' AND profile_id = ?`, ids[0]).
-		Scan(&status, &reason, &step))
-	require.Equal(t, StatusExited, status, "the objection ended the instance; the step's write must not revive it")
-	require.Equal(t, ReasonObjected, reason)
-	require.Equal(t, "hello", step)
-	var queued int
-	require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT count(*) FROM journey_outbox WHERE profile_id = ?`, ids[0]).Scan(&queued))
-	require.Zero(t, queued, "nothing is queued for an instance that ended")
+	for _, objector := range []int64{ids[0], ids[2]} {
+		var status, reason, step string
+		require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT status, exit_reason, step FROM journey_instances WHERE journey = 'welcome' AND profile_id = ?`, objector).
+			Scan(&status, &reason, &step))
+		require.Equal(t, StatusExited, status, "the objection ended profile %d's instance; the step's write must not revive it", objector)
+		require.Equal(t, ReasonObjected, reason)
+		require.Equal(t, "hello", step)
+		var queued int
+		require.NoError(t, e.store.DB().QueryRowContext(e.ctx, `SELECT count(*) FROM journey_outbox WHERE profile_id = ?`, objector).Scan(&queued))
+		require.Zero(t, queued, "nothing is queued for an instance that ended")
+	}
+	require.Zero(t, e.logCount("welcome", "hello", "skipped", ReasonNoConsent), "no skip is logged for an instance that ended")
 
-	_, err := e.store.Unobject(e.ctx, "u0", engine.PrivacyOptions{})
-	require.NoError(t, err)
+	for _, u := range []string{"u0", "u2"} {
+		_, err := e.store.Unobject(e.ctx, u, engine.PrivacyOptions{})
+		require.NoError(t, err)
+	}
 	e.advance(25 * time.Hour)
-	require.Equal(t, []int64{ids[1]}, e.chans["email"].to("again"), "the ended instance does not resume")
+	require.Equal(t, []int64{ids[1]}, e.chans["email"].to("again"), "the ended instances do not resume")
 }
 
 // TestErasureBetweenReadAndWriteLeavesNothing: an erasure that commits
