@@ -130,69 +130,6 @@ func (c *csvReader) pos(i int) (int, int) { return c.r.FieldPos(i) }
 
 func (c *csvReader) close() error { return c.f.Close() }
 
-type jsonlReader struct {
-	f    *os.File
-	sc   *bufio.Scanner
-	line int
-	cols []string
-	idx  map[string]int
-}
-
-func openJSONL(path string, opts importOptions) (rowReader, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	sc := bufio.NewScanner(readWithProgress(f, opts))
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	return &jsonlReader{f: f, sc: sc, idx: map[string]int{}}, nil
-}
-
-func (j *jsonlReader) header() []string { return j.cols }
-
-func (j *jsonlReader) next() (int, []cell, error) {
-	for j.sc.Scan() {
-		j.line++
-		b := bytes.TrimSpace(j.sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(b, &obj); err != nil {
-			var se *json.SyntaxError
-			if errors.As(err, &se) {
-				return j.line, nil, fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
-			}
-			return j.line, nil, fmt.Errorf("want one JSON object per line: %w", err)
-		}
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			if _, ok := j.idx[k]; !ok {
-				j.idx[k] = len(j.cols)
-				j.cols = append(j.cols, k)
-			}
-		}
-		cells := make([]cell, len(j.cols))
-		for k, v := range obj {
-			present := !bytes.Equal(v, []byte("null"))
-			cells[j.idx[k]] = cell{present: present, raw: v, kind: cellJSON}
-		}
-		return j.line, cells, nil
-	}
-	if err := j.sc.Err(); err != nil {
-		return j.line + 1, nil, err
-	}
-	return 0, nil, io.EOF
-}
-
-func (j *jsonlReader) pos(int) (int, int) { return j.line, 0 }
-
-func (j *jsonlReader) close() error { return j.f.Close() }
-
 // parquetReader reads a Parquet file through DuckDB; the row number stands
 // in for the line.
 type parquetReader struct {

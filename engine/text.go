@@ -14,6 +14,10 @@ import (
 // offending byte, or -1 when s is fine.
 func badText(s string) (int, string) {
 	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf && c != 0 {
+			i++ // ASCII, most of the text: no rune to decode
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && n == 1:
@@ -26,6 +30,17 @@ func badText(s string) (int, string) {
 		i += n
 	}
 	return -1, ""
+}
+
+// plainASCII is true for ASCII text without a NUL byte, which badText
+// always passes: most raw JSON values are, and need no copy to check.
+func plainASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf || c == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // badValue applies badText to every string in a decoded value.
@@ -63,8 +78,10 @@ func badCell(c cell) (int, string) {
 	case cellText:
 		return badText(c.text)
 	case cellJSON:
-		if at, msg := badText(string(c.raw)); at >= 0 {
-			return at, msg
+		if !plainASCII(c.raw) {
+			if at, msg := badText(string(c.raw)); at >= 0 {
+				return at, msg
+			}
 		}
 		if !bytes.Contains(c.raw, []byte(`\u`)) {
 			return -1, ""
