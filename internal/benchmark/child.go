@@ -9,7 +9,6 @@ import (
 	"io"
 	"os/exec"
 	"strings"
-	"syscall"
 )
 
 // Environment variables of a child process. EnvChild marks any process the
@@ -43,6 +42,8 @@ type task struct {
 type childOutput struct {
 	Sides  map[string]Side `json:"sides"`
 	Detail json.RawMessage `json:"detail,omitempty"`
+	// PeakRSSMiB is the child's own peak, read as it ends (peakrss.go).
+	PeakRSSMiB float64 `json:"peak_rss_mib,omitempty"`
 }
 
 // launcher starts child processes: the tact binary re-executed.
@@ -58,7 +59,7 @@ func (l launcher) command(ctx context.Context, args []string, extraEnv ...string
 }
 
 // run executes t in a fresh child and returns its sides, each with the
-// child's peak RSS.
+// child's peak RSS (its own: see peakrss.go).
 func (l launcher) run(ctx context.Context, t task) (childOutput, error) {
 	spec, err := json.Marshal(t)
 	if err != nil {
@@ -75,7 +76,10 @@ func (l launcher) run(ctx context.Context, t task) (childOutput, error) {
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 		return childOutput{}, &ChildError{Task: t.Name, Err: fmt.Errorf("reading its result: %w", err), Stderr: stderr.String()}
 	}
-	rss := peakRSSMiB(cmd.ProcessState)
+	rss := out.PeakRSSMiB
+	if rss == 0 {
+		rss = rusagePeakMiB(cmd.ProcessState)
+	}
 	for k, s := range out.Sides {
 		s.PeakRSSMiB = rss
 		out.Sides[k] = s
@@ -115,15 +119,6 @@ func (e *ChildError) Error() string {
 }
 
 func (e *ChildError) Unwrap() error { return e.Err }
-
-// peakRSSMiB is a finished process's maximum resident set size. Linux
-// reports ru_maxrss in KiB.
-func peakRSSMiB(ps interface{ SysUsage() any }) float64 {
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru != nil {
-		return float64(ru.Maxrss) / 1024
-	}
-	return 0
-}
 
 // tail keeps the last max bytes written to it.
 type tail struct {

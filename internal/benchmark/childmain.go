@@ -38,6 +38,9 @@ func Child(ctx context.Context, spec string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if mib, ok := vmHWMMiB("self"); ok {
+		out.PeakRSSMiB = mib
+	}
 	return json.NewEncoder(stdout).Encode(out)
 }
 

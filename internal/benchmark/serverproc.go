@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -50,8 +51,10 @@ func startServer(cmd *exec.Cmd, addr string) (*serverProc, error) {
 }
 
 // stop asks the server to shut down (SIGTERM, as an operator would) and
-// returns its peak RSS once it has exited cleanly.
+// returns its peak RSS once it has exited cleanly: read while it still
+// runs, so its shutdown is not in the figure (peakrss.go).
 func (p *serverProc) stop(ctx context.Context) (float64, error) {
+	peak, own := vmHWMMiB(strconv.Itoa(p.cmd.Process.Pid))
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
@@ -62,7 +65,10 @@ func (p *serverProc) stop(ctx context.Context) (float64, error) {
 	if p.err != nil {
 		return 0, &ChildError{Task: "server", Err: p.err, Stderr: p.stderr.String()}
 	}
-	return peakRSSMiB(p.cmd.ProcessState), nil
+	if !own {
+		peak = rusagePeakMiB(p.cmd.ProcessState)
+	}
+	return peak, nil
 }
 
 func (p *serverProc) kill() {
