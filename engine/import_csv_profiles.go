@@ -36,6 +36,10 @@ type csvShape struct {
 	header *header
 	lines  int  // lines, counting a last line without a newline
 	crOnly bool // a carriage return not followed by a newline
+	// ragged: a line without quotes has not the header's number of fields.
+	// DuckDB reads a trailing empty field too many as the end of the row,
+	// where the row reader refuses the row.
+	ragged bool
 }
 
 // readCSVShape checks the header with the row-by-row rules and counts the
@@ -63,21 +67,21 @@ func readCSVShape(path string, kind ImportKind, opts importOptions) (csvShape, e
 		return csvShape{}, err
 	}
 	defer f.Close()
-	lines, crOnly, err := countLines(readWithProgress(f, opts))
-	if err != nil {
-		return csvShape{}, err
-	}
-	return csvShape{header: h, lines: lines, crOnly: crOnly}, nil
+	shape, err := countLines(readWithProgress(f, opts), len(h.names))
+	shape.header = h
+	return shape, err
 }
 
 // countLines counts lines (a last line without a newline counts) and says
 // whether a carriage return stands alone (a line break DuckDB and the row
-// reader may count differently).
-func countLines(r io.Reader) (int, bool, error) {
+// reader may count differently) and whether a line without quotes has
+// other than fields fields.
+func countLines(r io.Reader, fields int) (csvShape, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	buf := make([]byte, 1<<20)
 	lines, last := 0, byte('\n')
 	prevCR, crOnly := false, false
+	commas, quoted, ragged := 0, false, false
 	for {
 		n, err := br.Read(buf)
 		for _, b := range buf[:n] {
@@ -85,8 +89,15 @@ func countLines(r io.Reader) (int, bool, error) {
 				crOnly = true
 			}
 			prevCR = b == '\r'
-			if b == '\n' {
+			switch b {
+			case '\n':
 				lines++
+				ragged = ragged || !quoted && commas != fields-1
+				commas, quoted = 0, false
+			case ',':
+				commas++
+			case '"':
+				quoted = true
 			}
 		}
 		if n > 0 {
@@ -96,7 +107,7 @@ func countLines(r io.Reader) (int, bool, error) {
 			break
 		}
 		if err != nil {
-			return 0, false, err
+			return csvShape{}, err
 		}
 	}
 	if prevCR {
@@ -104,8 +115,9 @@ func countLines(r io.Reader) (int, bool, error) {
 	}
 	if last != '\n' {
 		lines++
+		ragged = ragged || !quoted && commas != fields-1
 	}
-	return lines, crOnly, nil
+	return csvShape{lines: lines, crOnly: crOnly, ragged: ragged}, nil
 }
 
 // rawColumn is the name of input column i in the _raw table.

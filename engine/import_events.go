@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,14 @@ const maxEventName = 200
 const eventStageColumns = "_row BIGINT, _pkind VARCHAR, _pvalue VARCHAR, event VARCHAR, ts TIMESTAMP, properties VARCHAR, message_id VARCHAR, context VARCHAR"
 
 func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, error) {
+	if f, ok := setBasedCSV(ctx, src); ok {
+		res, err := s.importEventsCSV(ctx, f)
+		var slow *slowPath
+		if !errors.As(err, &slow) {
+			return res, err
+		}
+		s.log.Debug("import: row by row", "input", filepath.Base(f.path), "why", slow.why)
+	}
 	res := ImportResult{}
 	now := s.now()
 	err := s.write(ctx, func(w *writer) error {
