@@ -81,18 +81,11 @@ func (s *Store) importEventsCSV(ctx context.Context, f fileSource) (ImportResult
 			return err
 		}
 		from := "FROM _raw r " + strings.Join(st.joins, " ")
-		// Every row's set goes to _idrows: id-sets keeps each set once, with
-		// the row and line of its first appearance, as for the row path's
-		// runs (a set first appears where a run starts).
-		if err := w.temp(idRowsTable, idRowColumns()); err != nil {
+		if err := stageIdentityRuns(w, row, ids, from); err != nil {
 			return err
 		}
-		q := fmt.Sprintf(`INSERT INTO %s SELECT %s, %s + 2, %s %s`, idRowsTable, row, row, strings.Join(ids, ", "), from)
-		if _, err := w.exec(q); err != nil {
-			return fmt.Errorf("stage identifier sets: %w", err)
-		}
 		kind, value := primaryExprs(ids)
-		q = fmt.Sprintf(`INSERT INTO _ev SELECT %s, %s, %s, %s %s`, row, kind, value, strings.Join(vals, ", "), from)
+		q := fmt.Sprintf(`INSERT INTO _ev SELECT %s, %s, %s, %s %s`, row, kind, value, strings.Join(vals, ", "), from)
 		if _, err := w.exec(q); err != nil {
 			return fmt.Errorf("stage events: %w", err)
 		}
@@ -105,6 +98,30 @@ func (s *Store) importEventsCSV(ctx context.Context, f fileSource) (ImportResult
 		return s.writeStagedEvents(w, f.path, now, &res)
 	})
 	return res, err
+}
+
+// stageIdentityRuns stages in _idrows, as the row path does, the set of
+// each row whose set differs from the row before's: a table dropped inside
+// the write holds its memory until the commit, so _idrows stays as small
+// as the row path's.
+func stageIdentityRuns(w *writer, row string, ids []string, from string) error {
+	if err := w.temp(idRowsTable, idRowColumns()); err != nil {
+		return err
+	}
+	kinds := IdentityKinds()
+	sel := []string{row + " AS _row"}
+	var changed []string
+	for k, e := range ids {
+		sel = append(sel, e+" AS "+kinds[k])
+		changed = append(changed, fmt.Sprintf("%[1]s IS DISTINCT FROM lag(%[1]s) OVER w", kinds[k]))
+	}
+	q := fmt.Sprintf(`INSERT INTO %s SELECT _row, _row + 2, %s FROM (SELECT %s %s)
+		WINDOW w AS (ORDER BY _row) QUALIFY _row = 0 OR %s`,
+		idRowsTable, strings.Join(kinds, ", "), strings.Join(sel, ", "), from, strings.Join(changed, " OR "))
+	if _, err := w.exec(q); err != nil {
+		return fmt.Errorf("stage identifier sets: %w", err)
+	}
+	return nil
 }
 
 // primaryExprs are the SQL of primary(ids) over the identity expressions
