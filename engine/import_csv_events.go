@@ -81,7 +81,7 @@ func (s *Store) importEventsCSV(ctx context.Context, f fileSource) (ImportResult
 			return err
 		}
 		from := "FROM _raw r " + strings.Join(st.joins, " ")
-		if err := stageIdentityRuns(w, row, ids, from); err != nil {
+		if err := stageIdentitySetsOnce(w, row, ids, from); err != nil {
 			return err
 		}
 		kind, value := primaryExprs(ids)
@@ -100,24 +100,21 @@ func (s *Store) importEventsCSV(ctx context.Context, f fileSource) (ImportResult
 	return res, err
 }
 
-// stageIdentityRuns stages in _idrows, as the row path does, the set of
-// each row whose set differs from the row before's: a table dropped inside
-// the write holds its memory until the commit, so _idrows stays as small
-// as the row path's.
-func stageIdentityRuns(w *writer, row string, ids []string, from string) error {
+// stageIdentitySetsOnce stages in _idrows each distinct identifier set
+// once, at the row it first appears on: what id-sets makes of the row
+// path's runs. A table dropped inside the write holds its memory until the
+// commit, so _idrows holds no more rows than the row path's.
+func stageIdentitySetsOnce(w *writer, row string, ids []string, from string) error {
 	if err := w.temp(idRowsTable, idRowColumns()); err != nil {
 		return err
 	}
 	kinds := IdentityKinds()
 	sel := []string{row + " AS _row"}
-	var changed []string
 	for k, e := range ids {
 		sel = append(sel, e+" AS "+kinds[k])
-		changed = append(changed, fmt.Sprintf("%[1]s IS DISTINCT FROM lag(%[1]s) OVER w", kinds[k]))
 	}
-	q := fmt.Sprintf(`INSERT INTO %s SELECT _row, _row + 2, %s FROM (SELECT %s %s)
-		WINDOW w AS (ORDER BY _row) QUALIFY _row = 0 OR %s`,
-		idRowsTable, strings.Join(kinds, ", "), strings.Join(sel, ", "), from, strings.Join(changed, " OR "))
+	q := fmt.Sprintf(`INSERT INTO %[1]s SELECT min(_row), min(_row) + 2, %[2]s FROM (SELECT %[3]s %[4]s) GROUP BY %[2]s`,
+		idRowsTable, strings.Join(kinds, ", "), strings.Join(sel, ", "), from)
 	if _, err := w.exec(q); err != nil {
 		return fmt.Errorf("stage identifier sets: %w", err)
 	}
