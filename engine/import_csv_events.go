@@ -50,9 +50,6 @@ func (s *Store) importEventsCSV(ctx context.Context, f fileSource) (ImportResult
 	if h.require("event", "timestamp") != nil {
 		return ImportResult{}, giveWay("a required column is missing")
 	}
-	if shape.ragged {
-		return ImportResult{}, giveWay("a line has not the header's number of fields")
-	}
 	now := s.now()
 	var res ImportResult
 	err = s.write(ctx, func(w *writer) error {

@@ -145,6 +145,9 @@ func (s *Store) loadRawCSV(w *writer, path string, shape csvShape) (int, error) 
 	if n == 0 || shape.crOnly || shape.lines != n+1 {
 		return 0, giveWay("rows do not line up with lines")
 	}
+	if shape.ragged {
+		return 0, giveWay("a line has not the header's number of fields")
+	}
 	// A NUL byte or a replacement character sends the file to the row
 	// reader, which names the place.
 	var odd, quoted []string

@@ -182,3 +182,16 @@ func TestRowByRowReasonKeepsNoRowContent(t *testing.T) {
 	require.Contains(t, logs.String(), "row by row")
 	require.NotContains(t, logs.String(), "example.com", "no row content in the log")
 }
+
+// TestTrailingEmptyFieldTooManyIsRefused: DuckDB's CSV reader takes a line
+// ending in one empty field too many as the end of the row; the row reader
+// refuses it, and so the set-based profile import must (it accepted the
+// file, dropping the field).
+func TestTrailingEmptyFieldTooManyIsRefused(t *testing.T) {
+	t.Parallel()
+	s, _ := openLogged(t)
+	path := writeFile(t, "p.csv", "user_id,email\nu0,zed@example.com\nu1,ann@example.com,\n")
+	_, err := s.Import(context.Background(), engine.ImportProfiles, path)
+	require.EqualError(t, err, path+":3: wrong number of fields (the header has 2)")
+	require.Zero(t, counts(t, s).Profiles)
+}
