@@ -56,18 +56,12 @@ func (s *Store) importEventsCSV(ctx context.Context, f fileSource) (ImportResult
 		if err := w.temp("_ev", eventStageColumns); err != nil {
 			return err
 		}
-		n, err := s.loadRawCSV(w, f.path, shape)
+		// Row i of _raw is the row path's row i, on line i+2.
+		n, row, err := s.loadRawCSV(w, f.path, shape)
 		if err != nil {
 			return err
 		}
 		res.Rows = n
-		// _raw holds the rows in file order from its first row id (not 0
-		// inside a transaction): row i is the row path's row i, on line i+2.
-		var first int64
-		if err := w.queryRow(`SELECT min(rowid) FROM _raw`).Scan(&first); err != nil {
-			return err
-		}
-		row := fmt.Sprintf("(r.rowid - %d)", first)
 		st := &csvStage{w: w, h: h}
 		ids, err := s.identityValues(st)
 		if err != nil {

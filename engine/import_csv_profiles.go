@@ -125,9 +125,10 @@ func rawColumn(i int) string { return fmt.Sprintf("c%d", i) }
 
 // loadRawCSV reads the file into _raw (one VARCHAR column per input
 // column, an empty field is NULL, rows in file order) and returns the row
-// count. It gives way when the rows do not line up with the file's lines
-// or a field holds text the row reader would refuse or read differently.
-func (s *Store) loadRawCSV(w *writer, path string, shape csvShape) (int, error) {
+// count and the SQL of a row's number from 0 over _raw as r. It gives way
+// when the rows do not line up with the file's lines or a field holds text
+// the row reader would refuse or read differently.
+func (s *Store) loadRawCSV(w *writer, path string, shape csvShape) (n int, rowNo string, err error) {
 	names := shape.header.names
 	cols := make([]string, len(names))
 	for i := range names {
@@ -135,18 +136,20 @@ func (s *Store) loadRawCSV(w *writer, path string, shape csvShape) (int, error) 
 	}
 	q := fmt.Sprintf(s.query("read-csv-raw"), "{"+strings.Join(cols, ", ")+"}")
 	if _, err := w.exec(q, path); err != nil {
-		return 0, giveWay("DuckDB could not read the file (its message, which may quote a row, is not kept)")
+		return 0, "", giveWay("DuckDB could not read the file (its message, which may quote a row, is not kept)")
 	}
 	w.temps = append(w.temps, "_raw")
-	var n int
-	if err := w.queryRow(`SELECT count(*) FROM _raw`).Scan(&n); err != nil {
-		return 0, err
+	// _raw was written in file order, so its row ids count the rows from
+	// the first one's (which is not 0 inside a transaction).
+	var first int64
+	if err := w.queryRow(`SELECT count(*), coalesce(min(rowid), 0) FROM _raw`).Scan(&n, &first); err != nil {
+		return 0, "", err
 	}
 	if n == 0 || shape.crOnly || shape.lines != n+1 {
-		return 0, giveWay("rows do not line up with lines")
+		return 0, "", giveWay("rows do not line up with lines")
 	}
 	if shape.ragged {
-		return 0, giveWay("a line has not the header's number of fields")
+		return 0, "", giveWay("a line has not the header's number of fields")
 	}
 	// A NUL byte or a replacement character sends the file to the row
 	// reader, which names the place.
@@ -159,20 +162,20 @@ func (s *Store) loadRawCSV(w *writer, path string, shape csvShape) (int, error) 
 	var bad, hasQuote bool
 	if err := w.queryRow(fmt.Sprintf(`SELECT coalesce(bool_or(%s), false), coalesce(bool_or(%s), false) FROM _raw`,
 		strings.Join(odd, " OR "), strings.Join(quoted, " OR "))).Scan(&bad, &hasQuote); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if bad {
-		return 0, giveWay("a field holds a NUL byte or a replacement character")
+		return 0, "", giveWay("a field holds a NUL byte or a replacement character")
 	}
 	// DuckDB accepts a quote inside an unquoted field, which the row
 	// reader refuses; the value alone does not tell, so a file with quotes
 	// in its values is tokenised once more by the row reader's parser.
 	if hasQuote {
 		if err := strictCSV(path, len(names)); err != nil {
-			return 0, err
+			return 0, "", err
 		}
 	}
-	return n, nil
+	return n, fmt.Sprintf("(r.rowid - %d)", first), nil
 }
 
 // strictCSV reads the file with the row reader's CSV parser, giving way on

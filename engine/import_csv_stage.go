@@ -26,18 +26,12 @@ func (s *Store) importProfilesCSV(ctx context.Context, f fileSource, known map[s
 	now := s.now()
 	var res ImportResult
 	err = s.write(ctx, func(w *writer) error {
-		n, err := s.loadRawCSV(w, path, shape)
+		n, row, err := s.loadRawCSV(w, path, shape)
 		if err != nil {
 			return err
 		}
 		res.Rows = n
-		// _raw was written in file order, so its row ids count the rows
-		// from the first one's (which is not 0 inside a transaction).
-		var first int64
-		if err := w.queryRow(`SELECT min(rowid) FROM _raw`).Scan(&first); err != nil {
-			return err
-		}
-		st := &csvStage{w: w, h: h, sel: []string{fmt.Sprintf("r.rowid - %d", first), "?::TIMESTAMP"}}
+		st := &csvStage{w: w, h: h, sel: []string{row, "?::TIMESTAMP"}}
 		ids, err := s.identityValues(st)
 		if err != nil {
 			return err
