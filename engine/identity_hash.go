@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"database/sql/driver"
 	"fmt"
-	"runtime"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -79,21 +77,13 @@ func newKeyColumns(a, b, c any) (*array.Int32, *array.Uint8, *array.String, bool
 func (s *Store) hashAll(kinds []string, kind *array.Uint8, value *array.String) []byte {
 	n := value.Len()
 	out := make([]byte, n*sha256.Size)
-	workers := runtime.GOMAXPROCS(0)
-	chunk := (n + workers - 1) / workers
-	var wg sync.WaitGroup
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m := hmac.New(sha256.New, s.hashKey)
-			var scratch []byte
-			for i := lo; i < hi; i++ {
-				appendIdentifierSum(m, &scratch, out[i*sha256.Size:i*sha256.Size:(i+1)*sha256.Size], kinds[kind.Value(i)], value.Value(i))
-			}
-		}()
-	}
-	wg.Wait()
+	inChunksOnEveryCore(n, func(lo, hi int) bool {
+		m := hmac.New(sha256.New, s.hashKey)
+		var scratch []byte
+		for i := lo; i < hi; i++ {
+			appendIdentifierSum(m, &scratch, out[i*sha256.Size:i*sha256.Size:(i+1)*sha256.Size], kinds[kind.Value(i)], value.Value(i))
+		}
+		return true
+	})
 	return out
 }

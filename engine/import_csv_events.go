@@ -5,10 +5,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -222,29 +219,6 @@ func (st *csvStage) mapColumn(table, typ string, col int, all bool, rule func(st
 		return table + ".v", nil
 	}
 	return fmt.Sprintf("coalesce(%s.v, r.%s)", table, rawColumn(col)), nil
-}
-
-// onEveryCore calls fn(i) for i in [0, n) split over the cores and
-// reports whether every call returned true (it stops early otherwise).
-func onEveryCore(n int, fn func(i int) bool) bool {
-	workers := runtime.GOMAXPROCS(0)
-	chunk := max((n+workers-1)/workers, 1)
-	var failed atomic.Bool
-	var wg sync.WaitGroup
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := start; i < end && !failed.Load(); i++ {
-				if !fn(i) {
-					failed.Store(true)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return !failed.Load()
 }
 
 // stagedEvent is what an event's digest is made of, as staged.

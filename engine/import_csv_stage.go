@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
-	"runtime"
 	"strings"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
@@ -219,28 +217,14 @@ func distinctPairs(w *writer, q string) ([]string, []string, error) {
 // library is the costliest rule of an import.
 func normaliseAll(kind string, vals, regions []string) ([]string, error) {
 	out := make([]string, len(vals))
-	workers := runtime.GOMAXPROCS(0)
-	chunk := (len(vals) + workers - 1) / workers
-	var wg sync.WaitGroup
-	var failed sync.Once
-	var giveUp error
-	for start := 0; start < len(vals); start += chunk {
-		end := min(start+chunk, len(vals))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := start; i < end; i++ {
-				v, err := normaliseIdentifier(kind, vals[i], regions[i])
-				if err != nil {
-					failed.Do(func() { giveUp = giveWay("%s: a value is refused", kind) })
-					return
-				}
-				out[i] = v
-			}
-		}()
+	if !onEveryCore(len(vals), func(i int) bool {
+		v, err := normaliseIdentifier(kind, vals[i], regions[i])
+		out[i] = v
+		return err == nil
+	}) {
+		return nil, giveWay("%s: a value is refused", kind)
 	}
-	wg.Wait()
-	return out, giveUp
+	return out, nil
 }
 
 // stageSpecials maps updated_at to times and timezone to checked zones.
