@@ -80,7 +80,7 @@ func (s *Store) importEventsCSV(ctx context.Context, f fileSource) (ImportResult
 		if err := st.drop(); err != nil {
 			return err
 		}
-		if err := s.digestMessageIDs(w); err != nil {
+		if err := s.digestMessageIDs(w, n); err != nil {
 			return err
 		}
 		return s.writeStagedEvents(w, f.path, now, &res)
@@ -221,68 +221,68 @@ func (st *csvStage) mapColumn(table, typ string, col int, all bool, rule func(st
 	return fmt.Sprintf("coalesce(%s.v, r.%s)", table, rawColumn(col)), nil
 }
 
-// stagedEvent is what an event's digest is made of, as staged.
-type stagedEvent struct {
-	row                             int64
-	kind, value, name, props, evCtx string
-	at                              int64 // microseconds since the epoch, UTC
-}
+// digestChunk is how many staged rows are read at a time to digest
+// their message ids: the Go heap holds one chunk's ids, not the file's.
+const digestChunk = 1 << 18
 
-// digestMessageIDs gives the staged events without a message id the one
-// eventRow gives them: the digest of their content.
-func (s *Store) digestMessageIDs(w *writer) error {
-	var evs []stagedEvent
-	const q = `SELECT _row, epoch_us(ts), _pkind, _pvalue, event, coalesce(properties, ''), coalesce(context, '')
-		FROM _ev WHERE message_id IS NULL`
-	err := dbtx.QueryArrow(w.ctx, w.conn, q, nil, func(rdr array.RecordReader) error {
-		for rdr.Next() {
-			rec := rdr.Record()
-			rows, okR := rec.Column(0).(*array.Int64)
-			ats, okT := rec.Column(1).(*array.Int64)
-			texts := make([]*array.String, 5)
-			for i := range texts {
-				c, ok := rec.Column(2 + i).(*array.String)
-				if !ok {
-					return fmt.Errorf("digest message ids: columns of type %s", rec.Schema())
-				}
-				texts[i] = c
-			}
-			if !okR || !okT {
-				return fmt.Errorf("digest message ids: columns of type %s", rec.Schema())
-			}
-			for i := range rows.Len() {
-				// The batch is released after the read: keep copies.
-				text := func(c int) string { return strings.Clone(texts[c].Value(i)) }
-				evs = append(evs, stagedEvent{row: rows.Value(i), at: ats.Value(i),
-					kind: text(0), value: text(1), name: text(2), props: text(3), evCtx: text(4)})
-			}
-		}
-		return nil
-	})
-	if err != nil || len(evs) == 0 {
+// digestMessageIDs gives the staged events (n rows) without a message id
+// the one eventRow gives them: the digest of their content, computed a
+// chunk of rows at a time on every core, straight from the Arrow columns.
+func (s *Store) digestMessageIDs(w *writer, n int) error {
+	var missing bool
+	if err := w.queryRow(`SELECT count(*) > 0 FROM _ev WHERE message_id IS NULL`).Scan(&missing); err != nil || !missing {
 		return err
 	}
-	ids := make([]string, len(evs))
-	onEveryCore(len(evs), func(i int) bool {
-		e := evs[i]
-		// As eventRow: a context is part of the content only when present.
-		parts := []string{e.kind, e.value, e.name, time.UnixMicro(e.at).UTC().Format(time.RFC3339Nano), e.props}
-		if e.evCtx != "" {
-			parts = append(parts, e.evCtx)
-		}
-		ids[i] = "tact:" + digest(parts...)
-		return true
-	})
 	if err := w.temp("_evdigest", "_row BIGINT, id VARCHAR"); err != nil {
 		return err
 	}
-	err = dbtx.AppendN(w.conn, "_evdigest", len(evs), func(i int) []driver.Value { return []driver.Value{evs[i].row, ids[i]} })
-	if err != nil {
-		return err
+	const q = `SELECT _row, epoch_us(ts), _pkind, _pvalue, event, coalesce(properties, ''), coalesce(context, '')
+		FROM _ev WHERE message_id IS NULL AND _row >= ? AND _row < ?`
+	for lo := 0; lo < n; lo += digestChunk {
+		var rows []int64
+		var ids []string
+		err := dbtx.QueryArrow(w.ctx, w.conn, q, []any{lo, lo + digestChunk}, func(rdr array.RecordReader) error {
+			for rdr.Next() {
+				rec := rdr.Record()
+				rowNo, okR := rec.Column(0).(*array.Int64)
+				ats, okT := rec.Column(1).(*array.Int64)
+				texts := make([]*array.String, 5)
+				for i := range texts {
+					c, ok := rec.Column(2 + i).(*array.String)
+					if !ok {
+						return fmt.Errorf("digest message ids: columns of type %s", rec.Schema())
+					}
+					texts[i] = c
+				}
+				if !okR || !okT {
+					return fmt.Errorf("digest message ids: columns of type %s", rec.Schema())
+				}
+				base := len(ids)
+				ids = append(ids, make([]string, rowNo.Len())...)
+				rows = append(rows, rowNo.Int64Values()...)
+				onEveryCore(rowNo.Len(), func(i int) bool {
+					t := func(c int) string { return texts[c].Value(i) }
+					// As eventRow: a context is part of the content only when present.
+					parts := []string{t(0), t(1), t(2), time.UnixMicro(ats.Value(i)).UTC().Format(time.RFC3339Nano), t(3)}
+					if t(4) != "" {
+						parts = append(parts, t(4))
+					}
+					ids[base+i] = "tact:" + digest(parts...)
+					return true
+				})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := dbtx.AppendN(w.conn, "_evdigest", len(rows), func(i int) []driver.Value { return []driver.Value{rows[i], ids[i]} }); err != nil {
+			return err
+		}
 	}
 	if _, err := w.exec(`UPDATE _ev SET message_id = d.id FROM _evdigest d WHERE _ev._row = d._row`); err != nil {
 		return fmt.Errorf("digest message ids: %w", err)
 	}
-	_, err = w.exec(`DROP TABLE _evdigest`)
+	_, err := w.exec(`DROP TABLE _evdigest`)
 	return err
 }
