@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -18,18 +19,19 @@ import (
 // syntax as it splits the object into its keys and raw values; decoding a
 // line into a map with encoding/json scanned it twice and allocated per
 // key, 40 % of a large events import's CPU.
+//
+// The split runs on every core (jsonl_blocks.go): it was the larger half
+// of the one goroutine that feeds an import's stage, and lines do not
+// depend on each other. What does depend on the lines before (the header,
+// the line numbers, the first error) stays here, in file order.
 type jsonlReader struct {
-	f    *os.File
-	sc   *bufio.Scanner
-	line int
-	cols []string
-	idx  map[string]int
-
-	dec   *jsontext.Decoder
-	opts  []jsontext.Options
-	in    bytes.Reader
-	pairs []jsonlPair // the current line's keys and values, reused
-	added []string    // keys first seen on the current line, reused
+	blocks *jsonlBlocks
+	cur    *jsonlBlock
+	k      int // the next line of cur
+	line   int
+	cols   []string
+	idx    map[string]int
+	added  []string // keys first seen on the current line, reused
 }
 
 // jsonlPair is one key of a line and its raw value.
@@ -45,115 +47,126 @@ func openJSONL(path string, opts importOptions) (rowReader, error) {
 	}
 	sc := bufio.NewScanner(readWithProgress(f, opts))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	return newJSONLReader(f, sc), nil
+	return newJSONLReader(f, sc, jsonlBlockLines, runtime.GOMAXPROCS(0)), nil
 }
 
-func newJSONLReader(f *os.File, sc *bufio.Scanner) *jsonlReader {
-	// encoding/json's rules for a line: a repeated key's last value wins,
-	// and invalid UTF-8 is left for the row's checks to report with its
-	// column.
-	opts := []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
-	j := &jsonlReader{f: f, sc: sc, idx: map[string]int{}, opts: opts}
-	j.dec = jsontext.NewDecoder(&j.in, opts...)
-	return j
+// newJSONLReader reads the lines sc yields, blockLines at a time split by
+// workers goroutines; f, when not nil, is closed with the reader.
+func newJSONLReader(f io.Closer, sc *bufio.Scanner, blockLines, workers int) *jsonlReader {
+	return &jsonlReader{blocks: startJSONLBlocks(f, sc, blockLines, workers), idx: map[string]int{}}
 }
 
 func (j *jsonlReader) header() []string { return j.cols }
 
 func (j *jsonlReader) next() (int, []cell, error) {
-	for j.sc.Scan() {
-		j.line++
-		b := bytes.TrimSpace(j.sc.Bytes())
-		if len(b) == 0 {
-			continue
+	for j.cur == nil || j.k == len(j.cur.lines) {
+		b, ok := j.blocks.next()
+		if !ok {
+			return 0, nil, io.EOF
 		}
-		null, err := j.split(b)
-		if err != nil {
-			return j.line, nil, err
+		if b.readErr != nil {
+			return b.readErrLine, nil, b.readErr
 		}
-		if null {
-			// encoding/json decoded a null line into no fields at all.
-			return j.line, make([]cell, len(j.cols)), nil
-		}
-		j.added = j.added[:0]
-		for _, p := range j.pairs {
-			if _, ok := j.idx[p.key]; !ok && !slices.Contains(j.added, p.key) {
-				j.added = append(j.added, p.key)
-			}
-		}
-		slices.Sort(j.added)
-		for _, k := range j.added {
-			j.idx[k] = len(j.cols)
-			j.cols = append(j.cols, k)
-		}
-		cells := make([]cell, len(j.cols))
-		for _, p := range j.pairs {
-			cells[j.idx[p.key]] = cell{present: !bytes.Equal(p.raw, []byte("null")), raw: p.raw, kind: cellJSON}
-		}
-		return j.line, cells, nil
+		j.cur, j.k = b, 0
 	}
-	if err := j.sc.Err(); err != nil {
-		return j.line + 1, nil, err
+	l := &j.cur.lines[j.k]
+	j.k++
+	j.line = l.no
+	if l.err != nil {
+		return j.line, nil, l.err
 	}
-	return 0, nil, io.EOF
+	if l.null {
+		// encoding/json decoded a null line into no fields at all.
+		return j.line, make([]cell, len(j.cols)), nil
+	}
+	pairs := j.cur.pairs[l.lo:l.hi]
+	j.added = j.added[:0]
+	for _, p := range pairs {
+		if _, ok := j.idx[p.key]; !ok && !slices.Contains(j.added, p.key) {
+			j.added = append(j.added, p.key)
+		}
+	}
+	slices.Sort(j.added)
+	for _, k := range j.added {
+		j.idx[k] = len(j.cols)
+		j.cols = append(j.cols, k)
+	}
+	cells := make([]cell, len(j.cols))
+	for _, p := range pairs {
+		cells[j.idx[p.key]] = cell{present: !bytes.Equal(p.raw, []byte("null")), raw: p.raw, kind: cellJSON}
+	}
+	return j.line, cells, nil
 }
 
-// split reads line b (trimmed, not empty) into j.pairs. null is true for a
-// line that is just null.
-func (j *jsonlReader) split(b []byte) (null bool, err error) {
-	j.pairs = j.pairs[:0]
-	j.in.Reset(b)
-	j.dec.Reset(&j.in, j.opts...)
-	switch j.dec.PeekKind() {
+// jsonlSplitter splits lines into keys and raw values; one per worker.
+type jsonlSplitter struct {
+	dec  *jsontext.Decoder
+	opts []jsontext.Options
+	in   bytes.Reader
+}
+
+func newJSONLSplitter() *jsonlSplitter {
+	// encoding/json's rules for a line: a repeated key's last value wins,
+	// and invalid UTF-8 is left for the row's checks to report with its
+	// column.
+	opts := []jsontext.Options{jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)}
+	sp := &jsonlSplitter{opts: opts}
+	sp.dec = jsontext.NewDecoder(&sp.in, opts...)
+	return sp
+}
+
+// split reads line b (trimmed, not empty) and appends its keys and values
+// to pairs. null is true for a line that is just null. Each raw value is
+// the line's own bytes (the tokenizer hands back its input verbatim), so
+// the values cost no copy: they live as long as the block holding b.
+func (sp *jsonlSplitter) split(b []byte, pairs []jsonlPair) (_ []jsonlPair, null bool, err error) {
+	sp.in.Reset(b)
+	sp.dec.Reset(&sp.in, sp.opts...)
+	switch sp.dec.PeekKind() {
 	case '{':
 	case 'n':
-		if _, err := j.dec.ReadToken(); err != nil {
-			return false, syntaxError(err)
+		if _, err := sp.dec.ReadToken(); err != nil {
+			return pairs, false, syntaxError(err)
 		}
-		return true, j.atEnd(len(b))
+		return pairs, true, sp.atEnd(len(b))
 	case 0:
-		_, err := j.dec.ReadToken()
-		return false, syntaxError(err)
+		_, err := sp.dec.ReadToken()
+		return pairs, false, syntaxError(err)
 	default:
-		if _, err := j.dec.ReadValue(); err != nil {
-			return false, syntaxError(err)
+		if _, err := sp.dec.ReadValue(); err != nil {
+			return pairs, false, syntaxError(err)
 		}
-		if err := j.atEnd(len(b)); err != nil {
-			return false, err
+		if err := sp.atEnd(len(b)); err != nil {
+			return pairs, false, err
 		}
-		return false, errors.New("want one JSON object per line")
+		return pairs, false, errors.New("want one JSON object per line")
 	}
-	if _, err := j.dec.ReadToken(); err != nil {
-		return false, syntaxError(err)
+	if _, err := sp.dec.ReadToken(); err != nil {
+		return pairs, false, syntaxError(err)
 	}
-	// The values are copied as they are read (the tokenizer's buffer is
-	// reused by its next read) into one allocation for the line: they
-	// outlive this call, the scanner's buffer does not.
-	buf := make([]byte, 0, len(b))
-	for j.dec.PeekKind() != '}' {
-		name, err := j.dec.ReadToken()
+	for sp.dec.PeekKind() != '}' {
+		name, err := sp.dec.ReadToken()
 		if err != nil {
-			return false, syntaxError(err)
+			return pairs, false, syntaxError(err)
 		}
 		key := name.String()
-		v, err := j.dec.ReadValue()
+		v, err := sp.dec.ReadValue()
 		if err != nil {
-			return false, syntaxError(err)
+			return pairs, false, syntaxError(err)
 		}
-		start := len(buf)
-		buf = append(buf, v...)
-		j.pairs = append(j.pairs, jsonlPair{key: key, raw: buf[start:len(buf):len(buf)]})
+		end := int(sp.dec.InputOffset())
+		pairs = append(pairs, jsonlPair{key: key, raw: b[end-len(v) : end : end]})
 	}
-	if _, err := j.dec.ReadToken(); err != nil {
-		return false, syntaxError(err)
+	if _, err := sp.dec.ReadToken(); err != nil {
+		return pairs, false, syntaxError(err)
 	}
-	return false, j.atEnd(len(b))
+	return pairs, false, sp.atEnd(len(b))
 }
 
 // atEnd reports text after the line's one value (encoding/json refused a
 // second value on a line, where a JSON stream allows it).
-func (j *jsonlReader) atEnd(n int) error {
-	if off := j.dec.InputOffset(); off != int64(n) {
+func (sp *jsonlSplitter) atEnd(n int) error {
+	if off := sp.dec.InputOffset(); off != int64(n) {
 		return fmt.Errorf("invalid JSON at byte %d: text after the object", off+1)
 	}
 	return nil
@@ -173,4 +186,4 @@ func syntaxError(err error) error {
 
 func (j *jsonlReader) pos(int) (int, int) { return j.line, 0 }
 
-func (j *jsonlReader) close() error { return j.f.Close() }
+func (j *jsonlReader) close() error { return j.blocks.close() }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
@@ -102,12 +103,19 @@ func scanner(input string) *bufio.Scanner {
 	return sc
 }
 
-// bothJSONL reads input with the reader and with the oracle.
-func bothJSONL(input string) (got, want string) {
-	r := newJSONLReader(nil, scanner(input))
+// bothJSONL reads input with the reader, its lines split blockLines at a
+// time by workers goroutines, and with the oracle.
+func bothJSONL(t testing.TB, input string, blockLines, workers int) (got, want string) {
+	r := newJSONLReader(nil, scanner(input), blockLines, workers)
+	defer func() { require.NoError(t, r.close()) }()
 	o := &v1JSONL{sc: scanner(input), idx: map[string]int{}}
 	return readJSONL(r.next, r.header), readJSONL(o.next, func() []string { return o.cols })
 }
+
+// jsonlSplits are the ways the tests cut the input into blocks and share
+// them out: one line a block (every line crosses a block boundary), a
+// few, and the default; one worker and several.
+var jsonlSplits = []struct{ blockLines, workers int }{{1, 1}, {1, 3}, {2, 2}, {3, 4}, {jsonlBlockLines, 2}}
 
 var jsonlCases = []string{
 	"{\"user_id\":\"u1\",\"event\":\"x\"}\n{\"event\":\"y\",\"anonymous_id\":\"a\",\"user_id\":null}\n",
@@ -143,13 +151,57 @@ var jsonlCases = []string{
 // key's last value, and an error of the same kind on the same line.
 func TestJSONLReaderMatchesEncodingJSON(t *testing.T) {
 	t.Parallel()
-	for i, input := range jsonlCases {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			t.Parallel()
-			got, want := bothJSONL(input)
-			require.Equal(t, want, got, "input %q", input)
-		})
+	for i, input := range append(jsonlCases, strings.Join(jsonlCases, "")) {
+		for _, sp := range jsonlSplits {
+			t.Run(fmt.Sprintf("%d/lines=%d/workers=%d", i, sp.blockLines, sp.workers), func(t *testing.T) {
+				t.Parallel()
+				got, want := bothJSONL(t, input, sp.blockLines, sp.workers)
+				require.Equal(t, want, got, "input %q", input)
+			})
+		}
 	}
+}
+
+// TestJSONLReaderStopsItsWorkers: a reader closed before its input ends
+// (a bad row stops an import) leaves no goroutine behind, whether its
+// blocks are still being read, waiting for a worker or waiting for it.
+func TestJSONLReaderStopsItsWorkers(t *testing.T) {
+	input := strings.Repeat("{\"a\":1}\n", 10_000)
+	for _, rows := range []int{0, 1, 100, 9_999} {
+		r := newJSONLReader(nil, scanner(input), 4, 3)
+		for range rows {
+			_, _, err := r.next()
+			require.NoError(t, err)
+		}
+		done := make(chan error)
+		go func() { done <- r.close() }()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(time.Minute):
+			t.Fatalf("close after %d rows did not return", rows)
+		}
+	}
+}
+
+// TestJSONLReadErrorComesAfterTheLinesBeforeIt: a line too long for the
+// scanner ends the file with an error on its line, once every line before
+// it has been read.
+func TestJSONLReadErrorComesAfterTheLinesBeforeIt(t *testing.T) {
+	t.Parallel()
+	input := "{\"a\":1}\n\n{\"a\":2}\n{\"a\":\"" + strings.Repeat("x", 100) + "\"}\n"
+	sc := bufio.NewScanner(strings.NewReader(input))
+	sc.Buffer(make([]byte, 16), 64)
+	r := newJSONLReader(nil, sc, 1, 2)
+	defer func() { require.NoError(t, r.close()) }()
+	for _, want := range []int{1, 3} {
+		line, _, err := r.next()
+		require.NoError(t, err)
+		require.Equal(t, want, line)
+	}
+	line, _, err := r.next()
+	require.ErrorIs(t, err, bufio.ErrTooLong)
+	require.Equal(t, 4, line)
 }
 
 func FuzzJSONLReader(f *testing.F) {
@@ -157,8 +209,10 @@ func FuzzJSONLReader(f *testing.F) {
 		f.Add(c)
 	}
 	f.Fuzz(func(t *testing.T, input string) {
-		got, want := bothJSONL(input)
-		require.Equal(t, want, got, "input %q", input)
+		for _, sp := range jsonlSplits {
+			got, want := bothJSONL(t, input, sp.blockLines, sp.workers)
+			require.Equal(t, want, got, "input %q, %d lines a block, %d workers", input, sp.blockLines, sp.workers)
+		}
 	})
 }
 
