@@ -84,21 +84,30 @@ func (s *Store) writeStagedEvents(w *writer, label string, now time.Time, res *I
 	for _, d := range dropped {
 		n -= d
 	}
-	var before, after int
-	if err := w.queryRow(`SELECT count(*) FROM events`).Scan(&before); err != nil {
+	if _, err := w.exec(s.query("first-events")); err != nil {
+		return fmt.Errorf("first events: %w", err)
+	}
+	w.temps = append(w.temps, "_evfirst")
+	var first int
+	if err := w.queryRow(`SELECT count(*) FROM _evfirst`).Scan(&first); err != nil {
 		return err
 	}
-	if _, err := w.exec(s.query("insert-events"), now, label); err != nil {
+	r, err := w.exec(s.query("insert-events"), now, label)
+	if err != nil {
 		return fmt.Errorf("insert events: %w", err)
 	}
-	// HTTP ingestion recognises stored message ids by event_ids alone.
+	added, err := r.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if int(added) != first {
+		// register-event-ids registers every first row: each must be stored.
+		return fmt.Errorf("insert events: %d first rows but %d events stored", first, added)
+	}
 	if _, err := w.exec(s.query("register-event-ids")); err != nil {
 		return fmt.Errorf("register message ids: %w", err)
 	}
-	if err := w.queryRow(`SELECT count(*) FROM events`).Scan(&after); err != nil {
-		return err
-	}
-	res.EventsAdded = after - before
+	res.EventsAdded = int(added)
 	res.EventsDuplicate = n - res.EventsAdded
 	return nil
 }

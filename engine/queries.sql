@@ -29,34 +29,40 @@ FROM (
 )
 WHERE prec = best_since;
 
+-- name: first-events
+-- The staged rows to store: per message id not stored yet, its first row
+-- (a message id repeated within the input is stored once), with the hash
+-- event_ids keeps of it. The first rows are found by grouping the message
+-- ids alone: a window over whole rows had to hold every event's
+-- properties at once and ran out of memory_limit on a 6.4M-event file.
+-- Stored message ids are left out before the grouping, on the message id
+-- and row number alone: as a condition on whole rows, the anti-join built
+-- its hash table from every staged event's properties (8 of 23 s of the
+-- insert on a 6.4M-event file). insert-events and register-event-ids
+-- both read this one grouping.
+CREATE OR REPLACE TEMP TABLE _evfirst AS
+SELECT min(f._row) AS _row, md5_number(f.message_id) AS id_hash
+FROM _ev f
+WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = f.message_id)
+GROUP BY f.message_id;
+
 -- name: insert-events
--- Staged events attached through their primary identifier; a message id
--- already stored, or repeated within the input, is stored once (its first
--- row). The first rows are found by grouping the message ids alone: a
--- window over whole rows had to hold every event's properties at once and
--- ran out of memory_limit on a 6.4M-event file. Stored message ids are
--- left out before the grouping, on the message id and row number alone:
--- as a condition on whole rows, the anti-join built its hash table from
--- every staged event's properties (8 of 23 s of this statement on a
--- 6.4M-event file). Every staged row's primary identifier is held by then
--- (the profiles were upserted first), so the join drops no first row the
--- window would have kept.
+-- The first rows (_evfirst), attached through their primary identifier.
+-- Every staged row's primary identifier is held by then (the profiles
+-- were upserted first): the caller checks that the join dropped none.
 INSERT INTO events (profile_id, event, ts, properties, message_id, received_at, source, context)
 SELECT i.profile_id, s.event, s.ts, s.properties::JSON, s.message_id, ?::TIMESTAMP, ?, s.context::JSON
 FROM _ev s
 JOIN identities i ON i.kind = s._pkind AND i.value = s._pvalue
-WHERE s._row IN (
-    SELECT min(f._row) FROM _ev f
-    WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = f.message_id)
-    GROUP BY f.message_id);
+WHERE s._row IN (SELECT _row FROM _evfirst);
 
 -- name: register-event-ids
--- The message ids insert-events stored (or found stored), as event_ids
--- hashes: HTTP ingestion de-duplicates by them alone (engine/ingest.sql).
+-- The message ids insert-events stored, as event_ids hashes: HTTP
+-- ingestion de-duplicates by them alone (engine/ingest.sql). The ids
+-- found stored are in event_ids already (every path that stores an event
+-- registers its id).
 INSERT INTO event_ids
-SELECT DISTINCT md5_number(s.message_id)
-FROM _ev s
-JOIN identities i ON i.kind = s._pkind AND i.value = s._pvalue
+SELECT id_hash FROM _evfirst
 ON CONFLICT DO NOTHING;
 
 -- name: append-ledger
