@@ -20,7 +20,7 @@ import (
 // line into a map with encoding/json scanned it twice and allocated per
 // key, 40 % of a large events import's CPU.
 //
-// The split runs on every core (jsonl_blocks.go): it was the larger half
+// The split runs on every core (source_jsonl_blocks.go): it was a third
 // of the one goroutine that feeds an import's stage, and lines do not
 // depend on each other. What does depend on the lines before (the header,
 // the line numbers, the first error) stays here, in file order.

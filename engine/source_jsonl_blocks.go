@@ -37,8 +37,8 @@ type jsonlLine struct {
 
 // jsonlBlocks reads a file into blocks on one goroutine and has workers
 // split them, each block handed out to a worker and, in file order, to the
-// reader; a block is read once its worker is done. At most 2 × workers
-// blocks are in flight, so memory does not grow with the file.
+// reader; a block is read once its worker is done. About 2 × workers
+// blocks are in flight at most, so memory does not grow with the file.
 type jsonlBlocks struct {
 	order chan *jsonlBlock
 	quit  chan struct{}
