@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tactcdp/tact/engine"
+	"github.com/tactcdp/tact/internal/dbtx"
 )
 
 // phoneRows are profiles whose phones take every branch of the phone
@@ -78,17 +79,9 @@ func TestParquetPhonesNormalisedAheadAsRowsDo(t *testing.T) {
 	mustImport(t, viaParquet, engine.ImportProfiles, parquet)
 	mustImport(t, viaJSONL, engine.ImportProfiles, jsonl)
 	identities := func(s *engine.Store) []string {
-		rows, err := s.DB().QueryContext(ctx, `SELECT u.value || ' ' || i.kind || ' ' || i.value FROM identities i
+		out, err := dbtx.QueryColumn[string](ctx, s.DB(), `SELECT u.value || ' ' || i.kind || ' ' || i.value FROM identities i
 			JOIN identities u ON u.profile_id = i.profile_id AND u.kind = 'user_id' ORDER BY 1`)
 		require.NoError(t, err)
-		defer rows.Close()
-		var out []string
-		for rows.Next() {
-			var v string
-			require.NoError(t, rows.Scan(&v))
-			out = append(out, v)
-		}
-		require.NoError(t, rows.Err())
 		return out
 	}
 	got := identities(viaParquet)
