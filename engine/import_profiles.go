@@ -34,9 +34,11 @@ func (s *Store) importProfiles(ctx context.Context, src source) (ImportResult, e
 	// whole input. Nothing is written.
 	h := newHeader(src.name(), ImportProfiles)
 	if f, ok := src.(fileSource); ok {
-		// Only a speed-up: without it the passes normalise as they go.
-		if err := s.warmPhones(ctx, f, h.memo); err != nil {
-			s.log.Debug("import: phones not normalised ahead", "input", filepath.Base(f.path), "err", err)
+		// Only a speed-up: without it the passes normalise as they go, and
+		// report whatever made it fail. Its error is not logged: a
+		// reader's error may quote a value.
+		if s.warmPhones(ctx, f, h.memo) != nil {
+			s.log.Debug("import: phones not normalised ahead", "input", filepath.Base(f.path))
 		}
 	}
 	inferred := map[int]TraitType{}
