@@ -154,13 +154,22 @@ func (sp *jsonlSplitter) split(b []byte, pairs []jsonlPair) (_ []jsonlPair, null
 		if err != nil {
 			return pairs, false, syntaxError(err)
 		}
-		end := int(sp.dec.InputOffset())
-		pairs = append(pairs, jsonlPair{key: key, raw: b[end-len(v) : end : end]})
+		pairs = append(pairs, jsonlPair{key: key, raw: inLine(b, v, int(sp.dec.InputOffset()))})
 	}
 	if _, err := sp.dec.ReadToken(); err != nil {
 		return pairs, false, syntaxError(err)
 	}
 	return pairs, false, sp.atEnd(len(b))
+}
+
+// inLine is value v, which the tokenizer read up to offset end of line
+// b, as b's own bytes. Should v not be b's bytes there after all, it is a
+// copy (the tokenizer's buffer is reused by its next read).
+func inLine(b, v []byte, end int) []byte {
+	if start := end - len(v); start >= 0 && end <= len(b) && bytes.Equal(b[start:end], v) {
+		return b[start:end:end]
+	}
+	return bytes.Clone(v)
 }
 
 // atEnd reports text after the line's one value (encoding/json refused a

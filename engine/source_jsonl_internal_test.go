@@ -250,3 +250,30 @@ func FuzzBadText(f *testing.F) {
 		}
 	})
 }
+
+// TestInLineKeepsTheLineOrCopies: a value is the line's own bytes when
+// they are the value at the tokenizer's offset, and a copy of the value
+// otherwise (an offset off the line, or other bytes there).
+func TestInLineKeepsTheLineOrCopies(t *testing.T) {
+	t.Parallel()
+	line := []byte(`{"a":"xy","b":12}`)
+	for _, c := range []struct {
+		name   string
+		v      string
+		end    int
+		inLine bool
+	}{
+		{"the value at its offset", `"xy"`, 9, true},
+		{"the last value", `12`, 16, true},
+		{"other bytes there", `"xz"`, 9, false},
+		{"an offset before the value fits", `"xy"`, 2, false},
+		{"an offset past the line", `12`, 40, false},
+	} {
+		v := []byte(c.v)
+		got := inLine(line, v, c.end)
+		require.Equal(t, c.v, string(got), c.name)
+		start := c.end - len(v)
+		shares := start >= 0 && c.end <= len(line) && &got[0] == &line[start]
+		require.Equal(t, c.inLine, shares, c.name)
+	}
+}
