@@ -30,21 +30,21 @@ FROM (
 WHERE prec = best_since;
 
 -- name: first-events
--- The staged rows to store: per message id not stored yet, its first row
--- (a message id repeated within the input is stored once), with the hash
--- event_ids keeps of it. The first rows are found by grouping the message
--- ids alone: a window over whole rows had to hold every event's
--- properties at once and ran out of memory_limit on a 6.4M-event file.
--- Stored message ids are left out before the grouping, on the message id
--- and row number alone: as a condition on whole rows, the anti-join built
--- its hash table from every staged event's properties (8 of 23 s of the
--- insert on a 6.4M-event file). insert-events and register-event-ids
--- both read this one grouping.
+-- The staged rows to store: per message id never stored before, its first
+-- row (a message id repeated within the input is stored once), with the
+-- hash event_ids keeps of it. "Stored before" is event_ids' answer, as for
+-- HTTP ingestion (ingest.sql): it outlives the event, so a file replayed
+-- after retention or erasure does not bring their events back. The first
+-- rows are found by grouping the message ids alone: a window over whole
+-- rows had to hold every event's properties at once and ran out of
+-- memory_limit on a 6.4M-event file. The ids registered already are left
+-- out after the grouping, one hash per distinct id against event_ids'
+-- narrow column. insert-events and register-event-ids both read this one
+-- grouping.
 CREATE OR REPLACE TEMP TABLE _evfirst AS
-SELECT min(f._row) AS _row, md5_number(f.message_id) AS id_hash
-FROM _ev f
-WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = f.message_id)
-GROUP BY f.message_id;
+SELECT f._row, f.id_hash
+FROM (SELECT min(_row) AS _row, md5_number(message_id) AS id_hash FROM _ev GROUP BY message_id) f
+WHERE NOT EXISTS (SELECT 1 FROM event_ids e WHERE e.id_hash = f.id_hash);
 
 -- name: insert-events
 -- The first rows (_evfirst), attached through their primary identifier.
@@ -57,10 +57,9 @@ JOIN identities i ON i.kind = s._pkind AND i.value = s._pvalue
 WHERE s._row IN (SELECT _row FROM _evfirst);
 
 -- name: register-event-ids
--- The message ids insert-events stored, as event_ids hashes: HTTP
--- ingestion de-duplicates by them alone (engine/ingest.sql). The ids
--- found stored are in event_ids already (every path that stores an event
--- registers its id).
+-- The message ids insert-events stored, as event_ids hashes: every path
+-- that stores an event registers its id, and every path asks event_ids
+-- whether an id was stored before.
 INSERT INTO event_ids
 SELECT id_hash FROM _evfirst
 ON CONFLICT DO NOTHING;

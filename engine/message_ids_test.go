@@ -1,0 +1,89 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tactcdp/tact/engine"
+)
+
+// TestAStoredMessageIDStaysStoredAfterItsEventIsGone: whether an event
+// was stored before is one decision, asked of event_ids by every path. An
+// event purged by retention or erased with its person is not stored again
+// when it comes back, by a file import (JSON Lines or CSV) or by HTTP
+// ingestion: a replayed file must not undo retention or erasure. An event
+// never stored (its message id new) still is.
+func TestAStoredMessageIDStaysStoredAfterItsEventIsGone(t *testing.T) {
+	t.Parallel()
+	// Each event is older than the retention below; u2 is the person erased.
+	const old = "2026-01-01T00:00:00Z"
+	jsonl := func(ids ...string) string {
+		var out string
+		for i, id := range ids {
+			out += fmt.Sprintf(`{"user_id":"u%d","event":"page_viewed","timestamp":%q,"message_id":%q}`+"\n", i%2+1, old, id)
+		}
+		return out
+	}
+	csv := func(ids ...string) string {
+		out := "user_id,event,timestamp,message_id\n"
+		for i, id := range ids {
+			out += fmt.Sprintf("u%d,page_viewed,%s,%s\n", i%2+1, old, id)
+		}
+		return out
+	}
+	gone := map[string]func(t *testing.T, s *engine.Store){
+		"retention": func(t *testing.T, s *engine.Store) {
+			res, err := s.Purge(context.Background(), engine.RetentionPolicy{
+				Events: map[string]engine.Duration{"*": engine.Duration(90 * 24 * time.Hour)}}, engine.PurgeOptions{})
+			require.NoError(t, err)
+			require.Equal(t, int64(2), res.EventsDeleted["*"])
+		},
+		"erasure": func(t *testing.T, s *engine.Store) {
+			_, err := s.Erase(context.Background(), "u1", engine.EraseOptions{NoCompact: true})
+			require.NoError(t, err)
+			_, err = s.Erase(context.Background(), "u2", engine.EraseOptions{NoCompact: true})
+			require.NoError(t, err)
+		},
+	}
+	replay := map[string]func(t *testing.T, s *engine.Store, ids ...string) (added, duplicate int){
+		"jsonl import": func(t *testing.T, s *engine.Store, ids ...string) (int, int) {
+			res := mustImport(t, s, engine.ImportEvents, writeFile(t, "again.jsonl", jsonl(ids...)))
+			return res.EventsAdded, res.EventsDuplicate
+		},
+		"csv import": func(t *testing.T, s *engine.Store, ids ...string) (int, int) {
+			res := mustImport(t, s, engine.ImportEvents, writeFile(t, "again.csv", csv(ids...)))
+			return res.EventsAdded, res.EventsDuplicate
+		},
+		"http ingest": func(t *testing.T, s *engine.Store, ids ...string) (int, int) {
+			var rows []ev
+			for i, id := range ids {
+				rows = append(rows, ev{fmt.Sprintf("u%d", i%2+1), "", "page_viewed", id})
+			}
+			res, err := s.Ingest(context.Background(), batch("again", rows...))
+			require.NoError(t, err)
+			return res.EventsAdded, res.EventsDuplicate
+		},
+	}
+	for how, remove := range gone {
+		for path, again := range replay {
+			t.Run(how+"/"+path, func(t *testing.T) {
+				t.Parallel()
+				s, _, _ := openStore(t)
+				mustImport(t, s, engine.ImportProfiles, writeFile(t, "p.csv", "user_id\nu1\nu2\n"))
+				first := mustImport(t, s, engine.ImportEvents, writeFile(t, "e.jsonl", jsonl("m1", "m2")))
+				require.Equal(t, 2, first.EventsAdded)
+				remove(t, s)
+				require.Zero(t, counts(t, s).Events)
+
+				added, duplicate := again(t, s, "m1", "m2", "m3")
+				require.Equal(t, 1, added, "only the message id never stored is stored")
+				require.Equal(t, 2, duplicate, "the two gone are recognised")
+				require.Equal(t, 1, counts(t, s).Events)
+			})
+		}
+	}
+}
