@@ -69,18 +69,27 @@ func (s *Store) importEventsCSV(ctx context.Context, f fileSource) (ImportResult
 			return err
 		}
 		from := "FROM _raw r " + strings.Join(st.joins, " ")
-		if err := stageIdentitySetsOnce(w, row, ids, from); err != nil {
-			return err
-		}
 		kind, value := primaryExprs(ids)
 		q := fmt.Sprintf(`INSERT INTO _ev SELECT %s, %s, %s, %s %s`, row, kind, value, strings.Join(vals, ", "), from)
 		if _, err := w.exec(q); err != nil {
 			return fmt.Errorf("stage events: %w", err)
 		}
-		if err := st.drop(); err != nil {
+		if err := s.digestMessageIDs(w, n); err != nil {
 			return err
 		}
-		if err := s.digestMessageIDs(w, n); err != nil {
+		// The sets of the rows stored before are left out of resolution:
+		// staged from the rows still in _ev.
+		gone, err := s.dropStoredEvents(w)
+		if err != nil {
+			return err
+		}
+		if gone > 0 {
+			from += " WHERE " + row + " IN (SELECT _row FROM _ev)"
+		}
+		if err := stageIdentitySetsOnce(w, row, ids, from); err != nil {
+			return err
+		}
+		if err := st.drop(); err != nil {
 			return err
 		}
 		return s.writeStagedEvents(w, f.path, now, &res)

@@ -95,12 +95,21 @@ func importOutcome(t testing.TB, ctx context.Context, s *engine.Store, path stri
 // and each path's outcomes.
 func bothPaths(t testing.TB, profiles, path string) (string, [2][2]outcome) {
 	t.Helper()
-	key := filepath.Join(filepath.Dir(path), "hash.key")
+	logs, got := pathsInTurn(t, profiles, path, path)
+	return logs, [2][2]outcome{{got[0][0], got[0][1]}, {got[1][0], got[1][1]}}
+}
+
+// pathsInTurn imports the events files at paths, in turn, into a store
+// through the set-based path and into another through the row path, as
+// bothPaths does.
+func pathsInTurn(t testing.TB, profiles string, paths ...string) (string, [2][]outcome) {
+	t.Helper()
+	key := filepath.Join(filepath.Dir(paths[0]), "hash.key")
 	fast, logs := memStore(t, key)
 	slow, _ := memStore(t, key)
 	rowCtx := engine.RowByRow(context.Background())
 	if profiles != "" {
-		p := filepath.Join(filepath.Dir(path), "profiles.csv")
+		p := filepath.Join(filepath.Dir(paths[0]), "profiles.csv")
 		require.NoError(t, os.WriteFile(p, []byte(profiles), 0o644))
 		_, err := fast.Import(context.Background(), engine.ImportProfiles, p)
 		require.NoError(t, err)
@@ -108,10 +117,10 @@ func bothPaths(t testing.TB, profiles, path string) (string, [2][2]outcome) {
 		require.NoError(t, err)
 		logs.Reset()
 	}
-	var got [2][2]outcome
-	for i := range 2 {
-		got[0][i] = importOutcome(t, context.Background(), fast, path)
-		got[1][i] = importOutcome(t, rowCtx, slow, path)
+	var got [2][]outcome
+	for _, p := range paths {
+		got[0] = append(got[0], importOutcome(t, context.Background(), fast, p))
+		got[1] = append(got[1], importOutcome(t, rowCtx, slow, p))
 	}
 	return logs.String(), got
 }
@@ -167,6 +176,24 @@ func TestEventsCSVSetBasedMatchesRowByRow(t *testing.T) {
 			require.NotEmpty(t, got[0][0].tables["events"])
 			require.Zero(t, got[0][1].res.EventsAdded, "a second import adds nothing")
 			require.Equal(t, got[0][0].tables, got[0][1].tables, "a second import changes nothing")
+
+			// Every other row first, then the whole file: the rows stored
+			// before are left out, with the identifier sets only they hold,
+			// alike on both paths.
+			lines := strings.SplitAfter(tc.csv, "\n")
+			half := lines[0]
+			for i := 1; i < len(lines); i += 2 {
+				half += lines[i]
+			}
+			_, turns := pathsInTurn(t, tc.profiles, writeFile(t, "half.csv", half), path)
+			for i, what := range []string{"every other row", "then the whole file"} {
+				fast, slow := turns[0][i], turns[1][i]
+				require.Empty(t, slow.err, what)
+				require.Equal(t, slow.res, fast.res, what)
+				require.Equal(t, slow.tables, fast.tables, what)
+			}
+			require.Equal(t, got[0][0].res.EventsAdded, turns[0][0].res.EventsAdded+turns[0][1].res.EventsAdded,
+				"in two turns, the same events")
 		})
 	}
 }

@@ -59,13 +59,17 @@ func (s *Store) importEvents(ctx context.Context, src source) (ImportResult, err
 		if err := h.require("event", "timestamp"); err != nil && n > 0 {
 			return err
 		}
+		if err := s.dropStoredEventRuns(w); err != nil {
+			return err
+		}
 		return s.writeStagedEvents(w, src.name(), now, &res)
 	})
 	return res, err
 }
 
 // writeStagedEvents resolves the staged identifier sets (_idrows) and
-// stores the staged events (_ev, res.Rows rows) not already stored.
+// stores the staged events (_ev, res.Rows rows before those stored before
+// were left out: they count as duplicates).
 func (s *Store) writeStagedEvents(w *writer, label string, now time.Time, res *ImportResult) error {
 	n := res.Rows
 	lines, err := s.stageIdentitySets(w)

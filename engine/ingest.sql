@@ -48,3 +48,14 @@ FROM _ev s
 JOIN _fresh f ON f.id_hash = md5_number(s.message_id)::VARCHAR
 JOIN _evowner o ON o.kind = s._pkind AND o.value = s._pvalue
 QUALIFY row_number() OVER (PARTITION BY s.message_id ORDER BY s._row) = 1;
+
+-- name: ingest-keys-restage
+-- _keys again from the rows still staged, once the rows stored before are
+-- left out (dropStoredIngestEvents): what the batch mentions is what the
+-- trust rules read. The arguments are the kinds of user_id and
+-- anonymous_id.
+DELETE FROM _keys;
+INSERT INTO _keys
+SELECT DISTINCT ?, user_id FROM _ev WHERE user_id IS NOT NULL
+UNION
+SELECT DISTINCT ?, anonymous_id FROM _ev WHERE anonymous_id IS NOT NULL;

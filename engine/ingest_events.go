@@ -29,6 +29,15 @@ func (s *Store) ingestEvents(ctx context.Context, label string, ev *IngestEvents
 			return err
 		}
 		if unresolved > 0 {
+			// Before anyone new is made known: a replayed event (stored
+			// before, then deleted by retention or erasure) resolves no
+			// one. The rows of known people need no such check; their
+			// message ids are de-duplicated below, by index lookups.
+			if records, unresolved, err = s.dropStoredIngestEvents(w, records, unresolved); err != nil {
+				return err
+			}
+		}
+		if unresolved > 0 {
 			// Someone new, a new identifier or a link between two: the
 			// import's resolution decides (and refuses what a client key
 			// may not do), then the owners are read again.

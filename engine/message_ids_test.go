@@ -15,8 +15,9 @@ import (
 // was stored before is one decision, asked of event_ids by every path. An
 // event purged by retention or erased with its person is not stored again
 // when it comes back, by a file import (JSON Lines or CSV) or by HTTP
-// ingestion: a replayed file must not undo retention or erasure. An event
-// never stored (its message id new) still is.
+// ingestion, and its identifiers are not resolved either: a replay must
+// not undo retention or erasure, nor make an erased person known again.
+// An event never stored (its message id new) still is.
 func TestAStoredMessageIDStaysStoredAfterItsEventIsGone(t *testing.T) {
 	t.Parallel()
 	// Each event is older than the retention below; u2 is the person erased.
@@ -77,12 +78,26 @@ func TestAStoredMessageIDStaysStoredAfterItsEventIsGone(t *testing.T) {
 				first := mustImport(t, s, engine.ImportEvents, writeFile(t, "e.jsonl", jsonl("m1", "m2")))
 				require.Equal(t, 2, first.EventsAdded)
 				remove(t, s)
-				require.Zero(t, counts(t, s).Events)
+				before := counts(t, s)
+				require.Zero(t, before.Events)
 
-				added, duplicate := again(t, s, "m1", "m2", "m3")
-				require.Equal(t, 1, added, "only the message id never stored is stored")
+				added, duplicate := again(t, s, "m1", "m2")
+				require.Zero(t, added)
 				require.Equal(t, 2, duplicate, "the two gone are recognised")
-				require.Equal(t, 1, counts(t, s).Events)
+				require.Equal(t, before, counts(t, s), "a replay changes nothing, not even who is known")
+
+				added, duplicate = again(t, s, "m1", "m2", "m3")
+				require.Equal(t, 1, added, "only the message id never stored is stored")
+				require.Equal(t, 2, duplicate)
+				after := counts(t, s)
+				require.Equal(t, 1, after.Events)
+				if how == "erasure" {
+					// m3 is u1's new event: u1 is known again, u2 is not.
+					require.Equal(t, before.Profiles+1, after.Profiles)
+					require.Equal(t, before.Identities+1, after.Identities)
+				} else {
+					require.Equal(t, before.Profiles, after.Profiles)
+				}
 			})
 		}
 	}

@@ -29,22 +29,37 @@ FROM (
 )
 WHERE prec = best_since;
 
+-- name: stored-events
+-- Leaves out the staged events (_ev) whose message id was stored before,
+-- ahead of identity resolution: whether an id was stored is event_ids'
+-- answer on every path (HTTP ingestion asks its primary key the same
+-- question, ingest.sql), and its hashes outlive their events, so an event
+-- replayed after retention or erasure deleted it changes nothing, not
+-- even who is known. One hash per distinct message id.
+DELETE FROM _ev WHERE message_id IN (
+    SELECT message_id FROM (SELECT DISTINCT message_id FROM _ev) d
+    WHERE md5_number(d.message_id) IN (SELECT id_hash FROM event_ids));
+
+-- name: stored-events-runs
+-- After stored-events, for a stage whose _idrows holds runs (the row
+-- path's): the runs no staged row is in any more. An _idrows row starts a
+-- run of rows that share its set (until the next one starts), so each
+-- remaining row is in the run that starts last at or before it.
+DELETE FROM _idrows WHERE _row NOT IN (
+    SELECT DISTINCT r._row FROM _ev e ASOF JOIN _idrows r ON e._row >= r._row);
+
 -- name: first-events
--- The staged rows to store: per message id never stored before, its first
--- row (a message id repeated within the input is stored once), with the
--- hash event_ids keeps of it. "Stored before" is event_ids' answer, as for
--- HTTP ingestion (ingest.sql): it outlives the event, so a file replayed
--- after retention or erasure does not bring their events back. The first
--- rows are found by grouping the message ids alone: a window over whole
--- rows had to hold every event's properties at once and ran out of
--- memory_limit on a 6.4M-event file. The ids registered already are left
--- out after the grouping, one hash per distinct id against event_ids'
--- narrow column. insert-events and register-event-ids both read this one
--- grouping.
+-- The staged rows to store, once stored-events has left out the message
+-- ids stored before: per message id its first row (a message id repeated
+-- within the input is stored once), with the hash event_ids keeps of it.
+-- The first rows are found by grouping the message ids alone: a window
+-- over whole rows had to hold every event's properties at once and ran
+-- out of memory_limit on a 6.4M-event file. insert-events and
+-- register-event-ids both read this one grouping.
 CREATE OR REPLACE TEMP TABLE _evfirst AS
-SELECT f._row, f.id_hash
-FROM (SELECT min(_row) AS _row, md5_number(message_id) AS id_hash FROM _ev GROUP BY message_id) f
-WHERE NOT EXISTS (SELECT 1 FROM event_ids e WHERE e.id_hash = f.id_hash);
+SELECT min(_row) AS _row, md5_number(message_id) AS id_hash
+FROM _ev
+GROUP BY message_id;
 
 -- name: insert-events
 -- The first rows (_evfirst), attached through their primary identifier.
@@ -58,8 +73,7 @@ WHERE s._row IN (SELECT _row FROM _evfirst);
 
 -- name: register-event-ids
 -- The message ids insert-events stored, as event_ids hashes: every path
--- that stores an event registers its id, and every path asks event_ids
--- whether an id was stored before.
+-- that stores an event registers its id, and stored-events asks them.
 INSERT INTO event_ids
 SELECT id_hash FROM _evfirst
 ON CONFLICT DO NOTHING;
