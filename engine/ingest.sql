@@ -2,34 +2,38 @@
 -- batch is _ev; every join below has the batch on its small side.
 
 -- name: ingest-owners
--- Who holds the batch's identifiers (_keys), one row per known identifier.
+-- Who holds the batch's identifiers (_evkeys), one row per known
+-- identifier. (_evkeys, not _keys: resolution replaces _keys with its own.)
 -- One join per kind: each then gives DuckDB its kind and the range of its
 -- values to skip parts of identities by, where one join over a batch that
 -- mixes user ids and anonymous ids spanned every kind and read all of it.
 -- The last join covers any other kind (none today).
 CREATE OR REPLACE TEMP TABLE _evowner AS
 SELECT i.kind, i.value, i.profile_id
-FROM (SELECT value FROM _keys WHERE kind = 'user_id') k
+FROM (SELECT value FROM _evkeys WHERE kind = 'user_id') k
 JOIN identities i ON i.kind = 'user_id' AND i.value = k.value
 UNION ALL
 SELECT i.kind, i.value, i.profile_id
-FROM (SELECT value FROM _keys WHERE kind = 'anonymous_id') k
+FROM (SELECT value FROM _evkeys WHERE kind = 'anonymous_id') k
 JOIN identities i ON i.kind = 'anonymous_id' AND i.value = k.value
 UNION ALL
 SELECT i.kind, i.value, i.profile_id
-FROM (SELECT kind, value FROM _keys WHERE kind NOT IN ('user_id', 'anonymous_id')) k
+FROM (SELECT kind, value FROM _evkeys WHERE kind NOT IN ('user_id', 'anonymous_id')) k
 JOIN identities i ON i.kind = k.kind AND i.value = k.value;
 
 -- name: ingest-unresolved
--- Rows whose identifiers are not all held by one existing profile: they
--- need resolution (a new profile, a new identity or a merge).
-SELECT count(*)
+-- Rows whose identifiers are not all held by one existing profile, with
+-- their identifiers: they need resolution (a new profile, a new identity
+-- or a merge). The others' owners are known, and resolution would only
+-- read their profiles back unchanged.
+SELECT e._row, e.user_id, e.anonymous_id
 FROM _ev e
 LEFT JOIN _evowner u ON u.kind = 'user_id' AND u.value = e.user_id
 LEFT JOIN _evowner a ON a.kind = 'anonymous_id' AND a.value = e.anonymous_id
 WHERE (e.user_id IS NOT NULL AND u.profile_id IS NULL)
    OR (e.anonymous_id IS NOT NULL AND a.profile_id IS NULL)
-   OR (u.profile_id IS DISTINCT FROM a.profile_id AND u.profile_id IS NOT NULL AND a.profile_id IS NOT NULL);
+   OR (u.profile_id IS DISTINCT FROM a.profile_id AND u.profile_id IS NOT NULL AND a.profile_id IS NOT NULL)
+ORDER BY e._row;
 
 -- name: ingest-register-ids
 -- Registers the batch's message ids; only the ones not stored before come
@@ -50,12 +54,12 @@ JOIN _evowner o ON o.kind = s._pkind AND o.value = s._pvalue
 QUALIFY row_number() OVER (PARTITION BY s.message_id ORDER BY s._row) = 1;
 
 -- name: ingest-keys-restage
--- _keys again from the rows still staged, once the rows stored before are
--- left out (dropStoredIngestEvents): what the batch mentions is what the
+-- _evkeys again from the rows still staged, once the rows stored before
+-- are left out (dropStoredEvents): what the batch mentions is what the
 -- trust rules read. The arguments are the kinds of user_id and
 -- anonymous_id.
-DELETE FROM _keys;
-INSERT INTO _keys
+DELETE FROM _evkeys;
+INSERT INTO _evkeys
 SELECT DISTINCT ?, user_id FROM _ev WHERE user_id IS NOT NULL
 UNION
 SELECT DISTINCT ?, anonymous_id FROM _ev WHERE anonymous_id IS NOT NULL;

@@ -16,31 +16,31 @@ import (
 func (s *Store) ingestEvents(ctx context.Context, label string, ev *IngestEvents, res *IngestResult) error {
 	return s.write(ctx, func(w *writer) error {
 		now := s.now()
-		records, err := s.stageIngestEvents(w, label, ev)
-		if err != nil {
+		if err := s.stageIngestEvents(w, label, ev); err != nil {
 			return err
 		}
 		if _, err := w.exec(ingestQuery("ingest-owners")); err != nil {
 			return fmt.Errorf("ingest: identity owners: %w", err)
 		}
 		w.temps = append(w.temps, "_evowner")
-		var unresolved int
-		if err := w.queryRow(ingestQuery("ingest-unresolved")).Scan(&unresolved); err != nil {
+		records, err := unresolvedRecords(w)
+		if err != nil {
 			return err
 		}
-		if unresolved > 0 {
+		if len(records) > 0 {
 			// Before anyone new is made known: a replayed event (stored
 			// before, then deleted by retention or erasure) resolves no
 			// one. The rows of known people need no such check; their
 			// message ids are de-duplicated below, by index lookups.
-			if records, unresolved, err = s.dropStoredIngestEvents(w, records, unresolved); err != nil {
+			if records, err = s.dropStoredIngestEvents(w, records); err != nil {
 				return err
 			}
 		}
-		if unresolved > 0 {
+		if len(records) > 0 {
 			// Someone new, a new identifier or a link between two: the
-			// import's resolution decides (and refuses what a client key
-			// may not do), then the owners are read again.
+			// import's resolution decides for those rows alone (and
+			// refuses what a client key may not do), then the owners are
+			// read again.
 			res.EventsResolved = true
 			if err := s.stageIdentityOnly(w, records); err != nil {
 				return err
@@ -52,9 +52,10 @@ func (s *Store) ingestEvents(ctx context.Context, label string, ev *IngestEvents
 			if _, err := w.exec(ingestQuery("ingest-owners")); err != nil {
 				return fmt.Errorf("ingest: identity owners: %w", err)
 			}
-		} else if err := s.noteClientIdentities(w, nil, now); err != nil {
-			// Nothing new: a trusted batch still vouches for the client-
-			// reported identifiers it mentions.
+		}
+		// A trusted batch vouches for the client-reported identifiers it
+		// mentions, resolved or not.
+		if err := s.noteClientIdentities(w, "_evkeys", nil, now); err != nil {
 			return err
 		}
 		dropped, err := s.dropUntrackedBy(w, "_evowner", label, now)
@@ -86,18 +87,16 @@ func (s *Store) ingestEvents(ctx context.Context, label string, ev *IngestEvents
 	})
 }
 
-// stageIngestEvents appends the batch to _ev (and its distinct identifiers
-// to _keys) and returns one identity record per distinct identifier set,
-// for resolution. Identifiers are normalised by the import's rule.
-func (s *Store) stageIngestEvents(w *writer, label string, ev *IngestEvents) ([]idRecord, error) {
+// stageIngestEvents appends the batch to _ev and its distinct identifiers
+// to _evkeys, normalised by the import's rule.
+func (s *Store) stageIngestEvents(w *writer, label string, ev *IngestEvents) error {
 	if err := w.temp("_ev", "_row BIGINT, _pkind VARCHAR, _pvalue VARCHAR, user_id VARCHAR, anonymous_id VARCHAR, event VARCHAR, ts TIMESTAMP, properties VARCHAR, message_id VARCHAR, context VARCHAR"); err != nil {
-		return nil, err
+		return err
 	}
-	if err := w.temp("_keys", "kind VARCHAR, value VARCHAR"); err != nil {
-		return nil, err
+	if err := w.temp("_evkeys", "kind VARCHAR, value VARCHAR"); err != nil {
+		return err
 	}
 	uid, anon := kindIndex(KindUserID), kindIndex(KindAnonymousID)
-	var tuples idTuples
 	keys := map[idKey]bool{}
 	var keyRows [][]driver.Value
 	rows := make([][]driver.Value, 0, ev.Len())
@@ -112,7 +111,7 @@ func (s *Store) stageIngestEvents(w *writer, label string, ev *IngestEvents) ([]
 			}
 			v, err := normaliseIdentifier(IdentityKinds()[c.k], c.raw, "")
 			if err != nil {
-				return nil, &ImportError{File: label, Line: i + 1, Field: IdentityKinds()[c.k], Msg: err.Error()}
+				return &ImportError{File: label, Line: i + 1, Field: IdentityKinds()[c.k], Msg: err.Error()}
 			}
 			ids[c.k] = v
 			if !keys[idKey{c.k, v}] {
@@ -122,22 +121,18 @@ func (s *Store) stageIngestEvents(w *writer, label string, ev *IngestEvents) ([]
 		}
 		kind, value := primary(ids)
 		if kind == "" {
-			return nil, &ImportError{File: label, Line: i + 1, Msg: "row has no identity (" + identityList() + ")"}
+			return &ImportError{File: label, Line: i + 1, Msg: "row has no identity (" + identityList() + ")"}
 		}
 		if ev.MessageID[i] == "" {
-			return nil, &ImportError{File: label, Line: i + 1, Field: "message_id", Msg: "message_id is required"}
+			return &ImportError{File: label, Line: i + 1, Field: "message_id", Msg: "message_id is required"}
 		}
-		tuples.add(ids, i+1)
 		rows = append(rows, []driver.Value{int64(i), kind, value, nullable(ids[uid]), nullable(ids[anon]), ev.Event[i], ev.TS[i],
 			nullable(ev.Properties[i]), ev.MessageID[i], nullable(ev.Context[i])})
 	}
 	if err := w.appendSlice("_ev", rows); err != nil {
-		return nil, err
+		return err
 	}
-	if err := w.appendSlice("_keys", keyRows); err != nil {
-		return nil, err
-	}
-	return tuples.records, nil
+	return w.appendSlice("_evkeys", keyRows)
 }
 
 // registerMessageIDs adds the batch's message ids to event_ids and stages

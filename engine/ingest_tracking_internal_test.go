@@ -127,9 +127,8 @@ func trackingBatch(people int) IngestEvents {
 // stageTrackingBatch stages ev and its owners as ingestEvents does.
 func stageTrackingBatch(t *testing.T, s *Store, w *writer, ev IngestEvents) {
 	t.Helper()
-	_, err := s.stageIngestEvents(w, "b", &ev)
-	require.NoError(t, err)
-	_, err = w.exec(ingestQuery("ingest-owners"))
+	require.NoError(t, s.stageIngestEvents(w, "b", &ev))
+	_, err := w.exec(ingestQuery("ingest-owners"))
 	require.NoError(t, err)
 	w.temps = append(w.temps, "_evowner")
 }

@@ -37,31 +37,26 @@ func (s *Store) dropStoredEventRuns(w *writer) error {
 	return nil
 }
 
-// dropStoredIngestEvents is dropStoredEvents for an ingestion batch with
-// unresolved rows that need resolution. When it leaves rows out, the
-// identifier sets to resolve and the identifiers the batch mentions
-// (_keys) are read back from the rows still staged, as stageIngestEvents
-// made them, and the rows to resolve counted again.
-func (s *Store) dropStoredIngestEvents(w *writer, records []idRecord, unresolved int) ([]idRecord, int, error) {
+// dropStoredIngestEvents is dropStoredEvents for an ingestion batch whose
+// records (unresolvedRecords) need resolution. When it leaves rows out,
+// the identifiers the batch mentions (_evkeys) are staged again from the
+// rows still staged, and the records to resolve read again.
+func (s *Store) dropStoredIngestEvents(w *writer, records []idRecord) ([]idRecord, error) {
 	gone, err := s.dropStoredEvents(w)
 	if err != nil || gone == 0 {
-		return records, unresolved, err
-	}
-	records, err = stagedIngestRecords(w)
-	if err != nil {
-		return nil, 0, err
+		return records, err
 	}
 	if _, err := w.exec(ingestQuery("ingest-keys-restage"), KindUserID, KindAnonymousID); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	err = w.queryRow(ingestQuery("ingest-unresolved")).Scan(&unresolved)
-	return records, unresolved, err
+	return unresolvedRecords(w)
 }
 
-// stagedIngestRecords reads the identifier sets of the rows staged in
-// _ev, in row order, one record per distinct set.
-func stagedIngestRecords(w *writer) ([]idRecord, error) {
-	rows, err := w.query(`SELECT _row, user_id, anonymous_id FROM _ev ORDER BY _row`)
+// unresolvedRecords reads the staged ingestion rows that need resolution
+// (ingest-unresolved) as identity records, one per distinct identifier
+// set, in row order, each with its row's line.
+func unresolvedRecords(w *writer) ([]idRecord, error) {
+	rows, err := w.query(ingestQuery("ingest-unresolved"))
 	if err != nil {
 		return nil, err
 	}

@@ -155,8 +155,9 @@ WHERE i.kind IN ('` + strings.Join(contactKinds[:], "', '") + `')`)
 
 // noteClientIdentities remembers identifiers an untrusted input added, or
 // forgets those a trusted input reported too. hashes are the keyed hashes
-// of the identities just added; _keys holds every identifier of the input.
-func (s *Store) noteClientIdentities(w *writer, hashes []string, now time.Time) error {
+// of the identities just added; keys (a table of kind and value) holds
+// every identifier of the input.
+func (s *Store) noteClientIdentities(w *writer, keys string, hashes []string, now time.Time) error {
 	if isUntrusted(w.ctx) {
 		rows := make([][]driver.Value, len(hashes))
 		for i, h := range hashes {
@@ -169,6 +170,6 @@ func (s *Store) noteClientIdentities(w *writer, hashes []string, now time.Time) 
 		return err
 	}
 	_, err := w.exec(`DELETE FROM client_identities WHERE value_hash IN (
-    SELECT i.value_hash FROM identities i JOIN _keys k ON i.kind = k.kind AND i.value = k.value)`)
+    SELECT i.value_hash FROM identities i JOIN ` + keys + ` k ON i.kind = k.kind AND i.value = k.value)`)
 	return err
 }

@@ -102,7 +102,7 @@ func (s *Store) upsertStaged(w *writer, stage string, traits []Trait, n int, lin
 	if _, err := w.exec(`DROP TABLE _newkeys; DROP TABLE _khash`); err != nil {
 		return err
 	}
-	if err := s.noteClientIdentities(w, hashes, now); err != nil {
+	if err := s.noteClientIdentities(w, "_keys", hashes, now); err != nil {
 		return err
 	}
 	if err := s.writeMergeLog(w, r.log, lineOf, label, now, res); err != nil {
