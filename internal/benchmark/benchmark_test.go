@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -235,4 +236,37 @@ func TestLoadMixesVisitors(t *testing.T) {
 		}
 		require.Equal(t, []int{c.users, c.ano}, []int{users, anons})
 	}
+}
+
+// TestLoadBringsNewVisitors: with newEvery, that share of the events come
+// from anonymous ids no other event of the run uses, and the ids are not
+// ordered like the events (they spread over the range of values).
+func TestLoadBringsNewVisitors(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	l := load{userIDs: []string{"u1", "u2"}, newEvery: 10, prefix: "t"}
+	seen := map[string]bool{}
+	var ids []string
+	for req := int64(0); req < 20; req++ {
+		var body struct {
+			Batch []struct {
+				UserID      string `json:"userId"`
+				AnonymousID string `json:"anonymousId"`
+			} `json:"batch"`
+		}
+		require.NoError(t, json.Unmarshal(l.body(nil, req, now), &body))
+		news := 0
+		for _, e := range body.Batch {
+			require.True(t, (e.UserID == "") != (e.AnonymousID == ""), "one identifier per event")
+			if e.AnonymousID != "" {
+				require.False(t, seen[e.AnonymousID], "a new visitor is new once: %s", e.AnonymousID)
+				require.Regexp(t, `^t-[0-9a-f]{16}$`, e.AnonymousID)
+				seen[e.AnonymousID] = true
+				ids = append(ids, e.AnonymousID)
+				news++
+			}
+		}
+		require.Equal(t, eventsPerRequest/10, news)
+	}
+	require.False(t, sort.StringsAreSorted(ids), "ids in event order are not in value order")
 }

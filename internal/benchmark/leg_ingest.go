@@ -70,6 +70,10 @@ func (r *runner) ingestLeg(ctx context.Context) (Leg, error) {
 	clients := r.o.IngestClients[0]
 	cases = append(cases, ingestCase{fmt.Sprintf("/v1/batch, %d clients × %d events per request, half from anonymous visitors", clients, eventsPerRequest),
 		load{writeKey: ingestWriteKey, clients: clients, duration: r.o.IngestDuration, requests: r.o.IngestRequests, userIDs: users, anonymousIDs: anons}})
+	// One event in ten from a new visitor: every group resolves someone
+	// (docs/benchmarks.md, "Events stored before, measured").
+	cases = append(cases, ingestCase{fmt.Sprintf("/v1/batch, %d clients × %d events per request, one in ten from a new visitor", clients, eventsPerRequest),
+		load{writeKey: ingestWriteKey, clients: clients, duration: r.o.IngestDuration, requests: r.o.IngestRequests, userIDs: users, newEvery: 10}})
 	for _, c := range cases {
 		name, l := c.name, c.l
 		tact, err := r.measureServer(ctx, label("ingest", name, "tact"), l, "tact serve /v1/batch (group commit into DuckDB)", func(addr string) *exec.Cmd {

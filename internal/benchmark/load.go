@@ -30,8 +30,12 @@ type load struct {
 	// other event is theirs (anonymousId, no userId), as a website's
 	// traffic mixes visitors and signed-in users.
 	anonymousIDs []string
-	prefix       string // makes messageIds unique across runs
-	ready        string // a path answering 200 once the server takes writes ("": listening is enough)
+	// newEvery, when set, makes every newEvery-th event a new visitor's:
+	// an anonymousId nobody holds (random-looking, unique to the run), so
+	// every group commit resolves identities, as a website's does.
+	newEvery int
+	prefix   string // makes messageIds and new visitors' ids unique across runs
+	ready    string // a path answering 200 once the server takes writes ("": listening is enough)
 }
 
 type loadResult struct {
@@ -52,7 +56,10 @@ func (l *load) body(buf []byte, req int64, now time.Time) []byte {
 			buf = append(buf, ',')
 		}
 		n := int(req)*eventsPerRequest + i
-		if len(l.anonymousIDs) > 0 && n%2 == 1 {
+		if l.newEvery > 0 && n%l.newEvery == 0 {
+			buf = append(buf, `{"type":"track","event":"Product Viewed","anonymousId":"`...)
+			buf = l.newVisitor(buf, n)
+		} else if len(l.anonymousIDs) > 0 && n%2 == 1 {
 			buf = append(buf, `{"type":"track","event":"Product Viewed","anonymousId":"`...)
 			buf = append(buf, l.anonymousIDs[(n/2)%len(l.anonymousIDs)]...)
 		} else {
@@ -69,6 +76,24 @@ func (l *load) body(buf []byte, req int64, now time.Time) []byte {
 		buf = append(buf, `","price":9.99}}`...)
 	}
 	return append(buf, "]}"...)
+}
+
+// newVisitor appends the anonymous id of the new visitor of event n: the
+// run's prefix and 16 hex digits that scatter consecutive events over the
+// whole range of values, as SDKs' random ids do (ids sharing a prefix
+// would let DuckDB skip most of identities by its value ranges).
+func (l *load) newVisitor(buf []byte, n int) []byte {
+	buf = append(buf, l.prefix...)
+	buf = append(buf, '-')
+	x := uint64(n)*0x9e3779b97f4a7c15 + 0x632be59bd9b4e019
+	x ^= x >> 31
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 29
+	h := strconv.AppendUint(nil, x, 16)
+	for range 16 - len(h) {
+		buf = append(buf, '0')
+	}
+	return append(buf, h...)
 }
 
 // run posts until done and returns the throughput and latencies of the
