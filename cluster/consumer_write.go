@@ -58,8 +58,8 @@ func (c *Consumer) write(ctx context.Context, run []seqRecord) error {
 	for _, sr := range run {
 		r := sr.rec
 		if r.Profile != nil {
-			row := r.profileRow()
-			b.Profiles = append(b.Profiles, row)
+			b.Profiles = append(b.Profiles, r.profileRow())
+			b.ProfileMessageIDs = append(b.ProfileMessageIDs, r.ProfileMessageID)
 			continue
 		}
 		ev := r.Event

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -52,4 +53,31 @@ func TestErasurePurgesThePersonFromTheStream(t *testing.T) {
 	require.Len(t, counts, 20+5, "a rebuild holds b's and c's events only: %v", counts)
 	_, err = rebuilt.ResolveUser(context.Background(), "u-a")
 	require.ErrorIs(t, err, engine.ErrNotFound)
+}
+
+// An SDK's retry of an erased person's batch, published after the erasure
+// and after the stream's duplicate window, reaches the engine with the
+// message ids stored the first time: its identify and its events write
+// nothing, and the person stays unknown.
+func TestARetryAfterErasureMakesNobodyKnown(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(startCluster(t, 1), 1)
+	cfg.DuplicateWindow = time.Second
+	ingest := startIngestNode(t, cfg, "ingest")
+	st := openStore(t, filepath.Join(t.TempDir(), "engine.duckdb"))
+	conn := connect(t, cfg, "engine")
+	c, _ := runConsumer(t, cfg, st, "engine-consumer")
+	require.Equal(t, http.StatusOK, post(http.DefaultClient, ingest.URL, batchBody("a", 3)))
+	waitConsumed(t, conn, c)
+	st.SetErasureHook(conn.PurgePerson)
+	_, err := st.Erase(context.Background(), "u-a", engine.EraseOptions{NoCompact: true})
+	require.NoError(t, err)
+
+	// Past the stream's own de-duplication, the engine's is what stands.
+	time.Sleep(cfg.DuplicateWindow + 500*time.Millisecond)
+	require.Equal(t, http.StatusOK, post(http.DefaultClient, ingest.URL, batchBody("a", 3)), "the retry")
+	waitConsumed(t, conn, c)
+	_, err = st.ResolveUser(context.Background(), "u-a")
+	require.ErrorIs(t, err, engine.ErrNotFound, "the retry made the erased person known again")
+	require.Empty(t, eventCounts(t, st))
 }

@@ -69,8 +69,12 @@ func NewPublisher(conn *Conn, m *Metrics) *Publisher {
 func (p *Publisher) Ingest(ctx context.Context, b engine.IngestBatch) (engine.IngestResult, error) {
 	var res engine.IngestResult
 	recs := make([]record, 0, len(b.Profiles)+b.Events.Len())
-	for _, row := range b.Profiles {
-		recs = append(recs, profileRecord(row, b.Untrusted))
+	for i, row := range b.Profiles {
+		var id string
+		if i < len(b.ProfileMessageIDs) {
+			id = b.ProfileMessageIDs[i]
+		}
+		recs = append(recs, profileRecord(row, id, b.Untrusted))
 	}
 	ev := &b.Events
 	for i := range ev.Len() {
@@ -102,7 +106,7 @@ func (p *Publisher) importRows(ctx context.Context, kind engine.ImportKind, rows
 	for i, row := range rows {
 		switch kind {
 		case engine.ImportProfiles:
-			recs = append(recs, profileRecord(row, untrusted))
+			recs = append(recs, profileRecord(row, "", untrusted))
 		case engine.ImportEvents:
 			r, err := eventRowRecord(row, untrusted)
 			if err != nil {

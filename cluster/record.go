@@ -20,8 +20,11 @@ type record struct {
 	Profile   map[string]any `json:"p,omitempty"`
 	// UpdatedAt is the profile row's updated_at, kept typed (JSON would
 	// turn it into a string).
-	UpdatedAt *time.Time   `json:"t,omitempty"`
-	Event     *eventRecord `json:"e,omitempty"`
+	UpdatedAt *time.Time `json:"t,omitempty"`
+	// ProfileMessageID is the profile row's message id, "" for none: the
+	// store leaves out a row whose message was stored before.
+	ProfileMessageID string       `json:"pm,omitempty"`
+	Event            *eventRecord `json:"e,omitempty"`
 }
 
 // eventRecord is one event in the columns of engine.IngestEvents.
@@ -35,9 +38,9 @@ type eventRecord struct {
 	MessageID   string    `json:"id,omitempty"`
 }
 
-// profileRecord turns an import row into a record.
-func profileRecord(row map[string]any, untrusted bool) record {
-	r := record{Untrusted: untrusted, Profile: make(map[string]any, len(row))}
+// profileRecord turns an import row, with its message id, into a record.
+func profileRecord(row map[string]any, messageID string, untrusted bool) record {
+	r := record{Untrusted: untrusted, Profile: make(map[string]any, len(row)), ProfileMessageID: messageID}
 	for k, v := range row {
 		if t, ok := v.(time.Time); ok && k == "updated_at" {
 			r.UpdatedAt = &t

@@ -30,8 +30,31 @@ func (s *Store) importProfiles(ctx context.Context, src source) (ImportResult, e
 		}
 		s.log.Debug("import: row by row", "input", filepath.Base(f.path), "why", slow.why)
 	}
-	// Pass 1: validate every row and infer each new trait's type over the
-	// whole input. Nothing is written.
+	p, err := s.checkProfiles(ctx, src, known)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	res := ImportResult{Rows: p.rows}
+	err = s.write(ctx, func(w *writer) error { return s.writeProfiles(ctx, w, p, s.now(), &res) })
+	if err != nil {
+		return ImportResult{Rows: p.rows}, err
+	}
+	return res, nil
+}
+
+// checkedProfiles is a profile input that passed the first pass: every
+// row valid, each new trait's type inferred over the whole input.
+type checkedProfiles struct {
+	src  source
+	h    *header
+	rows int
+	cols []traitColumn
+}
+
+// checkProfiles is the first pass of a row-by-row profile import: it
+// validates every row and infers each new trait's type over the whole
+// input. Nothing is written.
+func (s *Store) checkProfiles(ctx context.Context, src source, known map[string]TraitType) (checkedProfiles, error) {
 	h := newHeader(src.name(), ImportProfiles)
 	if f, ok := src.(fileSource); ok {
 		// Only a speed-up: without it the passes normalise as they go, and
@@ -46,43 +69,39 @@ func (s *Store) importProfiles(ctx context.Context, src source) (ImportResult, e
 		return s.checkProfileRow(rc, known, inferred)
 	})
 	if err != nil {
-		return ImportResult{}, err
+		return checkedProfiles{}, err
 	}
-	cols := traitColumns(h.names, known, inferred)
+	return checkedProfiles{src: src, h: h, rows: rows, cols: traitColumns(h.names, known, inferred)}, nil
+}
 
-	res := ImportResult{Rows: rows}
-	now := s.now()
-	err = s.write(ctx, func(w *writer) error {
-		traits, err := addTraitsAndStage(w, cols, src.name(), now, &res)
-		if err != nil {
-			return err
-		}
-		// Pass 2: convert and bulk-load into the stage. Only each row's line
-		// is kept in Go: resolution reads the identifiers from the stage.
-		lines := make([]int, 0, rows)
-		h2 := newHeader(src.name(), ImportProfiles)
-		h2.memo = h.memo // the second pass reuses the first pass's normalisations
-		pull, done := streamRows(ctx, src, h2, func(rc *rowCtx) ([]driver.Value, error) {
-			row, err := s.stageProfileRow(rc, cols, now, len(lines))
-			lines = append(lines, rc.line)
-			return row, err
-		})
-		_, appendErr := w.appendRows("_stage", func() ([]driver.Value, error) {
-			row, _ := pull()
-			return row, nil
-		})
-		if err := done(); err != nil {
-			return err
-		}
-		if appendErr != nil {
-			return appendErr
-		}
-		return s.upsertStaged(w, "_stage", traits, len(lines), func(row int) int { return lines[row] }, src.name(), &res)
-	})
+// writeProfiles is the second pass, in w: the new traits are added, the
+// rows converted and bulk-loaded into the stage, and the stage upserted.
+func (s *Store) writeProfiles(ctx context.Context, w *writer, p checkedProfiles, now time.Time, res *ImportResult) error {
+	traits, err := addTraitsAndStage(w, p.cols, p.src.name(), now, res)
 	if err != nil {
-		return ImportResult{Rows: rows}, err
+		return err
 	}
-	return res, nil
+	// Only each row's line is kept in Go: resolution reads the identifiers
+	// from the stage.
+	lines := make([]int, 0, p.rows)
+	h2 := newHeader(p.src.name(), ImportProfiles)
+	h2.memo = p.h.memo // the second pass reuses the first pass's normalisations
+	pull, done := streamRows(ctx, p.src, h2, func(rc *rowCtx) ([]driver.Value, error) {
+		row, err := s.stageProfileRow(rc, p.cols, now, len(lines))
+		lines = append(lines, rc.line)
+		return row, err
+	})
+	_, appendErr := w.appendRows("_stage", func() ([]driver.Value, error) {
+		row, _ := pull()
+		return row, nil
+	})
+	if err := done(); err != nil {
+		return err
+	}
+	if appendErr != nil {
+		return appendErr
+	}
+	return s.upsertStaged(w, "_stage", traits, len(lines), func(row int) int { return lines[row] }, p.src.name(), res)
 }
 
 // traitColumns lists the input's trait columns with their types: the

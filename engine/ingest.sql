@@ -63,3 +63,18 @@ INSERT INTO _evkeys
 SELECT DISTINCT ?, user_id FROM _ev WHERE user_id IS NOT NULL
 UNION
 SELECT DISTINCT ?, anonymous_id FROM _ev WHERE anonymous_id IS NOT NULL;
+
+-- name: ingest-register-profile-ids
+-- Registers the message ids of a batch's profile rows (_pmsg); only the
+-- ones not stored before come back, as ingest-register-ids does for
+-- events: one table of message ids, whatever the message.
+INSERT INTO event_ids
+SELECT DISTINCT md5_number(message_id) FROM _pmsg
+ON CONFLICT DO NOTHING
+RETURNING id_hash::VARCHAR;
+
+-- name: ingest-profile-ids-first
+-- The first row of each message id among the profile rows, with its hash.
+SELECT _row, md5_number(message_id)::VARCHAR
+FROM _pmsg
+QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY _row) = 1;

@@ -51,22 +51,31 @@ type IngestBatch struct {
 	// Profiles are identify and alias rows; traits are typed and added
 	// with the profile import's rules (ImportRows).
 	Profiles []map[string]any
-	Events   IngestEvents
+	// ProfileMessageIDs are the message ids of Profiles, row for row ("" for
+	// a row sent without one), or nil when no row has one. A row whose
+	// message id was stored before, as an event's or a profile row's, is
+	// left out: an SDK's retry changes nothing, and a replay after erasure
+	// does not make the person known again.
+	ProfileMessageIDs []string
+	Events            IngestEvents
 }
 
 // IngestResult counts what one batch changed.
 type IngestResult struct {
-	Profiles        ImportResult   `json:"profiles"`
-	EventsAdded     int            `json:"events_added"`
-	EventsDuplicate int            `json:"events_duplicate"`
-	EventsDropped   map[string]int `json:"events_dropped,omitempty"`
+	Profiles ImportResult `json:"profiles"`
+	// ProfilesDuplicate counts profile rows left out because their message
+	// id was stored before (or earlier in the batch).
+	ProfilesDuplicate int            `json:"profiles_duplicate,omitempty"`
+	EventsAdded       int            `json:"events_added"`
+	EventsDuplicate   int            `json:"events_duplicate"`
+	EventsDropped     map[string]int `json:"events_dropped,omitempty"`
 	// EventsResolved is true when some event brought an identifier no
 	// profile held yet, so the batch went through identity resolution.
 	EventsResolved bool `json:"events_resolved"`
 }
 
 // Ingest writes one batch of the HTTP ingestion: its profile rows with the
-// profile import, then its events with the set-based path of
+// profile import (ingestProfiles), then its events with the set-based path of
 // ingestEvents, each in one transaction. Either part is all-or-nothing;
 // an error leaves that part unwritten.
 func (s *Store) Ingest(ctx context.Context, b IngestBatch) (IngestResult, error) {
@@ -74,13 +83,14 @@ func (s *Store) Ingest(ctx context.Context, b IngestBatch) (IngestResult, error)
 	if err := b.Events.check(); err != nil {
 		return res, err
 	}
+	if n := len(b.ProfileMessageIDs); n > 0 && n != len(b.Profiles) {
+		return res, fmt.Errorf("ingest: %d profile message ids for %d profile rows", n, len(b.Profiles))
+	}
 	if b.Untrusted {
 		ctx = context.WithValue(ctx, untrustedInput{}, true)
 	}
 	if len(b.Profiles) > 0 {
-		r, err := s.ImportRows(ctx, ImportProfiles, b.Label+"-profiles", b.Profiles)
-		res.Profiles = r
-		if err != nil {
+		if err := s.ingestProfiles(ctx, b, &res); err != nil {
 			return res, err
 		}
 	}

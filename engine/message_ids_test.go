@@ -102,3 +102,67 @@ func TestAStoredMessageIDStaysStoredAfterItsEventIsGone(t *testing.T) {
 		}
 	}
 }
+
+// TestAStoredMessageIDKeepsAProfileRowFromComingBack: identify and alias
+// rows are de-duplicated by message id as events are, in the same table.
+// An SDK's retry changes nothing; a replay after the person's erasure does
+// not make them known again, nor add a trait; within a batch the first row
+// of a message id is the one written; a row sent without a message id is
+// always written, and a new message id makes the person known again.
+func TestAStoredMessageIDKeepsAProfileRowFromComingBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _, _ := openStore(t)
+	identify := func(id string, rows ...map[string]any) engine.IngestResult {
+		t.Helper()
+		ids := make([]string, len(rows))
+		for i := range ids {
+			ids[i] = id
+		}
+		res, err := s.Ingest(ctx, engine.IngestBatch{Label: "identify", Profiles: rows, ProfileMessageIDs: ids})
+		require.NoError(t, err)
+		return res
+	}
+	at := refNow
+	nine := func(name string) map[string]any {
+		at = at.Add(time.Second) // each row newer than the last
+		return map[string]any{"user_id": "u9", "email": "nine@example.com", "first_name": name, "updated_at": at}
+	}
+
+	res := identify("i1", nine("Nine"))
+	require.Equal(t, 1, res.Profiles.ProfilesCreated)
+	known := counts(t, s)
+
+	res = identify("i1", map[string]any{"user_id": "u9", "plan": "gold", "updated_at": refNow})
+	require.Equal(t, 1, res.ProfilesDuplicate, "a retry is recognised")
+	require.Equal(t, known, counts(t, s), "a retry changes nothing, not even the traits")
+
+	_, err := s.Erase(ctx, "u9", engine.EraseOptions{NoCompact: true})
+	require.NoError(t, err)
+	erased := counts(t, s)
+	require.Zero(t, erased.Profiles)
+
+	res = identify("i1", nine("Nine"))
+	require.Equal(t, 1, res.ProfilesDuplicate)
+	require.Zero(t, res.Profiles.ProfilesCreated)
+	require.Equal(t, erased, counts(t, s), "a replay after erasure makes nobody known")
+	_, err = s.ResolveUser(ctx, "nine@example.com")
+	require.ErrorAs(t, err, new(*engine.NotFoundError))
+
+	res = identify("i2", nine("Again"), nine("Twice"))
+	require.Equal(t, 1, res.Profiles.ProfilesCreated, "a new message id is new activity")
+	require.Equal(t, 1, res.ProfilesDuplicate, "the second row of i2 is left out")
+	p, err := s.Profile(ctx, resolve(t, s, "u9"))
+	require.NoError(t, err)
+	require.Equal(t, "Again", p.Traits["first_name"], "the first row of a message id is the one written")
+
+	res, err = s.Ingest(ctx, engine.IngestBatch{Label: "no-ids", Profiles: []map[string]any{nine("Plain")}})
+	require.NoError(t, err)
+	require.Zero(t, res.ProfilesDuplicate)
+	p, err = s.Profile(ctx, resolve(t, s, "u9"))
+	require.NoError(t, err)
+	require.Equal(t, "Plain", p.Traits["first_name"], "a row without a message id is written")
+
+	_, err = s.Ingest(ctx, engine.IngestBatch{Label: "bad", Profiles: []map[string]any{nine("X")}, ProfileMessageIDs: []string{"a", "b"}})
+	require.Error(t, err, "message ids must match the rows")
+}

@@ -24,9 +24,12 @@ type Importer interface {
 // rows in a group commit, and acknowledged when that commit is durable.
 type ingestItem struct {
 	profiles []map[string]any
-	events   []map[string]any
-	types    map[string]int // messages by Segment type, for metrics
-	n        int
+	// profileIDs are the profile rows' message ids, row for row ("" for
+	// none): the store leaves out a row whose message was stored before.
+	profileIDs []string
+	events     []map[string]any
+	types      map[string]int // messages by Segment type, for metrics
+	n          int
 	// untrusted marks rows sent with a client write key: they are
 	// written apart from server-key rows, with the store's untrusted import.
 	untrusted bool
@@ -284,26 +287,36 @@ type Ingester interface {
 
 // write stores the items' profiles, then their events (so identify calls
 // link identities before the events of the same batch are attached):
-// through the store's ingestion path when the importer has one and every
-// event carries a message id, else with two imports. All items share one
-// trust level.
+// through the store's ingestion path when the importer has one (profiles
+// always, events when every one carries a message id), else with two
+// imports. All items share one trust level.
 func (ing *ingester) write(ctx context.Context, label string, items []*ingestItem) error {
 	untrusted := items[0].untrusted
 	var profiles []map[string]any
+	var profileIDs []string
 	for _, it := range items {
 		profiles = append(profiles, it.profiles...)
+		profileIDs = append(profileIDs, it.profileIDs...)
 	}
 	if in, ok := ing.imp.(Ingester); ok {
-		if cols, ok := joinColumns(items); ok {
-			res, err := in.Ingest(ctx, engine.IngestBatch{Label: label, Untrusted: untrusted, Profiles: profiles, Events: cols})
+		cols, all := joinColumns(items)
+		b := engine.IngestBatch{Label: label, Untrusted: untrusted, Profiles: profiles, ProfileMessageIDs: profileIDs}
+		if all {
+			b.Events = cols
+		}
+		if len(b.Profiles) > 0 || b.Events.Len() > 0 {
+			res, err := in.Ingest(ctx, b)
 			if err != nil {
 				return err
 			}
 			if len(res.EventsDropped) > 0 {
 				ing.log.Info("events not stored: no permission to track", "by_reason", res.EventsDropped)
 			}
+		}
+		if all {
 			return nil
 		}
+		profiles = nil // written
 	}
 	var events []map[string]any
 	for _, it := range items {

@@ -73,6 +73,7 @@ func (s *Server) convertMessage(m *segMessage, received time.Time, item *ingestI
 			return prefixErr("traits", err)
 		}
 		item.profiles = append(item.profiles, row)
+		item.profileIDs = append(item.profileIDs, string(m.MessageID))
 	case "track":
 		if err := needID(); err != nil {
 			return err
@@ -118,6 +119,7 @@ func (s *Server) convertMessage(m *segMessage, received time.Time, item *ingestI
 		// makes them one profile. A profile never holds two user ids.
 		item.profiles = append(item.profiles, map[string]any{
 			engine.KindUserID: string(m.UserID), engine.KindAnonymousID: string(m.PreviousID)})
+		item.profileIDs = append(item.profileIDs, string(m.MessageID))
 	case "":
 		return badRequest("type", "required (identify, track, page, screen, group or alias)")
 	default:
