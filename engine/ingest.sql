@@ -78,3 +78,11 @@ RETURNING id_hash::VARCHAR;
 SELECT _row, md5_number(message_id)::VARCHAR
 FROM _pmsg
 QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY _row) = 1;
+
+-- name: warm-event-ids
+-- Probes event_ids' primary key with random hashes, as
+-- ingest-register-ids probes it with a batch's message ids (WarmIngestion,
+-- which rolls the transaction back). %d is how many.
+INSERT INTO event_ids
+SELECT md5_number('warm-' || i || '-' || random()) FROM range(%d) t(i)
+ON CONFLICT DO NOTHING;

@@ -164,6 +164,9 @@ func newEnv(t testing.TB, mod ...func(*Config, *Options)) *env {
 	opts.Config = cfg
 	e.srv, err = New(opts)
 	require.NoError(t, err)
+	if _, held := opts.Importer.(*warmingStore); !held {
+		<-e.srv.warm.done // the tests assert readiness, not how soon the warm-up ends
+	}
 	hmu.Lock()
 	h = e.srv.Handler()
 	hmu.Unlock()

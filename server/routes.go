@@ -200,6 +200,10 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "shutting_down"})
 		return
 	}
+	if !s.warm.over() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "warming_up"})
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.DB().PingContext(ctx); err != nil {

@@ -237,6 +237,7 @@ type Server struct {
 	smsInbound  sms.InboundConfig
 	links       linktoken.Links
 	ingest      *ingester
+	warm        *warmup
 	ingestLimit int64
 	adminLimit  int64
 
@@ -356,6 +357,7 @@ func New(opts Options) (*Server, error) {
 		imp = opts.Store
 	}
 	s.ingest = newIngester(imp, cfg.Ingest, s.metrics, s.log, s.afterFlush)
+	s.warm = startWarmup(imp, s.log)
 	if s.watcher != nil {
 		s.watchWG.Add(1)
 		go s.watchLoop()
@@ -453,6 +455,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	var err error
 	s.once.Do(func() {
+		s.warm.stop() // it holds the store's write lock: the ingester's last writes wait for it
 		if s.stopStream != nil {
 			s.stopStream()
 		}

@@ -89,10 +89,15 @@ func TestServeStartsAndStopsGracefully(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, 200, resp.StatusCode)
-	resp, err = http.Get("http://" + addr + "/readyz")
-	require.NoError(t, err)
-	resp.Body.Close()
-	require.Equal(t, 200, resp.StatusCode)
+	// Ready once ingestion's warm-up is over (docs/operations.md, Health).
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, time.Minute, 20*time.Millisecond)
 	cancel()
 	srv.wait(t)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -52,11 +53,17 @@ func TestServeWiresLINE(t *testing.T) {
 		resp.Body.Close()
 		require.Equal(t, tc.status, resp.StatusCode, tc.name)
 	}
-	resp, err := http.Get("http://" + addr + "/readyz")
-	require.NoError(t, err)
-	ready, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
+	// Ready once ingestion's warm-up is over (docs/operations.md, Health).
+	var ready []byte
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		ready, err = io.ReadAll(resp.Body)
+		return err == nil && resp.StatusCode == http.StatusOK
+	}, time.Minute, 20*time.Millisecond)
 	require.Contains(t, string(ready), `"line":{"paused":false`)
 	cancel()
 	srv.wait(t)

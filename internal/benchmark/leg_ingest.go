@@ -76,7 +76,11 @@ func (r *runner) ingestLeg(ctx context.Context) (Leg, error) {
 		load{writeKey: ingestWriteKey, clients: clients, duration: r.o.IngestDuration, requests: r.o.IngestRequests, userIDs: users, newEvery: 10}})
 	for _, c := range cases {
 		name, l := c.name, c.l
-		tact, err := r.measureServer(ctx, label("ingest", name, "tact"), l, "tact serve /v1/batch (group commit into DuckDB)", func(addr string) *exec.Cmd {
+		// The load starts once the server says it is ready, as a load
+		// balancer's would: after the warm-up of its message ids' index.
+		lt := l
+		lt.ready = "/readyz"
+		tact, err := r.measureServer(ctx, label("ingest", name, "tact"), lt, "tact serve /v1/batch (group commit into DuckDB)", func(addr string) *exec.Cmd {
 			cmd := r.l.command(ctx, []string{"--db", db, "--config", cfg, "serve", "--addr", addr, "--out", filepath.Join(dir, "outbox")},
 				"TACT_WRITE_KEY="+ingestWriteKey)
 			cmd.Dir = dir // no templates directory: sends wait in the outbox
