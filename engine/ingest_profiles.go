@@ -22,7 +22,7 @@ func (s *Store) ingestProfiles(ctx context.Context, b IngestBatch, res *IngestRe
 	label := b.Label + "-profiles"
 	start := s.clock.Now()
 	err = s.write(ctx, func(w *writer) error {
-		rows, err := newProfileRows(w, b.Profiles, b.ProfileMessageIDs)
+		rows, lines, err := newProfileRows(w, b.Profiles, b.ProfileMessageIDs)
 		if err != nil {
 			return err
 		}
@@ -32,7 +32,8 @@ func (s *Store) ingestProfiles(ctx context.Context, b IngestBatch, res *IngestRe
 		}
 		// The first pass runs under the write, which is what makes the
 		// check above and the registration one step; a batch's rows are few.
-		p, err := s.checkProfiles(ctx, memSource{label: label, rows: rows}, known)
+		// Errors name the row's place in the batch, left-out rows counted.
+		p, err := s.checkProfiles(ctx, memSource{label: label, rows: rows, lines: lines}, known)
 		if err != nil {
 			return err
 		}
@@ -45,9 +46,10 @@ func (s *Store) ingestProfiles(ctx context.Context, b IngestBatch, res *IngestRe
 }
 
 // newProfileRows registers the message ids of rows in event_ids and
-// returns the rows to write: those sent without a message id, and the
-// first row of each message id registered now.
-func newProfileRows(w *writer, rows []map[string]any, ids []string) ([]map[string]any, error) {
+// returns the rows to write, with their lines (places in rows, from 1):
+// those sent without a message id, and the first row of each message id
+// registered now.
+func newProfileRows(w *writer, rows []map[string]any, ids []string) ([]map[string]any, []int, error) {
 	var staged [][]driver.Value
 	for i, id := range ids {
 		if id != "" {
@@ -55,13 +57,13 @@ func newProfileRows(w *writer, rows []map[string]any, ids []string) ([]map[strin
 		}
 	}
 	if len(staged) == 0 {
-		return rows, nil
+		return rows, nil, nil
 	}
 	if err := w.temp("_pmsg", "_row BIGINT, message_id VARCHAR"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := w.appendSlice("_pmsg", staged); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fresh := map[string]bool{}
 	if err := scanEach(w, ingestQuery("ingest-register-profile-ids"), func(scan func(...any) error) error {
@@ -70,7 +72,7 @@ func newProfileRows(w *writer, rows []map[string]any, ids []string) ([]map[strin
 		fresh[h] = true
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("ingest: profile message ids: %w", err)
+		return nil, nil, fmt.Errorf("ingest: profile message ids: %w", err)
 	}
 	keep := make(map[int64]bool, len(fresh))
 	if err := scanEach(w, ingestQuery("ingest-profile-ids-first"), func(scan func(...any) error) error {
@@ -80,15 +82,16 @@ func newProfileRows(w *writer, rows []map[string]any, ids []string) ([]map[strin
 		keep[row] = fresh[h]
 		return err
 	}); err != nil {
-		return nil, fmt.Errorf("ingest: profile message ids: %w", err)
+		return nil, nil, fmt.Errorf("ingest: profile message ids: %w", err)
 	}
 	out := make([]map[string]any, 0, len(rows))
+	lines := make([]int, 0, len(rows))
 	for i, row := range rows {
 		if ids[i] == "" || keep[int64(i)] {
-			out = append(out, row)
+			out, lines = append(out, row), append(lines, i+1)
 		}
 	}
-	return out, nil
+	return out, lines, nil
 }
 
 // scanEach runs q in w and hands each result row's Scan to fn.

@@ -165,4 +165,16 @@ func TestAStoredMessageIDKeepsAProfileRowFromComingBack(t *testing.T) {
 
 	_, err = s.Ingest(ctx, engine.IngestBatch{Label: "bad", Profiles: []map[string]any{nine("X")}, ProfileMessageIDs: []string{"a", "b"}})
 	require.Error(t, err, "message ids must match the rows")
+
+	// A refused row is named by its place in the batch, the rows left out
+	// counted; the refused write registers no message id.
+	ten := map[string]any{"user_id": "u10", "email": "not an address", "updated_at": refNow}
+	_, err = s.Ingest(ctx, engine.IngestBatch{Label: "refused", Profiles: []map[string]any{nine("Dup"), ten}, ProfileMessageIDs: []string{"i1", "i5"}})
+	var ie *engine.ImportError
+	require.ErrorAs(t, err, &ie)
+	require.Equal(t, 2, ie.Line)
+	require.Equal(t, "email", ie.Field)
+	ten["email"] = "ten@example.com"
+	res = identify("i5", ten)
+	require.Equal(t, 1, res.Profiles.ProfilesCreated, "i5 was not taken by the refused write")
 }

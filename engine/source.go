@@ -235,19 +235,23 @@ func (p *parquetReader) close() error { return p.rows.Close() }
 type memSource struct {
 	label string
 	rows  []map[string]any
+	// lines numbers the rows in errors when they are some of a larger
+	// input's (nil: 1, 2, 3, …).
+	lines []int
 }
 
 func (m memSource) name() string { return m.label }
 
 func (m memSource) open(context.Context) (rowReader, error) {
-	return &memReader{rows: m.rows, idx: map[string]int{}}, nil
+	return &memReader{rows: m.rows, lines: m.lines, idx: map[string]int{}}, nil
 }
 
 type memReader struct {
-	rows []map[string]any
-	i    int
-	cols []string
-	idx  map[string]int
+	rows  []map[string]any
+	lines []int
+	i     int
+	cols  []string
+	idx   map[string]int
 }
 
 func (m *memReader) header() []string { return m.cols }
@@ -273,10 +277,18 @@ func (m *memReader) next() (int, []cell, error) {
 	for k, v := range row {
 		cells[m.idx[k]] = cell{present: v != nil, val: v, kind: cellTyped}
 	}
-	return m.i, cells, nil
+	return m.line(), cells, nil
 }
 
-func (m *memReader) pos(int) (int, int) { return m.i, 0 }
+// line is the number of the row read last.
+func (m *memReader) line() int {
+	if m.lines != nil {
+		return m.lines[m.i-1]
+	}
+	return m.i
+}
+
+func (m *memReader) pos(int) (int, int) { return m.line(), 0 }
 
 func (m *memReader) close() error { return nil }
 
