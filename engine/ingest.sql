@@ -36,10 +36,13 @@ WHERE (e.user_id IS NOT NULL AND u.profile_id IS NULL)
 ORDER BY e._row;
 
 -- name: ingest-register-ids
--- Registers the batch's message ids; only the ones not stored before come
--- back. The primary key makes each check an index lookup.
+-- Registers the message ids staged in the table the placeholder names (a
+-- batch's events, _ev, or its identify and alias rows, _pmsg: one table of
+-- message ids, whatever the message); only the ones not stored before come
+-- back. The primary key
+-- makes each check an index lookup.
 INSERT INTO event_ids
-SELECT DISTINCT md5_number(message_id) FROM _ev
+SELECT DISTINCT md5_number(message_id) FROM %s
 ON CONFLICT DO NOTHING
 RETURNING id_hash::VARCHAR;
 
@@ -63,15 +66,6 @@ INSERT INTO _evkeys
 SELECT DISTINCT ?, user_id FROM _ev WHERE user_id IS NOT NULL
 UNION
 SELECT DISTINCT ?, anonymous_id FROM _ev WHERE anonymous_id IS NOT NULL;
-
--- name: ingest-register-profile-ids
--- Registers the message ids of a batch's profile rows (_pmsg); only the
--- ones not stored before come back, as ingest-register-ids does for
--- events: one table of message ids, whatever the message.
-INSERT INTO event_ids
-SELECT DISTINCT md5_number(message_id) FROM _pmsg
-ON CONFLICT DO NOTHING
-RETURNING id_hash::VARCHAR;
 
 -- name: ingest-profile-ids-first
 -- The first row of each message id among the profile rows, with its hash.

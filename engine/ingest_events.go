@@ -138,24 +138,14 @@ func (s *Store) stageIngestEvents(w *writer, label string, ev *IngestEvents) err
 // registerMessageIDs adds the batch's message ids to event_ids and stages
 // the ones seen for the first time in _fresh; it returns their number.
 func (s *Store) registerMessageIDs(w *writer) (int, error) {
-	rows, err := w.query(ingestQuery("ingest-register-ids"))
-	if err != nil {
-		return 0, fmt.Errorf("ingest: message ids: %w", err)
-	}
 	var fresh [][]driver.Value
-	err = func() error {
-		defer rows.Close()
-		for rows.Next() {
-			var h string
-			if err := rows.Scan(&h); err != nil {
-				return err
-			}
-			fresh = append(fresh, []driver.Value{h})
-		}
-		return rows.Err()
-	}()
-	if err != nil {
-		return 0, err
+	if err := scanEach(w, fmt.Sprintf(ingestQuery("ingest-register-ids"), "_ev"), func(scan func(...any) error) error {
+		var h string
+		err := scan(&h)
+		fresh = append(fresh, []driver.Value{h})
+		return err
+	}); err != nil {
+		return 0, fmt.Errorf("ingest: message ids: %w", err)
 	}
 	if err := w.temp("_fresh", "id_hash VARCHAR"); err != nil {
 		return 0, err

@@ -66,7 +66,7 @@ func newProfileRows(w *writer, rows []map[string]any, ids []string) ([]map[strin
 		return nil, nil, err
 	}
 	fresh := map[string]bool{}
-	if err := scanEach(w, ingestQuery("ingest-register-profile-ids"), func(scan func(...any) error) error {
+	if err := scanEach(w, fmt.Sprintf(ingestQuery("ingest-register-ids"), "_pmsg"), func(scan func(...any) error) error {
 		var h string
 		err := scan(&h)
 		fresh[h] = true
