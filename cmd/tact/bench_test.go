@@ -70,6 +70,7 @@ func TestBenchAllLegsTiny(t *testing.T) {
 		require.GreaterOrEqual(t, c.Tact.P99Millis, c.Tact.P50Millis)
 		require.Positive(t, c.Reference.P50Millis)
 	}
+	require.Len(t, byLeg[benchmark.LegSend].Cases, 3, "discard, the send step into SMTP, the SMTP adapter alone")
 	for _, c := range byLeg[benchmark.LegSend].Cases {
 		require.Equal(t, int64(300), c.Tact.Work, c.Case)
 		require.Equal(t, int64(300), c.Reference.Work, c.Case)
@@ -133,6 +134,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"--legs", "segment", "--profiles", "200000000"}, "bench: --profiles must be between 1 and 100000000"},
 		{[]string{"--send-people", "-1"}, "bench: --send-people must be positive"},
 		{[]string{"--smtp-conns", "0"}, "bench: --smtp-conns must be between 1 and 256"},
+		{[]string{"--smtp-rounds", "0"}, "bench: --smtp-rounds must be between 1 and 20"},
 		{[]string{"--ingest-seconds", "0"}, "bench: --ingest-seconds must be positive"},
 		{[]string{"--ingest-requests", "-5"}, "bench: --ingest-requests must not be negative"},
 		{[]string{"--profiles", "many"}, `bench: invalid value "many" for flag -profiles`},

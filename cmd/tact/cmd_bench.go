@@ -14,7 +14,7 @@ import (
 	"github.com/tactcdp/tact/internal/benchmark"
 )
 
-const benchUsage = "bench [--legs import,ingest,send,segment] [--cluster] [--profiles N] [--send-people N] [--ingest-seconds S] [--ingest-requests N] [--dir DIR] [--quiet]"
+const benchUsage = "bench [--legs import,ingest,send,segment] [--cluster] [--profiles N] [--send-people N] [--smtp-rounds N] [--ingest-seconds S] [--ingest-requests N] [--dir DIR] [--quiet]"
 
 // cmdBench measures Tact's data paths beside their references, each side
 // in a child process, and prints one JSON report (docs/benchmarks.md). A
@@ -28,6 +28,7 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 	profiles := fs.Int("profiles", 1_000_000, "profiles in the generated data sets")
 	sendPeople := fs.Int("send-people", 100_000, "people the send leg messages (at most --profiles)")
 	smtpConns := fs.Int("smtp-conns", 8, "SMTP connections of both sides of the send leg's SMTP case")
+	smtpRounds := fs.Int("smtp-rounds", 3, "send leg: rounds of the SMTP adapter case, the sides alternating (each side's fastest is reported)")
 	ingestSeconds := fs.Float64("ingest-seconds", 10, "seconds each ingest measurement runs")
 	ingestRequests := fs.Int("ingest-requests", 0, "stop each ingest measurement after this many requests (0: no bound)")
 	epp := fs.Int("events-per-profile", 5, "segment leg: average events per profile")
@@ -43,7 +44,7 @@ func cmdBench(ctx context.Context, a *app, args []string) error {
 	if len(pos) > 0 {
 		return usagef("bench: unexpected argument %q", pos[0])
 	}
-	o := benchmark.Options{Profiles: *profiles, SendPeople: *sendPeople, SMTPConns: *smtpConns,
+	o := benchmark.Options{Profiles: *profiles, SendPeople: *sendPeople, SMTPConns: *smtpConns, SMTPRounds: *smtpRounds,
 		IngestDuration: time.Duration(*ingestSeconds * float64(time.Second)), IngestRequests: *ingestRequests,
 		Segment: benchmark.SegmentOptions{EventsPerProfile: *epp, Repeat: *repeat}, Dir: *dir}
 	if o.Legs, err = parseLegs(*legs); err != nil {
@@ -110,6 +111,8 @@ func checkBenchFlags(o benchmark.Options, smtpConns int, ingestSeconds float64) 
 		return usagef("bench: --send-people must be positive")
 	case smtpConns <= 0 || smtpConns > 256:
 		return usagef("bench: --smtp-conns must be between 1 and 256")
+	case o.SMTPRounds <= 0 || o.SMTPRounds > 20:
+		return usagef("bench: --smtp-rounds must be between 1 and 20")
 	case ingestSeconds <= 0:
 		return usagef("bench: --ingest-seconds must be positive")
 	case o.IngestRequests < 0:

@@ -19,6 +19,7 @@ const (
 	taskSendRef       = "send-reference"
 	taskSMTPTact      = "smtp-tact"
 	taskSMTPRef       = "smtp-reference"
+	taskSMTPAdapter   = "smtp-adapter"
 	taskSegment       = "segment"
 )
 
@@ -56,6 +57,7 @@ func childTasks() map[string]func(context.Context, task) (childOutput, error) {
 		taskSendRef:       sendReference,
 		taskSMTPTact:      smtpTact,
 		taskSMTPRef:       smtpReference,
+		taskSMTPAdapter:   smtpAdapterAlone,
 		taskSegment:       segmentChild,
 	}
 }

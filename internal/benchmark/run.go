@@ -37,6 +37,9 @@ type Options struct {
 	// SMTPConns is the number of SMTP connections on both sides of the
 	// SMTP case; default 8.
 	SMTPConns int
+	// SMTPRounds is how many times the SMTP adapter case runs its two
+	// sides, alternating, each side keeping its fastest run; default 3.
+	SMTPRounds int
 	// IngestDuration and IngestRequests bound each ingest measurement:
 	// it stops at whichever comes first (IngestRequests 0: no bound).
 	// Default 10s.
@@ -69,6 +72,9 @@ func (o *Options) defaults() error {
 	o.SendPeople = min(o.SendPeople, o.Profiles)
 	if o.SMTPConns <= 0 {
 		o.SMTPConns = 8
+	}
+	if o.SMTPRounds <= 0 {
+		o.SMTPRounds = 3
 	}
 	if o.IngestDuration <= 0 {
 		o.IngestDuration = 10 * time.Second

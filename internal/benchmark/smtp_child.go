@@ -73,15 +73,71 @@ func smtpTact(ctx context.Context, t task) (childOutput, error) {
 		})
 }
 
-// referenceMessage is a MIME message of about the adapter's size.
+// smtpAdapterAlone sends People messages through channels/email's SMTP
+// adapter by itself, in batches of sendBatch as the send step hands them
+// over: composition (template, signed unsubscribe link, MIME) and the
+// pooled SMTP conversations, without the journey store around it and
+// with no gate (the send step's gate is measured by the discard case).
+// Each batch is built in the timed loop, as the reference builds each of
+// its messages in its own.
+func smtpAdapterAlone(ctx context.Context, t task) (childOutput, error) {
+	s, err := smtpAdapter(t.Addr, t.Conns, nil)
+	if err != nil {
+		return childOutput{}, err
+	}
+	defer func() { _ = s.Close() }()
+	slot := time.Now().UTC()
+	batch := make([]channels.Message, 0, sendBatch)
+	meter := startAllocs()
+	start := time.Now()
+	sent := 0
+	for off := 0; off < t.People; off += sendBatch {
+		batch = batch[:0]
+		for pid := int64(off + 1); pid <= int64(min(off+sendBatch, t.People)); pid++ {
+			batch = append(batch, benchMessage(pid, slot))
+		}
+		for k, r := range s.Send(ctx, batch) {
+			if r.Status != channels.StatusDelivered {
+				return childOutput{}, fmt.Errorf("SMTP adapter: message %d not delivered: %s: %v", off+k+1, r.Reason, r.Err)
+			}
+			sent++
+		}
+	}
+	side := newSide(fmt.Sprintf("channels/email SMTP adapter alone, batches of %d, %d connections", sendBatch, t.Conns), UnitMessages, int64(sent), time.Since(start).Seconds())
+	meter.per(&side)
+	return single(side), nil
+}
+
+// benchMessage is the message the send step hands the adapter for person
+// pid of the send leg (sendPrepare's s<pid>, first name Person<pid>).
+func benchMessage(pid int64, slot time.Time) channels.Message {
+	return channels.Message{
+		IdempotencyKey: channels.NewIdempotencyKey("bench", 1, "hello", pid, slot), ProfileID: pid,
+		Journey: "bench", JourneyVersion: 1, Step: "hello", Purpose: "marketing", Template: "welcome",
+		To: fmt.Sprintf("s%d@example.com", pid), Traits: map[string]any{"first_name": fmt.Sprintf("Person%d", pid)},
+	}
+}
+
+// referenceMessage is a message of the adapter's shape and size (see
+// TestReferenceMessageIsTheAdapters): the same headers, a text and an HTML
+// part in quoted-printable, an unsubscribe link as long as a signed one;
+// only built with one Appendf instead of composed.
 func referenceMessage(i int) []byte {
-	return fmt.Appendf(nil, "From: Tact bench <hello@bench.example>\r\nTo: s%d@example.com\r\nSubject: Hello Person%d\r\n"+
-		"Message-ID: <ref-%d@bench.example>\r\nDate: %s\r\nMIME-Version: 1.0\r\n"+
-		"List-Unsubscribe: <https://prefs.bench.example/u/0123456789abcdef0123456789abcdef0123456789abcdef>\r\n"+
-		"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"+
+	const token = "Ab0q1Mv8sA2AztoDCW1hcmtldGluZwVlbWFpbJb3okRfDHCYYK9AI1Pf_SgorEOwlKus3U4whdibxDXv"
+	return fmt.Appendf(nil, "Date: %s\r\nFrom: \"Tact bench\" <hello@bench.example>\r\nTo: <s%d@example.com>\r\n"+
+		"Subject: Hello Person%d\r\nMessage-ID: <ref-%024d@bench.example>\r\nMIME-Version: 1.0\r\n"+
+		"X-Tact-Key: ref-%044d\r\n"+
+		"List-Unsubscribe: <https://prefs.bench.example/unsubscribe?token=%s>\r\n"+
+		"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"+
+		"Content-Type: multipart/alternative; boundary=\"ref-boundary-0123456789abcdef\"\r\n\r\n"+
+		"--ref-boundary-0123456789abcdef\r\nContent-Transfer-Encoding: quoted-printable\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+		"Hi Person%d\r\n\r\nOur autumn collection is here: take a look before it is gone.\r\n\r\n"+
+		"Unsubscribe (https://prefs.bench.example/unsubscribe?token=3D%s=\r\n%s)\r\n\r\n"+
+		"--ref-boundary-0123456789abcdef\r\nContent-Transfer-Encoding: quoted-printable\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"+
 		"<p>Hi Person%d</p>\r\n<p>Our autumn collection is here: take a look before it is gone.</p>\r\n"+
-		"<p><a href=\"https://prefs.bench.example/u/0123456789abcdef0123456789abcdef0123456789abcdef\">Unsubscribe</a></p>\r\n",
-		i, i, i, time.Now().UTC().Format(time.RFC1123Z), i)
+		"<p><a href=3D\"https://prefs.bench.example/unsubscribe?token=3D%s=\r\n%s\">Unsubs=\r\ncribe</a></p>\r\n\r\n"+
+		"--ref-boundary-0123456789abcdef--\r\n",
+		time.Now().UTC().Format(time.RFC1123Z), i, i, i, i, token, i, token[:14], token[14:], i, token[:13], token[13:])
 }
 
 // smtpReference sends People messages with raw go-smtp clients, one per
