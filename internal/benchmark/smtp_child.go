@@ -3,6 +3,7 @@ package benchmark
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -98,7 +99,11 @@ func smtpAdapterAlone(ctx context.Context, t task) (childOutput, error) {
 		}
 		for k, r := range s.Send(ctx, batch) {
 			if r.Status != channels.StatusDelivered {
-				return childOutput{}, fmt.Errorf("SMTP adapter: message %d not delivered: %s: %v", off+k+1, r.Reason, r.Err)
+				err := r.Err
+				if err == nil {
+					err = errors.New("no error given")
+				}
+				return childOutput{}, fmt.Errorf("SMTP adapter: message %d not delivered (%s): %w", off+k+1, r.Reason, err)
 			}
 			sent++
 		}
