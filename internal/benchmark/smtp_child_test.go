@@ -40,7 +40,9 @@ func TestReferenceMessageIsTheAdapters(t *testing.T) {
 		header := func(raw []byte) []string {
 			var names []string
 			for _, l := range strings.Split(string(raw[:bytes.Index(raw, []byte("\r\n\r\n"))]), "\r\n") {
-				names = append(names, l[:strings.IndexByte(l, ':')])
+				if name, _, ok := strings.Cut(l, ":"); ok && !strings.HasPrefix(l, " ") && !strings.HasPrefix(l, "\t") {
+					names = append(names, name) // not a folded line's continuation
+				}
 			}
 			return names
 		}
