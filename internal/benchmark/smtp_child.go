@@ -41,24 +41,34 @@ func smtpAdapter(addr string, conns int, gate channels.Gate) (*email.SMTP, error
 	if err != nil {
 		return nil, err
 	}
-	tpl, err := templates.New("welcome", templates.ChannelEmail, "welcome.email.html", welcomeTemplate, true, "", "")
+	cfg, err := benchEmailConfig(gate)
 	if err != nil {
 		return nil, err
+	}
+	return email.NewSMTP(cfg, email.SMTPConfig{Host: host, Port: p, TLS: email.TLSNone, PoolSize: conns, MaxMessagesPerConn: -1})
+}
+
+// benchEmailConfig is the send leg's e-mail configuration: the welcome
+// template, signed links, the gate.
+func benchEmailConfig(gate channels.Gate) (email.Config, error) {
+	tpl, err := templates.New("welcome", templates.ChannelEmail, "welcome.email.html", welcomeTemplate, true, "", "")
+	if err != nil {
+		return email.Config{}, err
 	}
 	set, err := templates.NewSet(tpl)
 	if err != nil {
-		return nil, err
+		return email.Config{}, err
 	}
 	signer, err := linktoken.New(linktoken.Config{Keys: [][]byte{bytes.Repeat([]byte("b"), 32)}})
 	if err != nil {
-		return nil, err
+		return email.Config{}, err
 	}
-	return email.NewSMTP(email.Config{
+	return email.Config{
 		From:      email.Address{Name: "Tact bench", Address: "hello@bench.example"},
 		Templates: set,
 		Links:     linktoken.Links{BaseURL: "https://prefs.bench.example", Signer: signer},
 		Gate:      gate,
-	}, email.SMTPConfig{Host: host, Port: p, TLS: email.TLSNone, PoolSize: conns, MaxMessagesPerConn: -1})
+	}, nil
 }
 
 // smtpTact is the send step into the SMTP adapter against the parent's
