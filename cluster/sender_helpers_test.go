@@ -54,12 +54,14 @@ func (c *calls) count(sender string) int {
 
 // provider is a sender's email channel: like the real adapters it asks the
 // gate right before each provider call; the call is recorded and takes
-// delay.
+// delay. allowed, when set, runs between a message's allowing gate answer
+// and its call (a test holds sends there).
 type provider struct {
-	name  string
-	gate  channels.Gate
-	rec   *calls
-	delay time.Duration
+	name    string
+	gate    channels.Gate
+	rec     *calls
+	delay   time.Duration
+	allowed func(context.Context)
 }
 
 func (p *provider) Name() string { return channels.Email }
@@ -74,6 +76,9 @@ func (p *provider) Send(ctx context.Context, batch []channels.Message) []channel
 		if r, ok := channels.CheckGate(ctx, p.gate, channels.Email, m); !ok {
 			out[i] = r
 			continue
+		}
+		if p.allowed != nil {
+			p.allowed(ctx)
 		}
 		p.rec.add(call{key: m.IdempotencyKey, profile: m.ProfileID, sender: p.name, at: time.Now()})
 		time.Sleep(p.delay)
@@ -96,10 +101,18 @@ func sendConfig(nodes []*cluster.Node) cluster.Config {
 // holds unacknowledged.
 func startSender(t *testing.T, cfg cluster.Config, name string, rec *calls, delay time.Duration) (stop func()) {
 	t.Helper()
-	conn, err := cluster.Connect(cfg, name, nil)
+	return startSenderWith(t, cfg, &provider{name: name, rec: rec, delay: delay})
+}
+
+// startSenderWith runs a sender whose email channel is p, asking the
+// sender's own remote gate.
+func startSenderWith(t *testing.T, cfg cluster.Config, p *provider) (stop func()) {
+	t.Helper()
+	conn, err := cluster.Connect(cfg, p.name, nil)
 	require.NoError(t, err)
 	gate := cluster.NewRemoteGate(conn)
-	s := cluster.NewSender(conn, map[string]channels.Channel{channels.Email: &provider{name: name, gate: gate, rec: rec, delay: delay}}, gate, nil, nil)
+	p.gate = gate
+	s := cluster.NewSender(conn, map[string]channels.Channel{channels.Email: p}, gate, nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = s.Run(ctx) }()
