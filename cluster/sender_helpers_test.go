@@ -54,14 +54,14 @@ func (c *calls) count(sender string) int {
 
 // provider is a sender's email channel: like the real adapters it asks the
 // gate right before each provider call; the call is recorded and takes
-// delay. allowed, when set, runs between a message's allowing gate answer
-// and its call (a test holds sends there).
+// delay. before, when set, runs ahead of each message's gate check (a test
+// holds sends there).
 type provider struct {
-	name    string
-	gate    channels.Gate
-	rec     *calls
-	delay   time.Duration
-	allowed func(context.Context)
+	name   string
+	gate   channels.Gate
+	rec    *calls
+	delay  time.Duration
+	before func(context.Context)
 }
 
 func (p *provider) Name() string { return channels.Email }
@@ -69,6 +69,9 @@ func (p *provider) Name() string { return channels.Email }
 func (p *provider) Send(ctx context.Context, batch []channels.Message) []channels.Result {
 	out := make([]channels.Result, len(batch))
 	for i, m := range batch {
+		if p.before != nil {
+			p.before(ctx)
+		}
 		if ctx.Err() != nil {
 			out[i] = channels.Transient("context", ctx.Err())
 			continue
@@ -76,9 +79,6 @@ func (p *provider) Send(ctx context.Context, batch []channels.Message) []channel
 		if r, ok := channels.CheckGate(ctx, p.gate, channels.Email, m); !ok {
 			out[i] = r
 			continue
-		}
-		if p.allowed != nil {
-			p.allowed(ctx)
 		}
 		p.rec.add(call{key: m.IdempotencyKey, profile: m.ProfileID, sender: p.name, at: time.Now()})
 		time.Sleep(p.delay)
