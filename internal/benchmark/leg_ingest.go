@@ -106,12 +106,8 @@ func (r *runner) ingestLeg(ctx context.Context) (Leg, error) {
 // measureServer starts the server child built by cmd, runs the load
 // against it and stops it.
 func (r *runner) measureServer(ctx context.Context, name string, l load, what string, cmd func(addr string) *exec.Cmd) (Side, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return Side{}, err
-	}
 	r.p.step("%s: starting the server", name)
-	srv, err := startServer(cmd(addr), addr)
+	srv, addr, err := startOnFreeAddr(cmd)
 	if err != nil {
 		return Side{}, err
 	}

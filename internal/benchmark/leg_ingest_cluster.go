@@ -2,6 +2,7 @@ package benchmark
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -62,11 +63,54 @@ func (r *runner) ingestClusterLeg(ctx context.Context) (Leg, error) {
 // an ingest node, runs the load against the ingest node once it is ready
 // and stops them all.
 func (r *runner) measureCluster(ctx context.Context, dir, name string, l load, replicas int) (Side, error) {
+	// The nodes' addresses are chosen together, before any node starts, so
+	// a node that could not bind its own means choosing them all again.
+	var nodes []*serverProc
+	var cfg0 string
+	var err error
+	for range startAttempts {
+		if nodes, cfg0, err = r.startNATS(ctx, dir, replicas); !errors.Is(err, errExitedEarly) {
+			break
+		}
+	}
+	if err != nil {
+		return Side{}, err
+	}
+	defer func() {
+		for _, n := range nodes {
+			_, _ = n.stop(ctx)
+		}
+		for i := range replicas {
+			_ = os.RemoveAll(natsStoreDir(dir, replicas, i))
+		}
+	}()
+	what := fmt.Sprintf("tact serve --role ingest, answered after JetStream acks (stream R%d on this machine)", replicas)
+	l.ready = "/readyz"
+	return r.measureServer(ctx, label("ingest-cluster", name, fmt.Sprintf("R%d", replicas)), l, what, func(addr string) *exec.Cmd {
+		return r.l.command(ctx, []string{"--config", cfg0, "serve", "--role", "ingest", "--addr", addr}, "TACT_WRITE_KEY="+ingestWriteKey)
+	})
+}
+
+// startNATS starts replicas NATS nodes on addresses free right now, routed
+// to each other when there are several, and returns them with the first
+// node's configuration (the ingest node's). If one fails to start, those
+// started are stopped and their stores removed.
+func (r *runner) startNATS(ctx context.Context, dir string, replicas int) (nodes []*serverProc, cfg0 string, err error) {
+	defer func() {
+		if err != nil {
+			for _, n := range nodes {
+				_, _ = n.stop(ctx)
+			}
+			for i := range replicas {
+				_ = os.RemoveAll(natsStoreDir(dir, replicas, i))
+			}
+		}
+	}()
 	addrs := make([]string, 0, 2*replicas)
 	for range 2 * replicas {
 		a, err := freeAddr()
 		if err != nil {
-			return Side{}, err
+			return nodes, "", err
 		}
 		addrs = append(addrs, a)
 	}
@@ -76,47 +120,36 @@ func (r *runner) measureCluster(ctx context.Context, dir, name string, l load, r
 		urls = append(urls, "nats://"+clients[i])
 		routeURLs = append(routeURLs, "nats-route://"+routes[i])
 	}
-	var nodes []*serverProc
-	defer func() {
-		for _, n := range nodes {
-			_, _ = n.stop(ctx)
-		}
-	}()
-	var cfg0 string
 	for i := range replicas {
 		var server strings.Builder
-		fmt.Fprintf(&server, "    name: bench-%d\n    listen: %s\n    store_dir: %s\n", i, clients[i], filepath.Join(dir, fmt.Sprintf("js-r%d-%d", replicas, i)))
+		fmt.Fprintf(&server, "    name: bench-%d\n    listen: %s\n    store_dir: %s\n", i, clients[i], natsStoreDir(dir, replicas, i))
 		if replicas > 1 {
 			fmt.Fprintf(&server, "    cluster_listen: %s\n    routes: [%s]\n", routes[i], strings.Join(routeURLs, ", "))
 		}
 		yaml := fmt.Sprintf("cluster:\n  urls: [%s]\n  replicas: %d\n  server:\n%s%s", strings.Join(urls, ", "), replicas, server.String(), ingestConfig)
 		path := filepath.Join(dir, fmt.Sprintf("nats-r%d-%d.yaml", replicas, i))
 		if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-			return Side{}, err
+			return nodes, "", err
 		}
 		if i == 0 {
 			cfg0 = path
 		}
 		health, err := freeAddr()
 		if err != nil {
-			return Side{}, err
+			return nodes, "", err
 		}
 		n, err := startServer(r.l.command(ctx, []string{"--config", path, "serve", "--role", "nats", "--addr", health}), health)
 		if err != nil {
-			return Side{}, err
+			return nodes, "", err
 		}
 		nodes = append(nodes, n)
 	}
-	defer func() {
-		for i := range replicas {
-			_ = os.RemoveAll(filepath.Join(dir, fmt.Sprintf("js-r%d-%d", replicas, i)))
-		}
-	}()
-	what := fmt.Sprintf("tact serve --role ingest, answered after JetStream acks (stream R%d on this machine)", replicas)
-	l.ready = "/readyz"
-	return r.measureServer(ctx, label("ingest-cluster", name, fmt.Sprintf("R%d", replicas)), l, what, func(addr string) *exec.Cmd {
-		return r.l.command(ctx, []string{"--config", cfg0, "serve", "--role", "ingest", "--addr", addr}, "TACT_WRITE_KEY="+ingestWriteKey)
-	})
+	return nodes, cfg0, nil
+}
+
+// natsStoreDir is node i's JetStream store of a run with replicas nodes.
+func natsStoreDir(dir string, replicas, i int) string {
+	return filepath.Join(dir, fmt.Sprintf("js-r%d-%d", replicas, i))
 }
 
 // waitReady polls url until it answers 200 (an ingest node is ready once

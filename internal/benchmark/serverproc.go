@@ -2,6 +2,7 @@ package benchmark
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
@@ -18,6 +19,16 @@ type serverProc struct {
 	exited chan struct{}
 	err    error // the process's exit, once exited is closed
 }
+
+// errExitedEarly: a server child ended before it listened, as it does
+// when another process took the port freeAddr chose between that choice and
+// the child's bind (a loaded machine's outgoing connections draw from the
+// same ports).
+var errExitedEarly = errors.New("exited before listening")
+
+// startAttempts bounds how often a server child is started on fresh ports
+// after it exited before listening.
+const startAttempts = 3
 
 // readyTimeout bounds how long a server child may take to listen (opening
 // a large database included).
@@ -40,7 +51,7 @@ func startServer(cmd *exec.Cmd, addr string) (*serverProc, error) {
 		}
 		select {
 		case <-p.exited:
-			return nil, &ChildError{Task: "server", Err: fmt.Errorf("exited before listening: %w", p.err), Stderr: p.stderr.String()}
+			return nil, &ChildError{Task: "server", Err: fmt.Errorf("%w: %w", errExitedEarly, p.err), Stderr: p.stderr.String()}
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -74,6 +85,27 @@ func (p *serverProc) stop(ctx context.Context) (float64, error) {
 func (p *serverProc) kill() {
 	_ = p.cmd.Process.Kill()
 	<-p.exited
+}
+
+// startOnFreeAddr starts the child cmd builds for a free loopback address,
+// and again for a fresh one, up to startAttempts in all, while it exits
+// before listening.
+func startOnFreeAddr(cmd func(addr string) *exec.Cmd) (*serverProc, string, error) {
+	var err error
+	for range startAttempts {
+		var addr string
+		if addr, err = freeAddr(); err != nil {
+			return nil, "", err
+		}
+		var p *serverProc
+		if p, err = startServer(cmd(addr), addr); err == nil {
+			return p, addr, nil
+		}
+		if !errors.Is(err, errExitedEarly) {
+			return nil, "", err
+		}
+	}
+	return nil, "", err
 }
 
 // freeAddr is a loopback address with a port free right now.
